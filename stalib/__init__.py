@@ -1,0 +1,8 @@
+"""stalib: spatio-temporal attention models for skeleton-based action recognition.
+
+A reproducible replication of STA-LSTM (Song et al., AAAI 2017) and CSTA-CNN (Wang, 2019).
+Data flows one way: files -> :mod:`stalib.data` -> :mod:`stalib.models` -> :mod:`stalib.loss`
+-> :mod:`stalib.train` -> results records -> notebooks -> book.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from stalib.cli import main
+
+sys.exit(main())

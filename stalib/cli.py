@@ -1,0 +1,50 @@
+"""The ``stalib`` command line (also ``python -m stalib``): a thin layer over the library.
+
+Each sub-command lives in a module of :mod:`stalib.commands` that defines
+``register(subparsers)``; it adds its parser and sets ``func`` to a function taking the parsed
+arguments and returning an exit status. Errors of the project (:class:`stalib.errors.StalibError`)
+become one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from stalib import __version__
+from stalib.errors import StalibError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stalib",
+        description="Spatio-temporal attention models for skeleton action recognition.",
+    )
+    parser.add_argument("--version", action="version", version=f"stalib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    import stalib.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"stalib.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StalibError as err:
+        print(f"stalib: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stalib: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

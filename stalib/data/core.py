@@ -1,0 +1,158 @@
+"""The one in-memory representation shared by every dataset: :class:`SkeletonSet`.
+
+Sequences have variable length. All frames of all sequences are stored back to back in one
+array ``frames`` of shape ``(total_frames, K, 3)`` (float32), and sequence ``i`` is
+``frames[offsets[i]:offsets[i + 1]]``. Persons are flattened into joints: with ``P`` persons of
+``J`` joints each, ``K = P * J`` and joint ``p * J + j`` is joint ``j`` of person ``p``. Because
+everything lives in a few flat arrays, ``frames`` can be a ``numpy.memmap`` (the NTU cache) and
+subsets are index arrays, never copies of Python lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SkeletonSet:
+    """A labelled set of variable-length skeleton sequences.
+
+    Attributes:
+        frames: ``(total_frames, K, 3)`` float32 joint positions (may be a memmap).
+        offsets: ``(N + 1,)`` int64; sequence ``i`` spans ``frames[offsets[i]:offsets[i+1]]``.
+        labels: ``(N,)`` int64 class index in ``[0, len(class_names))``.
+        groups: ``(N,)`` str, the unit of a subject-independent split (SBU set ``s01s02``,
+            UTKinect subject ``s01``, NTU performer ``P001``).
+        names: ``(N,)`` str, a unique id per sequence (e.g. the file it came from).
+        class_names: the class names, index = label.
+        persons: number of persons ``P`` flattened into the joint axis.
+        joints_per_person: ``J``; ``K = persons * joints_per_person``.
+        attrs: further per-sequence ``(N,)`` arrays (NTU ``camera``, ``setup``; UTKinect ``run``).
+        name: the dataset's name, for messages and records.
+    """
+
+    frames: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    names: np.ndarray
+    class_names: list[str]
+    persons: int
+    joints_per_person: int
+    attrs: dict[str, np.ndarray] = field(default_factory=dict)
+    name: str = "dataset"
+
+    def __post_init__(self) -> None:
+        self.offsets = np.asarray(self.offsets, dtype=np.int64)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.groups = np.asarray(self.groups, dtype=str)
+        self.names = np.asarray(self.names, dtype=str)
+        n = len(self.offsets) - 1
+        if self.frames.ndim != 3 or self.frames.shape[2] != 3:
+            raise ValueError(f"{self.name}: frames must be (total_frames, K, 3), got {self.frames.shape}")
+        if self.frames.shape[1] != self.persons * self.joints_per_person:
+            raise ValueError(
+                f"{self.name}: frames have {self.frames.shape[1]} joints, expected "
+                f"persons*joints_per_person = {self.persons}*{self.joints_per_person}"
+            )
+        if n < 0 or self.offsets[0] != 0 or self.offsets[-1] != len(self.frames):
+            raise ValueError(f"{self.name}: offsets must start at 0 and end at len(frames)")
+        if np.any(np.diff(self.offsets) <= 0):
+            raise ValueError(f"{self.name}: every sequence must have at least one frame")
+        for what, arr in [("labels", self.labels), ("groups", self.groups), ("names", self.names)]:
+            if len(arr) != n:
+                raise ValueError(f"{self.name}: {what} has {len(arr)} entries, expected {n}")
+        for key, arr in self.attrs.items():
+            if len(arr) != n:
+                raise ValueError(f"{self.name}: attrs[{key!r}] has {len(arr)} entries, expected {n}")
+        if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
+            raise ValueError(f"{self.name}: labels must lie in [0, {len(self.class_names)})")
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        """Sequence ``i`` as a ``(T_i, K, 3)`` array (a view, not a copy)."""
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{self.name}: sequence index {i} out of range [0, {len(self)})")
+        i = i % len(self)
+        return self.frames[self.offsets[i] : self.offsets[i + 1]]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """``(N,)`` int64 number of frames of each sequence."""
+        return np.diff(self.offsets)
+
+    @property
+    def num_joints(self) -> int:
+        """``K``: joints per frame, all persons together."""
+        return self.frames.shape[1]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_sequences(
+        cls,
+        sequences: Sequence[np.ndarray],
+        labels: Sequence[int],
+        groups: Sequence[str],
+        names: Sequence[str],
+        class_names: Sequence[str],
+        persons: int,
+        joints_per_person: int,
+        attrs: dict[str, Sequence] | None = None,
+        name: str = "dataset",
+    ) -> SkeletonSet:
+        """Build a set from a list of ``(T_i, K, 3)`` arrays (concatenated once)."""
+        k = persons * joints_per_person
+        lengths = [len(s) for s in sequences]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        if sequences:
+            frames = np.concatenate([np.asarray(s, dtype=np.float32) for s in sequences], axis=0)
+        else:
+            frames = np.zeros((0, k, 3), dtype=np.float32)
+        return cls(
+            frames=frames,
+            offsets=offsets,
+            labels=np.asarray(labels, dtype=np.int64),
+            groups=np.asarray(groups, dtype=str),
+            names=np.asarray(names, dtype=str),
+            class_names=list(class_names),
+            persons=persons,
+            joints_per_person=joints_per_person,
+            attrs={key: np.asarray(v) for key, v in (attrs or {}).items()},
+            name=name,
+        )
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> SkeletonSet:
+        """The sequences at ``indices``, in that order (frames copied into a new array)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return SkeletonSet.from_sequences(
+            [self[int(i)] for i in idx],
+            self.labels[idx],
+            self.groups[idx],
+            self.names[idx],
+            self.class_names,
+            self.persons,
+            self.joints_per_person,
+            {key: v[idx] for key, v in self.attrs.items()},
+            name=self.name,
+        )
+
+    def map_frames(self, fn) -> SkeletonSet:
+        """A new set with ``fn(seq) -> seq'`` applied to every sequence (same length, same K)."""
+        out = [np.asarray(fn(np.array(self[i], dtype=np.float32)), dtype=np.float32) for i in range(len(self))]
+        for i, (a, b) in enumerate(zip(out, (self[i] for i in range(len(self))), strict=True)):
+            if a.shape != b.shape:
+                raise ValueError(f"{self.name}: transform changed the shape of {self.names[i]}")
+        return SkeletonSet.from_sequences(
+            out, self.labels, self.groups, self.names, self.class_names, self.persons,
+            self.joints_per_person, dict(self.attrs), name=self.name,
+        )

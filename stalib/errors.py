@@ -1,0 +1,32 @@
+"""The project's error types. Every bad input ends in one of these, never a silent repair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StalibError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits with status 2."""
+
+
+class FormatError(StalibError, ValueError):
+    """A data file does not match its format.
+
+    The message always names the file (and the 1-based line when one is known) and says what
+    was expected, e.g. ``data/SBU/s01s02/01/001/skeleton_pos.txt:3: expected 91 numbers, got 88``.
+    """
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None):
+        self.path = Path(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {message}")
+
+
+class DataRootError(StalibError):
+    """The data root (``--data-root`` / ``STALIB_DATA``) is missing or lacks a dataset folder."""
+
+
+class ConfigError(StalibError, ValueError):
+    """An argument or configuration value is out of range; the message names it."""
