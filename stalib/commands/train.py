@@ -1,0 +1,237 @@
+"""``stalib train``, ``stalib cv`` and ``stalib predict``."""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import os
+import sys
+from pathlib import Path
+
+from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
+from stalib.errors import ConfigError, StalibError
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from stalib.models import MODEL_NAMES
+
+    p.add_argument("--dataset", required=True,
+                   help="sbu, utkinect, ntu60 or npz:PATH (your own skeletons, see README)")
+    p.add_argument("--model", default="sta-lstm", metavar="MODEL",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
+    p.add_argument("--protocol", default=None,
+                   help="split protocol: sbu 5fold; ntu60 xsub|xview; utkinect xsub|loso")
+    p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
+                   "(default: $STALIB_DATA)")
+    p.add_argument("--n1", type=int, default=PAPER_N1, help="Algorithm 1 N1 (default 1000)")
+    p.add_argument("--n2", type=int, default=PAPER_N2, help="Algorithm 1 N2 (default 500)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    for i in (1, 2, 3):
+        p.add_argument(f"--lambda{i}", type=float, default=None,
+                       help=f"eq. (7) lambda{i} (default: the paper's value for the dataset)")
+    p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
+    p.add_argument("--checkpoint-every", type=int, default=250,
+                   help="iterations between checkpoints (default 250; one per stage too)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model option, e.g. --set hidden=100 --set dropout=0.5 (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--force", action="store_true", help="start again / replace existing results")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set dropout=0.3")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _config(args, fold: int, seed: int) -> TrainConfig:
+    from stalib.models import check_model_name
+
+    check_model_name(args.model)
+    if args.dataset not in ("sbu", "utkinect", "ntu60") and not args.dataset.startswith("npz:"):
+        raise ConfigError(f"--dataset {args.dataset!r}: expected sbu, utkinect, ntu60 or npz:PATH")
+    return TrainConfig(
+        dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
+        n1=args.n1, n2=args.n2, batch_size=args.batch_size, lr=args.lr, lambda1=args.lambda1,
+        lambda2=args.lambda2, lambda3=args.lambda3, grad_clip=args.grad_clip, device=args.device,
+        bf16=args.bf16, checkpoint_every=args.checkpoint_every,
+        model_overrides=_overrides(args.set),
+    )
+
+
+def _threads(args) -> None:
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+
+
+def cmd_train(args) -> int:
+    from stalib.experiment import run_experiment
+
+    _threads(args)
+    cfg = _config(args, args.fold, args.seed)
+    exp = run_experiment(cfg, Path(args.out), args.data_root,
+                         Path(args.results) if args.results else None, resume=args.resume,
+                         force=args.force, progress=not args.quiet)
+    r = exp.record
+    print(f"{r.model} on {r.dataset} {r.protocol} fold {r.fold} seed {r.seed}: "
+          f"test accuracy {100 * r.accuracy:.2f}% ({r.n_test} sequences), "
+          f"{r.iterations} iterations, {r.wall_time_s:.0f}s on {r.device}; saved {exp.out}")
+    return 0
+
+
+def _cv_job(job: dict) -> dict:
+    """Run one (fold, seed) in a worker process; returns the record or the error."""
+    import torch
+
+    from stalib.experiment import run_experiment
+
+    torch.set_num_threads(job["threads"])
+    cfg = TrainConfig.from_dict(job["cfg"])
+    try:
+        exp = run_experiment(cfg, Path(job["out"]), job["data_root"], Path(job["results"]),
+                             resume=job["resume"], force=job["force"], progress=job["progress"])
+    except StalibError as err:
+        return {"fold": cfg.fold, "seed": cfg.seed, "error": str(err)}
+    return {"fold": cfg.fold, "seed": cfg.seed, "accuracy": exp.record.accuracy}
+
+
+def cmd_cv(args) -> int:
+    from stalib.experiment import dataset_key, load_data, num_folds, protocol_of
+    from stalib.results import has_record
+
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    seeds = _int_list(args.seeds, "--seeds")
+    base = _config(args, 1, seeds[0])
+    data = load_data(args.dataset, args.data_root)
+    n = num_folds(base, data)
+    folds = _int_list(args.folds, "--folds") if args.folds else list(range(1, n + 1))
+    for f in folds:
+        if not 1 <= f <= n:
+            raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {args.dataset} "
+                              f"{protocol_of(base)}")
+    results = Path(args.results)
+    csv_path = results / dataset_key(args.dataset) / "cv.csv"
+    out_root = Path(args.out) if args.out else (
+        Path("runs") / dataset_key(args.dataset) / protocol_of(base) / args.model)
+    jobs, skipped = [], 0
+    for seed in seeds:
+        for fold in folds:
+            cfg = _config(args, fold, seed)
+            key = (dataset_key(cfg.dataset), protocol_of(cfg), cfg.model, fold, seed)
+            if has_record(csv_path, key) and not args.force:
+                if args.resume:
+                    skipped += 1
+                    continue
+                raise StalibError(f"{csv_path}: fold {fold} seed {seed} of {args.model} is done "
+                                  "already; --resume skips finished folds, --force redoes them")
+            jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / f"fold{fold}-seed{seed}"),
+                         "data_root": args.data_root, "results": str(results),
+                         "resume": args.resume, "force": args.force,
+                         "progress": not args.quiet and args.jobs == 1,
+                         "threads": args.threads or (1 if args.jobs > 1 else
+                                                     max(1, os.cpu_count() or 1))})
+    if skipped:
+        print(f"{skipped} finished run(s) already in {csv_path}: skipped")
+    failures = []
+    if args.jobs == 1:
+        outcomes = (_cv_job(j) for j in jobs)
+    else:
+        pool = cf.ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn"))
+        outcomes = (f.result() for f in cf.as_completed([pool.submit(_cv_job, j) for j in jobs]))
+    for res in outcomes:
+        if "error" in res:
+            failures.append(res)
+            print(f"fold {res['fold']} seed {res['seed']}: FAILED: {res['error']}", file=sys.stderr)
+        else:
+            print(f"fold {res['fold']} seed {res['seed']}: accuracy {100 * res['accuracy']:.2f}%",
+                  flush=True)
+    if args.jobs > 1:
+        pool.shutdown()
+    _print_summary(csv_path, args.model, protocol_of(base))
+    if failures:
+        raise StalibError(f"{len(failures)} of {len(jobs)} run(s) failed (see above)")
+    return 0
+
+
+def _print_summary(csv_path: Path, model: str, protocol: str) -> None:
+    from stalib.results import read_records
+
+    acc = [float(r["accuracy"]) for r in read_records(csv_path)
+           if r["model"] == model and r["protocol"] == protocol]
+    if acc:
+        import numpy as np
+
+        print(f"{model} {protocol}: {100 * np.mean(acc):.2f} +- {100 * np.std(acc):.2f}% "
+              f"over {len(acc)} run(s) in {csv_path}")
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"{what} {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not values:
+        raise ConfigError(f"{what} is empty")
+    return values
+
+
+def cmd_predict(args) -> int:
+    from stalib.predict import predict_file
+
+    return predict_file(args.checkpoint, args.file, top=args.top, plot=args.plot,
+                        device=args.device)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train one model on one fold",
+                       description="Train one model on one fold with one seed (Algorithm 1).")
+    _add_run_options(p)
+    p.add_argument("--fold", type=int, default=1, help="1-based fold of the protocol (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="run folder: checkpoint, model.pt, metrics.json")
+    p.add_argument("--results", default=None,
+                   help="also add a row to RESULTS/<dataset>/cv.csv (off by default)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("cv", help="cross-validate: every fold x seed",
+                       description="Run every fold of the protocol for each seed and record the "
+                       "results in RESULTS/<dataset>/cv.csv.")
+    _add_run_options(p)
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--folds", default=None, help="comma-separated folds (default all)")
+    p.add_argument("--out", default=None,
+                   help="runs folder (default runs/<dataset>/<protocol>/<model>)")
+    p.add_argument("--results", default="results", help="results folder (default results/)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.set_defaults(func=cmd_cv)
+
+    p = sub.add_parser("predict", help="classify one skeleton file with a trained model",
+                       description="Print the top classes of one skeleton file and optionally "
+                       "draw its attention.")
+    p.add_argument("checkpoint", help="model.pt written by stalib train / cv")
+    p.add_argument("file", help="a skeleton file of the model's dataset format")
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--plot", default=None, metavar="OUT.png", help="draw alpha and beta")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_predict)

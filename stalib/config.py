@@ -1,0 +1,78 @@
+"""Typed configuration of a training run. Defaults are the paper's settings (section 5.1).
+
+``TrainConfig`` holds everything that decides a run's numbers; it is recorded (as JSON) beside
+every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from stalib.errors import ConfigError
+
+#: Algorithm 1's iteration counts, "e.g. N1 = 1000, N2 = 500".
+PAPER_N1 = 1000
+PAPER_N2 = 500
+
+#: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
+PAPER_BATCH = {"sbu": 8, "ntu60": 256}
+
+
+@dataclass
+class TrainConfig:
+    """One training run: a model on one fold of one dataset with one seed."""
+
+    dataset: str = "sbu"
+    model: str = "sta-lstm"
+    protocol: str | None = None  # None: the dataset's standard protocol
+    fold: int = 1  # 1-based fold of the protocol
+    seed: int = 0
+    n1: int = PAPER_N1  # Algorithm 1, N1
+    n2: int = PAPER_N2  # Algorithm 1, N2
+    batch_size: int | None = None  # None: PAPER_BATCH for the dataset, else 8
+    lr: float = 1e-3  # Adam; the paper gives no rate, 1e-3 is Adam's own default
+    lambda1: float | None = None  # eq. (7); None: the paper's value for the dataset
+    lambda2: float | None = None
+    lambda3: float | None = None
+    grad_clip: float | None = None  # max gradient norm; the paper does not clip
+    device: str = "auto"  # auto | cpu | cuda
+    bf16: bool = False  # bfloat16 autocast on CUDA
+    checkpoint_every: int = 250  # iterations between checkpoints (and one per stage)
+    model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
+
+    def __post_init__(self) -> None:
+        for name in ("n1", "n2"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
+        if self.fold < 1:
+            raise ConfigError(f"--fold must be >= 1, got {self.fold}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.lr <= 0:
+            raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        for name in ("lambda1", "lambda2", "lambda3"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"--{name} must be >= 0 (eq. 7 weights), got {value}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.checkpoint_every < 1:
+            raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+
+    @property
+    def effective_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return PAPER_BATCH.get(self.dataset, 8)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown TrainConfig fields: {sorted(unknown)}")
+        return cls(**d)

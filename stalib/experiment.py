@@ -1,0 +1,235 @@
+"""One experiment = one model trained on one fold with one seed, and its results record.
+
+This is the glue the CLI (``stalib train``, ``stalib cv``) and the notebooks call: it loads the
+dataset through :mod:`stalib.data`, builds the model and its loss, runs the schedule of
+:mod:`stalib.train`, saves the final model and metrics into the run folder and appends a row to
+``results/<dataset>/cv.csv``.
+
+Run folder layout (``out``)::
+
+    checkpoint.pt   training state (model, optimizer, stage position, random generators)
+    model.pt        the final model with what is needed to rebuild it (see :func:`load_model`)
+    metrics.json    accuracy, iterations, wall time, loss history, the configuration
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from stalib.config import TrainConfig
+from stalib.data.core import SkeletonSet
+from stalib.errors import ConfigError, StalibError
+from stalib.loss import LossConfig, sta_loss
+from stalib.models import build_model, check_model_name
+from stalib.models.sta_lstm import VARIANTS
+from stalib.results import (
+    RunRecord,
+    append_record,
+    git_commit,
+    has_record,
+    package_versions,
+    params_json,
+    utc_now,
+)
+from stalib.train import atomic_torch_save, train_run, write_json_atomic
+
+DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
+
+
+def dataset_key(name: str) -> str:
+    """The name a dataset's results are filed under (``npz:path/to/x.npz`` -> ``npz-x``)."""
+    return f"npz-{Path(name[4:]).stem}" if name.startswith("npz:") else name
+
+
+def protocol_of(cfg: TrainConfig) -> str:
+    return cfg.protocol or DEFAULT_PROTOCOL.get(cfg.dataset, "5fold")
+
+
+def loss_config(cfg: TrainConfig) -> LossConfig:
+    """Eq. (7) weights: the paper's NTU values for NTU, its SBU values otherwise, then overrides."""
+    base = LossConfig.ntu() if cfg.dataset.startswith("ntu") else LossConfig.sbu()
+    return LossConfig(
+        cfg.lambda1 if cfg.lambda1 is not None else base.lambda1,
+        cfg.lambda2 if cfg.lambda2 is not None else base.lambda2,
+        cfg.lambda3 if cfg.lambda3 is not None else base.lambda3,
+    )
+
+
+def make_loss(cfg: TrainConfig):
+    """``loss_fn(model, out, batch) -> dict`` for the trainer.
+
+    STA-LSTM variants: eq. (7) with the variant's regularizers. CNN models: cross-entropy plus the
+    model's own attention regularizer when it has one (documented in :mod:`stalib.models.csta`).
+    """
+    if cfg.model in VARIANTS:
+        lc, v = loss_config(cfg), VARIANTS[cfg.model]
+
+        def loss_fn(model, out, batch):
+            terms = sta_loss(out, batch.labels, batch.mask, lc, model.weight_matrices(),
+                             use_alpha_reg=v.use_alpha_reg, use_beta_reg=v.use_beta_reg)
+            return {"total": terms.total, "ce": terms.ce.detach(), "alpha_reg":
+                    terms.alpha_reg.detach(), "beta_reg": terms.beta_reg.detach(),
+                    "l1": terms.l1.detach()}
+
+        return loss_fn
+
+    def cnn_loss(model, out, batch):
+        ce = F.cross_entropy(out.logits, batch.labels)
+        reg = model.attention_regularizer() if hasattr(model, "attention_regularizer") else None
+        total = ce if reg is None else ce + reg
+        terms = {"total": total, "ce": ce.detach()}
+        if reg is not None:
+            terms["att_reg"] = reg.detach()
+        return terms
+
+    return cnn_loss
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, data_root: str | None) -> SkeletonSet:
+    from stalib.data.registry import load_dataset
+
+    return load_dataset(name, data_root)
+
+
+def load_data(name: str, data_root: str | Path | None) -> SkeletonSet:
+    """The dataset, loaded once per process (``stalib cv`` trains many folds on it)."""
+    return _load(name, None if data_root is None else str(data_root))
+
+
+def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.ndarray]:
+    from stalib.data.registry import get_splits
+
+    splits = get_splits(cfg.dataset, data, protocol_of(cfg))
+    if not 1 <= cfg.fold <= len(splits):
+        raise ConfigError(
+            f"--fold {cfg.fold} is out of range: {cfg.dataset} {protocol_of(cfg)} has "
+            f"{len(splits)} fold(s), numbered 1..{len(splits)}"
+        )
+    split = splits[cfg.fold - 1]
+    return np.asarray(split.train), np.asarray(split.test)
+
+
+def num_folds(cfg: TrainConfig, data: SkeletonSet) -> int:
+    from stalib.data.registry import get_splits
+
+    return len(get_splits(cfg.dataset, data, protocol_of(cfg)))
+
+
+def new_model(cfg: TrainConfig, data: SkeletonSet) -> torch.nn.Module:
+    check_model_name(cfg.model)
+    torch.manual_seed(cfg.seed)  # Algorithm 1 step 1: the Gaussian initialisation is seeded
+    return build_model(cfg.model, data.num_joints, data.num_classes, data.persons,
+                       **cfg.model_overrides)
+
+
+@dataclass
+class Experiment:
+    record: RunRecord
+    model: torch.nn.Module
+    out: Path
+
+
+def run_experiment(
+    cfg: TrainConfig,
+    out: Path,
+    data_root: str | Path | None = None,
+    results_dir: Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    data: SkeletonSet | None = None,
+    stop_after: int | None = None,
+) -> Experiment:
+    """Train ``cfg`` on its fold, save the run folder ``out`` and (optionally) a results row."""
+    out = Path(out)
+    data = data if data is not None else load_data(cfg.dataset, data_root)
+    train_idx, test_idx = fold_indices(cfg, data)
+    model = new_model(cfg, data)
+    results_csv = None
+    record_key = (dataset_key(cfg.dataset), protocol_of(cfg), cfg.model, cfg.fold, cfg.seed)
+    if results_dir is not None:
+        results_csv = Path(results_dir) / dataset_key(cfg.dataset) / "cv.csv"
+        if has_record(results_csv, record_key) and not force:
+            raise StalibError(f"{results_csv}: a result for {record_key} exists already; "
+                              "use --force to replace it")
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists() and not resume and not force:
+        raise StalibError(f"{checkpoint} exists: pass --resume to continue it or --force to "
+                          "start again")
+    if force and not resume and checkpoint.exists():
+        checkpoint.unlink()
+    res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
+                    resume=resume, progress=progress, stop_after=stop_after)
+    settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
+                "dataset_name": data.name, "loss": asdict(loss_config(cfg))
+                if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",
+                "model_config": model_config(model)}
+    record = RunRecord(
+        dataset=dataset_key(cfg.dataset), protocol=protocol_of(cfg), model=cfg.model,
+        fold=cfg.fold, seed=cfg.seed, accuracy=round(res.accuracy, 6),
+        train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
+        iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,
+        git_commit=git_commit(), timestamp=utc_now(), params=params_json(settings),
+        versions=params_json(package_versions()),
+    )
+    save_model(out / "model.pt", cfg, model, data)
+    write_json_atomic({**asdict(record), "params": settings, "history": res.history},
+                      out / "metrics.json")
+    if results_csv is not None:
+        append_record(results_csv, record, replace=force)
+    return Experiment(record, model, out)
+
+
+def model_config(model: torch.nn.Module) -> dict:
+    cfg = getattr(model, "config", None)
+    return asdict(cfg) if cfg is not None else {}
+
+
+def save_model(path: Path, cfg: TrainConfig, model: torch.nn.Module, data: SkeletonSet) -> None:
+    """The final model and everything :func:`load_model` needs to rebuild it."""
+    atomic_torch_save({
+        "format": "stalib-model-1", "model": cfg.model, "train_config": cfg.to_dict(),
+        "model_config": model_config(model),
+        "main_layers": getattr(model, "main_layers", None),
+        "num_joints": data.num_joints, "num_classes": data.num_classes,
+        "persons": data.persons, "joints_per_person": data.joints_per_person,
+        "class_names": list(data.class_names), "dataset": cfg.dataset, "dataset_name": data.name,
+        "state_dict": model.state_dict(),
+    }, path)
+
+
+def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """Rebuild a model saved by :func:`save_model`; returns ``(model in eval mode, metadata)``."""
+    path = Path(path)
+    try:
+        meta = torch.load(path, map_location=device, weights_only=False)
+    except (OSError, RuntimeError, EOFError, ValueError) as err:
+        raise StalibError(
+            f"{path}: not a readable stalib model file ({err.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "stalib-model-1":
+        raise StalibError(f"{path}: not a stalib model file (expected model.pt from stalib train)")
+    overrides = dict(meta["train_config"].get("model_overrides", {}))
+    model = build_model(meta["model"], meta["num_joints"], meta["num_classes"], meta["persons"],
+                        **overrides)
+    if meta.get("main_layers") is not None:
+        model.set_main_layers(meta["main_layers"])
+    if hasattr(type(model), "spatial_enabled"):
+        from stalib.models.sta_lstm import VARIANTS as V
+
+        model.spatial_enabled = V[meta["model"]].spatial
+        model.temporal_enabled = V[meta["model"]].temporal
+    model.load_state_dict(meta["state_dict"])
+    model.to(device).eval()
+    return model, meta
+
+
+def read_metrics(out: Path) -> dict:
+    return json.loads((Path(out) / "metrics.json").read_text())

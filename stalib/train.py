@@ -1,0 +1,421 @@
+"""Training: Algorithm 1 of the paper, written once as data, run by one trainer.
+
+A schedule is a list of :class:`Stage`. Each stage says which of the three subnetworks is
+present and whether it is trained or frozen, how deep the main LSTM is, and for how many
+iterations (``N1`` or ``N2``) it runs. :func:`train_run` walks the list with Adam (a fresh
+optimizer per stage, over the parameters that stage trains), checkpoints atomically every
+``checkpoint_every`` iterations and at the end of each stage, and can resume from a checkpoint.
+
+Algorithm 1 (section 4.3), our reading
+--------------------------------------
+Step 1 initialises every parameter from a Gaussian (done by the model's constructor).
+
+==== ============================================== ======== ======== ====== ====== =====
+step what                                           spatial  temporal main   layers iters
+==== ============================================== ======== ======== ====== ====== =====
+2    pre-train temporal attention with a 1-layer     off      train    train  1      N1
+     main LSTM (spatial weights fixed as ones)
+3    fix TA; grow main to 3 layers, train it         off      frozen   train  3      N1
+4    fine-tune TA and main                           off      train    train  3      N2
+5    pre-train spatial attention: main LSTM anew     train    off      train  1 new  N1
+     with 1 layer (temporal weights fixed as ones)
+6    fix SA; grow main to 3 layers, train it         frozen   off      train  3      N1
+7    fine-tune SA and main                           train    off      train  3      N2
+8    fix SA (step 7) and TA (step 4), fine-tune main frozen   frozen   train  3      N1
+9    jointly fine-tune the whole network             train    train    train  3      N2
+==== ============================================== ======== ======== ====== ====== =====
+
+The paper gives no iteration count for steps 2 and 5; we use N1. "Increasing its number of LSTM
+layers to three" keeps the trained first layer and the output layer ``W_z`` and stacks two freshly
+initialised layers between them (``model.set_main_layers(3)``). Step 5 says the main network has
+"only one LSTM layer" again, so it starts a new one-layer main network (``model.reset_main(1)``);
+step 8 then fine-tunes the main network of step 7 with both attention subnetworks frozen.
+
+The single-attention models of Fig. 7 run the part of the schedule that builds their attention
+(TA-LSTM: steps 2-4; SA-LSTM: steps 5-7) and the plain LSTM runs the same shape of schedule with no
+attention, so every model grows its main network the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from stalib.config import TrainConfig
+from stalib.data.batching import Batch, pad_batch
+from stalib.data.core import SkeletonSet
+from stalib.errors import StalibError
+
+Mode = Literal["off", "train", "frozen"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a training schedule (a step of Algorithm 1)."""
+
+    step: int  # the step number of Algorithm 1 (0 for stages outside it)
+    name: str
+    spatial: Mode  # spatial attention subnetwork
+    temporal: Mode  # temporal attention subnetwork
+    main: Mode  # main network (for CNN models: the backbone)
+    iterations: Literal["N1", "N2", "N"]  # N = N1 + N2 (single-stage schedules)
+    main_layers: int | None = None  # depth of the main LSTM during this stage
+    reset_main: bool = False  # start a new main network before the stage
+
+    def num_iterations(self, cfg: TrainConfig) -> int:
+        return {"N1": cfg.n1, "N2": cfg.n2, "N": cfg.n1 + cfg.n2}[self.iterations]
+
+
+# fmt: off
+ALGORITHM_1: tuple[Stage, ...] = (
+    Stage(2, "pre-train temporal attention (1-layer main)", "off", "train", "train", "N1", 1, True),
+    Stage(3, "fix TA, grow main to 3 layers", "off", "frozen", "train", "N1", 3),
+    Stage(4, "fine-tune TA and main", "off", "train", "train", "N2", 3),
+    Stage(5, "pre-train spatial attention (new main)", "train", "off", "train", "N1", 1, True),
+    Stage(6, "fix SA, grow main to 3 layers", "frozen", "off", "train", "N1", 3),
+    Stage(7, "fine-tune SA and main", "train", "off", "train", "N2", 3),
+    Stage(8, "fix SA and TA, fine-tune main", "frozen", "frozen", "train", "N1", 3),
+    Stage(9, "jointly fine-tune the whole network", "train", "train", "train", "N2", 3),
+)
+
+LSTM_SCHEDULE: tuple[Stage, ...] = (
+    Stage(0, "train 1-layer main LSTM", "off", "off", "train", "N1", 1, True),
+    Stage(0, "grow main to 3 layers, train", "off", "off", "train", "N1", 3),
+    Stage(0, "fine-tune main", "off", "off", "train", "N2", 3),
+)
+
+END_TO_END: tuple[Stage, ...] = (
+    Stage(0, "train end to end", "train", "train", "train", "N"),
+)
+# fmt: on
+
+#: Which schedule each model name follows (see Fig. 7 and the CSTA-CNN ablation).
+SCHEDULES: dict[str, tuple[Stage, ...]] = {
+    "lstm": LSTM_SCHEDULE,
+    "ta-lstm-noreg": ALGORITHM_1[0:3],
+    "ta-lstm": ALGORITHM_1[0:3],
+    "sa-lstm-noreg": ALGORITHM_1[3:6],
+    "sa-lstm": ALGORITHM_1[3:6],
+    "sta-lstm": ALGORITHM_1,
+    "hcn": END_TO_END,
+    "hcn-joint": END_TO_END,
+    "hcn-frame": END_TO_END,
+    "csta-cnn": END_TO_END,
+}
+
+
+def schedule_for(model_name: str) -> tuple[Stage, ...]:
+    return SCHEDULES[model_name]
+
+
+# ---------------------------------------------------------------------------- stages on models
+GROUPS = ("main", "spatial", "temporal")
+
+
+def parameter_groups(model: torch.nn.Module) -> dict[str, list[torch.nn.Parameter]]:
+    """The model's parameters split into the three subnetworks (every parameter in one group).
+
+    A model without attention subnetworks of its own (e.g. the CNN backbones) is all "main".
+    """
+    if not hasattr(model, "spatial_parameters"):
+        return {"main": list(model.parameters()), "spatial": [], "temporal": []}
+    return {g: list(getattr(model, f"{g}_parameters")()) for g in GROUPS}
+
+
+def apply_stage(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter]:
+    """Configure ``model`` for ``stage``; return the parameters the stage trains.
+
+    Switches each attention subnetwork on or off, grows or restarts the main network, and sets
+    ``requires_grad`` so that exactly the trained groups receive gradients.
+    """
+    if stage.main_layers is not None:
+        if stage.reset_main:
+            model.reset_main(stage.main_layers)
+        else:
+            model.set_main_layers(stage.main_layers)
+    if hasattr(type(model), "spatial_enabled"):  # models whose attention can be switched off
+        model.spatial_enabled = stage.spatial != "off"
+        model.temporal_enabled = stage.temporal != "off"
+    trained: list[torch.nn.Parameter] = []
+    for group, params in parameter_groups(model).items():
+        mode = getattr(stage, group)
+        for p in params:
+            p.requires_grad_(mode == "train")
+            if mode == "train":
+                trained.append(p)
+    return trained
+
+
+# ---------------------------------------------------------------------------- batches
+class BatchStream:
+    """An endless stream of shuffled training batches whose position can be saved and restored.
+
+    Each epoch is a fresh permutation of the training indices drawn from its own NumPy generator,
+    so a resumed run sees exactly the batches an uninterrupted run would have seen.
+    """
+
+    def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int):
+        self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order: np.ndarray = np.empty(0, dtype=np.int64)
+        self.pos = 0
+
+    def next(self) -> Batch:
+        if self.pos >= len(self.order):
+            self.order, self.pos = self.rng.permutation(self.indices), 0
+        chunk = self.order[self.pos : self.pos + self.batch_size]
+        self.pos += len(chunk)
+        return pad_batch(self.data, chunk)
+
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state, "order": self.order.copy(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.order, self.pos = np.asarray(state["order"]), int(state["pos"])
+
+
+# ---------------------------------------------------------------------------- helpers
+class NumericalError(StalibError):
+    """A NaN or inf loss or gradient: training stopped, the last good checkpoint is kept."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise StalibError(f"--device {name}: CUDA is not available on this machine")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_states() -> dict:
+    state = {
+        "python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_states(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """Write ``obj`` to ``path`` via a temporary file and a rename (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def predict(
+    model: torch.nn.Module, data: SkeletonSet, indices: np.ndarray, device: torch.device,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class scores ``(len(indices), C)`` of the model in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(indices), batch_size):
+        batch = pad_batch(data, indices[start : start + batch_size]).to(device)
+        out.append(model(batch.x, batch.mask).logits.float().cpu())
+    model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros((0, data.num_classes), dtype=np.float32)
+
+
+def accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device) -> float:
+    if len(indices) == 0:
+        return float("nan")
+    scores = predict(model, data, indices, device)
+    return float((scores.argmax(1) == data.labels[indices]).mean())
+
+
+# ---------------------------------------------------------------------------- the trainer
+@dataclass
+class RunResult:
+    accuracy: float  # test accuracy of the final model
+    train_accuracy: float
+    iterations: int  # optimisation steps done in total
+    wall_time_s: float  # training + evaluation time of this process (resumed runs: summed)
+    device: str
+    history: list[dict] = field(default_factory=list)  # per-log-interval losses
+
+
+LossFn = Callable[[torch.nn.Module, object, Batch], dict]
+
+
+def train_run(
+    cfg: TrainConfig,
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    data: SkeletonSet,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    log_every: int = 50,
+    stop_after: int | None = None,
+) -> RunResult:
+    """Train ``model`` by its schedule on ``train_idx`` and measure accuracy on ``test_idx``.
+
+    ``loss_fn(model, output, batch)`` returns a dict of loss terms with the key ``total``.
+    With ``resume=True`` and an existing ``checkpoint``, training continues from it (same batches,
+    same random numbers). ``stop_after`` ends the process after that many iterations in total
+    (used by tests to simulate a crash at a checkpoint boundary).
+    """
+    from tqdm.auto import tqdm
+
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    stages = schedule_for(cfg.model)
+    stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed)
+    model.to(device)
+    start_stage, start_iter, done_iters, elapsed = 0, 0, 0, 0.0
+    history: list[dict] = []
+    opt_state = None
+    if resume and checkpoint is not None and checkpoint.exists():
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if ckpt["config"] != cfg.to_dict():
+            raise StalibError(
+                f"{checkpoint}: checkpoint was made with another configuration; "
+                "use a new --out folder or drop --resume"
+            )
+        start_stage, start_iter = ckpt["stage"], ckpt["iteration"]
+        done_iters, elapsed, history = ckpt["done_iters"], ckpt["elapsed"], ckpt["history"]
+        # Rebuild the architecture the checkpoint was taken in, then load its weights. A
+        # checkpoint at a stage boundary (iteration 0) holds the weights at the end of the
+        # previous stage; the next stage then starts as it would have without the interruption.
+        mid_stage = start_iter > 0
+        for stage in stages[: start_stage + int(mid_stage)]:
+            apply_stage(model, stage)
+        model.load_state_dict(ckpt["model"])
+        model.to(device)
+        stream.load_state_dict(ckpt["stream"])
+        set_rng_states(ckpt["rng"])
+        opt_state = ckpt["optimizer"] if mid_stage else None
+
+    def save(stage_i: int, it: int, opt) -> None:
+        if checkpoint is None:
+            return
+        atomic_torch_save(
+            {
+                "config": cfg.to_dict(), "stage": stage_i, "iteration": it,
+                "done_iters": done_iters,
+                "elapsed": elapsed + (time.perf_counter() - t0), "history": history,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "stream": stream.state_dict(), "rng": rng_states(),
+                "arch": model.architecture() if hasattr(model, "architecture") else None,
+            },
+            checkpoint,
+        )
+
+    t0 = time.perf_counter()
+    model.train()
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if cfg.bf16 and device.type == "cuda"
+        else contextlib.nullcontext()
+    )
+    for stage_i in range(start_stage, len(stages)):
+        stage = stages[stage_i]
+        n_iter = stage.num_iterations(cfg)
+        resuming_here = stage_i == start_stage and opt_state is not None
+        if not resuming_here:
+            params = apply_stage(model, stage)
+            first = 0
+        else:
+            params = [p for g, ps in parameter_groups(model).items()
+                      if getattr(stage, g) == "train" for p in ps]
+            for g, ps in parameter_groups(model).items():
+                for p in ps:
+                    p.requires_grad_(getattr(stage, g) == "train")
+            first = start_iter
+        model.to(device)
+        opt = torch.optim.Adam(params, lr=cfg.lr)
+        if resuming_here:
+            opt.load_state_dict(opt_state)
+        bar = tqdm(
+            total=n_iter, initial=first, disable=not progress, leave=False,
+            desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name,
+        )
+        run_loss, run_correct, run_seen = 0.0, 0, 0
+        for it in range(first, n_iter):
+            batch = stream.next().to(device)
+            with autocast:
+                out = model(batch.x, batch.mask)
+                terms = loss_fn(model, out, batch)
+            loss = terms["total"]
+            if not torch.isfinite(loss):
+                raise NumericalError(
+                    f"non-finite loss ({loss.item()}) at stage {stage_i + 1}/{len(stages)} "
+                    f"({stage.name}), iteration {it + 1}; last good checkpoint kept at {checkpoint}"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads and not all(torch.isfinite(g).all() for g in grads):
+                raise NumericalError(
+                    f"non-finite gradient at stage {stage_i + 1}/{len(stages)} ({stage.name}), "
+                    f"iteration {it + 1}; last good checkpoint kept at {checkpoint}"
+                )
+            if cfg.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            done_iters += 1
+            run_loss += loss.item()
+            run_correct += int((out.logits.argmax(1) == batch.labels).sum())
+            run_seen += len(batch)
+            bar.update(1)
+            if (it + 1) % log_every == 0 or it + 1 == n_iter:
+                entry = {"stage": stage_i + 1, "step": stage.step, "iteration": it + 1,
+                         "loss": run_loss / max(1, (it % log_every) + 1),
+                         "train_batch_acc": run_correct / max(1, run_seen)}
+                entry.update({k: float(v) for k, v in terms.items() if k != "total"})
+                history.append(entry)
+                bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['train_batch_acc']:.2f}")
+                run_loss, run_correct, run_seen = 0.0, 0, 0
+            last = it + 1 == n_iter
+            if (it + 1) % cfg.checkpoint_every == 0 or last:
+                # at the end of a stage, store the position as "start of the next stage"
+                save(stage_i + 1 if last else stage_i, 0 if last else it + 1, opt)
+            if stop_after is not None and done_iters >= stop_after:
+                bar.close()
+                raise SystemExit(f"stop_after={stop_after} reached (test hook)")
+        bar.close()
+        opt_state = None
+    elapsed += time.perf_counter() - t0
+    test_acc = accuracy(model, data, test_idx, device)
+    train_acc = accuracy(model, data, train_idx, device)
+    if math.isnan(test_acc):
+        raise StalibError("the test split is empty")
+    return RunResult(test_acc, train_acc, done_iters, elapsed, str(device), history)
+
+
+def write_json_atomic(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
