@@ -1,0 +1,62 @@
+"""Sphinx extension of the stalib book: an offline site, math included.
+
+* MathJax comes from ``book/_vendor/mathjax/`` (installed by ``book/install_mathjax.sh``, never
+  committed) and is served as ``_static/mathjax/``; ``mathjax_path`` points there. The folder is
+  added to ``html_static_path`` here rather than in ``_config.yml`` because jupyter-book would
+  otherwise add every ``.js`` file found under a static path to every page.
+* After the build, every page is checked: a ``<script src>`` or ``<link href>`` that points to
+  another host (a CDN) is a warning, so ``jupyter-book build -W`` fails on it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+MATHJAX_ENTRY = "mathjax/tex-chtml.js"
+# <script ... src="..."> and <link ... href="..."> (stylesheets, preloads, icons)
+_REMOTE = re.compile(
+    r"<(script|link)\b[^>]*?\b(?:src|href)\s*=\s*[\"']((?:https?:)?//[^\"']+)[\"']", re.I
+)
+
+
+def _vendor_dir(app: Sphinx) -> Path:
+    return Path(app.srcdir) / "_vendor"
+
+
+def _config_inited(app: Sphinx, config) -> None:
+    vendor = _vendor_dir(app)
+    if not (vendor / MATHJAX_ENTRY).is_file():
+        raise ExtensionError(
+            f"MathJax is not installed in {vendor / 'mathjax'}: run `bash book/install_mathjax.sh` "
+            "before building the book (the site must render math without a CDN)"
+        )
+    config.html_static_path = [*config.html_static_path, str(vendor)]
+    config.mathjax_path = MATHJAX_ENTRY
+
+
+def remote_references(html: str) -> list[str]:
+    """Addresses of scripts and linked resources on another host in one HTML page."""
+    return [m.group(2) for m in _REMOTE.finditer(html)]
+
+
+def _build_finished(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in sorted(outdir.rglob("*.html")):
+        for url in remote_references(page.read_text(encoding="utf-8", errors="replace")):
+            logger.warning("%s loads %s from the network (the book must work offline)",
+                           page.relative_to(outdir), url)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _config_inited)
+    app.connect("build-finished", _build_finished)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,80 @@
+"""``stalib reproduce``: run the experiment notebooks (see :mod:`stalib.reproduce`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from stalib.errors import ConfigError
+
+QUICK_RESULTS = Path("runs") / "quick" / "results"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "reproduce",
+        help="run the experiment notebooks with papermill (skips what is up to date)",
+        description="Run every experiment notebook of the grid with papermill. Executed notebooks "
+        "go to RESULTS/notebooks/, their figures and tables under RESULTS/. A job whose notebook "
+        "and parameters are unchanged and whose outputs exist is skipped. Failed jobs leave the "
+        "previous results intact; all jobs are tried and the failed ones are named at the end.",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="the notebooks' quick parameters (minutes, for CI); results go to "
+                   f"./{QUICK_RESULTS} unless --results is given, never to the real results/")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only this job: exact name, glob (fig7-*) or prefix (fig7); repeatable")
+    p.add_argument("--force", action="store_true", help="run jobs even when up to date")
+    p.add_argument("--results", metavar="DIR", default=None,
+                   help="results folder (default: the project's results/)")
+    p.add_argument("--data-root", metavar="DIR", default=None,
+                   help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
+    p.add_argument("--list", action="store_true", help="list the jobs and whether they are "
+                   "up to date, run nothing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from stalib import reproduce as rp
+
+    root = rp.project_root()
+    real_results = (root / "results").resolve()
+    if args.results is not None:
+        results = Path(args.results)
+    elif args.quick:
+        results = root / QUICK_RESULTS
+    else:
+        results = root / "results"
+    if args.quick and results.resolve() == real_results:
+        raise ConfigError(f"--quick must not write into the real results folder {real_results}; "
+                          "pass another --results DIR")
+    data_root = args.data_root or os.environ.get("STALIB_DATA") or None
+    data_root = Path(data_root).expanduser() if data_root else None
+    jobs = rp.select(rp.JOBS, args.only)
+
+    if args.list:
+        for job in jobs:
+            notebook = root / job.notebook
+            if not notebook.is_file():
+                state = "notebook missing"
+            elif rp.is_up_to_date(results, job, rp.job_hash(job, notebook, args.quick)):
+                state = "up to date"
+            else:
+                state = "to run"
+            needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
+            print(f"{job.name:18s} {state:16s} {job.notebook}{needs}  {job.description}")
+        return 0
+
+    outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
+                           force=args.force, only=args.only,
+                           log=lambda line: print(line, flush=True))
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ran", "up-to-date", "skipped")}
+    print(f"reproduce: {counts['ran']} ran, {counts['up-to-date']} up to date, "
+          f"{counts['skipped']} skipped (data missing), results in {results}")
+    summary = rp.failure_summary(outcomes)
+    if summary:
+        print(f"stalib reproduce: {summary}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,318 @@
+"""Figures of the report: skeletons, attention weights, the ablation bars, data statistics.
+
+Each function takes arrays (or the data frames of :mod:`stalib.report`), never a model, and
+returns a :class:`matplotlib.figure.Figure` drawn on the Agg canvas (no pyplot state, no
+window). Functions that draw into one panel also take ``ax=None``; given an axes they draw
+there and return its figure.
+
+Joints are flattened over persons: joint ``p * J + j`` is joint ``j`` of person ``p``, and
+``layout`` is a :class:`stalib.data.skeletons.Layout` or its name (``sbu``, ``utkinect``,
+``ntu``/``ntu60``). The number of persons is read off the number of joints ``K``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from stalib.data.skeletons import Layout, get_layout
+from stalib.report import DATASETS, MODEL_LABELS, compare, protocol_label
+
+PERSON_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
+TOP_COLOR = "red"
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = _figure(figsize)
+    return fig, fig.add_subplot()
+
+
+def _as_frame(frame, name: str = "frame") -> np.ndarray:
+    frame = np.asarray(frame, dtype=float)
+    if frame.ndim != 2 or frame.shape[1] < 2:
+        raise ValueError(f"{name} must be (K, 3) joint positions, got shape {frame.shape}")
+    return frame
+
+
+def _present(frame: np.ndarray, layout: Layout) -> list[int]:
+    """Persons whose joints are not all zero (absent persons are stored as zeros)."""
+    j = layout.joints_per_person
+    persons = layout.persons_in(len(frame))
+    return [p for p in range(persons) if np.any(frame[p * j:(p + 1) * j] != 0)] or [0]
+
+
+def _upright(ax: Axes, frame: np.ndarray, layout: Layout, persons: list[int]) -> None:
+    """Draw with the head above the feet, whatever the sign of the data's vertical axis."""
+    j = layout.joints_per_person
+    p = persons[0]
+    head = frame[p * j + layout.head, 1]
+    feet = np.mean([frame[p * j + f, 1] for f in layout.feet])
+    if head < feet:
+        ax.invert_yaxis()
+
+
+def _draw_bones(ax: Axes, frame: np.ndarray, layout: Layout, persons: list[int],
+                colors: Sequence[str] | None = None, alpha: float = 1.0) -> None:
+    j = layout.joints_per_person
+    for p in persons:
+        color = (colors or PERSON_COLORS)[p % len(colors or PERSON_COLORS)]
+        segments = [[frame[p * j + a, :2], frame[p * j + b, :2]] for a, b in layout.bones]
+        lines = LineCollection(segments, colors=color, linewidths=2.0, alpha=alpha,
+                               gid=f"bones-person{p + 1}")
+        ax.add_collection(lines)
+
+
+def _skeleton_axes(ax: Axes, frame: np.ndarray) -> None:
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+
+
+def plot_skeleton(frame, layout: Layout | str, ax: Axes | None = None,
+                  label_joints: bool = False, title: str | None = None) -> Figure:
+    """One frame ``(K, 3)``: the bones of each person present (x right, y up) and the joints."""
+    frame = _as_frame(frame)
+    layout = get_layout(layout)
+    fig, ax = _axes(ax, (4, 4))
+    persons = _present(frame, layout)
+    _draw_bones(ax, frame, layout, persons)
+    j = layout.joints_per_person
+    idx = np.concatenate([np.arange(p * j, (p + 1) * j) for p in persons])
+    ax.scatter(frame[idx, 0], frame[idx, 1], s=12, color="black", zorder=3, gid="joints")
+    if label_joints:
+        names = layout.names(layout.persons_in(len(frame)))
+        for k in idx:
+            ax.annotate(names[k], frame[k, :2], fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+    _skeleton_axes(ax, frame)
+    _upright(ax, frame, layout, persons)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
+                            ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Fig. 5(a): the skeleton(s) of one frame with the spatial attention of each joint.
+
+    Every joint gets a grey circle whose area is proportional to ``alpha``; the ``top`` joints
+    with the largest attention are drawn as red circles (the paper marks 8) and named.
+    """
+    frame = _as_frame(frame)
+    alpha = np.asarray(alpha, dtype=float).reshape(-1)
+    if alpha.shape[0] != frame.shape[0]:
+        raise ValueError(f"alpha has {alpha.shape[0]} weights for {frame.shape[0]} joints")
+    layout = get_layout(layout)
+    fig, ax = _axes(ax, (5, 5))
+    persons = _present(frame, layout)
+    j = layout.joints_per_person
+    _draw_bones(ax, frame, layout, persons, colors=("0.6",), alpha=0.8)
+    idx = np.concatenate([np.arange(p * j, (p + 1) * j) for p in persons])
+    scale = 600.0 / max(float(alpha[idx].max()), 1e-12)
+    sizes = np.clip(alpha[idx], 0, None) * scale
+    ax.scatter(frame[idx, 0], frame[idx, 1], s=sizes, facecolors="none", edgecolors="0.5",
+               linewidths=0.8, zorder=3, gid="attention")
+    ax.scatter(frame[idx, 0], frame[idx, 1], s=6, color="black", zorder=4, gid="joints")
+    top = min(top, len(idx))
+    best = idx[np.argsort(-alpha[idx], kind="stable")[:top]]
+    ax.scatter(frame[best, 0], frame[best, 1], s=alpha[best] * scale, facecolors="none",
+               edgecolors=TOP_COLOR, linewidths=2.0, zorder=5, gid="top-joints",
+               label=rf"{top} largest $\alpha$")
+    names = layout.names(layout.persons_in(len(frame)))
+    for k in best:
+        ax.annotate(names[k], frame[k, :2], fontsize=7, color=TOP_COLOR, xytext=(6, 4),
+                    textcoords="offset points")
+    _skeleton_axes(ax, frame)
+    _upright(ax, frame, layout, persons)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_title(title or r"Spatial attention $\alpha$ (circle area)")
+    return fig
+
+
+def _joint_ticks(ax: Axes, num_joints: int, layout: Layout | str | None) -> None:
+    if layout is None:
+        return
+    layout = get_layout(layout)
+    names = layout.names(layout.persons_in(num_joints))
+    ax.set_yticks(np.arange(num_joints))
+    ax.set_yticklabels(names, fontsize=6 if num_joints > 30 else 7)
+
+
+def _heatmap(ax: Axes, values: np.ndarray, layout, label: str, gid: str) -> None:
+    """``values`` (T, K) as an image with joints down and frames across."""
+    t, k = values.shape
+    image = ax.imshow(values.T, aspect="auto", origin="upper", cmap="viridis",
+                      interpolation="nearest", extent=(0.5, t + 0.5, k - 0.5, -0.5))
+    image.set_gid(gid)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("joint")
+    _joint_ticks(ax, k, layout)
+    ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9)
+
+
+def _as_matrix(values, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"{name} must be (T, K), got shape {values.shape}")
+    return values
+
+
+def plot_alpha_heatmap(alpha, layout: Layout | str | None, ax: Axes | None = None,
+                       title: str | None = None) -> Figure:
+    """Fig. 6: spatial attention ``alpha`` (T, K) as a joints x frames heatmap with joint names."""
+    alpha = _as_matrix(alpha, "alpha")
+    height = max(3.0, 0.16 * alpha.shape[1] + 1.0)
+    fig, ax = _axes(ax, (8, height))
+    _heatmap(ax, alpha, layout, r"$\alpha$", "alpha")
+    ax.set_title(title or r"Spatial attention $\alpha$ per joint and frame")
+    return fig
+
+
+def _as_vector(beta) -> np.ndarray:
+    beta = np.asarray(beta, dtype=float)
+    if beta.ndim != 1 or beta.size == 0:
+        raise ValueError(f"beta must be (T,), got shape {beta.shape}")
+    return beta
+
+
+def plot_beta(beta, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Fig. 5(b): temporal attention ``beta_t`` against the frame index ``t`` (1-based)."""
+    beta = _as_vector(beta)
+    fig, ax = _axes(ax, (6, 2.5))
+    t = np.arange(1, beta.size + 1)
+    ax.plot(t, beta, color="tab:blue", marker=".", gid="beta")
+    ax.set_xlabel("frame t")
+    ax.set_ylabel(r"$\beta_t$")
+    ax.set_title(title or r"Temporal attention $\beta_t$")
+    ax.set_xlim(0.5, beta.size + 0.5)
+    return fig
+
+
+def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Fig. 5(c): the differentiated weights ``Δβ_t = β_t - β_{t-1}`` for ``t = 2..T``."""
+    beta = _as_vector(beta)
+    fig, ax = _axes(ax, (6, 2.5))
+    diff = np.diff(beta)
+    t = np.arange(2, beta.size + 1)
+    colors = np.where(diff >= 0, "tab:red", "tab:gray")
+    ax.bar(t, diff, color=colors, width=0.9, gid="beta-diff")
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    ax.set_xlabel("frame t")
+    ax.set_ylabel(r"$\Delta\beta_t$")
+    ax.set_title(title or r"Differentiated temporal attention "
+                 r"$\Delta\beta_t = \beta_t - \beta_{t-1}$")
+    ax.set_xlim(0.5, beta.size + 0.5)
+    return fig
+
+
+def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
+    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol.
+
+    ``summary`` is :func:`stalib.report.summarise` output. Where ``literature`` gives the paper's
+    number for a model (the text states only STA-LSTM's), a black diamond marks it.
+    """
+    if summary is None or summary.empty:
+        raise ValueError("plot_ablation needs at least one summarised model")
+    table = compare(summary, literature) if literature is not None else summary.assign(
+        paper=np.nan)
+    groups = list(table.groupby(["dataset", "protocol"], sort=False))
+    widths = [max(len(g), 2) for _, g in groups]
+    fig = _figure((max(4.0, 0.75 * sum(widths) + 1.5), 4.0))
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True,
+                        width_ratios=widths)[0]
+    for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
+        x = np.arange(len(g))
+        std = g["std"].fillna(0.0).to_numpy()
+        ax.bar(x, g["mean"], yerr=std, capsize=3, color="tab:blue", alpha=0.85, width=0.7,
+               gid="ours", label="ours (mean ± std)")
+        for xi, mean, sd in zip(x, g["mean"], std, strict=True):
+            ax.annotate(f"{mean:.1f}", (xi, mean + sd), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7)
+        ax.set_xlim(-0.6, max(len(g), 2) - 0.4)
+        paper = g["paper"].to_numpy(dtype=float)
+        has = ~np.isnan(paper)
+        if has.any():
+            ax.scatter(x[has], paper[has], marker="D", color="black", zorder=5, gid="paper",
+                       label="paper (text)")
+        ax.set_xticks(x)
+        ax.set_xticklabels([MODEL_LABELS.get(m, m) for m in g["model"]], rotation=40,
+                           ha="right", fontsize=8)
+        name = DATASETS.get(dataset, dataset)
+        ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}", fontsize=9)
+        low = float(np.nanmin(np.concatenate([g["mean"].to_numpy() - std, paper[has]])))
+        ax.set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
+    axes[0].set_ylabel("accuracy (%)")
+    handles, labels = {}, []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    labels = list(handles)
+    fig.legend([handles[lab] for lab in labels], labels, loc="outside lower center",
+               ncols=len(labels), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_class_counts(labels, class_names: Sequence[str] | None = None,
+                      ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Number of sequences per class (``labels``: integer class per sequence)."""
+    labels = np.asarray(labels, dtype=int)
+    n = len(class_names) if class_names is not None else int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=n)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+    fig, ax = _axes(ax, (max(5.0, 0.22 * n + 1.5), 3.5))
+    ax.bar(np.arange(n), counts, color="tab:blue", gid="class-counts")
+    ax.set_xticks(np.arange(n))
+    ax.set_xticklabels(names, rotation=60 if n > 8 else 30, ha="right",
+                       fontsize=6 if n > 30 else 8)
+    ax.set_ylabel("sequences")
+    ax.set_title(title or f"Sequences per class ({len(labels)} in all)")
+    return fig
+
+
+def plot_length_hist(lengths, bins: int = 30, ax: Axes | None = None,
+                     title: str | None = None) -> Figure:
+    """Histogram of sequence lengths (frames), with the median marked."""
+    lengths = np.asarray(lengths, dtype=float).reshape(-1)
+    fig, ax = _axes(ax, (5, 3))
+    ax.hist(lengths, bins=bins, color="tab:blue", gid="lengths")
+    median = float(np.median(lengths))
+    ax.axvline(median, color="black", linestyle="--", linewidth=1, label=f"median {median:g}")
+    ax.set_xlabel("frames per sequence")
+    ax.set_ylabel("sequences")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Sequence lengths")
+    return fig
+
+
+def plot_coupled_map(coupled, alpha, layout: Layout | str | None = None,
+                     title: str | None = None) -> Figure:
+    """CSTA-CNN's coupled map (T, K) beside STA-LSTM's spatial attention α (T', K)."""
+    coupled = _as_matrix(coupled, "coupled map")
+    alpha = _as_matrix(alpha, "alpha")
+    k = max(coupled.shape[1], alpha.shape[1])
+    fig = _figure((12, max(3.0, 0.16 * k + 1.0)))
+    left, right = fig.subplots(1, 2)
+    _heatmap(left, coupled, layout, "weight", "coupled")
+    left.set_title("CSTA-CNN: coupled frame × joint map")
+    _heatmap(right, alpha, layout, r"$\alpha$", "alpha")
+    right.set_title(r"STA-LSTM: spatial attention $\alpha$")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,474 @@
+"""Summaries of the results files for the book: mean ± std per model, literature, differences.
+
+Everything here READS files under the results folder and never trains. The results folder is
+``$STALIB_RESULTS`` when set, else the ``results/`` folder of the project (found by walking up
+from the working directory to the folder holding ``pyproject.toml`` and ``results/``, else next
+to the ``stalib`` package).
+
+Files read:
+
+* ``<results>/<dataset>/cv.csv`` (and any ``cv-*.csv`` beside it, concatenated): one row per
+  (dataset, protocol, model, fold, seed), ``accuracy`` a fraction in [0, 1]; written by the
+  trainer (:mod:`stalib.results`).
+* ``<results>/literature.csv``: the papers' numbers, ``accuracy`` in PERCENT as printed, with a
+  citation per row (``table, dataset, protocol, method, accuracy, source``).
+
+Our numbers are reported in percent: the mean and the sample standard deviation (ddof=1) over
+all runs of a model, i.e. over folds and seeds together; ``runs`` says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stalib.errors import FormatError
+
+RESULTS_ENV = "STALIB_RESULTS"
+
+DATASETS: dict[str, str] = {
+    "sbu": "SBU Kinect Interaction",
+    "utkinect": "UTKinect-Action3D",
+    "ntu60": "NTU RGB+D (60 classes)",
+}
+DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU RGB+D"}
+# Folder of each dataset under the data root (see stalib.data.root).
+DATA_FOLDERS: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU"}
+
+FIG7_MODELS: tuple[str, ...] = (
+    "lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm",
+)
+CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
+MODEL_ORDER: tuple[str, ...] = FIG7_MODELS + CSTA_MODELS
+MODEL_LABELS: dict[str, str] = {
+    "lstm": "LSTM",
+    "sa-lstm-noreg": "SA-LSTM (w/o reg.)",
+    "sa-lstm": "SA-LSTM",
+    "ta-lstm-noreg": "TA-LSTM (w/o reg.)",
+    "ta-lstm": "TA-LSTM",
+    "sta-lstm": "STA-LSTM",
+    "hcn": "HCN",
+    "hcn-joint": "HCN + joint weights",
+    "hcn-frame": "HCN + frame weights",
+    "csta-cnn": "CSTA-CNN",
+}
+
+CV_COLUMNS: tuple[str, ...] = (
+    "dataset", "protocol", "model", "fold", "seed", "accuracy", "n_test", "iterations",
+    "wall_time_s", "device", "git_commit", "timestamp", "params", "versions",
+)
+LITERATURE_COLUMNS: tuple[str, ...] = (
+    "table", "dataset", "protocol", "method", "accuracy", "source",
+)
+
+_NTU_PROTOCOLS = {
+    "cs": "cs", "xsub": "cs", "crosssubject": "cs",
+    "cv": "cv", "xview": "cv", "crossview": "cv",
+}
+PROTOCOL_LABELS = {"cs": "Cross-Subject", "cv": "Cross-View"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the files are
+
+
+def project_root() -> Path | None:
+    """The project folder (holding ``pyproject.toml`` and ``results/``) or None."""
+    starts = [Path.cwd(), Path(__file__).resolve().parent]
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "pyproject.toml").is_file() and (folder / "results").is_dir():
+                return folder
+    return None
+
+
+def results_root(root: str | os.PathLike | None = None) -> Path:
+    """The results folder: ``root``, else ``$STALIB_RESULTS``, else ``<project>/results``."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(RESULTS_ENV)
+    if env:
+        return Path(env)
+    project = project_root()
+    if project is None:
+        return Path("results")
+    return project / "results"
+
+
+def cv_files(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The cross-validation CSVs of ``dataset``: ``cv.csv`` then ``cv-*.csv``, those that exist."""
+    folder = results_root(root) / dataset
+    files = [folder / "cv.csv"] if (folder / "cv.csv").is_file() else []
+    files += sorted(p for p in folder.glob("cv-*.csv") if p.is_file())
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_cv(path: str | os.PathLike) -> pd.DataFrame:
+    """One results CSV, checked: the columns of the format, accuracies in [0, 1]."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "model": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=list(CV_COLUMNS))
+    missing = [c for c in CV_COLUMNS if c not in df.columns]
+    if missing:
+        raise FormatError(path, f"not a results file: missing columns {', '.join(missing)}")
+    acc = pd.to_numeric(df["accuracy"], errors="coerce")
+    bad = ~acc.between(0.0, 1.0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FormatError(
+            path, f"accuracy must be a fraction in [0, 1], got {df['accuracy'].iloc[row]!r}",
+            line=row + 2,
+        )
+    df["accuracy"] = acc
+    df["source_file"] = str(path)
+    return df
+
+
+def load_cv(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """All runs of ``dataset`` (None when no results file exists yet)."""
+    files = cv_files(dataset, root)
+    if not files:
+        return None
+    df = pd.concat([read_cv(f) for f in files], ignore_index=True)
+    # the same run recorded in two files counts once; two different results for it are an error
+    key = ["dataset", "protocol", "model", "fold", "seed"]
+    for _, group in df[df.duplicated(key, keep=False)].groupby(key):
+        if group["accuracy"].nunique() > 1:
+            first = group.iloc[0]
+            raise FormatError(
+                group["source_file"].iloc[-1],
+                f"run {dict(zip(key, (first[k] for k in key), strict=True))} also recorded "
+                f"with another accuracy in {group['source_file'].iloc[0]}",
+            )
+    return df.drop_duplicates(key, keep="first").reset_index(drop=True)
+
+
+def load_all_cv(root: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The runs of every dataset of :data:`DATASETS` that has results (None when none has)."""
+    frames = [df for d in DATASETS if (df := load_cv(d, root)) is not None]
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True)
+
+
+def literature_path() -> Path:
+    """``<results>/literature.csv``, else the project's own ``results/literature.csv``.
+
+    The literature is part of the project, not of a run, so a results folder made elsewhere
+    (``$STALIB_RESULTS``, a quick run) need not carry a copy.
+    """
+    path = results_root() / "literature.csv"
+    if path.is_file():
+        return path
+    project = project_root()
+    return (project / "results" / "literature.csv") if project else path
+
+
+def load_literature(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """``results/literature.csv``: the papers' numbers (percent), one citation per row."""
+    path = Path(path) if path is not None else literature_path()
+    df = pd.read_csv(path, dtype={"protocol": str, "accuracy": str})
+    missing = [c for c in LITERATURE_COLUMNS if c not in df.columns]
+    if missing:
+        raise FormatError(path, f"missing columns {', '.join(missing)}")
+    if df["source"].isna().any() or (df["source"].astype(str).str.strip() == "").any():
+        raise FormatError(path, "every row needs a citation in 'source'")
+    df["accuracy_text"] = df["accuracy"].str.strip()  # as printed in the paper ("64.0")
+    try:
+        df["accuracy"] = pd.to_numeric(df["accuracy"], errors="raise")
+    except ValueError as err:
+        raise FormatError(path, f"accuracy must be a number: {err}") from None
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries
+
+
+def canonical_protocol(dataset: str, protocol) -> str:
+    """A protocol id comparable across files: NTU ``xsub``/``cross-subject`` -> ``cs`` etc."""
+    if protocol is None or (isinstance(protocol, float) and np.isnan(protocol)):
+        return ""
+    text = re.sub(r"[\s_\-]", "", str(protocol).lower())
+    if str(dataset).startswith("ntu"):
+        return _NTU_PROTOCOLS.get(text, text)
+    return text
+
+
+def protocol_label(dataset: str, protocol: str) -> str:
+    """What a reader sees: ``Cross-Subject`` for NTU ``cs``; other protocols as they are."""
+    if str(dataset).startswith("ntu"):
+        return PROTOCOL_LABELS.get(canonical_protocol(dataset, protocol), str(protocol))
+    return str(protocol)
+
+
+def _dataset_rank(dataset: str) -> int:
+    order = list(DATASETS)
+    return order.index(dataset) if dataset in order else len(order)
+
+
+def _model_rank(model: str) -> int:
+    return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
+
+
+def summarise(df: pd.DataFrame, models: Iterable[str] | None = None) -> pd.DataFrame:
+    """Mean ± std (percent) per (dataset, protocol, model) over folds and seeds.
+
+    Columns: ``dataset, protocol, model, label, mean, std, runs, folds, seeds``; ``std`` is NaN
+    for a single run. Rows follow :data:`MODEL_ORDER` within each dataset and protocol.
+    """
+    cols = ["dataset", "protocol", "model", "label", "mean", "std", "runs", "folds", "seeds"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    if models is not None:
+        df = df[df["model"].isin(list(models))]
+    rows = []
+    for (dataset, protocol, model), g in df.groupby(["dataset", "protocol", "model"], sort=False):
+        acc = 100.0 * g["accuracy"].astype(float)
+        rows.append({
+            "dataset": dataset,
+            "protocol": protocol,
+            "model": model,
+            "label": MODEL_LABELS.get(model, model),
+            "mean": float(acc.mean()),
+            "std": float(acc.std(ddof=1)) if len(acc) > 1 else float("nan"),
+            "runs": int(len(acc)),
+            "folds": int(g["fold"].nunique()),
+            "seeds": int(g["seed"].nunique()),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "model"])
+    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+
+
+def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with the paper's value beside each model, where the literature has one.
+
+    A literature row matches a summary row with the same dataset, the same canonical protocol
+    (or any protocol when the literature gives the dataset only one) and ``method`` equal to the
+    model's label (e.g. ``STA-LSTM``). Added columns: ``paper`` (percent, NaN when the paper gives
+    no number), ``diff`` (ours - paper, percentage points), ``paper_source``.
+    """
+    out = summary.copy()
+    paper, source = [], []
+    for _, row in out.iterrows():
+        lit = literature[(literature["dataset"] == row["dataset"])
+                         & (literature["method"] == row["label"])]
+        protocols = {canonical_protocol(row["dataset"], p) for p in
+                     literature.loc[literature["dataset"] == row["dataset"], "protocol"]}
+        if len(protocols) > 1:
+            want = canonical_protocol(row["dataset"], row["protocol"])
+            lit = lit[[canonical_protocol(row["dataset"], p) == want for p in lit["protocol"]]]
+        if len(lit):
+            paper.append(float(lit["accuracy"].iloc[0]))
+            source.append(str(lit["source"].iloc[0]))
+        else:
+            paper.append(float("nan"))
+            source.append("")
+    out["paper"] = paper
+    out["diff"] = out["mean"] - out["paper"]
+    out["paper_source"] = source
+    return out
+
+
+def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
+    """Each model's mean minus the ``base`` model's mean (percentage points), per setting."""
+    rows = []
+    for (dataset, protocol), g in summary.groupby(["dataset", "protocol"], sort=False):
+        ref = g.loc[g["model"] == base, "mean"]
+        if ref.empty:
+            continue
+        for _, r in g[g["model"] != base].iterrows():
+            rows.append({"dataset": dataset, "protocol": protocol, "model": r["model"],
+                         "label": r["label"], "gain": float(r["mean"] - ref.iloc[0])})
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "model", "label", "gain"])
+
+
+def _fmt(x: float, spec: str = ".2f") -> str:
+    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
+
+
+def format_comparison(table: pd.DataFrame, dataset_column: bool = True) -> pd.DataFrame:
+    """Strings for display: ``Ours (%)`` as ``mean ± std``, ``Paper (%)``, ``Difference``."""
+    rows = []
+    for _, r in table.iterrows():
+        ours = _fmt(r["mean"])
+        if not np.isnan(r["std"]):
+            ours += f" ± {_fmt(r['std'])}"
+        row = {
+            "Dataset": DATASET_SHORT.get(r["dataset"], r["dataset"]),
+            "Protocol": protocol_label(r["dataset"], r["protocol"]),
+            "Model": r["label"],
+            "Ours (%)": ours,
+            "Runs (folds × seeds)": f"{r['runs']} ({r['folds']} × {r['seeds']})",
+        }
+        if "paper" in table.columns:
+            row["Paper (%)"] = _fmt(r["paper"])
+            row["Difference (pp)"] = _fmt(r["diff"], "+.2f")
+        if not dataset_column:
+            del row["Dataset"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_sources(table: pd.DataFrame) -> str:
+    """Markdown naming the source of every paper value in a :func:`compare` table."""
+    seen: dict[str, list[str]] = {}
+    for _, r in table.iterrows():
+        source = r.get("paper_source", "")
+        if source:
+            where = (f"{r['label']} ({DATASET_SHORT.get(r['dataset'], r['dataset'])}, "
+                     f"{protocol_label(r['dataset'], r['protocol'])})")
+            seen.setdefault(source, []).append(where)
+    if not seen:
+        return "The papers' text gives no value for these models (literature: none)."
+    lines = [f"- {', '.join(where)}: {source}" for source, where in seen.items()]
+    return "Paper values (literature, `results/literature.csv`):\n\n" + "\n".join(lines)
+
+
+def literature_rows(literature: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The rows of one literature table (e.g. ``Table 1``), for display, labelled literature."""
+    lit = literature[literature["table"] == table]
+    return pd.DataFrame({
+        "Method (literature)": lit["method"],
+        "Dataset": [DATASET_SHORT.get(d, d) for d in lit["dataset"]],
+        "Protocol": [protocol_label(d, p) for d, p in zip(lit["dataset"], lit["protocol"],
+                                                          strict=True)],
+        "Accuracy (%)": list(lit["accuracy_text"]),
+        "Source": lit["source"],
+    }).reset_index(drop=True)
+
+
+def performance(df: pd.DataFrame) -> pd.DataFrame:
+    """Wall time per run and per iteration, by dataset, protocol, model and device."""
+    cols = ["dataset", "protocol", "model", "device", "runs", "iterations",
+            "wall_time_s_median", "ms_per_iteration"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (dataset, protocol, model, device), g in df.groupby(
+        ["dataset", "protocol", "model", "device"], sort=False
+    ):
+        wall = g["wall_time_s"].astype(float)
+        iters = g["iterations"].astype(float)
+        per_iter = (wall / iters.where(iters > 0)).median()
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "model": model, "device": device,
+            "runs": int(len(g)), "iterations": int(iters.median()),
+            "wall_time_s_median": float(wall.median()),
+            "ms_per_iteration": float(1000.0 * per_iter),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "device"])
+    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+
+
+def provenance(df: pd.DataFrame) -> dict:
+    """Where the runs came from: commits, seeds, devices, package versions, time span."""
+    if df is None or df.empty:
+        return {}
+    versions = set()
+    for text in df["versions"].dropna().astype(str):
+        try:
+            versions.add(json.dumps(json.loads(text), sort_keys=True))
+        except json.JSONDecodeError:
+            versions.add(text)
+    return {
+        "runs": int(len(df)),
+        "git_commits": sorted(df["git_commit"].astype(str).unique()),
+        "seeds": sorted(int(s) for s in df["seed"].unique()),
+        "devices": sorted(df["device"].astype(str).unique()),
+        "versions": [json.loads(v) if v.startswith("{") else v for v in sorted(versions)],
+        "first": str(df["timestamp"].astype(str).min()),
+        "last": str(df["timestamp"].astype(str).max()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+def missing_note(what: str, command: str, why: str | None = None) -> str:
+    """The Markdown a page shows instead of a table or figure whose results file is absent."""
+    why = why or "it has not been run yet"
+    return f"**{what}: no result here** — {why}. To produce it, run `{command}`."
+
+
+def ntu_missing_note(what: str, job: str | None = None, command: str | None = None) -> str:
+    """The note for NTU results, which need the (large, licensed) dataset."""
+    return missing_note(
+        what,
+        command or f"stalib reproduce --only {job}",
+        why="NTU RGB+D was not available where these results were made; the command needs a "
+        "data root (`--data-root DIR` or `STALIB_DATA`) holding `NTU/`",
+    )
+
+
+def jobs_note(what: str, jobs: Sequence[str]) -> str:
+    """The note for results that the named jobs of :mod:`stalib.reproduce` produce."""
+    from stalib.reproduce import get_job
+
+    command = "stalib reproduce " + " ".join(f"--only {name}" for name in jobs)
+    if any("NTU" in get_job(name).requires for name in jobs):
+        return ntu_missing_note(what, command=command)
+    return missing_note(what, command)
+
+
+# ---------------------------------------------------------------------------------------------
+# Display helpers for the book's pages (IPython objects)
+
+
+def show_markdown(text: str):
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def show_table(df: pd.DataFrame, kind: str = "ours", caption: str | None = None):
+    """An HTML table; ``kind`` is ``ours`` (measured here) or ``literature`` (quoted)."""
+    from IPython.display import HTML
+
+    html = df.to_html(index=False, border=0, escape=True, na_rep="—", justify="left",
+                      classes=["stalib-table", f"stalib-{kind}"])
+    if caption:
+        html = html.replace(">", f"><caption>{_escape(caption)}</caption>", 1)
+    return HTML(html)
+
+
+def show_plot(fig, dpi: int = 100):
+    """A matplotlib figure as an embedded PNG (works without pyplot or an inline backend)."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return Image(data=buf.getvalue(), format="png")
+
+
+def show_figure(rel: str, job: str, root: str | os.PathLike | None = None):
+    """The PNG ``<results>/rel`` if it exists, else the note naming the job that makes it."""
+    from IPython.display import Image
+
+    path = results_root(root) / rel
+    if path.is_file():
+        return Image(filename=str(path))
+    return show_markdown(jobs_note(f"`{rel}`", [job]))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

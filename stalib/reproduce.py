@@ -1,0 +1,370 @@
+"""``stalib reproduce``: run the experiment notebooks with papermill, once each, as data.
+
+The whole set of experiments is :data:`JOBS`, a list of :class:`Job` (a notebook, its
+parameters, the files it writes under the results folder). :func:`run_jobs` executes them one
+after the other:
+
+* **Up to date, skipped.** After a job succeeds a stamp ``<results>/.stamps/<job>.json`` records a
+  hash of the notebook's bytes, its effective parameters and its declared outputs. A job is up
+  to date when that hash matches and every declared output (and the executed notebook) exists;
+  ``force=True`` runs it anyway. Changes to the library do not invalidate stamps: use ``--force``.
+* **Atomic.** A job writes into a staging folder ``<results>/.staging/<job>/``, seeded with copies
+  of its declared outputs that exist already (so a notebook can append to ``cv.csv`` or resume),
+  and papermill writes the executed notebook to a temporary file. Only when the notebook ran to
+  the end and wrote every declared output are the files moved into place, each with a rename.
+  A failed run leaves the previous results and executed notebook untouched; its executed
+  notebook is kept as ``<results>/notebooks/<job>.failed.ipynb`` and its staging folder is kept
+  for inspection (and reused by the next run with the same hash, so work done is not lost).
+* **Failures don't stop the others.** Every job is tried; the outcome lists each failed job with
+  its notebook and error, and the command exits non-zero.
+
+Parameters every notebook receives from papermill, besides the job's own:
+
+``results_dir``
+    where to WRITE (the staging folder; declared outputs are paths relative to it)
+``results_root``
+    the final results folder, to READ outputs of other jobs
+``data_root``
+    the data root (``--data-root``/``STALIB_DATA``) as a string, or None
+``quick``
+    True under ``--quick``: the job's ``quick`` parameters override its ``parameters``
+``force``
+    True under ``--force`` (e.g. replace rows that exist already)
+
+Executed with the Jupyter kernel ``python3`` (the environment's own, installed by ipykernel).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from stalib.errors import ConfigError
+from stalib.report import CSTA_MODELS, DATA_FOLDERS, FIG7_MODELS
+
+KERNEL_NAME = "python3"
+STAMPS = ".stamps"
+STAGING = ".staging"
+EXECUTED = "notebooks"
+_SKIP_SUFFIXES = (".lock", ".tmp")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run with one set of parameters.
+
+    Attributes:
+        name: unique id, used by ``--only`` and for the executed notebook's file name.
+        notebook: the notebook, relative to the project folder (``notebooks/fig7.ipynb``).
+        parameters: papermill parameters for a full run.
+        outputs: files the notebook must write, relative to the results folder.
+        quick: parameters that override ``parameters`` under ``--quick`` (a run of minutes).
+        requires: dataset folders that must exist under the data root (``SBU``, ``NTU``...);
+            without them the job is skipped (or fails when named exactly by ``--only``).
+        description: one line for ``--list`` and the book.
+    """
+
+    name: str
+    notebook: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
+    description: str = ""
+
+    def effective_parameters(self, quick: bool) -> dict[str, Any]:
+        params = dict(self.parameters)
+        if quick:
+            params.update(self.quick)
+        return params
+
+    @property
+    def command(self) -> str:
+        return f"stalib reproduce --only {self.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The grid. Add a job by adding a line; names are unique and no two jobs declare the same output.
+# The book reads the outputs named here (see stalib.report), so a page and its job cannot drift.
+
+PROTOCOLS = {"sbu": ["5fold"], "utkinect": ["loso"], "ntu60": ["xsub", "xview"]}
+SEEDS = [0, 1, 2]
+QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "max_sequences": 64}
+SHORT = {"sbu": "sbu", "utkinect": "utkinect", "ntu60": "ntu"}
+
+
+def _grid() -> list[Job]:
+    jobs: list[Job] = []
+    for ds, folder in DATA_FOLDERS.items():
+        short = SHORT[ds]
+        jobs.append(Job(
+            name=f"data-{short}", notebook="notebooks/data.ipynb",
+            parameters={"dataset": ds},
+            outputs=(f"{ds}/data.json", f"figures/data-{ds}-classes.png",
+                     f"figures/data-{ds}-lengths.png", f"figures/data-{ds}-skeleton.png"),
+            quick={"max_sequences": QUICK["max_sequences"]},
+            requires=(folder,), description=f"{folder}: classes, lengths, one skeleton",
+        ))
+        jobs.append(Job(
+            name=f"fig7-{short}", notebook="notebooks/fig7.ipynb",
+            parameters={"dataset": ds, "protocols": PROTOCOLS[ds], "models": list(FIG7_MODELS),
+                        "seeds": SEEDS, "folds": "all"},
+            outputs=(f"{ds}/cv-fig7.csv",),
+            quick=QUICK, requires=(folder,),
+            description=f"Fig. 7 ablation (6 models) on {folder}, every fold and seed",
+        ))
+        jobs.append(Job(
+            name=f"csta-{short}", notebook="notebooks/csta.ipynb",
+            parameters={"dataset": ds, "protocols": PROTOCOLS[ds], "models": list(CSTA_MODELS),
+                        "seeds": SEEDS, "folds": "all"},
+            outputs=(f"{ds}/cv-csta.csv", f"figures/csta-{ds}-coupled.png"),
+            quick=QUICK, requires=(folder,),
+            description=f"HCN / CSTA-CNN ablation on {folder}, coupled map vs STA-LSTM",
+        ))
+    jobs.append(Job(
+        name="attention-sbu", notebook="notebooks/attention.ipynb",
+        parameters={"dataset": "sbu", "action": "kicking", "fold": 1, "seed": 0},
+        outputs=("figures/attention-sbu-fig5a.png", "figures/attention-sbu-fig5b.png",
+                 "figures/attention-sbu-fig5c.png", "figures/attention-sbu-fig6.png"),
+        quick={"n1": QUICK["n1"], "n2": QUICK["n2"]}, requires=("SBU",),
+        description="Figs. 5 and 6: attention of STA-LSTM on an SBU 'kicking' sequence",
+    ))
+    return jobs
+
+
+JOBS: list[Job] = _grid()
+
+
+def get_job(name: str, jobs: Sequence[Job] | None = None) -> Job:
+    """The job called ``name``."""
+    for job in JOBS if jobs is None else jobs:
+        if job.name == name:
+            return job
+    raise ConfigError(f"no job called {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection, hashing, stamps
+
+
+def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
+    """The jobs matching any of ``only``: an exact name, a glob (``fig7-*``) or a prefix (``fig7``).
+
+    No ``only`` selects every job. A pattern matching nothing is an error that lists the names.
+    """
+    patterns = list(only or [])
+    if not patterns:
+        return list(jobs)
+    chosen: list[Job] = []
+    for pattern in patterns:
+        hits = [j for j in jobs if j.name == pattern or fnmatch.fnmatchcase(j.name, pattern)
+                or j.name.startswith(pattern + "-")]
+        if not hits:
+            names = ", ".join(j.name for j in jobs)
+            raise ConfigError(f"--only {pattern!r} matches no job; jobs are: {names}")
+        chosen += [j for j in hits if j not in chosen]
+    return [j for j in jobs if j in chosen]
+
+
+def job_hash(job: Job, notebook: Path, quick: bool) -> str:
+    """sha256 of the notebook's bytes, the effective parameters and the declared outputs."""
+    h = hashlib.sha256()
+    h.update(notebook.read_bytes())
+    meta = {"parameters": job.effective_parameters(quick), "quick": quick,
+            "outputs": list(job.outputs)}
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def stamp_path(results: Path, job: Job) -> Path:
+    return results / STAMPS / f"{job.name}.json"
+
+
+def executed_path(results: Path, job: Job, failed: bool = False) -> Path:
+    return results / EXECUTED / (f"{job.name}.failed.ipynb" if failed else f"{job.name}.ipynb")
+
+
+def is_up_to_date(results: Path, job: Job, digest: str) -> bool:
+    """The stamp matches ``digest`` and every output and the executed notebook exist."""
+    stamp = stamp_path(results, job)
+    try:
+        recorded = json.loads(stamp.read_text())["hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if recorded != digest:
+        return False
+    needed = [results / o for o in job.outputs] + [executed_path(results, job)]
+    return all(p.is_file() for p in needed)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+Status = Literal["ran", "up-to-date", "skipped", "failed"]
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: Status
+    message: str = ""
+    seconds: float = 0.0
+
+
+def project_root() -> Path:
+    """The project folder: the one holding the ``stalib`` package (and ``notebooks/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def _prepare_staging(staging: Path, digest: str, fresh: bool, results: Path, job: Job) -> None:
+    top = staging.parent
+    top.mkdir(parents=True, exist_ok=True)
+    if not (top / ".gitignore").exists():  # staging is never committed
+        (top / ".gitignore").write_text("*\n")
+    marker = staging / ".hash"
+    reuse = not fresh and marker.is_file() and marker.read_text().strip() == digest
+    if not reuse and staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest + "\n")
+    for rel in job.outputs:
+        src, dst = results / rel, staging / rel
+        if src.is_file() and not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+
+
+def _publish(staging: Path, results: Path) -> list[Path]:
+    """Move every file written under ``staging`` to the same place under ``results``."""
+    moved = []
+    for src in sorted(staging.rglob("*")):
+        if not src.is_file() or src == staging / ".hash" or src.name.endswith(_SKIP_SUFFIXES):
+            continue
+        dst = results / src.relative_to(staging)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        moved.append(dst)
+    return moved
+
+
+def _error_text(err: BaseException) -> str:
+    ename = getattr(err, "ename", None)
+    if ename:  # papermill.exceptions.PapermillExecutionError
+        evalue = str(getattr(err, "evalue", "")).strip().splitlines()
+        cell = getattr(err, "exec_count", None)
+        where = f" in cell {cell}" if cell is not None else ""
+        return f"{ename}{where}: {evalue[0] if evalue else ''}".rstrip(": ")
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quick: bool,
+            force: bool, explicit: bool = False,
+            log: Callable[[str], None] = print) -> Outcome:
+    """Run one job unless it is up to date (see the module's docstring)."""
+    notebook = root / job.notebook
+    if not notebook.is_file():
+        return Outcome(job, "failed", f"{job.notebook}: notebook not found")
+    missing = [f for f in job.requires if data_root is None or not (data_root / f).is_dir()]
+    if missing:
+        where = f"under the data root {data_root}" if data_root else "(no data root given)"
+        message = (f"needs {', '.join(f + '/' for f in missing)} {where}; pass --data-root DIR "
+                   "or set STALIB_DATA")
+        return Outcome(job, "failed" if explicit else "skipped", message)
+    digest = job_hash(job, notebook, quick)
+    if not force and is_up_to_date(results, job, digest):
+        return Outcome(job, "up-to-date", "stamp matches, outputs exist")
+
+    import papermill
+
+    staging = results / STAGING / job.name
+    _prepare_staging(staging, digest, fresh=force, results=results, job=job)
+    executed = executed_path(results, job)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    tmp = executed.with_name(f".{job.name}.tmp.ipynb")
+    parameters = job.effective_parameters(quick)
+    parameters.update({
+        "results_dir": str(staging),
+        "results_root": str(results),
+        "data_root": str(data_root) if data_root is not None else None,
+        "quick": quick,
+        "force": force,
+    })
+    log(f"[{job.name}] running {job.notebook}" + (" (quick)" if quick else ""))
+    start = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
+            cwd=str(notebook.parent), progress_bar=False, log_output=False,
+        )
+    except Exception as err:  # any failure of one job must not stop the others
+        failed = executed_path(results, job, failed=True)
+        if tmp.exists():
+            os.replace(tmp, failed)
+        note = f"; executed notebook: {failed}" if failed.exists() else ""
+        return Outcome(job, "failed", f"{job.notebook}: {_error_text(err)}{note}",
+                       time.monotonic() - start)
+    absent = [o for o in job.outputs if not (staging / o).is_file()]
+    if absent:
+        failed = executed_path(results, job, failed=True)
+        os.replace(tmp, failed)
+        return Outcome(job, "failed", f"{job.notebook}: ran but did not write "
+                       f"{', '.join(absent)} under results_dir", time.monotonic() - start)
+    _publish(staging, results)
+    os.replace(tmp, executed)
+    executed_path(results, job, failed=True).unlink(missing_ok=True)
+    stamp = {
+        "job": job.name, "hash": digest, "notebook": job.notebook, "quick": quick,
+        "parameters": job.effective_parameters(quick), "outputs": list(job.outputs),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    _write_atomic(stamp_path(results, job), json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    shutil.rmtree(staging, ignore_errors=True)
+    return Outcome(job, "ran", f"wrote {len(job.outputs)} output(s)", time.monotonic() - start)
+
+
+def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
+             data_root: Path | None = None, quick: bool = False, force: bool = False,
+             only: Iterable[str] | None = None,
+             log: Callable[[str], None] = print) -> list[Outcome]:
+    """Run the selected jobs in order; every job is tried whatever happened to the others."""
+    only = list(only or [])
+    chosen = select(jobs, only)
+    root = root or project_root()
+    results = Path(results)
+    results.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for job in chosen:
+        explicit = job.name in only
+        outcome = run_job(job, results, root=root, data_root=data_root, quick=quick,
+                          force=force, explicit=explicit, log=log)
+        seconds = f" ({outcome.seconds:.1f} s)" if outcome.seconds else ""
+        log(f"[{job.name}] {outcome.status}{seconds}: {outcome.message}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def failure_summary(outcomes: Sequence[Outcome]) -> str | None:
+    """One paragraph naming every failed job and its notebook, or None when none failed."""
+    failed = [o for o in outcomes if o.status == "failed"]
+    if not failed:
+        return None
+    lines = [f"{len(failed)} of {len(outcomes)} job(s) failed:"]
+    lines += [f"  {o.job.name} ({o.job.notebook}): {o.message}" for o in failed]
+    return "\n".join(lines)

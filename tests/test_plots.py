@@ -1,0 +1,174 @@
+"""Every plot builds a figure with the expected artists, from arrays only."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from stalib import plots
+from stalib.data.skeletons import NTU, SBU, UTKINECT
+from stalib.report import summarise
+
+RNG = np.random.default_rng(0)
+
+
+def _frame(layout, persons):
+    """A standing skeleton per person: y grows upwards, person p shifted along x."""
+    j = layout.joints_per_person
+    frame = RNG.normal(0, 0.05, size=(persons * j, 3))
+    for p in range(persons):
+        frame[p * j:(p + 1) * j, 0] += 2.0 * p
+        frame[p * j + layout.head, 1] = 1.8
+        for f in layout.feet:
+            frame[p * j + f, 1] = 0.0
+    return frame
+
+
+def _by_gid(fig: Figure, gid: str):
+    found = [a for a in fig.findobj() if a.get_gid() == gid]
+    assert found, f"no artist with gid {gid!r}"
+    return found
+
+
+def _png(fig: Figure, tmp_path, name="fig.png"):
+    path = tmp_path / name
+    fig.savefig(path)
+    assert path.stat().st_size > 1000
+
+
+def test_skeleton_two_persons(tmp_path):
+    fig = plots.plot_skeleton(_frame(SBU, 2), "sbu", label_joints=True)
+    assert isinstance(fig, Figure)
+    assert len(_by_gid(fig, "bones-person1")[0].get_segments()) == 14
+    assert len(_by_gid(fig, "bones-person2")[0].get_segments()) == 14
+    assert len(_by_gid(fig, "joints")[0].get_offsets()) == 30
+    assert not fig.axes[0].yaxis_inverted()  # head (y=1.8) already above the feet
+    _png(fig, tmp_path)
+
+
+def test_skeleton_absent_person_and_image_coordinates():
+    frame = _frame(NTU, 2)
+    frame[25:] = 0.0  # second person absent
+    frame[:, 1] *= -1  # y grows downwards (image coordinates)
+    fig = plots.plot_skeleton(frame, "ntu60")
+    assert len(_by_gid(fig, "joints")[0].get_offsets()) == 25
+    assert not [a for a in fig.findobj() if a.get_gid() == "bones-person2"]
+    assert fig.axes[0].yaxis_inverted()  # drawn upright
+
+
+def test_skeleton_attention_marks_the_top_8_in_red(tmp_path):
+    frame = _frame(SBU, 2)
+    alpha = RNG.random(30)
+    alpha /= alpha.sum()
+    fig = plots.plot_skeleton_attention(frame, alpha, SBU)
+    top = _by_gid(fig, "top-joints")[0]
+    offsets = np.asarray(top.get_offsets())
+    assert len(offsets) == 8
+    assert all(np.allclose(c[:3], mcolors.to_rgb("red")) for c in top.get_edgecolors())
+    expected = frame[np.argsort(-alpha)[:8], :2]
+    assert sorted(map(tuple, offsets.round(6))) == sorted(map(tuple, expected.round(6)))
+    sizes = _by_gid(fig, "attention")[0].get_sizes()
+    assert len(sizes) == 30 and np.argmax(sizes) == np.argmax(alpha)
+    _png(fig, tmp_path)
+
+
+def test_skeleton_attention_checks_lengths():
+    with pytest.raises(ValueError, match="30 joints"):
+        plots.plot_skeleton_attention(_frame(SBU, 2), np.ones(29), SBU)
+    with pytest.raises(ValueError, match="whole number"):
+        plots.plot_skeleton(np.zeros((31, 3)), SBU)
+
+
+def test_alpha_heatmap_shape_and_joint_names(tmp_path):
+    alpha = RNG.random((40, 30))
+    fig = plots.plot_alpha_heatmap(alpha, "sbu")
+    image = _by_gid(fig, "alpha")[0]
+    assert image.get_array().shape == (30, 40)  # joints x frames
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == SBU.names()
+    _png(fig, tmp_path)
+
+
+def test_beta_and_diff(tmp_path):
+    beta = np.cumsum(RNG.random(25))
+    fig = plots.plot_beta(beta)
+    line = _by_gid(fig, "beta")[0]
+    assert np.allclose(line.get_ydata(), beta)
+    assert np.allclose(line.get_xdata(), np.arange(1, 26))
+    fig = plots.plot_beta_diff(beta)
+    bars = _by_gid(fig, "beta-diff")
+    assert np.allclose([p.get_height() for p in bars], np.diff(beta))
+    assert bars[0].get_x() + bars[0].get_width() / 2 == pytest.approx(2.0)
+    _png(fig, tmp_path)
+    with pytest.raises(ValueError):
+        plots.plot_beta(np.zeros((2, 2)))
+
+
+def _runs():
+    rows = []
+    for model, base in [("lstm", 0.80), ("sa-lstm", 0.84), ("sta-lstm", 0.90)]:
+        for fold in range(1, 6):
+            for seed in (0, 1):
+                rows.append(dict(dataset="sbu", protocol="5fold", model=model, fold=fold,
+                                 seed=seed, accuracy=base + 0.01 * fold))
+    for model, base in [("lstm", 0.6), ("sta-lstm", 0.7)]:
+        rows.append(dict(dataset="ntu60", protocol="cs", model=model, fold=1, seed=0,
+                         accuracy=base))
+    return pd.DataFrame(rows)
+
+
+def test_ablation_bars_and_paper_marker(tmp_path):
+    summary = summarise(_runs())
+    literature = pd.DataFrame([
+        dict(table="Table 1", dataset="sbu", protocol="5-fold", method="STA-LSTM",
+             accuracy=91.51, source="Song et al. 2017"),
+        dict(table="Table 2", dataset="ntu60", protocol="cs", method="STA-LSTM",
+             accuracy=73.4, source="Song et al. 2017"),
+    ])
+    fig = plots.plot_ablation(summary, literature)
+    assert len(fig.axes) == 2
+    bars = _by_gid(fig, "ours")
+    per_axes = {ax: [b for b in bars if b.axes is ax] for ax in fig.axes}
+    assert sorted(len(b) for b in per_axes.values()) == [2, 3]
+    sbu_bars = [b for b in per_axes.values() if len(b) == 3][0]
+    assert [p.get_height() for p in sbu_bars] == pytest.approx(
+        list(summary[summary.dataset == "sbu"]["mean"]))
+    paper = _by_gid(fig, "paper")
+    assert sorted(float(p.get_offsets()[0][1]) for p in paper) == [73.4, 91.51]
+    _png(fig, tmp_path)
+    fig = plots.plot_ablation(summary)  # without literature: no markers
+    assert not [a for a in fig.findobj() if a.get_gid() == "paper"]
+    with pytest.raises(ValueError):
+        plots.plot_ablation(summary.iloc[:0])
+
+
+def test_class_counts_and_lengths(tmp_path):
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    fig = plots.plot_class_counts(labels, ["a", "b", "c", "d"])
+    heights = [p.get_height() for p in _by_gid(fig, "class-counts")]
+    assert heights == [2, 1, 3, 0]
+    _png(fig, tmp_path)
+    fig = plots.plot_length_hist([10, 20, 20, 30], bins=3)
+    patches = [a for a in fig.axes[0].patches]
+    assert sum(p.get_height() for p in patches) == 4
+    _png(fig, tmp_path, "len.png")
+
+
+def test_coupled_map_side_by_side(tmp_path):
+    coupled = RNG.random((32, 20))
+    alpha = RNG.random((50, 20))
+    fig = plots.plot_coupled_map(coupled, alpha, UTKINECT)
+    assert _by_gid(fig, "coupled")[0].get_array().shape == (20, 32)
+    assert _by_gid(fig, "alpha")[0].get_array().shape == (20, 50)
+    images_axes = [ax for ax in fig.axes if ax.images]
+    assert len(images_axes) == 2
+    _png(fig, tmp_path)
+
+
+def test_draws_into_given_axes():
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.plot_beta(np.ones(5), ax=ax) is fig

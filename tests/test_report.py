@@ -1,0 +1,186 @@
+"""Summaries of results files: mean ± std over folds and seeds, literature, differences.
+
+All results here are SYNTHETIC and live in tmp_path; nothing is written under results/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stalib import report
+from stalib.errors import FormatError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def synthetic_runs(dataset="sbu", protocol="5fold", models=("lstm", "sta-lstm"), folds=5,
+                   seeds=(0, 1), base=0.8) -> pd.DataFrame:
+    rows = []
+    for i, model in enumerate(models):
+        for fold in range(1, folds + 1):
+            for seed in seeds:
+                rows.append({
+                    "dataset": dataset, "protocol": protocol, "model": model, "fold": fold,
+                    "seed": seed, "accuracy": base + 0.05 * i + 0.01 * fold + 0.001 * seed,
+                    "n_test": 46, "iterations": 1500, "wall_time_s": 30.0 + fold,
+                    "device": "cpu", "git_commit": "abc123",
+                    "timestamp": f"2026-11-2{fold}T10:00:00Z",
+                    "params": json.dumps({"model": model}),
+                    "versions": json.dumps({"python": "3.11.7", "torch": "2.13.0"}),
+                })
+    return pd.DataFrame(rows)
+
+
+def write_cv(root: Path, df: pd.DataFrame, name="cv.csv") -> Path:
+    path = root / df["dataset"].iloc[0] / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_results_root_env_and_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(report.RESULTS_ENV, str(tmp_path))
+    assert report.results_root() == tmp_path
+    assert report.results_root("elsewhere") == Path("elsewhere")
+    monkeypatch.delenv(report.RESULTS_ENV)
+    monkeypatch.chdir(REPO / "stalib")
+    assert report.results_root() == REPO / "results"
+
+
+def test_load_cv_absent_then_present(tmp_path):
+    assert report.load_cv("sbu", tmp_path) is None
+    assert report.load_all_cv(tmp_path) is None
+    write_cv(tmp_path, synthetic_runs())
+    write_cv(tmp_path, synthetic_runs(models=("hcn",)), name="cv-csta.csv")
+    df = report.load_cv("sbu", tmp_path)
+    assert len(df) == 30
+    assert set(df["model"]) == {"lstm", "sta-lstm", "hcn"}
+    assert len(report.load_all_cv(tmp_path)) == 30
+
+
+def test_runs_in_two_files_count_once(tmp_path):
+    runs = synthetic_runs()
+    write_cv(tmp_path, runs)
+    write_cv(tmp_path, runs.iloc[:5], name="cv-fig7.csv")
+    assert len(report.load_cv("sbu", tmp_path)) == 20
+    changed = runs.iloc[:1].copy()
+    changed["accuracy"] = 0.1
+    write_cv(tmp_path, changed, name="cv-fig7.csv")
+    with pytest.raises(FormatError, match="also recorded with another accuracy"):
+        report.load_cv("sbu", tmp_path)
+
+
+def test_read_cv_rejects_bad_files(tmp_path):
+    bad = synthetic_runs().drop(columns=["seed"])
+    path = write_cv(tmp_path, bad)
+    with pytest.raises(FormatError, match="missing columns seed"):
+        report.read_cv(path)
+    df = synthetic_runs()
+    df.loc[3, "accuracy"] = 91.5  # percent instead of a fraction
+    path = write_cv(tmp_path, df)
+    with pytest.raises(FormatError, match=r"cv.csv:5: accuracy must be a fraction"):
+        report.read_cv(path)
+
+
+def test_summarise_mean_std_over_folds_and_seeds():
+    df = synthetic_runs(models=("sta-lstm", "lstm"))
+    s = report.summarise(df)
+    assert list(s["model"]) == ["lstm", "sta-lstm"]  # paper order, not file order
+    lstm = s.iloc[0]
+    acc = 100 * df[df.model == "lstm"]["accuracy"]
+    assert lstm["mean"] == pytest.approx(acc.mean())
+    assert lstm["std"] == pytest.approx(np.std(acc, ddof=1))
+    assert (lstm["runs"], lstm["folds"], lstm["seeds"]) == (10, 5, 2)
+    assert lstm["label"] == "LSTM"
+    one = report.summarise(synthetic_runs(folds=1, seeds=(0,)))
+    assert np.isnan(one["std"].iloc[0])
+    assert report.summarise(None).empty
+
+
+def test_compare_with_the_repository_literature():
+    lit = report.load_literature(REPO / "results" / "literature.csv")
+    runs = pd.concat([
+        synthetic_runs(protocol="5fold"),
+        synthetic_runs(dataset="ntu60", protocol="xsub", models=("sta-lstm", "hcn"), folds=1,
+                       seeds=(0,)),
+        synthetic_runs(dataset="ntu60", protocol="cross-view", models=("sta-lstm",), folds=1),
+        synthetic_runs(dataset="utkinect", protocol="loso", models=("sta-lstm",)),
+    ])
+    table = report.compare(report.summarise(runs), lit)
+    got = {(r.dataset, report.canonical_protocol(r.dataset, r.protocol), r.model): r.paper
+           for r in table.itertuples()}
+    assert got[("sbu", "5fold", "sta-lstm")] == 91.51
+    assert np.isnan(got[("sbu", "5fold", "lstm")])  # Fig. 7 bars are not in the text
+    assert got[("ntu60", "cs", "sta-lstm")] == 73.4
+    assert got[("ntu60", "cv", "sta-lstm")] == 81.2
+    assert got[("ntu60", "cs", "hcn")] == 86.5
+    assert np.isnan(got[("utkinect", "loso", "sta-lstm")])  # not in the paper
+    row = table[(table.dataset == "sbu") & (table.model == "sta-lstm")].iloc[0]
+    assert row["diff"] == pytest.approx(row["mean"] - 91.51)
+    assert "Song et al." in row["paper_source"]
+    sources = report.comparison_sources(table)
+    assert "STA-LSTM (SBU, 5fold): Song et al., AAAI 2017, Table 1" in sources
+    assert "HCN (NTU RGB+D, Cross-Subject): Li et al." in sources
+    assert "no value" in report.comparison_sources(table[table.model == "lstm"])
+
+    shown = report.format_comparison(table)
+    sta = shown[(shown["Model"] == "STA-LSTM") & (shown["Protocol"] == "Cross-Subject")].iloc[0]
+    assert sta["Paper (%)"] == "73.40"
+    assert " ± " not in sta["Ours (%)"]  # one run: no std
+    first = shown.iloc[0]
+    assert " ± " in first["Ours (%)"] and first["Difference (pp)"] == "—"
+
+
+def test_literature_file_is_complete_and_cited():
+    lit = report.load_literature(REPO / "results" / "literature.csv")
+    assert list(lit.columns[:6]) == list(report.LITERATURE_COLUMNS)
+    t1 = lit[lit.table == "Table 1"]
+    assert len(t1) == 7 and t1[t1.method == "STA-LSTM"]["accuracy"].item() == 91.51
+    t2 = lit[lit.table == "Table 2"]
+    assert len(t2) == 14 and set(t2["protocol"]) == {"cs", "cv"}
+    sta = t2[t2.method == "STA-LSTM"].set_index("protocol")["accuracy"]
+    assert (sta["cs"], sta["cv"]) == (73.4, 81.2)
+    assert lit[["table", "dataset", "protocol", "method"]].duplicated().sum() == 0
+    assert lit["source"].str.len().min() > 10
+    assert set(lit["dataset"]) <= set(report.DATASETS)
+    assert lit["accuracy"].between(0, 100).all()
+
+
+def test_literature_rows_for_display():
+    lit = report.load_literature(REPO / "results" / "literature.csv")
+    rows = report.literature_rows(lit, "Table 2")
+    assert len(rows) == 14
+    assert set(rows["Protocol"]) == {"Cross-Subject", "Cross-View"}
+    assert "Method (literature)" in rows.columns
+    hbrnn = rows[rows["Method (literature)"].str.startswith("HBRNN")]
+    assert sorted(hbrnn["Accuracy (%)"]) == ["59.1", "64.0"]  # as printed in the paper
+
+
+def test_literature_needs_citations(tmp_path):
+    path = tmp_path / "lit.csv"
+    path.write_text("table,dataset,protocol,method,accuracy,source\nT,sbu,5-fold,X,50,\n")
+    with pytest.raises(FormatError, match="citation"):
+        report.load_literature(path)
+
+
+def test_performance_and_provenance():
+    df = synthetic_runs()
+    perf = report.performance(df)
+    assert list(perf["model"]) == ["lstm", "sta-lstm"]
+    assert perf["ms_per_iteration"].iloc[0] == pytest.approx(1000 * 33.0 / 1500)
+    prov = report.provenance(df)
+    assert prov["runs"] == 20 and prov["seeds"] == [0, 1] and prov["git_commits"] == ["abc123"]
+    assert prov["versions"] == [{"python": "3.11.7", "torch": "2.13.0"}]
+    assert report.provenance(None) == {}
+
+
+def test_missing_notes_name_the_command():
+    note = report.ntu_missing_note("Table 2", "table2-ntu")
+    assert "NTU RGB+D was not available" in note
+    assert "`stalib reproduce --only table2-ntu`" in note
+    assert "`NTU/`" in note
