@@ -32,7 +32,9 @@ class Batch:
         return self.x.shape[0]
 
 
-def pad_batch(data: SkeletonSet, indices: np.ndarray | list[int], max_len: int | None = None) -> Batch:
+def pad_batch(
+    data: SkeletonSet, indices: np.ndarray | list[int], max_len: int | None = None
+) -> Batch:
     """Pad the sequences ``data[indices]`` into one :class:`Batch`.
 
     ``max_len`` fixes the padded length (it must be >= every sequence's length); by default it is

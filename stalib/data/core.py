@@ -10,10 +10,13 @@ subsets are index arrays, never copies of Python lists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from stalib.errors import FormatError
 
 
 @dataclass
@@ -32,6 +35,9 @@ class SkeletonSet:
         joints_per_person: ``J``; ``K = persons * joints_per_person``.
         attrs: further per-sequence ``(N,)`` arrays (NTU ``camera``, ``setup``; UTKinect ``run``).
         name: the dataset's name, for messages and records.
+        skipped: one message per input that loading skipped (a bad file under ``strict=False``,
+            or a documented gap of the dataset such as UTKinect's unlabelled s10_e02 carry).
+            Never silent: the CLI prints them, and subsets keep them.
     """
 
     frames: np.ndarray
@@ -44,6 +50,7 @@ class SkeletonSet:
     joints_per_person: int
     attrs: dict[str, np.ndarray] = field(default_factory=dict)
     name: str = "dataset"
+    skipped: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
@@ -52,7 +59,9 @@ class SkeletonSet:
         self.names = np.asarray(self.names, dtype=str)
         n = len(self.offsets) - 1
         if self.frames.ndim != 3 or self.frames.shape[2] != 3:
-            raise ValueError(f"{self.name}: frames must be (total_frames, K, 3), got {self.frames.shape}")
+            raise ValueError(
+                f"{self.name}: frames must be (total_frames, K, 3), got {self.frames.shape}"
+            )
         if self.frames.shape[1] != self.persons * self.joints_per_person:
             raise ValueError(
                 f"{self.name}: frames have {self.frames.shape[1]} joints, expected "
@@ -67,7 +76,9 @@ class SkeletonSet:
                 raise ValueError(f"{self.name}: {what} has {len(arr)} entries, expected {n}")
         for key, arr in self.attrs.items():
             if len(arr) != n:
-                raise ValueError(f"{self.name}: attrs[{key!r}] has {len(arr)} entries, expected {n}")
+                raise ValueError(
+                    f"{self.name}: attrs[{key!r}] has {len(arr)} entries, expected {n}"
+                )
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
             raise ValueError(f"{self.name}: labels must lie in [0, {len(self.class_names)})")
 
@@ -109,6 +120,7 @@ class SkeletonSet:
         joints_per_person: int,
         attrs: dict[str, Sequence] | None = None,
         name: str = "dataset",
+        skipped: Sequence[str] = (),
     ) -> SkeletonSet:
         """Build a set from a list of ``(T_i, K, 3)`` arrays (concatenated once)."""
         k = persons * joints_per_person
@@ -129,30 +141,88 @@ class SkeletonSet:
             joints_per_person=joints_per_person,
             attrs={key: np.asarray(v) for key, v in (attrs or {}).items()},
             name=name,
+            skipped=list(skipped),
         )
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> SkeletonSet:
         """The sequences at ``indices``, in that order (frames copied into a new array)."""
         idx = np.asarray(indices, dtype=np.int64)
-        return SkeletonSet.from_sequences(
-            [self[int(i)] for i in idx],
-            self.labels[idx],
-            self.groups[idx],
-            self.names[idx],
-            self.class_names,
-            self.persons,
-            self.joints_per_person,
-            {key: v[idx] for key, v in self.attrs.items()},
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"{self.name}: subset index out of range [0, {len(self)})")
+        idx = idx % max(len(self), 1)
+        lengths = self.lengths[idx]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        frames = np.empty((int(offsets[-1]), *self.frames.shape[1:]), dtype=np.float32)
+        for row, i in enumerate(idx):
+            frames[offsets[row] : offsets[row + 1]] = self.frames[
+                self.offsets[i] : self.offsets[i + 1]
+            ]
+        return SkeletonSet(
+            frames=frames,
+            offsets=offsets,
+            labels=self.labels[idx],
+            groups=self.groups[idx],
+            names=self.names[idx],
+            class_names=list(self.class_names),
+            persons=self.persons,
+            joints_per_person=self.joints_per_person,
+            attrs={key: v[idx] for key, v in self.attrs.items()},
             name=self.name,
+            skipped=list(self.skipped),
         )
 
     def map_frames(self, fn) -> SkeletonSet:
-        """A new set with ``fn(seq) -> seq'`` applied to every sequence (same length, same K)."""
-        out = [np.asarray(fn(np.array(self[i], dtype=np.float32)), dtype=np.float32) for i in range(len(self))]
-        for i, (a, b) in enumerate(zip(out, (self[i] for i in range(len(self))), strict=True)):
-            if a.shape != b.shape:
-                raise ValueError(f"{self.name}: transform changed the shape of {self.names[i]}")
-        return SkeletonSet.from_sequences(
-            out, self.labels, self.groups, self.names, self.class_names, self.persons,
-            self.joints_per_person, dict(self.attrs), name=self.name,
+        """A new set with ``fn(seq) -> seq'`` applied to every sequence.
+
+        ``fn`` gets a float32 copy of one ``(T, K, 3)`` sequence and must return an array of the
+        same shape (a transform of :mod:`stalib.data.transforms`, for instance). The result is
+        written into one preallocated in-memory array, so no list of sequences is built.
+        """
+        out = np.empty(self.frames.shape, dtype=np.float32)
+        for i in range(len(self)):
+            a, b = self.offsets[i], self.offsets[i + 1]
+            seq = np.asarray(fn(np.array(self.frames[a:b], dtype=np.float32)), dtype=np.float32)
+            if seq.shape != (b - a, *self.frames.shape[1:]):
+                raise ValueError(
+                    f"{self.name}: transform changed the shape of {self.names[i]} from "
+                    f"{(b - a, *self.frames.shape[1:])} to {seq.shape}"
+                )
+            out[a:b] = seq
+        return SkeletonSet(
+            frames=out, offsets=self.offsets.copy(), labels=self.labels, groups=self.groups,
+            names=self.names, class_names=list(self.class_names), persons=self.persons,
+            joints_per_person=self.joints_per_person, attrs=dict(self.attrs), name=self.name,
+            skipped=list(self.skipped),
         )
+
+
+def skip_or_raise(err: Exception, strict: bool, skipped: list[str]) -> None:
+    """The readers' one policy for bad input: raise ``err`` when ``strict``, else record it.
+
+    With ``strict=False`` the message (which names the file and line) goes to ``skipped``; the
+    reader leaves the bad input out and the list ends up in :attr:`SkeletonSet.skipped`, which
+    the CLI prints. Bad input is never dropped without a message.
+    """
+    if strict:
+        raise err
+    skipped.append(f"skipped: {err}")
+
+
+def apply_transform(
+    transform: Callable[[np.ndarray], np.ndarray], seq: np.ndarray, path: str | Path
+) -> np.ndarray:
+    """Run a preprocessing ``transform`` on one sequence read from ``path``.
+
+    A ``ValueError`` of the transform (e.g. a degenerate skeleton that cannot be rotated), a
+    changed shape or a non-finite result becomes a :class:`stalib.errors.FormatError` naming
+    ``path``, so it is handled like any other bad file.
+    """
+    try:
+        out = np.asarray(transform(seq), dtype=np.float32)
+    except ValueError as err:
+        raise FormatError(path, f"preprocessing failed: {err}") from None
+    if out.shape != seq.shape:
+        raise FormatError(path, f"preprocessing changed the shape {seq.shape} to {out.shape}")
+    if not np.isfinite(out).all():
+        raise FormatError(path, "preprocessing produced non-finite values")
+    return out

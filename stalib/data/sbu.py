@@ -1,0 +1,177 @@
+"""Reader of the SBU Kinect Interaction dataset (Yun et al., CVPR Workshops 2012).
+
+Layout under the data root: ``SBU/<set>/<class>/<seq>/skeleton_pos.txt``, where ``<set>`` is
+``sAAsBB`` (subject A acts with subject B), ``<class>`` is ``01``..``08`` and ``<seq>`` a
+sequence folder (``001``, ...). Each row of ``skeleton_pos.txt`` is one frame: 91
+comma-separated numbers, the frame index then 2 persons x 15 joints x (x, y, z), with x, y
+normalised image coordinates and z the depth (see
+:class:`stalib.data.transforms.SBUUnnormalize`). The full dataset has 282 sequences in 21 sets.
+
+Checks (each failure is a :class:`stalib.errors.FormatError` naming the file and line): every
+row has exactly 91 numbers, all finite; the frame index is a whole number that grows by exactly
+1 from row to row (the real files all do; a gap means lost rows); at least one frame; set
+folders are named ``sAAsBB``; class folders are ``01``..``08``; every sequence folder holds a
+``skeleton_pos.txt``. Plain files and hidden entries beside the set and class folders (a zip, a
+README) are not data and are not read; the other files of a sequence folder (the original
+download also has images) are ignored too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from stalib.data.core import SkeletonSet, apply_transform, skip_or_raise
+from stalib.errors import DataRootError, FormatError
+
+SBU_CLASSES = (
+    "approaching", "departing", "kicking", "punching",
+    "pushing", "hugging", "shaking hands", "exchanging",
+)
+SBU_PERSONS = 2
+SBU_JOINTS = 15
+SBU_COLUMNS = 1 + SBU_PERSONS * SBU_JOINTS * 3  # frame index + 90 coordinates = 91
+SKELETON_FILE = "skeleton_pos.txt"
+_SET_RE = re.compile(r"s\d\ds\d\d")
+_CLASS_RE = re.compile(r"0[1-8]")
+
+
+def _numbers(path: Path, lineno: int, fields: list[str]) -> np.ndarray:
+    try:
+        return np.array(fields, dtype=np.float64)
+    except ValueError:
+        for col, tok in enumerate(fields, start=1):
+            try:
+                float(tok)
+            except ValueError:
+                raise FormatError(
+                    path, f"field {col} is not a number: {tok.strip()!r}", lineno
+                ) from None
+        raise  # pragma: no cover - numpy refused what float() accepts
+
+
+def read_sbu_file(path: str | Path) -> np.ndarray:
+    """Parse one ``skeleton_pos.txt`` into a ``(T, 30, 3)`` float32 array (raw coordinates).
+
+    Raises :class:`FormatError` (file, line, what was expected) on any deviation.
+    """
+    return _parse(Path(path))[1]
+
+
+def _parse(path: Path) -> tuple[int, np.ndarray]:
+    """``(first frame index, (T, 30, 3) coordinates)`` of one file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise FormatError(path, f"not a text file ({err.reason} at byte {err.start})") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise FormatError(
+            path, f"no frames: expected rows of {SBU_COLUMNS} comma-separated numbers"
+        )
+    rows = np.empty((len(lines), SBU_COLUMNS), dtype=np.float64)
+    for i, line in enumerate(lines):
+        lineno = i + 1
+        if not line.strip():
+            raise FormatError(path, "empty line inside the file", lineno)
+        fields = line.split(",")
+        if len(fields) != SBU_COLUMNS:
+            raise FormatError(
+                path,
+                f"expected {SBU_COLUMNS} comma-separated numbers (frame index + 2 persons x "
+                f"15 joints x 3), got {len(fields)}",
+                lineno,
+            )
+        rows[i] = _numbers(path, lineno, fields)
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise FormatError(path, f"field {c + 1} is {rows[r, c]}, expected a finite number", r + 1)
+    index = rows[:, 0]
+    frac = np.flatnonzero(index != np.round(index))
+    if len(frac):
+        r = frac[0]
+        raise FormatError(path, f"frame index {index[r]} is not a whole number", r + 1)
+    steps = np.flatnonzero(np.diff(index) != 1)
+    if len(steps):
+        r = steps[0] + 1
+        raise FormatError(
+            path,
+            f"frame index {index[r]:.0f} follows {index[r - 1]:.0f}; expected "
+            f"{index[r - 1] + 1:.0f} (rows must be consecutive frames)",
+            r + 1,
+        )
+    coords = rows[:, 1:].reshape(len(rows), SBU_PERSONS * SBU_JOINTS, 3).astype(np.float32)
+    return int(index[0]), coords
+
+
+def _entries(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder``, sorted; hidden entries and plain files are not data."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def read_sbu(
+    folder: str | Path,
+    *,
+    strict: bool = True,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> SkeletonSet:
+    """Read every sequence under the SBU folder ``folder`` into one :class:`SkeletonSet`.
+
+    ``groups`` are the set names (``s01s02``), the unit of the subject-independent 5-fold
+    split; ``names`` are ``set/class/seq``; ``attrs["first_frame"]`` is each file's first frame
+    index. ``transform`` (e.g. :meth:`stalib.data.transforms.SBUPreprocess.build`) is applied
+    to each ``(T, 30, 3)`` sequence. With ``strict=False`` bad files and folders are skipped
+    and listed in ``skipped`` instead of raising.
+    """
+    folder = Path(folder)
+    skipped: list[str] = []
+    seqs, labels, groups, names, first = [], [], [], [], []
+    for set_dir in _entries(folder):
+        if not _SET_RE.fullmatch(set_dir.name):
+            skip_or_raise(
+                FormatError(set_dir, "unexpected folder: expected a set folder named sAAsBB"),
+                strict, skipped,
+            )
+            continue
+        for class_dir in _entries(set_dir):
+            if not _CLASS_RE.fullmatch(class_dir.name):
+                skip_or_raise(
+                    FormatError(
+                        class_dir,
+                        f"unknown class folder {class_dir.name!r}: expected 01..08 "
+                        f"({', '.join(SBU_CLASSES)})",
+                    ),
+                    strict, skipped,
+                )
+                continue
+            label = int(class_dir.name) - 1
+            for seq_dir in _entries(class_dir):
+                path = seq_dir / SKELETON_FILE
+                try:
+                    if not path.is_file():
+                        raise FormatError(path, "missing: every sequence folder needs one")
+                    first_index, raw = _parse(path)
+                    seq = raw if transform is None else apply_transform(transform, raw, path)
+                except FormatError as err:
+                    skip_or_raise(err, strict, skipped)
+                    continue
+                seqs.append(seq)
+                labels.append(label)
+                groups.append(set_dir.name)
+                names.append(f"{set_dir.name}/{class_dir.name}/{seq_dir.name}")
+                first.append(first_index)
+    if not seqs:
+        raise DataRootError(
+            f"no usable SBU sequence under {folder}"
+            + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else "")
+        )
+    return SkeletonSet.from_sequences(
+        seqs, labels, groups, names, SBU_CLASSES, SBU_PERSONS, SBU_JOINTS,
+        attrs={"first_frame": np.asarray(first, dtype=np.int64)}, name="sbu", skipped=skipped,
+    )
