@@ -233,3 +233,21 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, 
 
 def read_metrics(out: Path) -> dict:
     return json.loads((Path(out) / "metrics.json").read_text())
+
+
+def trained_model(
+    cfg: TrainConfig, out: Path, data_root: str | Path | None = None, progress: bool = False,
+) -> tuple[torch.nn.Module, dict]:
+    """The model of ``cfg`` from the run folder ``out``: loaded when a run with exactly this
+    configuration finished there (e.g. by ``stalib cv``), trained there otherwise (resuming an
+    interrupted run). No results row is written. Returns ``(model in eval mode, metadata)``."""
+    out = Path(out)
+    model_file = out / "model.pt"
+    if model_file.exists():
+        model, meta = load_model(model_file)
+        if meta["train_config"] == cfg.to_dict():
+            return model, meta
+        raise StalibError(f"{model_file} was trained with another configuration; "
+                          "choose another run folder")
+    run_experiment(cfg, out, data_root, results_dir=None, resume=True, progress=progress)
+    return load_model(model_file)

@@ -62,6 +62,7 @@ from stalib.errors import ConfigError
 from stalib.models.base import ModelOutput
 
 BETA_MODES = ("ones", "mean")
+ALPHA_GAINS = ("one", "joints")
 
 
 @dataclass
@@ -75,6 +76,7 @@ class STALSTMConfig:
     beta_mode: str = "ones"  # beta when temporal attention is off: "ones" (paper) or "mean" (1/T)
     init_std: float = 0.05  # Gaussian init of weight matrices, Algorithm 1 step 1 (our choice)
     beta_bias_init: float = 1.0  # initial b~ of eq. (6), so that beta_t starts near 1 (our choice)
+    alpha_gain: str = "one"  # x' = alpha x (paper, "one") or x' = K alpha x ("joints")
 
     def __post_init__(self) -> None:
         for name in ("hidden", "main_layers", "spatial_hidden"):
@@ -83,6 +85,8 @@ class STALSTMConfig:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.alpha_gain not in ALPHA_GAINS:
+            raise ConfigError(f"alpha_gain must be one of {ALPHA_GAINS}, got {self.alpha_gain!r}")
         if self.beta_mode not in BETA_MODES:
             raise ConfigError(f"beta_mode must be one of {BETA_MODES}, got {self.beta_mode!r}")
         if not self.init_std > 0.0:
@@ -329,7 +333,8 @@ class STALSTM(nn.Module):
         x_prime = x_flat  # alpha fixed as ones
         if self.spatial_enabled:
             alpha = self.spatial(x_flat, mask)  # eq. (2)-(3)
-            x_prime = (alpha[..., None] * x).reshape(B, T, 3 * K)  # x'_{t,k} = alpha_{t,k} x_{t,k}
+            gain = K if self.config.alpha_gain == "joints" else 1
+            x_prime = (gain * alpha[..., None] * x).reshape(B, T, 3 * K)  # x' = alpha x
 
         z = torch.where(real, self.main(x_prime), 0.0)  # z_t = W_z h_t + b_z, 0 on padding
 
