@@ -108,6 +108,26 @@ def plot_skeleton(frame, layout: Layout | str, ax: Axes | None = None,
     return fig
 
 
+def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout | str,
+                       ncols: int = 4, title: str | None = None) -> Figure:
+    """One skeleton frame per panel (e.g. one per class), ``titles[i]`` above panel ``i``."""
+    frames = [_as_frame(f) for f in frames]
+    if len(frames) != len(titles) or not frames:
+        raise ValueError(f"{len(frames)} frames for {len(titles)} titles")
+    ncols = max(1, min(ncols, len(frames)))
+    nrows = -(-len(frames) // ncols)
+    fig = _figure((2.6 * ncols, 2.8 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, frame, name in zip(axes, frames, titles, strict=False):
+        plot_skeleton(frame, layout, ax=ax)
+        ax.set_title(name, fontsize=9)
+    for ax in axes[len(frames):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
                             ax: Axes | None = None, title: str | None = None) -> Figure:
     """Fig. 5(a): the skeleton(s) of one frame with the spatial attention of each joint.

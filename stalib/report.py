@@ -7,9 +7,9 @@ to the ``stalib`` package).
 
 Files read:
 
-* ``<results>/<dataset>/cv.csv`` (and any ``cv-*.csv`` beside it, concatenated): one row per
+* ``<results>/<dataset>/cv.csv``, the ONE results file of a dataset: one row per
   (dataset, protocol, model, fold, seed), ``accuracy`` a fraction in [0, 1]; written by the
-  trainer (:mod:`stalib.results`).
+  trainer (:mod:`stalib.results`) for ``stalib cv`` and for the Fig. 7 and CSTA notebooks alike.
 * ``<results>/literature.csv``: the papers' numbers, ``accuracy`` in PERCENT as printed, with a
   citation per row (``table, dataset, protocol, method, accuracy, source``).
 
@@ -102,11 +102,9 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def cv_files(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
-    """The cross-validation CSVs of ``dataset``: ``cv.csv`` then ``cv-*.csv``, those that exist."""
-    folder = results_root(root) / dataset
-    files = [folder / "cv.csv"] if (folder / "cv.csv").is_file() else []
-    files += sorted(p for p in folder.glob("cv-*.csv") if p.is_file())
-    return files
+    """``[<results>/<dataset>/cv.csv]`` when it exists, else ``[]``."""
+    path = results_root(root) / dataset / "cv.csv"
+    return [path] if path.is_file() else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +140,7 @@ def load_cv(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)
-    # the same run recorded in two files counts once; two different results for it are an error
+    # the same run recorded twice counts once; two different results for it are an error
     key = ["dataset", "protocol", "model", "fold", "seed"]
     for _, group in df[df.duplicated(key, keep=False)].groupby(key):
         if group["accuracy"].nunique() > 1:
@@ -295,6 +293,72 @@ def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
             rows.append({"dataset": dataset, "protocol": protocol, "model": r["model"],
                          "label": r["label"], "gain": float(r["mean"] - ref.iloc[0])})
     return pd.DataFrame(rows, columns=["dataset", "protocol", "model", "label", "gain"])
+
+
+def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm") -> pd.DataFrame:
+    """Each model against ``reference`` on the runs both have (same protocol, fold and seed).
+
+    Columns: ``dataset, protocol, model, label, reference, runs`` (common runs), ``mean``,
+    ``reference_mean`` (percent, over the common runs), ``diff`` (mean of the paired differences,
+    percentage points), ``diff_std`` (their sample std, NaN for one run), ``wins`` (runs where
+    the model is more accurate).
+    """
+    cols = ["dataset", "protocol", "model", "label", "reference", "runs", "mean",
+            "reference_mean", "diff", "diff_std", "wins"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    key = ["dataset", "protocol", "fold", "seed"]
+    ref = df[df["model"] == reference][key + ["accuracy"]]
+    rows = []
+    for model in models:
+        if model == reference:
+            continue
+        both = df[df["model"] == model][key + ["accuracy"]].merge(ref, on=key,
+                                                                   suffixes=("", "_ref"))
+        for (dataset, protocol), g in both.groupby(["dataset", "protocol"], sort=False):
+            diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
+            rows.append({
+                "dataset": dataset, "protocol": protocol, "model": model,
+                "label": MODEL_LABELS.get(model, model), "reference": reference,
+                "runs": int(len(g)), "mean": float(100.0 * g["accuracy"].astype(float).mean()),
+                "reference_mean": float(100.0 * g["accuracy_ref"].astype(float).mean()),
+                "diff": float(diff.mean()),
+                "diff_std": float(diff.std(ddof=1)) if len(g) > 1 else float("nan"),
+                "wins": int((diff > 0).sum()),
+            })
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "model"], kind="stable")
+    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+
+
+def format_paired(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paired` for display."""
+    ref = MODEL_LABELS.get(table["reference"].iloc[0], "reference") if len(table) else ""
+    return pd.DataFrame({
+        "Dataset": [DATASET_SHORT.get(d, d) for d in table["dataset"]],
+        "Protocol": [protocol_label(d, p) for d, p in zip(table["dataset"], table["protocol"],
+                                                          strict=True)],
+        "Model": table["label"],
+        "Common runs": table["runs"],
+        "Model (%)": [_fmt(x) for x in table["mean"]],
+        f"{ref} (%)": [_fmt(x) for x in table["reference_mean"]],
+        "Paired difference (pp)": [
+            _fmt(d, "+.2f") + ("" if np.isnan(sd) else f" ± {_fmt(sd)}")
+            for d, sd in zip(table["diff"], table["diff_std"], strict=True)],
+        "Runs won": [f"{w} of {n}" for w, n in zip(table["wins"], table["runs"], strict=True)],
+    })
+
+
+def sequences_in_runs(df: pd.DataFrame | None, dataset: str) -> int | None:
+    """How many sequences the runs of ``dataset`` used (``n_train + n_test`` of a row)."""
+    if df is None or df.empty or "n_train" not in df.columns:
+        return None
+    rows = df[df["dataset"] == dataset]
+    total = pd.to_numeric(rows["n_train"], errors="coerce") + pd.to_numeric(rows["n_test"],
+                                                                             errors="coerce")
+    total = total.dropna()
+    return int(total.max()) if len(total) else None
 
 
 def _fmt(x: float, spec: str = ".2f") -> str:

@@ -12,6 +12,9 @@ after the other:
   of its declared outputs that exist already (so a notebook can append to ``cv.csv`` or resume),
   and papermill writes the executed notebook to a temporary file. Only when the notebook ran to
   the end and wrote every declared output are the files moved into place, each with a rename.
+  A results file (``cv.csv``, shared by the jobs of a dataset) is MERGED into place instead,
+  under the lock :mod:`stalib.results` writes it with: rows of the staged copy win, rows that
+  only the results file has (written meanwhile by ``stalib cv`` or another job) are kept.
   A failed run leaves the previous results and executed notebook untouched; its executed
   notebook is kept as ``<results>/notebooks/<job>.failed.ipynb`` and its staging folder is kept
   for inspection (and reused by the next run with the same hash, so work done is not lost).
@@ -24,6 +27,10 @@ Parameters every notebook receives from papermill, besides the job's own:
     where to WRITE (the staging folder; declared outputs are paths relative to it)
 ``results_root``
     the final results folder, to READ outputs of other jobs
+``runs_root``
+    the folder of the run folders (checkpoints, ``model.pt``): ``<project>/runs`` (where
+    ``stalib cv`` puts them by default, so a notebook continues what it ran) or ``--runs DIR``;
+    under ``--quick`` ``<results>/.runs``, so quick runs never touch the real ones
 ``data_root``
     the data root (``--data-root``/``STALIB_DATA``) as a string, or None
 ``quick``
@@ -36,6 +43,7 @@ Executed with the Jupyter kernel ``python3`` (the environment's own, installed b
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import hashlib
 import json
@@ -47,12 +55,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stalib.config import PAPER_N1, PAPER_N2
 from stalib.errors import ConfigError
 from stalib.report import CSTA_MODELS, DATA_FOLDERS, FIG7_MODELS
 
 KERNEL_NAME = "python3"
 STAMPS = ".stamps"
 STAGING = ".staging"
+QUICK_RUNS = ".runs"
+RESULTS_TABLE = "cv.csv"
 EXECUTED = "notebooks"
 _SKIP_SUFFIXES = (".lock", ".tmp")
 
@@ -92,13 +103,48 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------
-# The grid. Add a job by adding a line; names are unique and no two jobs declare the same output.
+# The grid. Add a job by adding a line; names are unique. Each dataset has ONE results file,
+# ``<dataset>/cv.csv``, which its Fig. 7 and CSTA jobs both declare and append to (publishing
+# merges rows, see _publish); every other output belongs to one job.
 # The book reads the outputs named here (see stalib.report), so a page and its job cannot drift.
 
-PROTOCOLS = {"sbu": ["5fold"], "utkinect": ["loso"], "ntu60": ["xsub", "xview"]}
 SEEDS = [0, 1, 2]
-QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "max_sequences": 64}
+#: Algorithm 1's N1 and N2 (the paper's), for every full run.
+PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
+#: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one
+#: CPU thread (a smoke test of minutes on a small machine).
+QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
 SHORT = {"sbu": "sbu", "utkinect": "utkinect", "ntu60": "ntu"}
+#: Fig. 7 grid per dataset: models, protocols and seeds (per protocol where they differ).
+FIG7_GRID: dict[str, dict[str, Any]] = {
+    "sbu": {"models": list(FIG7_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
+    # not in the paper; LOSO has 199 folds, so one seed
+    "utkinect": {"models": ["lstm", "sta-lstm"], "protocols": ["xsub", "loso"],
+                 "seeds": {"xsub": SEEDS, "loso": [0]}},
+    "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
+}
+#: CSTA grid per dataset: the 4 CSTA models (HCN ablation), protocols and seeds.
+CSTA_GRID: dict[str, dict[str, Any]] = {
+    "sbu": {"models": list(CSTA_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
+    "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
+    "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
+}
+#: Folds of a quick run where it is not just fold 1.
+QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
+#: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
+ACTION = {"sbu": "kicking", "utkinect": None, "ntu60": None}
+
+
+def _quick(ds: str, protocols: Sequence[str]) -> dict[str, Any]:
+    quick = copy.deepcopy(QUICK)
+    folds = QUICK_FOLDS.get(ds)
+    if isinstance(folds, Mapping):
+        folds = {p: folds.get(p, QUICK["folds"]) for p in protocols}
+        if all(f == QUICK["folds"] for f in folds.values()):
+            folds = None
+    if folds is not None:
+        quick["folds"] = folds
+    return quick
 
 
 def _grid() -> list[Job]:
@@ -107,35 +153,41 @@ def _grid() -> list[Job]:
         short = SHORT[ds]
         jobs.append(Job(
             name=f"data-{short}", notebook="notebooks/data.ipynb",
-            parameters={"dataset": ds},
+            parameters={"dataset": ds, "protocols": list(FIG7_GRID[ds]["protocols"])},
             outputs=(f"{ds}/data.json", f"figures/data-{ds}-classes.png",
-                     f"figures/data-{ds}-lengths.png", f"figures/data-{ds}-skeleton.png"),
-            quick={"max_sequences": QUICK["max_sequences"]},
-            requires=(folder,), description=f"{folder}: classes, lengths, one skeleton",
+                     f"figures/data-{ds}-lengths.png", f"figures/data-{ds}-skeletons.png"),
+            requires=(folder,),
+            description=f"{folder}: classes, lengths, a skeleton per class, split sizes",
         ))
+        fig7 = copy.deepcopy(FIG7_GRID[ds])  # each job its own lists
+        protocols = ", ".join(fig7["protocols"])
         jobs.append(Job(
             name=f"fig7-{short}", notebook="notebooks/fig7.ipynb",
-            parameters={"dataset": ds, "protocols": PROTOCOLS[ds], "models": list(FIG7_MODELS),
-                        "seeds": SEEDS, "folds": "all"},
-            outputs=(f"{ds}/cv-fig7.csv",),
-            quick=QUICK, requires=(folder,),
-            description=f"Fig. 7 ablation (6 models) on {folder}, every fold and seed",
+            parameters={"dataset": ds, **fig7, "folds": "all", **PAPER_ITERATIONS},
+            outputs=(f"{ds}/cv.csv", f"figures/fig7-{ds}.png"),
+            quick=_quick(ds, fig7["protocols"]), requires=(folder,),
+            description=f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
+                        f"({protocols}), every fold and seed",
         ))
+        csta = copy.deepcopy(CSTA_GRID[ds])
         jobs.append(Job(
             name=f"csta-{short}", notebook="notebooks/csta.ipynb",
-            parameters={"dataset": ds, "protocols": PROTOCOLS[ds], "models": list(CSTA_MODELS),
-                        "seeds": SEEDS, "folds": "all"},
-            outputs=(f"{ds}/cv-csta.csv", f"figures/csta-{ds}-coupled.png"),
-            quick=QUICK, requires=(folder,),
-            description=f"HCN / CSTA-CNN ablation on {folder}, coupled map vs STA-LSTM",
+            parameters={"dataset": ds, **csta, "folds": "all", **PAPER_ITERATIONS,
+                        "action": ACTION[ds]},
+            outputs=(f"{ds}/cv.csv", f"figures/csta-{ds}-coupled.png"),
+            quick=_quick(ds, csta["protocols"]), requires=(folder,),
+            description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
+                        "vs STA-LSTM, coupled map",
         ))
     jobs.append(Job(
         name="attention-sbu", notebook="notebooks/attention.ipynb",
-        parameters={"dataset": "sbu", "action": "kicking", "fold": 1, "seed": 0},
+        parameters={"dataset": "sbu", "models": ["sta-lstm"], "protocols": ["5fold"],
+                    "seeds": [0], "folds": [1], "action": "kicking", **PAPER_ITERATIONS},
         outputs=("figures/attention-sbu-fig5a.png", "figures/attention-sbu-fig5b.png",
-                 "figures/attention-sbu-fig5c.png", "figures/attention-sbu-fig6.png"),
-        quick={"n1": QUICK["n1"], "n2": QUICK["n2"]}, requires=("SBU",),
-        description="Figs. 5 and 6: attention of STA-LSTM on an SBU 'kicking' sequence",
+                 "figures/attention-sbu-fig5c.png", "figures/attention-sbu-fig6.png",
+                 "attention/sbu-kicking.json"),
+        quick={k: QUICK[k] for k in ("n1", "n2", "threads")}, requires=("SBU",),
+        description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0) on a test 'kicking' sequence of SBU",
     ))
     return jobs
 
@@ -250,15 +302,52 @@ def _prepare_staging(staging: Path, digest: str, fresh: bool, results: Path, job
             shutil.copy2(src, dst)
 
 
+def merge_results(staged: Path, dest: Path) -> None:
+    """Put the results file ``staged`` at ``dest``, keeping rows only ``dest`` has.
+
+    Under ``dest``'s lock (the one :func:`stalib.results.append_record` takes): the rows of
+    ``staged``, plus every row of ``dest`` whose key (:data:`stalib.results.KEY`) ``staged``
+    lacks, sorted as ``append_record`` sorts them; written through a temporary file and a rename.
+    """
+    import csv
+    import fcntl
+    import io
+
+    from stalib.results import COLUMNS, KEY, read_records
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = read_records(staged)
+        have = {tuple(str(r[k]) for k in KEY) for r in rows}
+        rows += [r for r in read_records(dest) if tuple(str(r[k]) for k in KEY) not in have]
+        rows.sort(key=lambda r: (r["model"], r["protocol"], int(r["fold"]), int(r["seed"])))
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp.write_text(buf.getvalue())
+        os.replace(tmp, dest)
+    staged.unlink()
+
+
 def _publish(staging: Path, results: Path) -> list[Path]:
-    """Move every file written under ``staging`` to the same place under ``results``."""
+    """Move every file written under ``staging`` to the same place under ``results``.
+
+    Results files (``cv.csv``) that exist already are merged (:func:`merge_results`).
+    """
     moved = []
     for src in sorted(staging.rglob("*")):
         if not src.is_file() or src == staging / ".hash" or src.name.endswith(_SKIP_SUFFIXES):
             continue
         dst = results / src.relative_to(staging)
         dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+        if src.name == RESULTS_TABLE and dst.is_file():
+            merge_results(src, dst)
+        else:
+            os.replace(src, dst)
         moved.append(dst)
     return moved
 
@@ -274,8 +363,13 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def default_runs_root(results: Path, root: Path, quick: bool) -> Path:
+    """Where run folders go: ``<results>/.runs`` under ``--quick``, else ``<root>/runs``."""
+    return Path(results) / QUICK_RUNS if quick else Path(root) / "runs"
+
+
 def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quick: bool,
-            force: bool, explicit: bool = False,
+            force: bool, explicit: bool = False, runs_root: Path | None = None,
             log: Callable[[str], None] = print) -> Outcome:
     """Run one job unless it is up to date (see the module's docstring)."""
     notebook = root / job.notebook
@@ -302,6 +396,7 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
     parameters.update({
         "results_dir": str(staging),
         "results_root": str(results),
+        "runs_root": str(runs_root or default_runs_root(results, root, quick)),
         "data_root": str(data_root) if data_root is not None else None,
         "quick": quick,
         "force": force,
@@ -341,19 +436,22 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
 
 def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
              data_root: Path | None = None, quick: bool = False, force: bool = False,
-             only: Iterable[str] | None = None,
+             only: Iterable[str] | None = None, runs_root: Path | None = None,
              log: Callable[[str], None] = print) -> list[Outcome]:
     """Run the selected jobs in order; every job is tried whatever happened to the others."""
     only = list(only or [])
     chosen = select(jobs, only)
-    root = root or project_root()
-    results = Path(results)
+    root = Path(root or project_root()).absolute()
+    # absolute: the notebooks run with their own folder as working directory
+    results = Path(results).absolute()
+    data_root = Path(data_root).absolute() if data_root is not None else None
+    runs_root = Path(runs_root).absolute() if runs_root is not None else None
     results.mkdir(parents=True, exist_ok=True)
     outcomes = []
     for job in chosen:
         explicit = job.name in only
         outcome = run_job(job, results, root=root, data_root=data_root, quick=quick,
-                          force=force, explicit=explicit, log=log)
+                          force=force, explicit=explicit, runs_root=runs_root, log=log)
         seconds = f" ({outcome.seconds:.1f} s)" if outcome.seconds else ""
         log(f"[{job.name}] {outcome.status}{seconds}: {outcome.message}")
         outcomes.append(outcome)

@@ -79,7 +79,7 @@ def synthetic_results(root: Path) -> pd.DataFrame:
     stamps.mkdir()
     (stamps / "fig7-sbu.json").write_text(json.dumps({
         "job": "fig7-sbu", "hash": "f" * 64, "notebook": "notebooks/fig7.ipynb",
-        "quick": False, "parameters": {"dataset": "sbu"}, "outputs": ["sbu/cv-fig7.csv"],
+        "quick": False, "parameters": {"dataset": "sbu"}, "outputs": ["sbu/cv.csv"],
         "finished": "2026-11-21T06:00:00Z"}))
     return runs
 

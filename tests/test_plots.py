@@ -172,3 +172,15 @@ def test_draws_into_given_axes():
     fig = Figure()
     ax = fig.add_subplot()
     assert plots.plot_beta(np.ones(5), ax=ax) is fig
+
+
+def test_skeleton_grid_one_panel_per_frame(tmp_path):
+    frames = [_frame(SBU, 2) for _ in range(5)]
+    titles = [f"class {i}" for i in range(5)]
+    fig = plots.plot_skeleton_grid(frames, titles, "sbu", ncols=4, title="one per class")
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == titles
+    assert len(fig.axes) == 8  # 2 rows of 4, the 3 spare panels hidden
+    _png(fig, tmp_path)
+    with pytest.raises(ValueError, match="2 frames for 1 titles"):
+        plots.plot_skeleton_grid(frames[:2], titles[:1], "sbu")

@@ -55,24 +55,53 @@ def test_results_root_env_and_default(tmp_path, monkeypatch):
 def test_load_cv_absent_then_present(tmp_path):
     assert report.load_cv("sbu", tmp_path) is None
     assert report.load_all_cv(tmp_path) is None
-    write_cv(tmp_path, synthetic_runs())
-    write_cv(tmp_path, synthetic_runs(models=("hcn",)), name="cv-csta.csv")
+    write_cv(tmp_path, pd.concat([synthetic_runs(), synthetic_runs(models=("hcn",))]))
     df = report.load_cv("sbu", tmp_path)
     assert len(df) == 30
     assert set(df["model"]) == {"lstm", "sta-lstm", "hcn"}
     assert len(report.load_all_cv(tmp_path)) == 30
 
 
-def test_runs_in_two_files_count_once(tmp_path):
+def test_one_results_file_per_dataset(tmp_path):
+    write_cv(tmp_path, synthetic_runs())
+    # files of an older layout beside it are not read: cv.csv is THE results file
+    write_cv(tmp_path, synthetic_runs(models=("hcn",)), name="cv-csta.csv")
+    assert report.cv_files("sbu", tmp_path) == [tmp_path / "sbu" / "cv.csv"]
+    assert set(report.load_cv("sbu", tmp_path)["model"]) == {"lstm", "sta-lstm"}
+
+
+def test_a_run_recorded_twice_counts_once(tmp_path):
     runs = synthetic_runs()
-    write_cv(tmp_path, runs)
-    write_cv(tmp_path, runs.iloc[:5], name="cv-fig7.csv")
+    write_cv(tmp_path, pd.concat([runs, runs.iloc[:5]]))
     assert len(report.load_cv("sbu", tmp_path)) == 20
     changed = runs.iloc[:1].copy()
     changed["accuracy"] = 0.1
-    write_cv(tmp_path, changed, name="cv-fig7.csv")
+    write_cv(tmp_path, pd.concat([runs, changed]))
     with pytest.raises(FormatError, match="also recorded with another accuracy"):
         report.load_cv("sbu", tmp_path)
+
+
+def test_paired_with_sta_lstm_on_common_runs():
+    df = pd.concat([synthetic_runs(models=("sta-lstm",), seeds=(0, 1)),
+                    synthetic_runs(models=("csta-cnn",), seeds=(0,), base=0.85)])
+    table = report.paired(df, report.CSTA_MODELS)
+    assert list(table["model"]) == ["csta-cnn"]  # models without runs give no row
+    row = table.iloc[0]
+    common = df[(df.model == "sta-lstm") & (df.seed == 0)]
+    assert row["runs"] == 5 and row["wins"] == 5
+    assert row["reference_mean"] == pytest.approx(100 * common["accuracy"].mean())
+    assert row["diff"] == pytest.approx(5.0)  # base 0.85 vs 0.80, same fold/seed terms
+    shown = report.format_paired(table)
+    assert shown["Paired difference (pp)"].iloc[0] == "+5.00 ± 0.00"
+    assert shown["Runs won"].iloc[0] == "5 of 5"
+    assert report.paired(None, report.CSTA_MODELS).empty
+
+
+def test_sequences_in_runs():
+    df = synthetic_runs().assign(n_train=236)
+    assert report.sequences_in_runs(df, "sbu") == 282
+    assert report.sequences_in_runs(df, "ntu60") is None
+    assert report.sequences_in_runs(None, "sbu") is None
 
 
 def test_read_cv_rejects_bad_files(tmp_path):

@@ -7,6 +7,7 @@ The notebooks here are tiny throwaway ones written into tmp_path; each execution
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -230,13 +231,136 @@ def test_cli_quick_never_writes_the_real_results(monkeypatch, tmp_path, capsys):
 def test_the_grid_is_consistent():
     names = [j.name for j in rp.JOBS]
     assert len(names) == len(set(names))
-    outputs = [o for j in rp.JOBS for o in j.outputs]
-    assert len(outputs) == len(set(outputs)), "two jobs declare the same output"
+    owners: dict[str, list[str]] = {}
+    for job in rp.JOBS:
+        assert len(job.outputs) == len(set(job.outputs)), job.name
+        for o in job.outputs:
+            owners.setdefault(o, []).append(job.name)
+    # the only outputs two jobs share are the results files, one per dataset, which the Fig. 7
+    # and the CSTA job of that dataset both append to
+    shared = {o: sorted(j) for o, j in owners.items() if len(j) > 1}
+    assert shared == {f"{ds}/cv.csv": [f"csta-{s}", f"fig7-{s}"] for ds, s in rp.SHORT.items()}
+    assert not any(o.endswith(".csv") and o.rsplit("/", 1)[-1] != "cv.csv" for o in owners)
     for job in rp.JOBS:
         assert job.notebook.startswith("notebooks/") and job.notebook.endswith(".ipynb")
+        assert (REPO / job.notebook).is_file(), job.notebook
         assert job.outputs and all(not Path(o).is_absolute() for o in job.outputs)
-        assert set(job.quick) <= set(job.parameters) | {"n1", "n2", "seeds", "folds",
-                                                        "max_sequences"}
+        assert set(job.quick) <= set(job.parameters) | {"n1", "n2", "seeds", "folds", "threads"}
         json.dumps(job.effective_parameters(True))  # papermill parameters are JSON
     assert rp.get_job("fig7-ntu").requires == ("NTU",)
     assert rp.get_job("fig7-sbu").command == "stalib reproduce --only fig7-sbu"
+
+
+def test_the_grid_of_the_issue():
+    fig7 = rp.get_job("fig7-sbu").parameters
+    assert fig7["models"] == ["lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm",
+                              "sta-lstm"]
+    assert (fig7["protocols"], fig7["seeds"], fig7["folds"]) == (["5fold"], [0, 1, 2], "all")
+    assert (fig7["n1"], fig7["n2"]) == (1000, 500)
+    csta = rp.get_job("csta-sbu").parameters
+    assert csta["models"] == ["hcn", "hcn-joint", "hcn-frame", "csta-cnn"]
+    assert csta["seeds"] == [0, 1, 2] and csta["action"] == "kicking"
+    utk = rp.get_job("fig7-utkinect")
+    assert utk.parameters["models"] == ["lstm", "sta-lstm"]
+    assert utk.parameters["protocols"] == ["xsub", "loso"]
+    assert utk.parameters["seeds"] == {"xsub": [0, 1, 2], "loso": [0]}
+    assert utk.quick["folds"] == {"xsub": [1], "loso": [1, 2]} and utk.quick["seeds"] == [0]
+    assert rp.get_job("csta-utkinect").parameters["protocols"] == ["xsub"]
+    assert rp.get_job("csta-utkinect").quick["folds"] == [1]
+    for name in ("fig7-ntu", "csta-ntu"):
+        job = rp.get_job(name)
+        assert job.parameters["protocols"] == ["xsub", "xview"] and job.parameters["seeds"] == [0]
+        assert job.requires == ("NTU",)
+    quick = rp.get_job("fig7-sbu").effective_parameters(True)
+    assert (quick["seeds"], quick["folds"], quick["n1"], quick["n2"]) == ([0], [1], 20, 10)
+    attention = rp.get_job("attention-sbu")
+    assert "attention/sbu-kicking.json" in attention.outputs
+    assert (attention.parameters["folds"], attention.parameters["seeds"]) == ([1], [0])
+    # the attention job reads the STA-LSTM of the Fig. 7 grid: it runs after it
+    assert names_before("attention-sbu").issuperset({"fig7-sbu"})
+
+
+def names_before(name: str) -> set[str]:
+    names = [j.name for j in rp.JOBS]
+    return set(names[: names.index(name)])
+
+
+def test_the_committed_notebooks_match_their_generator():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "notebooks" / "make_notebooks.py"), "--check"],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for path in (REPO / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        first = nb.cells[0] if nb.cells[0].cell_type == "code" else nb.cells[1]
+        assert "parameters" in first.metadata.get("tags", []), path.name
+        for name in ("dataset", "models", "protocols", "seeds", "folds", "n1", "n2",
+                     "data_root", "results_dir", "results_root", "quick", "force"):
+            assert f"\n{name} = " in "\n" + first.source, (path.name, name)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+# Appends one row to <results_dir>/sbu/cv.csv (as the Fig. 7 and CSTA notebooks do), and
+# records where its runs would go.
+APPEND_BODY = """
+import pathlib
+from stalib.results import RunRecord, append_record
+rec = RunRecord(dataset='sbu', protocol='5fold', model=model, fold=1, seed=0, accuracy=0.5,
+                train_accuracy=0.5, n_test=1, n_train=1, iterations=1, wall_time_s=0.0,
+                device='cpu', git_commit='x', timestamp='t', params='{}', versions='{}')
+append_record(pathlib.Path(results_dir) / 'sbu' / 'cv.csv', rec, replace=force)
+out = pathlib.Path(results_dir) / 'where' / f'{model}.txt'
+out.parent.mkdir(parents=True, exist_ok=True)
+out.write_text(runs_root)
+"""
+
+
+def record(model: str, accuracy: float = 0.5):
+    from stalib.results import RunRecord
+
+    return RunRecord(dataset="sbu", protocol="5fold", model=model, fold=1, seed=0,
+                     accuracy=accuracy, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
+                     wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
+                     versions="{}")
+
+
+def test_two_jobs_append_to_one_results_file(tmp_path):
+    from stalib.results import append_record, read_records
+
+    root = tmp_path / "project"
+    make_notebook(root / "notebooks" / "append.ipynb", APPEND_BODY,
+                  defaults="model = 'lstm'\nruns_root = None\n")
+    jobs = [rp.Job(f"job-{m}", "notebooks/append.ipynb", {"model": m},
+                   outputs=("sbu/cv.csv", f"where/{m}.txt")) for m in ("lstm", "hcn")]
+    results = tmp_path / "results"
+    csv = results / "sbu" / "cv.csv"
+    append_record(csv, record("sta-lstm", 0.9))  # e.g. written by `stalib cv` before
+    outcomes = rp.run_jobs(jobs, results, root=root, log=lambda s: None)
+    assert [o.status for o in outcomes] == ["ran", "ran"], [o.message for o in outcomes]
+    assert sorted(r["model"] for r in read_records(csv)) == ["hcn", "lstm", "sta-lstm"]
+    # runs go to <project>/runs by default, to --runs DIR when given, under --quick into the
+    # results folder
+    assert (results / "where" / "lstm.txt").read_text() == str(root / "runs")
+    again = rp.run_jobs(jobs[:1], results, root=root, force=True, runs_root=tmp_path / "r",
+                        log=lambda s: None)
+    assert again[0].status == "ran", again[0].message
+    assert (results / "where" / "lstm.txt").read_text() == str(tmp_path / "r")
+    quick = tmp_path / "quick"
+    rp.run_jobs(jobs[:1], quick, root=root, quick=True, log=lambda s: None)
+    assert (quick / "where" / "lstm.txt").read_text() == str(quick / rp.QUICK_RUNS)
+
+
+def test_publishing_keeps_rows_written_meanwhile(tmp_path):
+    from stalib.results import append_record, read_records
+
+    staged, dest = tmp_path / "staging" / "cv.csv", tmp_path / "results" / "cv.csv"
+    append_record(staged, record("lstm", 0.5))
+    append_record(staged, record("hcn", 0.7))
+    append_record(dest, record("hcn", 0.1))  # a stale row: the staged one wins
+    append_record(dest, record("sta-lstm", 0.9))  # appended by another process meanwhile
+    rp.merge_results(staged, dest)
+    rows = {r["model"]: float(r["accuracy"]) for r in read_records(dest)}
+    assert rows == {"lstm": 0.5, "hcn": 0.7, "sta-lstm": 0.9}
+    assert not staged.exists()
+    assert list(dest.parent.glob("*.tmp")) == []

@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="run jobs even when up to date")
     p.add_argument("--results", metavar="DIR", default=None,
                    help="results folder (default: the project's results/)")
+    p.add_argument("--runs", metavar="DIR", default=None,
+                   help="folder of the run folders (checkpoints, model.pt); default: the "
+                   "project's runs/, where `stalib cv` puts them; under --quick RESULTS/.runs")
     p.add_argument("--data-root", metavar="DIR", default=None,
                    help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
     p.add_argument("--list", action="store_true", help="list the jobs and whether they are "
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
                            force=args.force, only=args.only,
+                           runs_root=Path(args.runs) if args.runs else None,
                            log=lambda line: print(line, flush=True))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ran", "up-to-date", "skipped")}
     print(f"reproduce: {counts['ran']} ran, {counts['up-to-date']} up to date, "

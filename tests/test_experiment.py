@@ -1,0 +1,105 @@
+"""run_experiment end to end on a generated npz dataset: run folder, results row, model reload,
+stalib predict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from stalib.config import TrainConfig
+from stalib.data.core import SkeletonSet
+from stalib.data.npz import save_npz
+from stalib.errors import StalibError
+from stalib.experiment import load_model, run_experiment, trained_model
+from stalib.results import COLUMNS, read_records
+
+
+@pytest.fixture()
+def npz_path(tmp_path):
+    rng = np.random.default_rng(0)
+    seqs, labels = [], []
+    for i in range(30):
+        t, c = int(rng.integers(6, 14)), i % 3
+        s = rng.normal(0, 0.05, (t, 4, 3)).astype(np.float32)
+        s[:, c, 1] += np.linspace(0, 1, t)
+        seqs.append(s)
+        labels.append(c)
+    data = SkeletonSet.from_sequences(
+        seqs, labels, [f"g{i % 5}" for i in range(30)], [f"s{i}" for i in range(30)],
+        ["up", "left", "right"], persons=1, joints_per_person=4, name="toy",
+    )
+    return save_npz(data, tmp_path / "toy.npz")
+
+
+def tiny(npz, model="sta-lstm", **kw):
+    small = ({"hidden": 8, "spatial_hidden": 8} if "lstm" in model else
+             {"c1": 8, "c2": 16, "c3": 4, "c4": 8, "c5": 8, "c6": 8, "fc": 8, "frames": 16,
+              "attn_hidden": 8})
+    base = dict(dataset=f"npz:{npz}", model=model, n1=8, n2=4, batch_size=4, device="cpu",
+                model_overrides=small)
+    return TrainConfig(**(base | kw))
+
+
+def test_run_writes_folder_and_results_row(tmp_path, npz_path):
+    cfg = tiny(npz_path)
+    exp = run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False)
+    rows = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")
+    assert len(rows) == 1 and set(rows[0]) == set(COLUMNS)
+    row = rows[0]
+    assert (row["model"], row["fold"], row["seed"]) == ("sta-lstm", "1", "0")
+    assert 0.0 <= float(row["accuracy"]) <= 1.0 and int(row["iterations"]) == 5 * 8 + 3 * 4
+    params = json.loads(row["params"])
+    assert params["train"] == cfg.to_dict()
+    assert set(json.loads(row["versions"])) >= {"python", "torch", "numpy", "stalib"}
+    assert row["git_commit"] and row["timestamp"].endswith("Z")
+    for name in ("checkpoint.pt", "model.pt", "metrics.json"):
+        assert (exp.out / name).is_file()
+    # the same row again is refused, never silently overwritten
+    with pytest.raises(StalibError, match="exists already"):
+        run_experiment(cfg, tmp_path / "run2", results_dir=tmp_path / "results", progress=False)
+
+
+@pytest.mark.parametrize("model", ["lstm", "sa-lstm", "ta-lstm", "sta-lstm", "csta-cnn"])
+def test_saved_model_reloads_with_identical_outputs(tmp_path, npz_path, model):
+    cfg = tiny(npz_path, model=model)
+    exp = run_experiment(cfg, tmp_path / "run", progress=False)
+    reloaded, meta = load_model(exp.out / "model.pt")
+    assert meta["class_names"] == ["up", "left", "right"]
+    x = torch.randn(2, 9, 4, 3)
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    exp.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(exp.model(x, mask).logits, reloaded(x, mask).logits, atol=1e-6)
+
+
+def test_trained_model_loads_a_finished_run_instead_of_training(tmp_path, npz_path):
+    cfg = tiny(npz_path)
+    run_experiment(cfg, tmp_path / "run", progress=False)
+    stamp = (tmp_path / "run" / "model.pt").stat().st_mtime_ns
+    model, meta = trained_model(cfg, tmp_path / "run")
+    assert (tmp_path / "run" / "model.pt").stat().st_mtime_ns == stamp
+    assert meta["train_config"] == cfg.to_dict()
+    with pytest.raises(StalibError, match="another configuration"):
+        trained_model(tiny(npz_path, lr=0.5), tmp_path / "run")
+
+
+def test_fold_out_of_range_names_the_range(tmp_path, npz_path):
+    with pytest.raises(StalibError, match=r"--fold 9 .*1\.\.5"):
+        run_experiment(tiny(npz_path, fold=9), tmp_path / "run", progress=False)
+
+
+def test_predict_cli_prints_top_classes_and_draws(tmp_path, npz_path):
+    exp = run_experiment(tiny(npz_path), tmp_path / "run", progress=False)
+    png = tmp_path / "att.png"
+    res = subprocess.run(
+        [sys.executable, "-m", "stalib", "predict", str(exp.out / "model.pt"), str(npz_path),
+         "--top", "2", "--plot", str(png)], capture_output=True, text=True, check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("1. ") == 30 and res.stdout.count("2. ") == 30
+    assert png.stat().st_size > 1000

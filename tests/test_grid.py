@@ -1,0 +1,127 @@
+"""The notebooks' helpers (stalib.grid): planning a grid, continuing it, attention of one sequence.
+
+Runs here are tiny (a few iterations on the real SBU data) and write only under tmp_path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stalib import grid
+from stalib.errors import ConfigError
+from stalib.results import read_records
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_configs_match_stalib_cv_defaults():
+    cfg = grid.make_config("sbu", "sta-lstm", "5fold", 2, 1, 1000, 500)
+    assert cfg.protocol is None  # the standard protocol, as `stalib cv` records it
+    assert (cfg.fold, cfg.seed, cfg.n1, cfg.n2, cfg.device) == (2, 1, 1000, 500, "auto")
+    assert grid.make_config("utkinect", "lstm", "loso", 1, 0, 1, 1).protocol == "loso"
+    cfg = grid.make_config("sbu", "sta-lstm", "5fold", 1, 0, 1, 1, options={"batch_size": 4},
+                           model_overrides={"sta-lstm": {"alpha_gain": "joints"},
+                                            "lstm": {"hidden": 3}})
+    assert cfg.batch_size == 4 and cfg.model_overrides == {"alpha_gain": "joints"}
+    with pytest.raises(ConfigError, match="fold"):
+        grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1, options={"fold": 3})
+    with pytest.raises(ConfigError, match="nonsense"):
+        grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1, options={"nonsense": 3})
+    assert grid.same_run(grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1).to_dict(),
+                         {**grid.make_config("sbu", "lstm", None, 1, 0, 1, 1).to_dict(),
+                          "protocol": "5fold"})
+    assert grid.run_folder("runs", "sbu", "5fold", "lstm", 3, 2).as_posix() == \
+        "runs/sbu/5fold/lstm/fold3-seed2"
+
+
+def test_per_protocol_values_and_folds():
+    assert grid.for_protocol([0, 1], "xsub", "seeds") == [0, 1]
+    assert grid.for_protocol({"xsub": [0, 1], "loso": [0]}, "loso", "seeds") == [0]
+    with pytest.raises(ConfigError, match="no value for protocol 'xview'"):
+        grid.for_protocol({"xsub": [0]}, "xview", "seeds")
+    assert grid.resolve_folds("all", 3, "p") == [1, 2, 3]
+    assert grid.resolve_folds(2, 199, "loso") == [1, 2]
+    assert grid.resolve_folds([5, 1], 5, "p") == [5, 1]
+    for bad in ([0], [6], [], "some"):
+        with pytest.raises(ConfigError):
+            grid.resolve_folds(bad, 5, "p")
+
+
+def test_plan_grid(utkinect_data, tmp_path):
+    runs = grid.plan_grid("utkinect", ["lstm", "sta-lstm"], ["xsub", "loso"],
+                          {"xsub": [0, 1, 2], "loso": [0]}, {"xsub": "all", "loso": 2},
+                          10, 5, tmp_path / "runs", data=utkinect_data)
+    keys = [r.key for r in runs]
+    assert len(keys) == 2 * (3 * 1 + 1 * 2) and len(set(keys)) == len(keys)
+    assert keys[0] == ("utkinect", "xsub", "lstm", 1, 0)
+    assert ("utkinect", "loso", "sta-lstm", 2, 0) in keys
+    assert runs[-1].out == tmp_path / "runs" / "utkinect" / "loso" / "sta-lstm" / "fold2-seed0"
+    with pytest.raises(ConfigError, match="not in 1..1"):
+        grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], [2], 1, 1, tmp_path,
+                       data=utkinect_data)
+
+
+def test_run_grid_continues_what_is_recorded(sbu_data, data_root, tmp_path):
+    runs = grid.plan_grid("sbu", ["lstm", "ta-lstm"], ["5fold"], [0], [1], 2, 1,
+                          tmp_path / "runs", data=sbu_data)
+    results, elsewhere = tmp_path / "results", tmp_path / "elsewhere"
+    # `stalib cv` recorded ta-lstm in another results folder (e.g. results_root) already
+    grid.run_grid(runs[1:], elsewhere, data_root=data_root, log=None)
+    done = grid.run_grid(runs, results, data_root=data_root, done_in=[elsewhere], log=None)
+    assert list(done["status"]) == ["ran", "recorded"]
+    assert (runs[0].out / "model.pt").is_file()
+    assert [r["model"] for r in read_records(results / "sbu" / "cv.csv")] == ["lstm"]
+    again = grid.run_grid(runs, results, data_root=data_root, done_in=[elsewhere], log=None)
+    assert list(again["status"]) == ["recorded", "recorded"]
+    rows = grid.recorded(runs, results, elsewhere)
+    assert sorted(rows["model"]) == ["lstm", "ta-lstm"]
+    assert len(grid.recorded(runs[:1], results, elsewhere)) == 1
+    # the finished run is loaded, not trained again, for the attention figures
+    model, meta = grid.trained(runs[0].cfg, runs[0].out, data_root)
+    assert meta["train_config"] == runs[0].cfg.to_dict()
+    forced = grid.run_grid(runs[:1], results, data_root=data_root, force=True, log=None)
+    assert list(forced["status"]) == ["ran"]
+    assert len(read_records(results / "sbu" / "cv.csv")) == 1
+
+
+def test_attention_of_a_test_sequence(sbu_data):
+    from stalib.experiment import fold_indices, new_model
+
+    cfg = grid.make_config("sbu", "sta-lstm", "5fold", 1, 0, 1, 1)
+    model = new_model(cfg, sbu_data).eval()
+    _, test = fold_indices(cfg, sbu_data)
+    i = grid.pick_sequence(sbu_data, test, "kicking")
+    assert i in set(test.tolist()) and sbu_data.class_names[sbu_data.labels[i]] == "kicking"
+    att = grid.attention_of(model, sbu_data, i)
+    t = len(sbu_data[i])
+    assert att.alpha.shape == (t, 30) and att.beta.shape == (t,)
+    assert np.allclose(att.alpha.sum(axis=1), 1.0, atol=1e-5)
+    assert att.frames.shape == (t, 30, 3)
+    top = grid.top_joints(att.alpha[0], [f"j{k}" for k in range(30)], 8)
+    assert len(top) == 8 and top[0]["alpha"] >= top[-1]["alpha"]
+    with pytest.raises(ConfigError, match="no class 'dancing'"):
+        grid.pick_sequence(sbu_data, test, "dancing")
+    assert grid.pick_sequence(sbu_data, test) == int(test[0])
+
+
+def test_foot_lift():
+    from stalib.data.skeletons import get_layout
+
+    layout = get_layout("sbu")
+    frames = np.zeros((5, 30, 3))
+    frames[:, layout.head, 1] = 2.0  # person 1 upright (y up); person 2 absent
+    foot = layout.feet[0]
+    frames[:, foot, 1] = [0.0, 0.1, 0.6, 0.2, 0.0]
+    lift = grid.foot_lift(frames, "sbu")
+    assert int(np.argmax(lift)) == 2 and lift[2] == pytest.approx(0.6)
+    flipped = frames.copy()
+    flipped[..., 1] *= -1  # y down: the same motion
+    assert int(np.argmax(grid.foot_lift(flipped, "sbu"))) == 2
