@@ -34,6 +34,15 @@ step 8 then fine-tunes the main network of step 7 with both attention subnetwork
 The single-attention models of Fig. 7 run the part of the schedule that builds their attention
 (TA-LSTM: steps 2-4; SA-LSTM: steps 5-7) and the plain LSTM runs the same shape of schedule with no
 attention, so every model grows its main network the same way.
+
+Devices and processes
+---------------------
+``--device cuda`` trains on the GPU, optionally under bfloat16 autocast (``--bf16``); batches are
+then padded and pinned by a background thread one step ahead (:class:`Loader`) and copied with
+``non_blocking=True``. Each iteration synchronises with the device once (loss, finiteness of loss
+and gradients, correct count in one transfer). Under ``torchrun`` the run is data-parallel
+(:mod:`stalib.distributed`): every rank trains on its slice of each global batch through
+``DistributedDataParallel``, rewrapped at every stage because the trained parameters change.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ import torch
 from stalib.config import TrainConfig
 from stalib.data.batching import Batch, pad_batch
 from stalib.data.core import SkeletonSet
+from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
 from stalib.errors import StalibError
 
 Mode = Literal["off", "train", "frozen"]
@@ -162,21 +172,32 @@ class BatchStream:
     """An endless stream of shuffled training batches whose position can be saved and restored.
 
     Each epoch is a fresh permutation of the training indices drawn from its own NumPy generator,
-    so a resumed run sees exactly the batches an uninterrupted run would have seen.
+    so a resumed run sees exactly the batches an uninterrupted run would have seen. Under
+    data-parallel training (``world > 1``) every rank draws the same global batch of
+    ``batch_size`` sequences and :meth:`next` returns this rank's slice of it; ``weight`` is then
+    the weight of this rank's loss (see :func:`stalib.distributed.shard`; 1 for one process).
     """
 
-    def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int):
+    def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
+                 rank: int = 0, world: int = 1):
         self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
+        self.rank, self.world = rank, world
         self.rng = np.random.default_rng(seed)
         self.order: np.ndarray = np.empty(0, dtype=np.int64)
         self.pos = 0
+        self.weight = 1.0
 
-    def next(self) -> Batch:
+    def next_indices(self) -> np.ndarray:
+        """The next global batch (positions in ``data``)."""
         if self.pos >= len(self.order):
             self.order, self.pos = self.rng.permutation(self.indices), 0
         chunk = self.order[self.pos : self.pos + self.batch_size]
         self.pos += len(chunk)
-        return pad_batch(self.data, chunk)
+        return chunk
+
+    def next(self) -> Batch:
+        local, self.weight = shard(self.next_indices(), self.rank, self.world)
+        return pad_batch(self.data, local)
 
     def state_dict(self) -> dict:
         return {"rng": self.rng.bit_generator.state, "order": self.order.copy(), "pos": self.pos}
@@ -184,6 +205,65 @@ class BatchStream:
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.order, self.pos = np.asarray(state["order"]), int(state["pos"])
+
+
+def pin_batch(batch: Batch) -> Batch:
+    """The batch in page-locked memory, so that ``batch.to(cuda, non_blocking=True)`` overlaps."""
+    return Batch(*(t.pin_memory() for t in
+                   (batch.x, batch.mask, batch.lengths, batch.labels, batch.index)))
+
+
+class Loader:
+    """Batches of a :class:`BatchStream` on ``device``: ``next() -> (batch, loss weight)``.
+
+    With ``prefetch`` a background thread pads (and, for CUDA, pins) the next batch while the
+    current one trains; :meth:`state_dict` is still the position after the batches *taken*, so
+    checkpoints and resume are the same with and without it. On CUDA, batches are copied from
+    pinned memory with ``non_blocking=True``.
+    """
+
+    def __init__(self, stream: BatchStream, device: torch.device, prefetch: bool = False):
+        self.stream, self.device = stream, device
+        self.pin = device.type == "cuda" and torch.cuda.is_available()
+        self.prefetch = prefetch
+        self._pool = None
+        self._pending = None
+        self.wait_s = 0.0  # time spent waiting for batches (padding, or waiting for the thread)
+
+    def _fetch(self):
+        state = self.stream.state_dict()
+        batch = self.stream.next()
+        if self.pin:
+            batch = pin_batch(batch)
+        return state, batch, self.stream.weight
+
+    def next(self) -> tuple[Batch, float]:
+        t0 = time.perf_counter()
+        if not self.prefetch:
+            _, batch, weight = self._fetch()
+        else:
+            if self._pool is None:
+                import concurrent.futures as cf
+
+                self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="stalib-batches")
+                self._pending = self._pool.submit(self._fetch)
+            _, batch, weight = self._pending.result()
+            self._pending = self._pool.submit(self._fetch)
+        batch = batch.to(self.device, non_blocking=self.pin)
+        self.wait_s += time.perf_counter() - t0
+        return batch, weight
+
+    def state_dict(self) -> dict:
+        if self._pending is not None:
+            return self._pending.result()[0]  # the position before the batch fetched ahead
+        return self.stream.state_dict()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            if self._pending is not None:
+                self._pending.result()
+            self._pool.shutdown()
+            self._pool, self._pending = None, None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -253,6 +333,21 @@ def accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device
     return float((scores.argmax(1) == data.labels[indices]).mean())
 
 
+def _accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device,
+              info: DistInfo) -> float:
+    """:func:`accuracy`, each rank evaluating every ``world``-th sequence."""
+    if not info.enabled:
+        return accuracy(model, data, indices, device)
+    if len(indices) == 0:
+        return float("nan")
+    mine = np.asarray(indices)[info.rank :: info.world]
+    correct = 0.0
+    if len(mine):
+        scores = predict(model, data, mine, device)
+        correct = float((scores.argmax(1) == data.labels[mine]).sum())
+    return all_sum([correct], device)[0] / len(indices)
+
+
 # ---------------------------------------------------------------------------- the trainer
 @dataclass
 class RunResult:
@@ -279,26 +374,44 @@ def train_run(
     progress: bool = True,
     log_every: int = 50,
     stop_after: int | None = None,
+    prefetch: bool | None = None,
 ) -> RunResult:
     """Train ``model`` by its schedule on ``train_idx`` and measure accuracy on ``test_idx``.
 
     ``loss_fn(model, output, batch)`` returns a dict of loss terms with the key ``total``.
     With ``resume=True`` and an existing ``checkpoint``, training continues from it (same batches,
     same random numbers). ``stop_after`` ends the process after that many iterations in total
-    (used by tests to simulate a crash at a checkpoint boundary).
+    (used by tests to simulate a crash at a checkpoint boundary). ``prefetch`` prepares the next
+    batch in a background thread (default: on CUDA only; it changes no number).
+
+    Inside a process group (``torchrun``, see :mod:`stalib.distributed`) each rank trains on its
+    slice of every global batch through ``DistributedDataParallel``; only rank 0 writes the
+    checkpoint, and every rank returns the same result.
     """
     from tqdm.auto import tqdm
 
+    info = current()
     device = resolve_device(cfg.device)
+    if info.enabled and device.type == "cuda":
+        device = torch.device("cuda", info.local_rank)
     seed_everything(cfg.seed)
     stages = schedule_for(cfg.model)
-    stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed)
+    stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
+                         info.world)
+    if info.enabled and cfg.effective_batch_size < info.world:
+        raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
+                          f"{info.world} processes: each needs at least one sequence")
     model.to(device)
+    progress = progress and info.is_main
     start_stage, start_iter, done_iters, elapsed = 0, 0, 0, 0.0
     history: list[dict] = []
     opt_state = None
-    if resume and checkpoint is not None and checkpoint.exists():
+    ckpt = None
+    if resume and checkpoint is not None and info.is_main and checkpoint.exists():
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if info.enabled:
+        ckpt = broadcast(ckpt)  # rank 0 read it; every rank resumes from it
+    if ckpt is not None:
         if ckpt["config"] != cfg.to_dict():
             raise StalibError(
                 f"{checkpoint}: checkpoint was made with another configuration; "
@@ -317,9 +430,12 @@ def train_run(
         stream.load_state_dict(ckpt["stream"])
         set_rng_states(ckpt["rng"])
         opt_state = ckpt["optimizer"] if mid_stage else None
+        del ckpt
+    loader = Loader(stream, device, prefetch=device.type == "cuda" if prefetch is None
+                    else prefetch)
 
     def save(stage_i: int, it: int, opt) -> None:
-        if checkpoint is None:
+        if checkpoint is None or not info.is_main:
             return
         atomic_torch_save(
             {
@@ -327,7 +443,7 @@ def train_run(
                 "done_iters": done_iters,
                 "elapsed": elapsed + (time.perf_counter() - t0), "history": history,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "stream": stream.state_dict(), "rng": rng_states(),
+                "stream": loader.state_dict(), "rng": rng_states(),
                 "arch": model.architecture() if hasattr(model, "architecture") else None,
             },
             checkpoint,
@@ -339,79 +455,118 @@ def train_run(
         torch.autocast("cuda", dtype=torch.bfloat16) if cfg.bf16 and device.type == "cuda"
         else contextlib.nullcontext()
     )
-    for stage_i in range(start_stage, len(stages)):
-        stage = stages[stage_i]
-        n_iter = stage.num_iterations(cfg)
-        resuming_here = stage_i == start_stage and opt_state is not None
-        if not resuming_here:
-            params = apply_stage(model, stage)
-            first = 0
-        else:
-            params = [p for g, ps in parameter_groups(model).items()
-                      if getattr(stage, g) == "train" for p in ps]
-            for g, ps in parameter_groups(model).items():
-                for p in ps:
-                    p.requires_grad_(getattr(stage, g) == "train")
-            first = start_iter
-        model.to(device)
-        opt = torch.optim.Adam(params, lr=cfg.lr)
-        if resuming_here:
-            opt.load_state_dict(opt_state)
-        bar = tqdm(
-            total=n_iter, initial=first, disable=not progress, leave=False,
-            desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name,
-        )
-        run_loss, run_correct, run_seen = 0.0, 0, 0
-        for it in range(first, n_iter):
-            batch = stream.next().to(device)
-            with autocast:
-                out = model(batch.x, batch.mask)
-                terms = loss_fn(model, out, batch)
-            loss = terms["total"]
-            if not torch.isfinite(loss):
-                raise NumericalError(
-                    f"non-finite loss ({loss.item()}) at stage {stage_i + 1}/{len(stages)} "
-                    f"({stage.name}), iteration {it + 1}; last good checkpoint kept at {checkpoint}"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            grads = [p.grad for p in params if p.grad is not None]
-            if grads and not all(torch.isfinite(g).all() for g in grads):
-                raise NumericalError(
-                    f"non-finite gradient at stage {stage_i + 1}/{len(stages)} ({stage.name}), "
-                    f"iteration {it + 1}; last good checkpoint kept at {checkpoint}"
-                )
-            if cfg.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
-            done_iters += 1
-            run_loss += loss.item()
-            run_correct += int((out.logits.argmax(1) == batch.labels).sum())
-            run_seen += len(batch)
-            bar.update(1)
-            if (it + 1) % log_every == 0 or it + 1 == n_iter:
-                entry = {"stage": stage_i + 1, "step": stage.step, "iteration": it + 1,
-                         "loss": run_loss / max(1, (it % log_every) + 1),
-                         "train_batch_acc": run_correct / max(1, run_seen)}
-                entry.update({k: float(v) for k, v in terms.items() if k != "total"})
-                history.append(entry)
-                bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['train_batch_acc']:.2f}")
-                run_loss, run_correct, run_seen = 0.0, 0, 0
-            last = it + 1 == n_iter
-            if (it + 1) % cfg.checkpoint_every == 0 or last:
-                # at the end of a stage, store the position as "start of the next stage"
-                save(stage_i + 1 if last else stage_i, 0 if last else it + 1, opt)
-            if stop_after is not None and done_iters >= stop_after:
-                bar.close()
-                raise SystemExit(f"stop_after={stop_after} reached (test hook)")
-        bar.close()
-        opt_state = None
+    try:
+        for stage_i in range(start_stage, len(stages)):
+            stage = stages[stage_i]
+            n_iter = stage.num_iterations(cfg)
+            resuming_here = stage_i == start_stage and opt_state is not None
+            if not resuming_here:
+                params = apply_stage(model, stage)
+                first = 0
+            else:
+                params = [p for g, ps in parameter_groups(model).items()
+                          if getattr(stage, g) == "train" for p in ps]
+                for g, ps in parameter_groups(model).items():
+                    for p in ps:
+                        p.requires_grad_(getattr(stage, g) == "train")
+                first = start_iter
+            model.to(device)
+            net = _wrap(model, device, info)  # a new DDP wrapper per stage: the trained set changed
+            opt = torch.optim.Adam(params, lr=cfg.lr)
+            if resuming_here:
+                opt.load_state_dict(opt_state)
+            bar = tqdm(
+                total=n_iter, initial=first, disable=not progress, leave=False,
+                desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name,
+            )
+            run_loss, run_correct, run_seen = 0.0, 0.0, 0.0
+            for it in range(first, n_iter):
+                batch, weight = loader.next()
+                with autocast:
+                    out = net(batch.x, batch.mask)
+                    terms = loss_fn(model, out, batch)
+                loss = terms["total"]
+                opt.zero_grad(set_to_none=True)
+                (loss * weight if info.enabled else loss).backward()
+                # one host-device synchronisation per step: loss, finiteness, correct count
+                grads = [p.grad for p in params if p.grad is not None]
+                grads_ok = (torch.stack([torch.isfinite(g).all() for g in grads]).all()
+                            if grads else torch.ones((), dtype=torch.bool, device=device))
+                correct = (out.logits.argmax(1) == batch.labels).sum()
+                loss_value, finite_grads, n_correct = torch.stack(
+                    [loss.detach().float(), grads_ok.float(), correct.float()]).tolist()
+                if not math.isfinite(loss_value):
+                    raise NumericalError(
+                        f"non-finite loss ({loss_value}) at stage {stage_i + 1}/{len(stages)} "
+                        f"({stage.name}), iteration {it + 1}; last good checkpoint kept at "
+                        f"{checkpoint}"
+                    )
+                if not finite_grads:
+                    raise NumericalError(
+                        f"non-finite gradient at stage {stage_i + 1}/{len(stages)} "
+                        f"({stage.name}), iteration {it + 1}; last good checkpoint kept at "
+                        f"{checkpoint}"
+                    )
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                opt.step()
+                done_iters += 1
+                share = weight / info.world  # this rank's part of the global batch
+                run_loss += loss_value * share if info.enabled else loss_value
+                run_correct += n_correct if weight > 0 else 0.0
+                run_seen += len(batch) if weight > 0 else 0
+                bar.update(1)
+                if (it + 1) % log_every == 0 or it + 1 == n_iter:
+                    extra = {k: float(v) * (share if info.enabled else 1.0)
+                             for k, v in terms.items() if k != "total"}
+                    if info.enabled:
+                        summed = all_sum([run_loss, run_correct, run_seen, *extra.values()],
+                                         device)
+                        run_loss, run_correct, run_seen = summed[:3]
+                        extra = dict(zip(extra, summed[3:], strict=True))
+                    entry = {"stage": stage_i + 1, "step": stage.step, "iteration": it + 1,
+                             "loss": run_loss / max(1, (it % log_every) + 1),
+                             "train_batch_acc": run_correct / max(1, run_seen)}
+                    entry.update(extra)
+                    history.append(entry)
+                    bar.set_postfix(loss=f"{entry['loss']:.3f}",
+                                    acc=f"{entry['train_batch_acc']:.2f}")
+                    run_loss, run_correct, run_seen = 0.0, 0.0, 0.0
+                last = it + 1 == n_iter
+                if (it + 1) % cfg.checkpoint_every == 0 or last:
+                    # at the end of a stage, store the position as "start of the next stage"
+                    save(stage_i + 1 if last else stage_i, 0 if last else it + 1, opt)
+                if stop_after is not None and done_iters >= stop_after:
+                    bar.close()
+                    raise SystemExit(f"stop_after={stop_after} reached (test hook)")
+            bar.close()
+            del net
+            opt_state = None
+    finally:
+        loader.close()
     elapsed += time.perf_counter() - t0
-    test_acc = accuracy(model, data, test_idx, device)
-    train_acc = accuracy(model, data, train_idx, device)
+    test_acc = _accuracy(model, data, test_idx, device, info)
+    train_acc = _accuracy(model, data, train_idx, device, info)
     if math.isnan(test_acc):
         raise StalibError("the test split is empty")
-    return RunResult(test_acc, train_acc, done_iters, elapsed, str(device), history)
+    where = str(device) if not info.enabled else (
+        f"{device.type} x{info.world} (DDP {info.backend or 'gloo'})")
+    return RunResult(test_acc, train_acc, done_iters, elapsed, where, history)
+
+
+def _wrap(model: torch.nn.Module, device: torch.device, info: DistInfo) -> torch.nn.Module:
+    """``model`` itself for one process; a ``DistributedDataParallel`` wrapper in a group.
+
+    DDP registers the parameters that require gradients when it is built and broadcasts rank 0's
+    weights, so it is rebuilt at every stage of the schedule (new layers, other frozen groups).
+    Every trained parameter is used in the forward pass, so ``find_unused_parameters`` is off.
+    """
+    if not info.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)
 
 
 def write_json_atomic(obj, path: Path) -> None:

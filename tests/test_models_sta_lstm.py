@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference_sta_lstm import reference_forward
 
 from stalib.errors import ConfigError
 from stalib.loss import LossConfig, sta_loss
 from stalib.models.base import ModelOutput
+from stalib.models.reference import reference_forward
 from stalib.models.sta_lstm import (
     STALSTM,
     VARIANTS,
@@ -86,6 +86,13 @@ def test_matches_reference_beta_mean_and_gradients():
     g_ref = torch.autograd.grad(ref.logits.square().sum(), list(model.parameters()))
     for a, b in zip(g_fast, g_ref, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_matches_reference_alpha_gain_joints():
+    model = make_model(True, True, 2, seed=8, alpha_gain="joints")
+    x, mask = make_batch([6, 4, 1], seed=9)
+    with torch.no_grad():
+        assert_same(model(x, mask), reference_forward(model, x, mask))
 
 
 def test_reference_is_not_trivially_equal():

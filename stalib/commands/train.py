@@ -84,13 +84,31 @@ def _threads(args) -> None:
 
 
 def cmd_train(args) -> int:
+    """Train one run; under ``torchrun`` every process runs this, data-parallel.
+
+    Only rank 0 writes the run folder and the results row; the other ranks run the same
+    experiment into a temporary folder that is removed at the end (their checkpoint writes are
+    skipped by the trainer, and on --resume they get rank 0's checkpoint from rank 0).
+    """
+    from stalib import distributed
     from stalib.experiment import run_experiment
 
     _threads(args)
     cfg = _config(args, args.fold, args.seed)
-    exp = run_experiment(cfg, Path(args.out), args.data_root,
-                         Path(args.results) if args.results else None, resume=args.resume,
-                         force=args.force, progress=not args.quiet)
+    info = distributed.init(cfg.device)
+    try:
+        if not info.is_main:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix=f"stalib-rank{info.rank}-") as tmp:
+                run_experiment(cfg, Path(tmp) / "run", args.data_root, None, resume=args.resume,
+                               force=True, progress=False)
+            return 0
+        exp = run_experiment(cfg, Path(args.out), args.data_root,
+                             Path(args.results) if args.results else None, resume=args.resume,
+                             force=args.force, progress=not args.quiet)
+    finally:
+        distributed.shutdown()
     r = exp.record
     print(f"{r.model} on {r.dataset} {r.protocol} fold {r.fold} seed {r.seed}: "
           f"test accuracy {100 * r.accuracy:.2f}% ({r.n_test} sequences), "
@@ -120,6 +138,9 @@ def cmd_cv(args) -> int:
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
+                          "train --fold F --seed S` per run, or `stalib cv --jobs N`")
     seeds = _int_list(args.seeds, "--seeds")
     base = _config(args, 1, seeds[0])
     data = load_data(args.dataset, args.data_root)
@@ -205,7 +226,9 @@ def cmd_predict(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train one model on one fold",
-                       description="Train one model on one fold with one seed (Algorithm 1).")
+                       description="Train one model on one fold with one seed (Algorithm 1). "
+                       "Data-parallel: torchrun --nproc_per_node N -m stalib train ... (each "
+                       "process takes its slice of every --batch-size batch; rank 0 writes).")
     _add_run_options(p)
     p.add_argument("--fold", type=int, default=1, help="1-based fold of the protocol (default 1)")
     p.add_argument("--seed", type=int, default=0)

@@ -3,7 +3,8 @@
 It takes the *same parameters* as the fast model (it reads them from a built ``STALSTM``) and
 computes eq. (2)-(6) step by step with a Python loop over time and hand-written LSTM cells: no
 ``nn.LSTM``, no shifting, no fused calls. Masking is done the obvious way, by accumulating
-``o`` only over real frames. It is differentiable, so a benchmark can time forward + backward.
+``o`` only over real frames. It is differentiable, so ``stalib bench`` times its forward +
+backward pass beside the fast model's, and the tests check that both agree.
 
     out = reference_forward(model, x, mask)   # -> ModelOutput, like model(x, mask)
 """
@@ -16,6 +17,8 @@ from torch import nn
 
 from stalib.models.base import ModelOutput
 from stalib.models.sta_lstm import STALSTM
+
+__all__ = ["lstm_cell", "reference_forward"]
 
 
 def lstm_cell(lstm: nn.LSTM, x_t: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -31,12 +34,14 @@ def lstm_cell(lstm: nn.LSTM, x_t: torch.Tensor, h: torch.Tensor, c: torch.Tensor
 def reference_forward(model: STALSTM, x: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
     """Step-by-step forward pass of ``model`` on x (B, T, K, 3), mask (B, T) bool.
 
-    Honours ``model.spatial_enabled``, ``model.temporal_enabled``, ``config.beta_mode`` and, in
-    training mode, dropout (own random masks, so compare with the fast model in eval mode).
+    Honours ``model.spatial_enabled``, ``model.temporal_enabled``, ``config.beta_mode``,
+    ``config.alpha_gain`` and, in training mode, dropout (own random masks, so compare with the
+    fast model in eval mode).
     """
     B, T, K, _ = x.shape
     H = model.config.hidden
     p = model.config.dropout if model.training else 0.0
+    gain = K if model.config.alpha_gain == "joints" else 1
     zeros = x.new_zeros(B, H)
     lengths = mask.sum(dim=1).to(x.dtype)
 
@@ -61,7 +66,7 @@ def reference_forward(model: STALSTM, x: torch.Tensor, mask: torch.Tensor) -> Mo
             hs, cs = lstm_cell(sp.lstm, x_flat, hs, cs)  # h^s_t, used at step t + 1
             alpha_t = torch.where(real[:, None], alpha_t, 0.0)
             alphas.append(alpha_t)
-            inp = (alpha_t[:, :, None] * x_t).reshape(B, 3 * K)
+            inp = (gain * alpha_t[:, :, None] * x_t).reshape(B, 3 * K)
         else:
             inp = x_flat
 

@@ -1,0 +1,98 @@
+"""``stalib bench``: training-step, data-path, sweep and grid timings (see :mod:`stalib.bench`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from stalib.errors import ConfigError
+
+
+def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise ConfigError(f"{what} {text!r}: expected a comma-separated list of "
+                          f"{', '.join(known)}")
+    return names
+
+
+def cmd_bench(args) -> int:
+    from stalib import bench
+
+    if args.threads < 0:
+        raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")
+    if args.repeats is not None and args.repeats < 1:
+        raise ConfigError(f"--repeats must be >= 1, got {args.repeats}")
+    modes = sum(map(bool, (args.sweep, args.grid)))
+    if modes > 1:
+        raise ConfigError("--sweep and --grid are separate runs: give one of them")
+    if args.grid:
+        doc = bench.run_grid_timing(args.grid_dataset, args.data_root, seed=args.grid_seed,
+                                    n1=args.grid_n1, n2=args.grid_n2, device=args.device
+                                    if args.device != "all" else "cpu",
+                                    threads=args.threads, note=args.note)
+        print(f"Fig. 7 grid on {doc['dataset']} (seed {doc['seed']}, {len(doc['runs'])} runs): "
+              f"{doc['total_wall_s']:.0f} s")
+    elif args.sweep:
+        doc = bench.run_sweep(quick=args.quick, device=args.device, threads=args.threads,
+                              note=args.note)
+        print(f"sweep: {len(doc['rows'])} points in {doc['duration_s']} s")
+    else:
+        settings = bench.BenchSettings.for_mode(
+            args.quick, shapes=_names(args.shapes, bench.SHAPES, "--shapes"),
+            models=_names(args.models, bench.MODELS, "--models"), device=args.device,
+            bf16=args.bf16, repeats=args.repeats, threads=args.threads)
+        doc = bench.run_bench(settings, data=not args.no_data, data_root=args.data_root,
+                              note=args.note)
+        m = doc["machine"]
+        print()
+        print(f"training step, median of {settings.repeats} repeats after warm-up; "
+              f"torch {m['torch']}, {m['torch_threads']} thread(s), {m['cpu_count']} CPUs "
+              f"(load average {doc['load_average_start']}), "
+              f"{'quick mode' if settings.quick else 'full mode'}")
+        print(bench.format_table(doc))
+        targets = bench.format_targets(doc)
+        if targets:
+            print(targets)
+    if args.json:
+        path = bench.write_json(doc, args.json)
+        print(f"wrote {path}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench", help="time training steps, the data path, a sweep or the SBU grid",
+        description="Time a training step (forward + backward + Adam) of LSTM, STA-LSTM, the "
+        "per-step reference STA-LSTM and CSTA-CNN at the SBU and NTU shapes, on CPU and CUDA "
+        "when present, and the data path (NTU parsers, cache memory, batch waiting). "
+        "--sweep times steps against sequence length and batch size; --grid trains and times "
+        "the whole Fig. 7 grid (hours).")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats and a smaller NTU shape (batch 32, 100 frames), for CI")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the results here")
+    p.add_argument("--sweep", action="store_true",
+                   help="step time vs sequence length and batch size (for the book's plot)")
+    p.add_argument("--grid", action="store_true",
+                   help="train and time the Fig. 7 grid: six models x every fold, one seed")
+    p.add_argument("--device", default="all", help="cpu, cuda or all (default: all present)")
+    p.add_argument("--bf16", action="store_true", help="also time bfloat16 autocast on CUDA")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: stable numbers on a shared machine; "
+                        "0: torch's default)")
+    p.add_argument("--shapes", default=None, help="comma-separated: sbu, ntu, ntu-quick")
+    p.add_argument("--models", default=None,
+                   help="comma-separated: lstm, sta-lstm, sta-lstm-reference, csta-cnn")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats per row")
+    p.add_argument("--no-data", action="store_true", help="skip the data-path measurements")
+    p.add_argument("--data-root", default=None,
+                   help="data root with NTU-samples/ or NTU/ (parser timing; grid: SBU/)")
+    p.add_argument("--note", default=None, help="a remark stored in the JSON (e.g. the load)")
+    p.add_argument("--grid-dataset", default="sbu", help=argparse.SUPPRESS)
+    p.add_argument("--grid-seed", type=int, default=0, help="--grid: the seed (default 0)")
+    p.add_argument("--grid-n1", type=int, default=None, help="--grid: N1 (default the paper's)")
+    p.add_argument("--grid-n2", type=int, default=None, help="--grid: N2 (default the paper's)")
+    p.set_defaults(func=cmd_bench)
+
