@@ -17,8 +17,15 @@ from stalib import __version__
 from stalib.errors import StalibError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (and a hint) instead of the usage block."""
+
+    def error(self, message: str):  # noqa: D401 (argparse API)
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stalib",
         description="Spatio-temporal attention models for skeleton action recognition.",
     )

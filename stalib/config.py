@@ -7,6 +7,7 @@ every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from stalib.errors import ConfigError
@@ -14,6 +15,13 @@ from stalib.errors import ConfigError
 #: Algorithm 1's iteration counts, "e.g. N1 = 1000, N2 = 500".
 PAPER_N1 = 1000
 PAPER_N2 = 500
+
+#: The largest seed: torch.manual_seed and numpy take 0..2**63-1 everywhere.
+MAX_SEED = 2**63 - 1
+
+#: The largest learning rate: Adam's first step is 10 x lr, and beyond ~3e37 it no longer fits
+#: a float32 (torch then raises "value cannot be converted to type float without overflow").
+MAX_LR = 1e30
 
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
@@ -42,6 +50,10 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
+                0 <= self.seed <= MAX_SEED):
+            raise ConfigError(f"--seed/--seeds: a seed must be a whole number in 0..2**63-1 "
+                              f"(numpy and torch refuse others), got {self.seed!r}")
         for name in ("n1", "n2"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
@@ -49,12 +61,17 @@ class TrainConfig:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.lr <= 0:
-            raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= MAX_LR):
+            raise ConfigError(f"--lr must be a finite number > 0 and <= {MAX_LR:g} (larger "
+                              f"steps overflow float32 in Adam), got {self.lr}")
         for name in ("lambda1", "lambda2", "lambda3"):
             value = getattr(self, name)
-            if value is not None and value < 0:
+            if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"--{name} must be >= 0 (eq. 7 weights), got {value}")
+        if self.grad_clip is not None and not (
+                math.isfinite(self.grad_clip) and self.grad_clip > 0):
+            raise ConfigError(f"--grad-clip must be a finite number > 0 (the largest gradient "
+                              f"norm; leave it out for no clipping), got {self.grad_clip}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:

@@ -15,6 +15,7 @@ Run folder layout (``out``)::
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -209,24 +210,37 @@ def save_model(path: Path, cfg: TrainConfig, model: torch.nn.Module, data: Skele
 def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild a model saved by :func:`save_model`; returns ``(model in eval mode, metadata)``."""
     path = Path(path)
+    hint = "expected the model.pt that stalib train / cv write into the run folder (--out)"
+    if not path.is_file():
+        what = "not a file" if path.exists() else "no such file"
+        raise StalibError(f"{path}: {what}; {hint}")
     try:
-        meta = torch.load(path, map_location=device, weights_only=False)
-    except (OSError, RuntimeError, EOFError, ValueError) as err:
-        raise StalibError(
-            f"{path}: not a readable stalib model file ({err.__class__.__name__})") from None
+        # weights_only: a model file is data (dicts, lists, strings, tensors); never run code.
+        # torch warns about odd pickle protocols of foreign files: the error below says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            meta = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch.load of foreign bytes raises anything
+        # (UnpicklingError, RuntimeError, EOFError, OSError, even IndexError on some garbage)
+        raise StalibError(f"{path}: not a readable stalib model file "
+                          f"({err.__class__.__name__}); {hint}") from None
     if not isinstance(meta, dict) or meta.get("format") != "stalib-model-1":
-        raise StalibError(f"{path}: not a stalib model file (expected model.pt from stalib train)")
-    overrides = dict(meta["train_config"].get("model_overrides", {}))
-    model = build_model(meta["model"], meta["num_joints"], meta["num_classes"], meta["persons"],
-                        **overrides)
-    if meta.get("main_layers") is not None:
-        model.set_main_layers(meta["main_layers"])
-    if hasattr(type(model), "spatial_enabled"):
-        from stalib.models.sta_lstm import VARIANTS as V
+        raise StalibError(f"{path}: not a stalib model file; {hint}")
+    try:
+        overrides = dict(meta["train_config"].get("model_overrides", {}))
+        model = build_model(meta["model"], meta["num_joints"], meta["num_classes"],
+                            meta["persons"], **overrides)
+        if meta.get("main_layers") is not None:
+            model.set_main_layers(meta["main_layers"])
+        if hasattr(type(model), "spatial_enabled"):
+            from stalib.models.sta_lstm import VARIANTS as V
 
-        model.spatial_enabled = V[meta["model"]].spatial
-        model.temporal_enabled = V[meta["model"]].temporal
-    model.load_state_dict(meta["state_dict"])
+            model.spatial_enabled = V[meta["model"]].spatial
+            model.temporal_enabled = V[meta["model"]].temporal
+        model.load_state_dict(meta["state_dict"])
+    except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as err:
+        raise StalibError(f"{path}: a damaged stalib model file ({err.__class__.__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}); {hint}") from None
     model.to(device).eval()
     return model, meta
 

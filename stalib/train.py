@@ -408,7 +408,12 @@ def train_run(
     opt_state = None
     ckpt = None
     if resume and checkpoint is not None and info.is_main and checkpoint.exists():
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        try:
+            ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+            ckpt["config"], ckpt["stage"], ckpt["iteration"]  # noqa: B018 (must be present)
+        except Exception as err:
+            raise StalibError(f"{checkpoint}: not a readable checkpoint ({err.__class__.__name__});"
+                              " remove it or use --force to start again") from None
     if info.enabled:
         ckpt = broadcast(ckpt)  # rank 0 read it; every rank resumes from it
     if ckpt is not None:
@@ -495,18 +500,14 @@ def train_run(
                 correct = (out.logits.argmax(1) == batch.labels).sum()
                 loss_value, finite_grads, n_correct = torch.stack(
                     [loss.detach().float(), grads_ok.float(), correct.float()]).tolist()
-                if not math.isfinite(loss_value):
-                    raise NumericalError(
-                        f"non-finite loss ({loss_value}) at stage {stage_i + 1}/{len(stages)} "
-                        f"({stage.name}), iteration {it + 1}; last good checkpoint kept at "
-                        f"{checkpoint}"
-                    )
-                if not finite_grads:
-                    raise NumericalError(
-                        f"non-finite gradient at stage {stage_i + 1}/{len(stages)} "
-                        f"({stage.name}), iteration {it + 1}; last good checkpoint kept at "
-                        f"{checkpoint}"
-                    )
+                if not math.isfinite(loss_value) or not finite_grads:
+                    what = (f"non-finite loss ({loss_value})" if not math.isfinite(loss_value)
+                            else "non-finite gradient")
+                    kept = (f"last good checkpoint kept at {checkpoint}"
+                            if checkpoint is not None and checkpoint.exists()
+                            else "no checkpoint had been written yet")
+                    raise NumericalError(f"{what} at stage {stage_i + 1}/{len(stages)} "
+                                         f"({stage.name}), iteration {it + 1}; {kept}")
                 if cfg.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 opt.step()

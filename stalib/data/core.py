@@ -196,6 +196,32 @@ class SkeletonSet:
         )
 
 
+#: The largest float32. A finite float64 beyond it would become inf in the float32 frames, so the
+#: readers refuse it like a NaN (e.g. ``1e308`` in a text file).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def first_non_float32(values: np.ndarray) -> tuple[tuple[int, ...], str] | None:
+    """The index of the first value that is not a finite float32, and what is wrong with it.
+
+    ``None`` when every value is a finite number within the float32 range. The text reads
+    ``"nan, expected a finite number"`` or ``"1e+308, beyond the float32 range (|x| <=
+    3.4028235e+38)"``, to follow ``"field 3 is "`` or similar.
+    """
+    values = np.asarray(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~np.isfinite(values)
+        if values.dtype.itemsize > 4 or values.dtype.kind != "f":
+            bad |= np.abs(values) > FLOAT32_MAX
+    if not bad.any():
+        return None
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    v = values[idx]
+    if not np.isfinite(v):
+        return idx, f"{v}, expected a finite number"
+    return idx, f"{float(v):g}, beyond the float32 range (|x| <= {FLOAT32_MAX:g})"
+
+
 def skip_or_raise(err: Exception, strict: bool, skipped: list[str]) -> None:
     """The readers' one policy for bad input: raise ``err`` when ``strict``, else record it.
 

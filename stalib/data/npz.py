@@ -24,18 +24,24 @@ array          shape, dtype        meaning
 
 Exactly one of ``frames`` / ``sequences``; with ``frames``, exactly one of ``offsets`` /
 ``lengths``. Object arrays (pickled Python objects, e.g. a list of arrays) are refused: loading
-them would run arbitrary code. Every problem is a :class:`FormatError` naming the file and the
+them would run arbitrary code. Coordinates must be finite and within the float32 range (they are
+stored as float32; ``1e308`` would become ``inf``), with ``K >= 1`` joints. A damaged archive or
+member (including a header whose declared shape does not match the bytes it holds) is refused
+before numpy allocates anything. Every problem is a :class:`FormatError` naming the file and the
 array; an unknown array name is one too (it is usually a typo such as ``label``).
 """
 
 from __future__ import annotations
 
+import struct
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from stalib.data.core import SkeletonSet
+from stalib.data.core import FLOAT32_MAX, SkeletonSet, first_non_float32
 from stalib.errors import DataRootError, FormatError
 
 KNOWN_ARRAYS = (
@@ -73,18 +79,60 @@ def _strings(path: Path, key: str, arr: np.ndarray) -> np.ndarray:
     return arr.astype(str)
 
 
+#: What numpy and zipfile raise on a corrupt archive or ``.npy`` member (found by fuzzing: a
+#: damaged header raises ``tokenize.TokenError`` or ``SyntaxError``, a damaged deflate stream
+#: ``zlib.error``).
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
+                tokenize.TokenError, SyntaxError, NotImplementedError)
+
+
+def _check_member_size(path: Path, archive, key: str) -> None:
+    """Refuse a member whose header declares more (or fewer) bytes than it holds.
+
+    numpy allocates the declared shape before reading the data, so a damaged header such as
+    ``'shape': (10**13, 30, 3)`` would end in a ``MemoryError`` instead of a FormatError.
+    """
+    from numpy.lib import format as npy
+
+    name = f"{key}.npy"
+    try:
+        info = archive.zip.getinfo(name)
+    except (AttributeError, KeyError):
+        return  # not an ordinary member; reading it reports the problem
+    try:
+        with archive.zip.open(name) as fh:
+            version = npy.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = npy.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = npy.read_array_header_2_0(fh)
+            else:
+                return  # a newer header version: numpy checks it while reading
+            start = fh.tell()
+    except _READ_ERRORS as err:
+        raise _err(path, key, f"unreadable ({err.__class__.__name__}: {err})") from None
+    if dtype.hasobject:
+        return  # refused when read (pickled objects)
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    held = info.file_size - start
+    if declared != held:
+        raise _err(path, key, f"its header declares shape {shape} of {dtype} ({declared} bytes) "
+                              f"but the member holds {held} bytes: a damaged file")
+
+
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataRootError(f"npz file {path} not found (dataset name npz:PATH)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except _READ_ERRORS as err:
         raise FormatError(path, f"not a readable .npz archive ({err})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise FormatError(path, "a single .npy array, expected an .npz archive of named arrays")
     out = {}
     with archive:
         for key in archive.files:
+            _check_member_size(path, archive, key)
             try:
                 out[key] = archive[key]
             except ValueError as err:
@@ -93,8 +141,8 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
                                           "accepted; store frames + offsets, see stalib.data.npz"
                                ) from None
                 raise _err(path, key, f"unreadable ({err})") from None
-            except (OSError, zipfile.BadZipFile, EOFError) as err:
-                raise _err(path, key, f"unreadable ({err})") from None
+            except (*_READ_ERRORS, MemoryError) as err:
+                raise _err(path, key, f"unreadable ({err.__class__.__name__}: {err})") from None
     return out
 
 
@@ -158,16 +206,19 @@ def load_npz(path: str | Path) -> SkeletonSet:
         raise FormatError(path, f"unknown array(s) {', '.join(map(repr, unknown))}; expected "
                                 f"{', '.join(KNOWN_ARRAYS)} or attr_<name>")
     frames, offsets = _frames_and_offsets(path, a)
+    if frames.shape[1] < 1:
+        raise FormatError(path, f"array 'frames' (or 'sequences'): no joints (shape "
+                                f"{frames.shape}); expected K >= 1 joints per frame")
     n = len(offsets) - 1
     if n == 0:
         raise FormatError(path, "no sequences (zero frames)")
-    bad = ~np.isfinite(frames)
-    if bad.any():
-        f, k, c = np.argwhere(bad)[0]
+    bad = first_non_float32(frames)
+    if bad is not None:
+        (f, k, c), _ = bad
         seq = int(np.searchsorted(offsets, f, side="right") - 1)
         raise FormatError(path, f"array 'frames' (or 'sequences'): {frames[f, k, c]} at frame "
                                 f"{f} (sequence {seq}), joint {k}, axis {c}; expected finite "
-                                "numbers")
+                                f"numbers within the float32 range (|x| <= {FLOAT32_MAX:g})")
     if "labels" not in a:
         raise FormatError(path, "array 'labels' is missing: one class index per sequence")
     labels = _per_sequence(path, "labels", _int_array(path, "labels", a["labels"]), n)

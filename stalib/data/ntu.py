@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from stalib.data.core import SkeletonSet, apply_transform, skip_or_raise
+from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
 from stalib.data.transforms import NTUPreprocess
 from stalib.errors import DataRootError, FormatError
 
@@ -160,8 +160,9 @@ def parse_skeleton_reference(path: str | Path) -> RawSkeleton:
     """Line-by-line parser of one ``.skeleton`` file (the reference; slow but exact).
 
     Raises :class:`FormatError` naming the file and line, and saying what was expected, for a
-    truncated file, a non-numeric or non-finite value, a wrong number of values on a line, a
-    joint count other than 25, zero frames or content after the last frame.
+    truncated file, a non-numeric or non-finite value (or an x y z beyond the float32 range), a
+    wrong number of values on a line, a joint count other than 25, zero frames or content after
+    the last frame.
     """
     path = Path(path)
     lines = _read_text(path).splitlines()
@@ -215,9 +216,10 @@ def parse_skeleton_reference(path: str | Path) -> RawSkeleton:
                         path, f"joint {j + 1} of {where}: expected {NTU_JOINT_FIELDS} values, "
                               f"got {len(vals)}", lineno)
                 block[j] = _floats(path, lineno, vals, f"joint {j + 1} of {where}")
-                if not np.isfinite(block[j, :3]).all():
+                if first_non_float32(block[j, :3]) is not None:
                     raise FormatError(path, f"joint {j + 1} of {where}: x y z must be finite, "
-                                            f"got {' '.join(vals[:3])}", lineno)
+                                            f"within the float32 range, got {' '.join(vals[:3])}",
+                                      lineno)
             frames.append(f)
             ids.append(info[0])
             joints.append(block[:, :3])
@@ -311,7 +313,7 @@ def _parse_fast(text: str) -> RawSkeleton:
     starts_arr = np.asarray(starts, dtype=np.int64)
     blocks = vals[starts_arr[:, None] + np.arange(_BLOCK)].reshape(-1, NTU_JOINTS, NTU_JOINT_FIELDS)
     xyz = blocks[..., :3]
-    if not np.isfinite(xyz).all():
+    if first_non_float32(xyz) is not None:
         raise _Mismatch
     frame = np.asarray(frames, dtype=np.int64)
     if len(set(zip(frames, ids, strict=True))) != len(ids):

@@ -25,7 +25,8 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
             )
     root = Path(data_root).expanduser()
     if not root.is_dir():
-        raise DataRootError(f"data root {root} is not a folder (from --data-root or {ENV_VAR})")
+        raise DataRootError(f"data root {root} is not a folder (from --data-root or {ENV_VAR}); "
+                            "it should hold SBU/, UTKinect/ and/or NTU/ (see README, 'Data')")
     return root
 
 
@@ -33,5 +34,7 @@ def dataset_dir(root: Path, folder: str) -> Path:
     """``root/folder``, which must exist, e.g. ``dataset_dir(root, "SBU")``."""
     path = root / folder
     if not path.is_dir():
-        raise DataRootError(f"dataset folder {path} not found under the data root {root}")
+        raise DataRootError(f"dataset folder {path} not found under the data root {root}; put "
+                            f"the dataset in {folder}/ there (README, 'Data', says where to "
+                            "download it) or pass another --data-root")
     return path

@@ -8,8 +8,9 @@ normalised image coordinates and z the depth (see
 :class:`stalib.data.transforms.SBUUnnormalize`). The full dataset has 282 sequences in 21 sets.
 
 Checks (each failure is a :class:`stalib.errors.FormatError` naming the file and line): every
-row has exactly 91 numbers, all finite; the frame index is a whole number that grows by exactly
-1 from row to row (the real files all do; a gap means lost rows); at least one frame; set
+row has exactly 91 numbers, all finite and within the float32 range (``1e308`` would become
+``inf``); the frame index is a whole number (``|i| <= 2**53``) that grows by exactly 1 from row to
+row (the real files all do; a gap means lost rows); at least one frame; set
 folders are named ``sAAsBB``; class folders are ``01``..``08``; every sequence folder holds a
 ``skeleton_pos.txt``. Plain files and hidden entries beside the set and class folders (a zip, a
 README) are not data and are not read; the other files of a sequence folder (the original
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stalib.data.core import SkeletonSet, apply_transform, skip_or_raise
+from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
 from stalib.errors import DataRootError, FormatError
 
 SBU_CLASSES = (
@@ -35,6 +36,8 @@ SBU_PERSONS = 2
 SBU_JOINTS = 15
 SBU_COLUMNS = 1 + SBU_PERSONS * SBU_JOINTS * 3  # frame index + 90 coordinates = 91
 SKELETON_FILE = "skeleton_pos.txt"
+#: Frame indices are whole numbers that float64 holds exactly (and int64 too).
+MAX_FRAME_INDEX = 2**53
 _SET_RE = re.compile(r"s\d\ds\d\d")
 _CLASS_RE = re.compile(r"0[1-8]")
 
@@ -88,15 +91,16 @@ def _parse(path: Path) -> tuple[int, np.ndarray]:
                 lineno,
             )
         rows[i] = _numbers(path, lineno, fields)
-    bad = ~np.isfinite(rows)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise FormatError(path, f"field {c + 1} is {rows[r, c]}, expected a finite number", r + 1)
+    bad = first_non_float32(rows)
+    if bad is not None:
+        (r, c), what = bad
+        raise FormatError(path, f"field {c + 1} is {what}", r + 1)
     index = rows[:, 0]
-    frac = np.flatnonzero(index != np.round(index))
+    frac = np.flatnonzero((index != np.round(index)) | (np.abs(index) > MAX_FRAME_INDEX))
     if len(frac):
         r = frac[0]
-        raise FormatError(path, f"frame index {index[r]} is not a whole number", r + 1)
+        raise FormatError(path, f"frame index {index[r]:g} is not a whole number in "
+                                f"-2**53..2**53", r + 1)
     steps = np.flatnonzero(np.diff(index) != 1)
     if len(steps):
         r = steps[0] + 1

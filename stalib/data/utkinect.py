@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stalib.data.core import SkeletonSet, apply_transform, skip_or_raise
+from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
 from stalib.errors import DataRootError, FormatError
 
 UTK_CLASSES = (
@@ -50,6 +50,8 @@ UTK_CLASSES = (
 )
 UTK_JOINTS = 20
 UTK_COLUMNS = 1 + UTK_JOINTS * 3  # frame number + 60 coordinates = 61
+#: Frame numbers are whole numbers that float64 holds exactly (and int64 too).
+MAX_FRAME_NUMBER = 2**53
 #: Short names for the two label files shipped with the dataset.
 LABEL_FILES = {"original": "actionLabel.txt", "modified": "actionLabel_modified.txt"}
 DEFAULT_LABEL_FILE = LABEL_FILES["original"]
@@ -98,7 +100,7 @@ def parse_label_file(
     out: dict[str, dict[str, Segment | None]] = {}
     header_line: dict[str, int] = {}
     current: str | None = None
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, raw in enumerate(_read_text(path).splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -180,11 +182,12 @@ def _parse_entry(path: Path, lineno: int, line: str, current: str | None, out: d
 def read_joints_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Parse one ``joints_sSS_eEE.txt``: ``(frame_numbers (R,) int64, joints (R, 20, 3))``.
 
-    Checks: 61 whitespace-separated numbers per row, a whole frame number that never decreases
-    (it may repeat, see the module docstring), finite coordinates, at least one row.
+    Checks: UTF-8 text, 61 whitespace-separated numbers per row, a whole frame number
+    (``|f| <= 2**53``) that never decreases (it may repeat, see the module docstring), finite
+    coordinates within the float32 range, at least one row.
     """
     path = Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -202,11 +205,14 @@ def read_joints_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
                 lineno,
             )
         try:
-            frames[i] = int(fields[0])
+            number = int(fields[0])
         except ValueError:
             raise FormatError(
                 path, f"frame number {fields[0]!r} is not a whole number", lineno
             ) from None
+        if abs(number) > MAX_FRAME_NUMBER:
+            raise FormatError(path, f"frame number {fields[0]} is beyond -2**53..2**53", lineno)
+        frames[i] = number
         try:
             coords[i] = np.array(fields[1:], dtype=np.float64)
         except ValueError:
@@ -214,10 +220,10 @@ def read_joints_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             raise FormatError(
                 path, f"field {bad} is not a number: {fields[bad - 1]!r}", lineno
             ) from None
-    bad = ~np.isfinite(coords)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise FormatError(path, f"field {c + 2} is {coords[r, c]}, expected a finite number", r + 1)
+    bad = first_non_float32(coords)
+    if bad is not None:
+        (r, c), what = bad
+        raise FormatError(path, f"field {c + 2} is {what}", r + 1)
     back = np.flatnonzero(np.diff(frames) < 0)
     if len(back):
         r = back[0] + 1
@@ -226,6 +232,13 @@ def read_joints_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
                   "decrease", r + 1,
         )
     return frames, coords.reshape(len(lines), UTK_JOINTS, 3).astype(np.float32)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise FormatError(path, f"not a text file ({err.reason} at byte {err.start})") from None
 
 
 def _is_number(tok: str) -> bool:

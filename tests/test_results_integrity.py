@@ -1,0 +1,151 @@
+"""Results records: every row says how it was made; concurrent writers never lose or break rows;
+a duplicate key is refused unless replacing is asked for."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from stalib.config import TrainConfig
+from stalib.errors import StalibError
+from stalib.results import (
+    COLUMNS,
+    RunRecord,
+    append_record,
+    git_commit,
+    package_versions,
+    read_records,
+)
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _toy():
+    from stalib.data.core import SkeletonSet
+
+    rng = np.random.default_rng(1)
+    seqs = [rng.normal(size=(int(rng.integers(4, 8)), 6, 3)).astype(np.float32)
+            for _ in range(20)]
+    return SkeletonSet.from_sequences(seqs, [i % 2 for i in range(20)],
+                                      [f"g{i % 5}" for i in range(20)],
+                                      [f"s{i}" for i in range(20)], ["a", "b"], 1, 6, name="toy")
+
+
+def test_a_row_of_run_experiment_says_how_it_was_made(tmp_path, one_thread):
+    from stalib.experiment import run_experiment
+
+    data = _toy()
+    cfg = TrainConfig(dataset="npz:toy.npz", model="lstm", fold=2, seed=7, n1=2, n2=1,
+                      batch_size=4, device="cpu", checkpoint_every=5,
+                      model_overrides={"hidden": 4})
+    before = datetime.now(UTC).replace(microsecond=0)
+    run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False,
+                   data=data)
+    (row,) = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")
+    assert list(row) == COLUMNS
+    params = json.loads(row["params"])
+    assert params["train"] == cfg.to_dict()  # the full TrainConfig ...
+    assert set(params["train"]) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert TrainConfig.from_dict(params["train"]) == cfg  # ... enough to rebuild it
+    assert params["protocol"] == row["protocol"] == "5fold"
+    assert params["model_config"]["hidden"] == 4
+    assert (row["dataset"], row["model"], row["fold"], row["seed"]) == ("npz-toy", "lstm", "2",
+                                                                       "7")
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", row["git_commit"])
+    assert row["git_commit"] == git_commit()
+    assert json.loads(row["versions"]) == package_versions()
+    assert {"python", "torch", "numpy", "stalib"} <= set(json.loads(row["versions"]))
+    stamp = datetime.strptime(row["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= stamp <= datetime.now(UTC)
+    assert 0.0 <= float(row["accuracy"]) <= 1.0 and 0.0 <= float(row["train_accuracy"]) <= 1.0
+    assert int(row["n_train"]) + int(row["n_test"]) == len(data)
+    assert int(row["iterations"]) == 2 + 2 + 1  # the LSTM schedule: N1, N1, N2
+    assert row["device"] == "cpu" and float(row["wall_time_s"]) >= 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["params"] == params and metrics["seed"] == 7
+
+
+def record(seed: int, accuracy: float = 0.5, fold: int = 1) -> RunRecord:
+    return RunRecord(
+        dataset="sbu", protocol="5fold", model="lstm", fold=fold, seed=seed, accuracy=accuracy,
+        train_accuracy=1.0, n_test=10, n_train=40, iterations=3, wall_time_s=1.5, device="cpu",
+        git_commit="0" * 40, timestamp="2026-01-01T00:00:00Z",
+        params=json.dumps({"note": 'commas, "quotes"\nand a newline', "seed": seed}),
+        versions=json.dumps({"python": "3.11"}),
+    )
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_results_integrity import record
+    from stalib.results import append_record
+    path, first, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    Path(f"{{go}}-ready-{{first}}").touch()
+    while not go.exists():
+        time.sleep(0.005)
+    for seed in range(first, first + 20):
+        append_record(path, record(seed))
+""")
+
+
+def test_concurrent_writers_lose_nothing_and_readers_see_whole_files(tmp_path):
+    path = tmp_path / "results" / "sbu" / "cv.csv"
+    go = tmp_path / "go"
+    script = WRITER.format(tests=str(Path(__file__).parent))
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(first), str(go)],
+                              stderr=subprocess.PIPE, text=True) for first in (0, 1000)]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"go-ready-{first}").exists() for first in (0, 1000)):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.01)
+    go.touch()  # both writers start appending at once
+    counts = []
+    while any(p.poll() is None for p in procs):
+        counts.append(len(read_records(path)))  # never a half-written file
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+        p.stderr.close()
+    assert counts == sorted(counts)  # rows only ever appear
+    rows = read_records(path)
+    assert len(rows) == 40
+    assert sorted(int(r["seed"]) for r in rows) == [*range(20), *range(1000, 1020)]
+    with open(path, newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0] == COLUMNS and all(len(r) == len(COLUMNS) for r in table[1:])
+    assert json.loads(rows[0]["params"])["note"] == 'commas, "quotes"\nand a newline'
+    assert sorted(p.name for p in path.parent.iterdir()) == ["cv.csv", "cv.csv.lock"]
+
+
+def test_a_duplicate_key_is_refused_unless_replacing(tmp_path):
+    path = tmp_path / "cv.csv"
+    append_record(path, record(0, accuracy=0.5))
+    append_record(path, record(1, accuracy=0.6))
+    before = path.read_bytes()
+    with pytest.raises(StalibError, match="exists already; rerun with --force"):
+        append_record(path, record(0, accuracy=0.9))
+    assert path.read_bytes() == before  # nothing changed
+    append_record(path, record(0, accuracy=0.9, fold=2))  # another key: added
+    append_record(path, record(0, accuracy=0.7), replace=True)
+    rows = read_records(path)
+    assert [(r["fold"], r["seed"], r["accuracy"]) for r in rows] == [
+        ("1", "0", "0.7"), ("1", "1", "0.6"), ("2", "0", "0.9")]
