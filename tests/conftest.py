@@ -201,3 +201,15 @@ def synth():
         sbu_rows=sbu_rows, utk_rows=utk_rows, utk_label_block=utk_label_block,
         ntu_body=ntu_body, three_body_frames=three_body_frames, utk_actions=UTK_ACTIONS,
     )
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread in this process (restored after): the machine is shared, and the small
+    models of the tests are fastest that way."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from stalib import grid
 from stalib.errors import ConfigError
 from stalib.results import read_records
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_configs_match_stalib_cv_defaults():

@@ -11,14 +11,7 @@ from stalib.errors import ConfigError
 from stalib.models.csta import CSTA_VARIANTS, build_csta
 from stalib.models.hcn import resample
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One CPU thread: the machine is shared, and these small models are fastest that way."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def padded(seqs: list[torch.Tensor], t_max: int, fill: float = 0.0):

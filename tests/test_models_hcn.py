@@ -9,14 +9,7 @@ from torch import nn
 from stalib.errors import ConfigError
 from stalib.models.hcn import HCN, HCNConfig, interp_time, motion, resample
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One CPU thread: the machine is shared, and these small models are fastest that way."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def padded(seqs: list[torch.Tensor], t_max: int, fill: float = float("nan")):

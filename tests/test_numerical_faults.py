@@ -54,13 +54,6 @@ def test_cli_stops_on_a_real_divergence(data_root, tmp_path):
     assert not (tmp_path / "res").exists()  # no results row, not even an empty file
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: on a shared machine more threads only wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_run_experiment_stops_mid_schedule_and_writes_no_results(tmp_path, monkeypatch,

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from stalib.config import TrainConfig
 from stalib.errors import StalibError
@@ -28,14 +27,6 @@ from stalib.results import (
     package_versions,
     read_records,
 )
-
-
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _toy():

@@ -48,15 +48,6 @@ def _cv(tmp_path, data_root, *extra):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread in this process (restored after): the machine is shared."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_cv_resume_skips_finished_folds_and_continues_a_partial_one(data_root, tmp_path,

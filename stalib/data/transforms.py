@@ -378,6 +378,14 @@ class SBUPreprocess(_Settings):
         return Compose(steps)
 
 
+def _smooth_then_centre(settings) -> Compose:
+    """Optional smoothing, then optional centring (``smooth*`` and ``centre_joint`` fields)."""
+    steps = _smoother(settings.smooth, settings.smooth_window, settings.smooth_polyorder)
+    if settings.centre_joint is not None:
+        steps.append(Centre(settings.centre_joint))
+    return Compose(steps)
+
+
 @dataclass(frozen=True)
 class UTKinectPreprocess(_Settings):
     """UTKinect preprocessing (not in the paper): centre on the hip centre of the first frame;
@@ -389,10 +397,7 @@ class UTKinectPreprocess(_Settings):
     smooth_polyorder: int = 2
 
     def build(self) -> Compose:
-        steps = _smoother(self.smooth, self.smooth_window, self.smooth_polyorder)
-        if self.centre_joint is not None:
-            steps.append(Centre(self.centre_joint))
-        return Compose(steps)
+        return _smooth_then_centre(self)
 
 
 @dataclass(frozen=True)
@@ -424,10 +429,7 @@ class NpzPreprocess(_Settings):
     smooth_polyorder: int = 2
 
     def build(self) -> Compose:
-        steps = _smoother(self.smooth, self.smooth_window, self.smooth_polyorder)
-        if self.centre_joint is not None:
-            steps.append(Centre(self.centre_joint))
-        return Compose(steps)
+        return _smooth_then_centre(self)
 
 
 PreprocessConfig = SBUPreprocess | UTKinectPreprocess | NTUPreprocess | NpzPreprocess
