@@ -56,7 +56,14 @@ def _build_finished(app: Sphinx, exception) -> None:
                            page.relative_to(outdir), url)
 
 
+def _always_reread(app, env, added, changed, removed) -> list[str]:
+    """Every page reads results files Sphinx cannot see: re-read (and so re-execute) all pages
+    at every build, so an incremental ``jupyter-book build`` never shows stale numbers."""
+    return sorted(env.found_docs - set(added) - set(changed) - set(removed))
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("env-get-outdated", _always_reread)
     app.connect("config-inited", _config_inited)
     app.connect("build-finished", _build_finished)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
