@@ -35,6 +35,7 @@ class TrainConfig:
     model: str = "sta-lstm"
     protocol: str | None = None  # None: the dataset's standard protocol
     fold: int = 1  # 1-based fold of the protocol
+    val_fold: int | None = None  # inner validation: test on this fold, train on the others
     seed: int = 0
     n1: int = PAPER_N1  # Algorithm 1, N1
     n2: int = PAPER_N2  # Algorithm 1, N2
@@ -59,6 +60,9 @@ class TrainConfig:
                 raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
+        if self.val_fold is not None and (self.val_fold < 1 or self.val_fold == self.fold):
+            raise ConfigError(f"--val-fold must be a fold >= 1 other than --fold {self.fold}, "
+                              f"got {self.val_fold}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
         if not (math.isfinite(self.lr) and 0 < self.lr <= MAX_LR):
@@ -82,6 +86,14 @@ class TrainConfig:
         if self.batch_size is not None:
             return self.batch_size
         return PAPER_BATCH.get(self.dataset, 8)
+
+    def same_run(self, saved: dict) -> bool:
+        """Whether ``saved`` (a ``to_dict()`` written earlier, perhaps by an older version that
+        lacked some fields, which then had their defaults) describes this configuration."""
+        try:
+            return TrainConfig.from_dict(saved) == self
+        except (ConfigError, TypeError):
+            return False
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

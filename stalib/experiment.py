@@ -115,7 +115,18 @@ def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.nd
             f"{len(splits)} fold(s), numbered 1..{len(splits)}"
         )
     split = splits[cfg.fold - 1]
-    return np.asarray(split.train), np.asarray(split.test)
+    if cfg.val_fold is None:
+        return np.asarray(split.train), np.asarray(split.test)
+    # Inner validation for choosing settings without the test fold: train on the outer fold's
+    # training part minus the validation fold's test part, evaluate on the latter.
+    if not 1 <= cfg.val_fold <= len(splits):
+        raise ConfigError(f"--val-fold {cfg.val_fold} is out of range 1..{len(splits)} for "
+                          f"{cfg.dataset} {protocol_of(cfg)}")
+    val = np.asarray(splits[cfg.val_fold - 1].test)
+    if np.isin(val, split.test).any():
+        raise ConfigError(f"--val-fold {cfg.val_fold} overlaps the test part of --fold "
+                          f"{cfg.fold}: inner validation needs a k-fold protocol")
+    return np.setdiff1d(np.asarray(split.train), val), val
 
 
 def num_folds(cfg: TrainConfig, data: SkeletonSet) -> int:
@@ -156,6 +167,9 @@ def run_experiment(
     model = new_model(cfg, data)
     results_csv = None
     record_key = (dataset_key(cfg.dataset), protocol_of(cfg), cfg.model, cfg.fold, cfg.seed)
+    if results_dir is not None and cfg.val_fold is not None:
+        raise ConfigError("--val-fold runs validate settings on a training fold: they are "
+                          "development runs and are not written to results (drop --results)")
     if results_dir is not None:
         results_csv = Path(results_dir) / dataset_key(cfg.dataset) / "cv.csv"
         if has_record(results_csv, record_key) and not force:
@@ -174,8 +188,9 @@ def run_experiment(
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",
                 "model_config": model_config(model)}
     record = RunRecord(
-        dataset=dataset_key(cfg.dataset), protocol=protocol_of(cfg), model=cfg.model,
-        fold=cfg.fold, seed=cfg.seed, accuracy=round(res.accuracy, 6),
+        dataset=dataset_key(cfg.dataset), model=cfg.model, fold=cfg.fold,
+        protocol=protocol_of(cfg) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}"),
+        seed=cfg.seed, accuracy=round(res.accuracy, 6),
         train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,
         git_commit=git_commit(), timestamp=utc_now(), params=params_json(settings),
@@ -259,7 +274,7 @@ def trained_model(
     model_file = out / "model.pt"
     if model_file.exists():
         model, meta = load_model(model_file)
-        if meta["train_config"] == cfg.to_dict():
+        if cfg.same_run(meta["train_config"]):
             return model, meta
         raise StalibError(f"{model_file} was trained with another configuration; "
                           "choose another run folder")

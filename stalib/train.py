@@ -417,7 +417,7 @@ def train_run(
     if info.enabled:
         ckpt = broadcast(ckpt)  # rank 0 read it; every rank resumes from it
     if ckpt is not None:
-        if ckpt["config"] != cfg.to_dict():
+        if not cfg.same_run(ckpt["config"]):
             raise StalibError(
                 f"{checkpoint}: checkpoint was made with another configuration; "
                 "use a new --out folder or drop --resume"

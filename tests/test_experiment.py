@@ -103,3 +103,33 @@ def test_predict_cli_prints_top_classes_and_draws(tmp_path, npz_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("1. ") == 30 and res.stdout.count("2. ") == 30
     assert png.stat().st_size > 1000
+
+
+def test_inner_validation_never_touches_the_test_fold(npz_path):
+    from stalib.data.registry import get_splits
+    from stalib.experiment import fold_indices, load_data
+
+    cfg = tiny(npz_path, fold=2, val_fold=4)
+    data = load_data(cfg.dataset, None)
+    splits = get_splits(cfg.dataset, data)
+    train, val = fold_indices(cfg, data)
+    assert set(val) == set(splits[3].test)
+    assert not set(train) & set(splits[1].test)  # the outer test fold is never used
+    assert not set(train) & set(val)
+    assert set(train) | set(val) == set(splits[1].train)
+
+
+def test_inner_validation_runs_are_not_results(tmp_path, npz_path):
+    with pytest.raises(StalibError, match="not written to results"):
+        run_experiment(tiny(npz_path, val_fold=2), tmp_path / "run",
+                       results_dir=tmp_path / "results", progress=False)
+    exp = run_experiment(tiny(npz_path, val_fold=2), tmp_path / "run", progress=False)
+    assert exp.record.protocol.endswith(":val2")
+
+
+def test_configs_saved_before_a_field_existed_still_match(npz_path):
+    cfg = tiny(npz_path)
+    older = {k: v for k, v in cfg.to_dict().items() if k != "val_fold"}
+    assert cfg.same_run(older)
+    assert not tiny(npz_path, val_fold=3).same_run(older)
+    assert not cfg.same_run({**older, "unknown_field": 1})

@@ -67,6 +67,7 @@ def _config(args, fold: int, seed: int) -> TrainConfig:
         raise ConfigError(f"--dataset {args.dataset!r}: expected sbu, utkinect, ntu60 or npz:PATH")
     return TrainConfig(
         dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
+        val_fold=getattr(args, "val_fold", None),
         n1=args.n1, n2=args.n2, batch_size=args.batch_size, lr=args.lr, lambda1=args.lambda1,
         lambda2=args.lambda2, lambda3=args.lambda3, grad_clip=args.grad_clip, device=args.device,
         bf16=args.bf16, checkpoint_every=args.checkpoint_every,
@@ -111,7 +112,8 @@ def cmd_train(args) -> int:
         distributed.shutdown()
     r = exp.record
     print(f"{r.model} on {r.dataset} {r.protocol} fold {r.fold} seed {r.seed}: "
-          f"test accuracy {100 * r.accuracy:.2f}% ({r.n_test} sequences), "
+          f"{'validation' if cfg.val_fold else 'test'} accuracy {100 * r.accuracy:.2f}% "
+          f"({r.n_test} sequences), "
           f"{r.iterations} iterations, {r.wall_time_s:.0f}s on {r.device}; saved {exp.out}")
     return 0
 
@@ -231,6 +233,10 @@ def register(sub) -> None:
                        "process takes its slice of every --batch-size batch; rank 0 writes).")
     _add_run_options(p)
     p.add_argument("--fold", type=int, default=1, help="1-based fold of the protocol (default 1)")
+    p.add_argument("--val-fold", type=int, default=None, metavar="J",
+                   help="inner validation for choosing settings: train on --fold's training part "
+                   "without fold J and evaluate on fold J (never on the test fold); not written "
+                   "to results")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder: checkpoint, model.pt, metrics.json")
     p.add_argument("--results", default=None,
