@@ -145,7 +145,7 @@ import torch
 from IPython.display import Image, display
 
 from stalib import grid, plots, report, reproduce
-from stalib.experiment import fold_indices, load_data
+from stalib.experiment import fold_indices, load_data, trained_model
 ''')),
     ("code", GRID),
     ("code", RUN),
@@ -173,7 +173,7 @@ pair = {}
 for name in ("csta-cnn", "sta-lstm"):
     cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, options, model_overrides)
     out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed)
-    pair[name], _ = grid.trained(cfg, out, data_root)  # the grid's run when finished
+    pair[name], _ = trained_model(cfg, out, data_root)  # the grid's run when finished
 data = load_data(dataset, data_root)
 _, test = fold_indices(cfg, data)
 index = grid.pick_sequence(data, test, action, model=pair["csta-cnn"])
@@ -214,13 +214,13 @@ from IPython.display import Image, display
 
 from stalib import grid, plots, report
 from stalib.data.skeletons import get_layout
-from stalib.experiment import fold_indices, load_data
+from stalib.experiment import fold_indices, load_data, trained_model
 ''')),
     ("code", '''\
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
 out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed)
-model, meta = grid.trained(cfg, out, data_root)
+model, meta = trained_model(cfg, out, data_root)
 data = load_data(dataset, data_root)
 _, test = fold_indices(cfg, data)
 index = grid.pick_sequence(data, test, action, model=model)

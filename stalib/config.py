@@ -23,6 +23,9 @@ MAX_SEED = 2**63 - 1
 #: a float32 (torch then raises "value cannot be converted to type float without overflow").
 MAX_LR = 1e30
 
+#: The standard protocol of each dataset (``protocol=None`` in a :class:`TrainConfig`).
+DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
+
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
 
@@ -58,6 +61,8 @@ class TrainConfig:
         for name in ("n1", "n2"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
+        if self.protocol is not None and self.protocol == DEFAULT_PROTOCOL.get(self.dataset):
+            self.protocol = None  # one spelling per run: None is the standard protocol
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
         if self.val_fold is not None and (self.val_fold < 1 or self.val_fold == self.fold):

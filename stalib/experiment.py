@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stalib.config import TrainConfig
+from stalib.config import DEFAULT_PROTOCOL, TrainConfig
 from stalib.data.core import SkeletonSet
 from stalib.errors import ConfigError, StalibError
 from stalib.loss import LossConfig, sta_loss
@@ -40,8 +40,6 @@ from stalib.results import (
     utc_now,
 )
 from stalib.train import atomic_torch_save, train_run, write_json_atomic
-
-DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
 
 
 def dataset_key(name: str) -> str:

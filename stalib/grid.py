@@ -41,12 +41,6 @@ from stalib.errors import ConfigError
 RUN_FOLDER = "fold{fold}-seed{seed}"
 
 
-def _default_protocol(dataset: str) -> str:
-    from stalib.experiment import DEFAULT_PROTOCOL
-
-    return DEFAULT_PROTOCOL.get(dataset, "5fold")
-
-
 def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, fold: int,
                seed: int) -> Path:
     """``<runs_root>/<dataset>/<protocol>/<model>/fold<f>-seed<s>`` (``stalib cv``'s layout)."""
@@ -84,8 +78,6 @@ def make_config(dataset: str, model: str, protocol: str | None, fold: int, seed:
                           f"(valid: {', '.join(sorted(known - clash - {'model_overrides'}))})")
     overrides = dict(fields.pop("model_overrides", {}) or {})
     overrides.update((model_overrides or {}).get(model, {}))
-    if protocol == _default_protocol(dataset):
-        protocol = None
     return TrainConfig(dataset=dataset, model=model, protocol=protocol, fold=int(fold),
                        seed=int(seed), n1=int(n1), n2=int(n2), model_overrides=overrides,
                        **fields)
@@ -231,30 +223,6 @@ def recorded(runs: Sequence[PlannedRun], *results: str | Path) -> pd.DataFrame:
     keys = {tuple(map(str, r.key)) for r in runs}
     mine = [tuple(map(str, row)) in keys for row in df[list(KEY)].itertuples(index=False)]
     return df[mine].reset_index(drop=True)
-
-
-def same_run(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Two :class:`TrainConfig` dicts describe the same run (protocol None = the standard one)."""
-    def norm(d):
-        d = dict(d)
-        d["protocol"] = d.get("protocol") or _default_protocol(d["dataset"])
-        return d
-
-    return norm(a) == norm(b)
-
-
-def trained(cfg: TrainConfig, out: str | Path, data_root: str | Path | None = None):
-    """``(model, meta)`` of ``cfg`` in run folder ``out``: loaded when a run of this configuration
-    finished there (``stalib cv --protocol 5fold`` counts as the standard protocol), else trained
-    there (continuing its checkpoint); see :func:`stalib.experiment.trained_model`."""
-    from stalib.experiment import load_model, trained_model
-
-    model_file = Path(out) / "model.pt"
-    if model_file.exists():
-        model, meta = load_model(model_file)
-        if same_run(meta["train_config"], cfg.to_dict()):
-            return model, meta
-    return trained_model(cfg, Path(out), data_root)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from stalib import grid
 from stalib.errors import ConfigError
+from stalib.experiment import trained_model
 from stalib.results import read_records
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -28,9 +29,9 @@ def test_configs_match_stalib_cv_defaults():
         grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1, options={"fold": 3})
     with pytest.raises(ConfigError, match="nonsense"):
         grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1, options={"nonsense": 3})
-    assert grid.same_run(grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1).to_dict(),
-                         {**grid.make_config("sbu", "lstm", None, 1, 0, 1, 1).to_dict(),
-                          "protocol": "5fold"})
+    standard = grid.make_config("sbu", "lstm", None, 1, 0, 1, 1)
+    assert grid.make_config("sbu", "lstm", "5fold", 1, 0, 1, 1) == standard
+    assert standard.same_run({**standard.to_dict(), "protocol": "5fold"})  # stalib cv --protocol
     assert grid.run_folder("runs", "sbu", "5fold", "lstm", 3, 2).as_posix() == \
         "runs/sbu/5fold/lstm/fold3-seed2"
 
@@ -78,7 +79,7 @@ def test_run_grid_continues_what_is_recorded(sbu_data, data_root, tmp_path):
     assert sorted(rows["model"]) == ["lstm", "ta-lstm"]
     assert len(grid.recorded(runs[:1], results, elsewhere)) == 1
     # the finished run is loaded, not trained again, for the attention figures
-    model, meta = grid.trained(runs[0].cfg, runs[0].out, data_root)
+    model, meta = trained_model(runs[0].cfg, runs[0].out, data_root)
     assert meta["train_config"] == runs[0].cfg.to_dict()
     forced = grid.run_grid(runs[:1], results, data_root=data_root, force=True, log=None)
     assert list(forced["status"]) == ["ran"]
