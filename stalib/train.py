@@ -449,7 +449,6 @@ def train_run(
                 "elapsed": elapsed + (time.perf_counter() - t0), "history": history,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "stream": loader.state_dict(), "rng": rng_states(),
-                "arch": model.architecture() if hasattr(model, "architecture") else None,
             },
             checkpoint,
         )
