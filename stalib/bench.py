@@ -37,9 +37,11 @@ torch's default. The load average at the start and end is recorded with every re
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
 import math
+import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -653,16 +655,18 @@ FIG7_MODELS = ("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "
 def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: int = 0,
                     models: Sequence[str] = FIG7_MODELS, folds: Sequence[int] | None = None,
                     n1: int | None = None, n2: int | None = None, device: str = "cpu",
-                    threads: int = 0, note: str | None = None,
+                    threads: int = 0, jobs: int = 1, note: str | None = None,
                     log: Callable[[str], None] = print) -> dict:
     """Train the Fig. 7 grid (``models`` x every fold, one seed) and time it, run by run.
 
     The paper's settings unless ``n1``/``n2`` are given; runs go to a temporary folder and no
-    results row is written. Sequential, one run at a time, ``threads`` torch threads (0: torch's
-    default). This takes hours on a CPU.
+    results row is written. ``jobs`` worker processes train runs side by side (what ``stalib cv
+    --jobs`` does), each with ``threads`` torch threads (0: torch's default for one process, 1
+    for several). ``total_wall_s`` is the wall time of the whole grid; each run's own wall time
+    is in ``runs``.
     """
     from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
-    from stalib.experiment import load_data, num_folds, run_experiment
+    from stalib.experiment import load_data, num_folds
 
     set_threads(threads)
     data = load_data(dataset, data_root)
@@ -674,23 +678,46 @@ def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: in
            "n1": PAPER_N1 if n1 is None else n1, "n2": PAPER_N2 if n2 is None else n2,
            "load_average_start": load_average(), "machine": machine_info(), "runs": []}
     started = time.perf_counter()
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    doc["jobs"] = jobs
+    doc["threads_per_job"] = threads or (1 if jobs > 1 else torch.get_num_threads())
     with tempfile.TemporaryDirectory(prefix="stalib-grid-") as tmp:
-        for model in models:
-            for fold in fold_list:
-                cfg = TrainConfig(dataset=dataset, model=model, fold=fold, seed=seed,
-                                  n1=doc["n1"], n2=doc["n2"], device=device)
-                t0 = time.perf_counter()
-                exp = run_experiment(cfg, Path(tmp) / f"{model}-fold{fold}", data=data,
-                                     progress=False)
-                wall = time.perf_counter() - t0
-                doc["runs"].append({"model": model, "fold": fold, "wall_s": round(wall, 2),
-                                    "train_wall_s": exp.record.wall_time_s,
-                                    "iterations": exp.record.iterations,
-                                    "accuracy": exp.record.accuracy})
-                log(f"  {model} fold {fold}: {wall:.1f} s, {exp.record.iterations} iterations")
+        todo = [{"cfg": TrainConfig(dataset=dataset, model=model, fold=fold, seed=seed,
+                                    n1=doc["n1"], n2=doc["n2"], device=device).to_dict(),
+                 "out": str(Path(tmp) / f"{model}-fold{fold}"), "data_root": data_root,
+                 "threads": doc["threads_per_job"]}
+                for model in models for fold in fold_list]
+        if jobs == 1:
+            done = (_grid_run(job, data) for job in todo)
+        else:
+            pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
+            done = (f.result() for f in cf.as_completed([pool.submit(_grid_run, j)
+                                                         for j in todo]))
+        for run in done:
+            doc["runs"].append(run)
+            log(f"  {run['model']} fold {run['fold']}: {run['wall_s']:.1f} s, "
+                f"{run['iterations']} iterations")
+        if jobs > 1:
+            pool.shutdown()
+    doc["runs"].sort(key=lambda r: (list(models).index(r["model"]), r["fold"]))
     doc["total_wall_s"] = round(time.perf_counter() - started, 1)
     doc["load_average_end"] = load_average()
     return doc
+
+
+def _grid_run(job: dict, data=None) -> dict:
+    """One run of :func:`run_grid_timing` (in a worker process when ``jobs`` > 1)."""
+    from stalib.config import TrainConfig
+    from stalib.experiment import run_experiment
+
+    set_threads(job["threads"])
+    cfg = TrainConfig.from_dict(job["cfg"])
+    t0 = time.perf_counter()
+    exp = run_experiment(cfg, Path(job["out"]), job["data_root"], data=data, progress=False)
+    return {"model": cfg.model, "fold": cfg.fold, "wall_s": round(time.perf_counter() - t0, 2),
+            "train_wall_s": exp.record.wall_time_s, "iterations": exp.record.iterations,
+            "accuracy": exp.record.accuracy}
 
 
 # ----------------------------------------------------------------------------- arithmetic

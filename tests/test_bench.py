@@ -108,6 +108,14 @@ def test_grid_timing_on_a_tiny_dataset(tmp_path, monkeypatch):
     assert doc["runs"][2]["iterations"] == 8  # Algorithm 1: 8 stages of 1 iteration
     assert doc["total_wall_s"] >= sum(r["train_wall_s"] for r in doc["runs"]) - 1
     assert not (tmp_path / "results").exists()  # no results row
+    # two worker processes train the same runs to the same accuracies
+    par = bench.run_grid_timing(f"npz:{npz}", models=("lstm", "sta-lstm"), folds=[1, 2], n1=1,
+                                n2=1, threads=1, jobs=2, log=lambda s: None)
+    assert par["jobs"] == 2 and par["threads_per_job"] == 1
+    assert [(r["model"], r["fold"], r["accuracy"]) for r in par["runs"]] == [
+        (r["model"], r["fold"], r["accuracy"]) for r in doc["runs"]]
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        bench.run_grid_timing(f"npz:{npz}", models=("lstm",), folds=[1], n1=1, n2=1, jobs=0)
 
 
 def test_book_helpers_on_synthetic_documents(tmp_path):

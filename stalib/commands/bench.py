@@ -25,6 +25,8 @@ def cmd_bench(args) -> int:
         raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats must be >= 1, got {args.repeats}")
+    if args.grid_jobs < 1:
+        raise ConfigError(f"--grid-jobs must be >= 1, got {args.grid_jobs}")
     modes = sum(map(bool, (args.sweep, args.grid)))
     if modes > 1:
         raise ConfigError("--sweep and --grid are separate runs: give one of them")
@@ -32,9 +34,10 @@ def cmd_bench(args) -> int:
         doc = bench.run_grid_timing(args.grid_dataset, args.data_root, seed=args.grid_seed,
                                     n1=args.grid_n1, n2=args.grid_n2, device=args.device
                                     if args.device != "all" else "cpu",
-                                    threads=args.threads, note=args.note)
-        print(f"Fig. 7 grid on {doc['dataset']} (seed {doc['seed']}, {len(doc['runs'])} runs): "
-              f"{doc['total_wall_s']:.0f} s")
+                                    threads=args.threads, jobs=args.grid_jobs,
+                                    note=args.note)
+        print(f"Fig. 7 grid on {doc['dataset']} (seed {doc['seed']}, {len(doc['runs'])} runs, "
+              f"{doc['jobs']} process(es)): {doc['total_wall_s']:.0f} s")
     elif args.sweep:
         doc = bench.run_sweep(quick=args.quick, device=args.device, threads=args.threads,
                               note=args.note)
@@ -94,5 +97,8 @@ def register(sub) -> None:
     p.add_argument("--grid-seed", type=int, default=0, help="--grid: the seed (default 0)")
     p.add_argument("--grid-n1", type=int, default=None, help="--grid: N1 (default the paper's)")
     p.add_argument("--grid-n2", type=int, default=None, help="--grid: N2 (default the paper's)")
+    p.add_argument("--grid-jobs", type=int, default=2,
+                   help="--grid: runs trained side by side, one torch thread each (default 2, "
+                   "the 2 cores of the target laptop)")
     p.set_defaults(func=cmd_bench)
 
