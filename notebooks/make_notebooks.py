@@ -29,7 +29,7 @@ seeds = {seeds!r}  # a list, or {{protocol: list}}
 folds = {folds!r}  # "all", a list of 1-based folds, an int n (the first n), or {{protocol: ...}}
 n1 = 1000  # Algorithm 1, N1
 n2 = 500  # Algorithm 1, N2
-{extra}options = {{}}  # further TrainConfig fields for every run, e.g. {{"batch_size": 16}}
+{extra}options = {{}}  # more TrainConfig fields, e.g. {{"variant": "l1-off", "lambda3": 0.0}}
 model_overrides = {{}}  # per model, e.g. {{"sta-lstm": {{"alpha_gain": "joints"}}}}
 threads = None  # torch CPU threads (None: torch's default)
 data_root = None  # the folder holding SBU/, UTKinect/, NTU/ (None: $STALIB_DATA)
@@ -98,7 +98,8 @@ attention only) with and without the regularisers of equation (7), and STA-LSTM.
 trains every (model, protocol, seed, fold) of its grid whose row is not yet in
 `<results>/<dataset>/cv.csv` (each run appends its row), then shows the mean ± std accuracy
 per model over folds and seeds beside the paper's value where the text gives one, and saves the
-figure `figures/fig7-<dataset>.png`.'''),
+figure `figures/fig7-<dataset>.png` (`fig7-<dataset>-<variant>.png` for the runs of a variant
+other than the paper's settings, named by `options["variant"]`).'''),
     ("parameters", PARAMETERS.format(
         dataset="sbu", extra="",
         models=["lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"],
@@ -120,7 +121,11 @@ if len(gain):
     display(report.show_table(gain.assign(gain=gain["gain"].round(2)),
                               caption="Mean minus the LSTM's mean (percentage points)"))
 '''),
-    ("code", 'save(plots.plot_ablation(summary, literature), f"figures/fig7-{dataset}.png");\n'),
+    ("code", '''\
+variant = runs[0].cfg.variant_name  # "paper", or the name given in options["variant"]
+name = f"figures/fig7-{dataset}" + ("" if variant == "paper" else f"-{variant}") + ".png"
+save(plots.plot_ablation(summary, literature), name);
+'''),
 ]
 
 CSTA = [
@@ -172,7 +177,7 @@ protocol, fold, seed = runs[0].key[1], runs[0].cfg.fold, runs[0].cfg.seed
 pair = {}
 for name in ("csta-cnn", "sta-lstm"):
     cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, options, model_overrides)
-    out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed)
+    out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed, cfg.variant_name)
     pair[name], _ = trained_model(cfg, out, data_root)  # the grid's run when finished
 data = load_data(dataset, data_root)
 _, test = fold_indices(cfg, data)
@@ -219,7 +224,7 @@ from stalib.experiment import fold_indices, load_data, trained_model
     ("code", '''\
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
-out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed)
+out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.variant_name)
 model, meta = trained_model(cfg, out, data_root)
 data = load_data(dataset, data_root)
 _, test = fold_indices(cfg, data)

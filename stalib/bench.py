@@ -869,16 +869,21 @@ def plot_sweep(doc: dict):
 
 
 def grid_wall_time(df):
-    """Wall time of the Fig. 7 grid per (dataset, protocol, seed) from a results table."""
+    """Wall time of the Fig. 7 grid per (dataset, protocol, variant, seed) from a results
+    table: the sum of the runs' own wall times."""
     import pandas as pd
 
-    cols = ["dataset", "protocol", "seed", "runs", "models", "folds", "wall_time_h"]
+    cols = ["dataset", "protocol", "variant", "seed", "runs", "models", "folds", "wall_time_h"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     sub = df[df["model"].isin(FIG7_MODELS)]
+    if "variant" not in sub.columns:
+        sub = sub.assign(variant="paper")
     rows = []
-    for (dataset, protocol, seed), g in sub.groupby(["dataset", "protocol", "seed"]):
-        rows.append({"dataset": dataset, "protocol": protocol, "seed": int(seed),
+    for (dataset, protocol, variant, seed), g in sub.groupby(
+            ["dataset", "protocol", "variant", "seed"]):
+        rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+                     "seed": int(seed),
                      "runs": int(len(g)), "models": int(g["model"].nunique()),
                      "folds": int(g["fold"].nunique()),
                      "wall_time_h": float(g["wall_time_s"].astype(float).sum()) / 3600})

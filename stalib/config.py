@@ -2,12 +2,20 @@
 
 ``TrainConfig`` holds everything that decides a run's numbers; it is recorded (as JSON) beside
 every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
+
+**Variants.** A results row is filed under a *variant*, the name of the configuration that made
+it, so that runs with other settings (chosen on inner validation folds, say) sit beside the
+paper's without mixing with them. A run with the paper's settings is variant ``paper``; any
+other is ``custom`` unless named with ``variant=`` (``--variant NAME``). ``paper`` cannot name a
+run whose settings differ from the paper's, and :mod:`stalib.results` refuses a row whose
+settings differ from those of the rows already filed under its variant.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 
 from stalib.errors import ConfigError
@@ -28,6 +36,14 @@ DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
 
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
+
+#: The variant of a run with the paper's settings, and of an unnamed run with other settings.
+PAPER_VARIANT = "paper"
+CUSTOM_VARIANT = "custom"
+_VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+#: Fields that do not change what a run computes or that place it in a grid: not "settings".
+_NOT_SETTINGS = ("dataset", "model", "protocol", "fold", "val_fold", "seed", "device",
+                 "checkpoint_every", "variant")
 
 
 @dataclass
@@ -52,6 +68,7 @@ class TrainConfig:
     bf16: bool = False  # bfloat16 autocast on CUDA
     checkpoint_every: int = 250  # iterations between checkpoints (and one per stage)
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
+    variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
@@ -85,6 +102,47 @@ class TrainConfig:
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:
             raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+        if self.variant is not None:
+            if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
+                raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "
+                                  "letters, digits, '.', '_' or '-', starting with a letter or "
+                                  "digit (e.g. l1-off)")
+            if self.variant == PAPER_VARIANT and self.deviations():
+                diff = ", ".join(f"{k}={v!r}" for k, v in self.deviations().items())
+                raise ConfigError(f"--variant paper: this run differs from the paper's settings "
+                                  f"({diff}); name it with another --variant")
+
+    def deviations(self) -> dict:
+        """The settings of this run that differ from the paper's, ``{field: value}``.
+
+        Settings are every field but the run's place (dataset, model, protocol, fold, seed,
+        val_fold), the device and checkpointing. ``None`` (the paper's value) and the paper's
+        value written out are the same setting.
+        """
+        from stalib.loss import LossConfig
+
+        paper = TrainConfig(dataset=self.dataset, model=self.model)
+        lam = LossConfig.ntu() if self.dataset.startswith("ntu") else LossConfig.sbu()
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name in _NOT_SETTINGS:
+                continue
+            mine, theirs = getattr(self, f.name), getattr(paper, f.name)
+            if f.name == "batch_size":
+                mine, theirs = self.effective_batch_size, paper.effective_batch_size
+            elif f.name.startswith("lambda"):
+                mine = getattr(lam, f.name) if mine is None else mine
+                theirs = getattr(lam, f.name)
+            if mine != theirs:
+                out[f.name] = mine
+        return out
+
+    @property
+    def variant_name(self) -> str:
+        """The variant its results are filed under: ``variant``, else paper or custom."""
+        if self.variant is not None:
+            return self.variant
+        return CUSTOM_VARIANT if self.deviations() else PAPER_VARIANT
 
     @property
     def effective_batch_size(self) -> int:

@@ -51,6 +51,18 @@ def protocol_of(cfg: TrainConfig) -> str:
     return cfg.protocol or DEFAULT_PROTOCOL.get(cfg.dataset, "5fold")
 
 
+def record_protocol(cfg: TrainConfig) -> str:
+    """The protocol a results row names: ``5fold``, or ``5fold:val2`` for an inner-validation
+    run (``--val-fold 2``)."""
+    return protocol_of(cfg) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}")
+
+
+def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
+    """``<results>/<dataset>/cv.csv``, or ``validation.csv`` for an inner-validation run."""
+    name = "cv.csv" if cfg.val_fold is None else "validation.csv"
+    return Path(results_dir) / dataset_key(cfg.dataset) / name
+
+
 def loss_config(cfg: TrainConfig) -> LossConfig:
     """Eq. (7) weights: the paper's NTU values for NTU, its SBU values otherwise, then overrides."""
     base = LossConfig.ntu() if cfg.dataset.startswith("ntu") else LossConfig.sbu()
@@ -164,12 +176,10 @@ def run_experiment(
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
-    record_key = (dataset_key(cfg.dataset), protocol_of(cfg), cfg.model, cfg.fold, cfg.seed)
-    if results_dir is not None and cfg.val_fold is not None:
-        raise ConfigError("--val-fold runs validate settings on a training fold: they are "
-                          "development runs and are not written to results (drop --results)")
+    record_key = (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
+                  cfg.fold, cfg.seed)
     if results_dir is not None:
-        results_csv = Path(results_dir) / dataset_key(cfg.dataset) / "cv.csv"
+        results_csv = results_file(results_dir, cfg)
         if has_record(results_csv, record_key) and not force:
             raise StalibError(f"{results_csv}: a result for {record_key} exists already; "
                               "use --force to replace it")
@@ -187,7 +197,7 @@ def run_experiment(
                 "model_config": model_config(model)}
     record = RunRecord(
         dataset=dataset_key(cfg.dataset), model=cfg.model, fold=cfg.fold,
-        protocol=protocol_of(cfg) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}"),
+        protocol=record_protocol(cfg), variant=cfg.variant_name,
         seed=cfg.seed, accuracy=round(res.accuracy, 6),
         train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,

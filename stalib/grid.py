@@ -41,12 +41,20 @@ from stalib.errors import ConfigError
 RUN_FOLDER = "fold{fold}-seed{seed}"
 
 
+def model_folder(model: str, variant: str = "paper") -> str:
+    """``<model>`` for the paper's settings, ``<model>@<variant>`` for another variant."""
+    from stalib.config import PAPER_VARIANT
+
+    return model if variant == PAPER_VARIANT else f"{model}@{variant}"
+
+
 def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, fold: int,
-               seed: int) -> Path:
-    """``<runs_root>/<dataset>/<protocol>/<model>/fold<f>-seed<s>`` (``stalib cv``'s layout)."""
+               seed: int, variant: str = "paper") -> Path:
+    """``<runs_root>/<dataset>/<protocol>/<model>[@<variant>]/fold<f>-seed<s>`` (``stalib
+    cv``'s layout; the variant is in the folder name unless it is ``paper``)."""
     from stalib.experiment import dataset_key
 
-    return (Path(runs_root) / dataset_key(dataset) / protocol / model
+    return (Path(runs_root) / dataset_key(dataset) / protocol / model_folder(model, variant)
             / RUN_FOLDER.format(fold=fold, seed=seed))
 
 
@@ -92,11 +100,12 @@ class PlannedRun:
 
     @property
     def key(self) -> tuple:
-        """The results key ``(dataset, protocol, model, fold, seed)`` of :mod:`stalib.results`."""
+        """The results key ``(dataset, protocol, variant, model, fold, seed)`` of
+        :mod:`stalib.results`."""
         from stalib.experiment import dataset_key, protocol_of
 
         c = self.cfg
-        return (dataset_key(c.dataset), protocol_of(c), c.model, c.fold, c.seed)
+        return (dataset_key(c.dataset), protocol_of(c), c.variant_name, c.model, c.fold, c.seed)
 
 
 def resolve_folds(folds: Any, n: int, protocol: str) -> list[int]:
@@ -143,8 +152,13 @@ def plan_grid(dataset: str, models: Sequence[str], protocols: Sequence[str], see
                     cfg = make_config(dataset, model, protocol, fold, seed, n1, n2, options,
                                       model_overrides)
                     runs.append(PlannedRun(cfg, run_folder(runs_root, dataset, protocol, model,
-                                                           fold, seed)))
+                                                           fold, seed, cfg.variant_name)))
     return runs
+
+
+def grid_label(cfg: TrainConfig) -> str:
+    """``sta-lstm``, or ``sta-lstm@l1-off`` for a run of another variant."""
+    return model_folder(cfg.model, cfg.variant_name)
 
 
 def results_csv(results: str | Path, dataset: str) -> Path:
@@ -173,7 +187,8 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
         where = [results_csv(results_dir, c.dataset)] + [results_csv(r, c.dataset)
                                                          for r in done_in]
         protocol = run.key[1]
-        row = {"model": c.model, "protocol": protocol, "fold": c.fold, "seed": c.seed,
+        row = {"model": c.model, "variant": c.variant_name, "protocol": protocol, "fold": c.fold,
+               "seed": c.seed,
                "status": "recorded", "accuracy": np.nan, "out": str(run.out)}
         if not force and any(has_record(p, run.key) for p in where):
             rows.append(row)
@@ -184,10 +199,10 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
         row.update(status="ran", accuracy=exp.record.accuracy)
         rows.append(row)
         if log is not None:
-            log(f"[{i}/{len(runs)}] {c.model} {protocol} fold {c.fold} seed {c.seed}: "
+            log(f"[{i}/{len(runs)}] {grid_label(c)} {protocol} fold {c.fold} seed {c.seed}: "
                 f"{100 * exp.record.accuracy:.2f}% ({exp.record.wall_time_s:.0f} s)")
-    table = pd.DataFrame(rows, columns=["model", "protocol", "fold", "seed", "status",
-                                        "accuracy", "out"])
+    table = pd.DataFrame(rows, columns=["model", "variant", "protocol", "fold", "seed",
+                                        "status", "accuracy", "out"])
     if log is not None:
         ran = int((table["status"] == "ran").sum())
         log(f"{ran} run(s) trained here, {len(table) - ran} already recorded")

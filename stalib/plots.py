@@ -245,38 +245,56 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
     """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol.
 
-    ``summary`` is :func:`stalib.report.summarise` output. Where ``literature`` gives the paper's
-    number for a model (the text states only STA-LSTM's), a black diamond marks it.
+    ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
+    say, a validated one) give side-by-side bars per model, the paper's settings first. Where
+    ``literature`` gives the paper's number for a model (the text states only STA-LSTM's), a
+    black diamond marks it.
     """
     if summary is None or summary.empty:
         raise ValueError("plot_ablation needs at least one summarised model")
+    if "variant" not in summary.columns:
+        summary = summary.assign(variant="paper")
     table = compare(summary, literature) if literature is not None else summary.assign(
         paper=np.nan)
+    variants = list(dict.fromkeys(table["variant"]))
+    colors = dict(zip(variants, ("tab:blue", "tab:orange", "tab:green", "tab:purple",
+                                 "tab:brown", "tab:gray"), strict=False))
     groups = list(table.groupby(["dataset", "protocol"], sort=False))
-    widths = [max(len(g), 2) for _, g in groups]
-    fig = _figure((max(4.0, 0.75 * sum(widths) + 1.5), 4.0))
+    widths = [max(g["model"].nunique(), 2) for _, g in groups]
+    fig = _figure((max(4.0, 0.75 * sum(widths) * max(1, 0.7 * len(variants)) + 1.5), 4.0))
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True,
                         width_ratios=widths)[0]
+    width = 0.8 / len(variants)
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
-        x = np.arange(len(g))
-        std = g["std"].fillna(0.0).to_numpy()
-        ax.bar(x, g["mean"], yerr=std, capsize=3, color="tab:blue", alpha=0.85, width=0.7,
-               gid="ours", label="ours (mean ± std)")
-        for xi, mean, sd in zip(x, g["mean"], std, strict=True):
-            ax.annotate(f"{mean:.1f}", (xi, mean + sd), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=7)
-        ax.set_xlim(-0.6, max(len(g), 2) - 0.4)
-        paper = g["paper"].to_numpy(dtype=float)
+        models = list(dict.fromkeys(g["model"]))
+        low = 100.0
+        for j, variant in enumerate(variants):
+            v = g[g["variant"] == variant]
+            if v.empty:
+                continue
+            x = np.array([models.index(m) for m in v["model"]]) + (j - (len(variants) - 1) / 2) \
+                * width
+            std = v["std"].fillna(0.0).to_numpy()
+            label = "ours (mean ± std)" if len(variants) == 1 else f"ours, {variant}"
+            ax.bar(x, v["mean"], yerr=std, capsize=3, color=colors.get(variant, "tab:gray"),
+                   alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
+            for xi, mean, sd in zip(x, v["mean"], std, strict=True):
+                ax.annotate(f"{mean:.1f}", (xi, mean + sd), xytext=(0, 2),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
+            low = min(low, float(np.nanmin(v["mean"].to_numpy() - std)))
+        paper = g.drop_duplicates("model").set_index("model")["paper"].reindex(models)
+        paper = paper.to_numpy(dtype=float)
         has = ~np.isnan(paper)
         if has.any():
-            ax.scatter(x[has], paper[has], marker="D", color="black", zorder=5, gid="paper",
-                       label="paper (text)")
-        ax.set_xticks(x)
-        ax.set_xticklabels([MODEL_LABELS.get(m, m) for m in g["model"]], rotation=40,
+            ax.scatter(np.arange(len(models))[has], paper[has], marker="D", color="black",
+                       zorder=5, gid="paper", label="paper (text)")
+            low = min(low, float(np.nanmin(paper[has])))
+        ax.set_xlim(-0.6, max(len(models), 2) - 0.4)
+        ax.set_xticks(np.arange(len(models)))
+        ax.set_xticklabels([MODEL_LABELS.get(m, m) for m in models], rotation=40,
                            ha="right", fontsize=8)
         name = DATASETS.get(dataset, dataset)
         ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}", fontsize=9)
-        low = float(np.nanmin(np.concatenate([g["mean"].to_numpy() - std, paper[has]])))
         ax.set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
     axes[0].set_ylabel("accuracy (%)")
     handles, labels = {}, []

@@ -8,8 +8,10 @@ to the ``stalib`` package).
 Files read:
 
 * ``<results>/<dataset>/cv.csv``, the ONE results file of a dataset: one row per
-  (dataset, protocol, model, fold, seed), ``accuracy`` a fraction in [0, 1]; written by the
-  trainer (:mod:`stalib.results`) for ``stalib cv`` and for the Fig. 7 and CSTA notebooks alike.
+  (dataset, protocol, variant, model, fold, seed), ``accuracy`` a fraction in [0, 1]; written by
+  the trainer (:mod:`stalib.results`) for ``stalib cv`` and for the Fig. 7 and CSTA notebooks
+  alike. ``variant`` is ``paper`` for the paper's settings (see :mod:`stalib.config`).
+* ``<results>/<dataset>/validation.csv``: inner-validation runs (``--val-fold``), same format.
 * ``<results>/literature.csv``: the papers' numbers, ``accuracy`` in PERCENT as printed, with a
   citation per row (``table, dataset, protocol, method, accuracy, source``).
 
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stalib.config import PAPER_VARIANT
 from stalib.errors import FormatError
 
 RESULTS_ENV = "STALIB_RESULTS"
@@ -60,7 +63,7 @@ MODEL_LABELS: dict[str, str] = {
 }
 
 CV_COLUMNS: tuple[str, ...] = (
-    "dataset", "protocol", "model", "fold", "seed", "accuracy", "n_test", "iterations",
+    "dataset", "protocol", "variant", "model", "fold", "seed", "accuracy", "n_test", "iterations",
     "wall_time_s", "device", "git_commit", "timestamp", "params", "versions",
 )
 LITERATURE_COLUMNS: tuple[str, ...] = (
@@ -115,9 +118,15 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
     """One results CSV, checked: the columns of the format, accuracies in [0, 1]."""
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "model": str})
+        df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "variant": str,
+                                      "model": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=list(CV_COLUMNS))
+    if "variant" not in df.columns and "params" in df.columns:  # written before variants
+        from stalib.results import variant_of_params
+
+        df["variant"] = [variant_of_params(p, f"{path}, line {i}")
+                         for i, p in enumerate(df["params"].astype(str), 2)]
     missing = [c for c in CV_COLUMNS if c not in df.columns]
     if missing:
         raise FormatError(path, f"not a results file: missing columns {', '.join(missing)}")
@@ -134,14 +143,17 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def load_cv(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
-    """All runs of ``dataset`` (None when no results file exists yet)."""
-    files = cv_files(dataset, root)
+def load_cv(dataset: str, root: str | os.PathLike | None = None,
+            name: str = "cv.csv") -> pd.DataFrame | None:
+    """All runs of ``dataset`` (None when no results file exists yet); ``name="validation.csv"``
+    for the inner-validation runs."""
+    path = results_root(root) / dataset / name
+    files = [path] if path.is_file() else []
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)
     # the same run recorded twice counts once; two different results for it are an error
-    key = ["dataset", "protocol", "model", "fold", "seed"]
+    key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
     for _, group in df[df.duplicated(key, keep=False)].groupby(key):
         if group["accuracy"].nunique() > 1:
             first = group.iloc[0]
@@ -221,23 +233,31 @@ def _model_rank(model: str) -> int:
     return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
 
 
-def summarise(df: pd.DataFrame, models: Iterable[str] | None = None) -> pd.DataFrame:
-    """Mean ± std (percent) per (dataset, protocol, model) over folds and seeds.
+def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
+              variants: Iterable[str] | None = None) -> pd.DataFrame:
+    """Mean ± std (percent) per (dataset, protocol, variant, model) over folds and seeds.
 
-    Columns: ``dataset, protocol, model, label, mean, std, runs, folds, seeds``; ``std`` is NaN
-    for a single run. Rows follow :data:`MODEL_ORDER` within each dataset and protocol.
+    Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds``; ``std``
+    is NaN for a single run. Rows follow :data:`MODEL_ORDER` within each dataset and protocol,
+    the ``paper`` variant first. ``variants`` keeps only those variants.
     """
-    cols = ["dataset", "protocol", "model", "label", "mean", "std", "runs", "folds", "seeds"]
+    cols = ["dataset", "protocol", "variant", "model", "label", "mean", "std", "runs", "folds",
+            "seeds"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
+    df = _with_variant(df)
     if models is not None:
         df = df[df["model"].isin(list(models))]
+    if variants is not None:
+        df = df[df["variant"].isin(list(variants))]
     rows = []
-    for (dataset, protocol, model), g in df.groupby(["dataset", "protocol", "model"], sort=False):
+    for (dataset, protocol, variant, model), g in df.groupby(
+            ["dataset", "protocol", "variant", "model"], sort=False):
         acc = 100.0 * g["accuracy"].astype(float)
         rows.append({
             "dataset": dataset,
             "protocol": protocol,
+            "variant": variant,
             "model": model,
             "label": MODEL_LABELS.get(model, model),
             "mean": float(acc.mean()),
@@ -247,9 +267,63 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None) -> pd.DataF
             "seeds": int(g["seed"].nunique()),
         })
     out = pd.DataFrame(rows, columns=cols)
-    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
-    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "model"])
-    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
+                     _vrank=out["variant"].map(_variant_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
+                           "model"], kind="stable")
+    return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
+
+
+def load_all_validation(root: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The inner-validation runs (``validation.csv``) of every dataset (None when none has)."""
+    frames = [df for d in DATASETS if (df := load_cv(d, root, "validation.csv")) is not None]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def summarise_validation(df: pd.DataFrame | None,
+                         models: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`summarise` of inner-validation runs: per (dataset, protocol, variant, model) over
+    every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``."""
+    if df is None or df.empty:
+        return summarise(df)
+    base = df["protocol"].astype(str).str.split(":").str[0]
+    return summarise(df.assign(protocol=base), models=models)
+
+
+def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
+    """``df``, with ``variant`` = paper when a hand-made frame has no such column."""
+    return df if "variant" in df.columns else df.assign(variant=PAPER_VARIANT)
+
+
+def _variant_rank(variant: str) -> int:
+    return 0 if variant == PAPER_VARIANT else 1
+
+
+def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:
+    """What each variant changes from the paper's settings, read from the rows' ``params``.
+
+    One row per (dataset, variant, model) with the settings that differ (``settings``, a text
+    such as ``lambda3=0.0``; ``the paper's`` for none), so a reader never has to guess what a
+    variant name means.
+    """
+    from stalib.results import settings_of_params
+
+    cols = ["dataset", "variant", "model", "settings"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (dataset, variant, model), g in df.groupby(["dataset", "variant", "model"], sort=False):
+        texts = set()
+        for i, params in enumerate(g["params"].astype(str)):
+            settings = settings_of_params(params, f"{dataset} {variant} {model} row {i}")
+            texts.add("unrecorded" if settings is None else ", ".join(
+                f"{k}={v}" for k, v in sorted(settings.items())) or "the paper's")
+        rows.append({"dataset": dataset, "variant": variant, "model": model,
+                     "settings": "; ".join(sorted(texts))})
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_vrank=out["variant"].map(_variant_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["dataset", "_vrank", "variant", "_rank"], kind="stable")
+    return out.drop(columns=["_vrank", "_rank"]).reset_index(drop=True)
 
 
 def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
@@ -285,18 +359,23 @@ def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
 def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
     """Each model's mean minus the ``base`` model's mean (percentage points), per setting."""
     rows = []
-    for (dataset, protocol), g in summary.groupby(["dataset", "protocol"], sort=False):
+    for (dataset, protocol, variant), g in summary.groupby(["dataset", "protocol", "variant"],
+                                                           sort=False):
         ref = g.loc[g["model"] == base, "mean"]
         if ref.empty:
             continue
         for _, r in g[g["model"] != base].iterrows():
-            rows.append({"dataset": dataset, "protocol": protocol, "model": r["model"],
-                         "label": r["label"], "gain": float(r["mean"] - ref.iloc[0])})
-    return pd.DataFrame(rows, columns=["dataset", "protocol", "model", "label", "gain"])
+            rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+                         "model": r["model"], "label": r["label"],
+                         "gain": float(r["mean"] - ref.iloc[0])})
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "variant", "model", "label",
+                                       "gain"])
 
 
-def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm") -> pd.DataFrame:
-    """Each model against ``reference`` on the runs both have (same protocol, fold and seed).
+def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
+           variant: str = PAPER_VARIANT) -> pd.DataFrame:
+    """Each model against ``reference`` on the runs both have (same protocol, fold and seed),
+    all of variant ``variant``.
 
     Columns: ``dataset, protocol, model, label, reference, runs`` (common runs), ``mean``,
     ``reference_mean`` (percent, over the common runs), ``diff`` (mean of the paired differences,
@@ -308,6 +387,8 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm")
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     key = ["dataset", "protocol", "fold", "seed"]
+    df = _with_variant(df)
+    df = df[df["variant"] == variant]
     ref = df[df["model"] == reference][key + ["accuracy"]]
     rows = []
     for model in models:
@@ -375,6 +456,7 @@ def format_comparison(table: pd.DataFrame, dataset_column: bool = True) -> pd.Da
         row = {
             "Dataset": DATASET_SHORT.get(r["dataset"], r["dataset"]),
             "Protocol": protocol_label(r["dataset"], r["protocol"]),
+            "Variant": r.get("variant", PAPER_VARIANT),
             "Model": r["label"],
             "Ours (%)": ours,
             "Runs (folds × seeds)": f"{r['runs']} ({r['folds']} × {r['seeds']})",
@@ -418,20 +500,21 @@ def literature_rows(literature: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def performance(df: pd.DataFrame) -> pd.DataFrame:
     """Wall time per run and per iteration, by dataset, protocol, model and device."""
-    cols = ["dataset", "protocol", "model", "device", "runs", "iterations",
+    cols = ["dataset", "protocol", "variant", "model", "device", "runs", "iterations",
             "wall_time_s_median", "ms_per_iteration"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    for (dataset, protocol, model, device), g in df.groupby(
-        ["dataset", "protocol", "model", "device"], sort=False
+    df = _with_variant(df)
+    for (dataset, protocol, variant, model, device), g in df.groupby(
+        ["dataset", "protocol", "variant", "model", "device"], sort=False
     ):
         wall = g["wall_time_s"].astype(float)
         iters = g["iterations"].astype(float)
         per_iter = (wall / iters.where(iters > 0)).median()
         rows.append({
-            "dataset": dataset, "protocol": protocol, "model": model, "device": device,
-            "runs": int(len(g)), "iterations": int(iters.median()),
+            "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
+            "device": device, "runs": int(len(g)), "iterations": int(iters.median()),
             "wall_time_s_median": float(wall.median()),
             "ms_per_iteration": float(1000.0 * per_iter),
         })

@@ -129,6 +129,11 @@ CSTA_GRID: dict[str, dict[str, Any]] = {
     "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
+#: Settings chosen on inner-validation folds (``stalib cv --validation``, never a test fold; the
+#: runs are in ``<dataset>/validation.csv`` and the book's Fig. 7 page shows them), run as a
+#: labelled variant of the Fig. 7 grid beside the paper's settings: ``{dataset: TrainConfig
+#: fields}``, ``variant`` naming them.
+VALIDATED: dict[str, dict[str, Any]] = {"sbu": {"variant": "l1-off", "lambda3": 0.0}}
 #: Folds of a quick run where it is not just fold 1.
 QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
@@ -169,6 +174,19 @@ def _grid() -> list[Job]:
             description=f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
                         f"({protocols}), every fold and seed",
         ))
+        if ds in VALIDATED:
+            options = dict(VALIDATED[ds])
+            variant = options["variant"]
+            jobs.append(Job(
+                name=f"fig7-{short}-{variant}", notebook="notebooks/fig7.ipynb",
+                parameters={"dataset": ds, **copy.deepcopy(FIG7_GRID[ds]), "folds": "all",
+                            **PAPER_ITERATIONS, "options": options},
+                outputs=(f"{ds}/cv.csv", f"figures/fig7-{ds}-{variant}.png"),
+                quick=_quick(ds, fig7["protocols"]), requires=(folder,),
+                description=f"Fig. 7 ablation on {folder}, variant {variant!r}: "
+                            + ", ".join(f"{k}={v}" for k, v in options.items()
+                                        if k != "variant") + " (chosen on validation folds)",
+            ))
         csta = copy.deepcopy(CSTA_GRID[ds])
         jobs.append(Job(
             name=f"csta-{short}", notebook="notebooks/csta.ipynb",

@@ -1,6 +1,13 @@
-"""Results records: one row per (dataset, protocol, model, fold, seed).
+"""Results records: one row per (dataset, protocol, variant, model, fold, seed).
 
-Rows live in ``results/<dataset>/cv.csv``.
+Rows live in ``results/<dataset>/cv.csv`` (test folds) and ``results/<dataset>/validation.csv``
+(inner validation runs, ``--val-fold``: protocol ``<protocol>:val<j>``, never a test fold).
+
+``variant`` names the configuration (see :mod:`stalib.config`): ``paper`` for the paper's
+settings. All rows of one (dataset, protocol, variant, model) have the same settings: a row whose
+settings differ is refused with a message that asks for another variant name. Files written
+before variants existed (no ``variant`` column) are read with each row's variant worked out from
+its recorded configuration.
 
 Every row says how it was made: the run's full configuration (``params``, JSON), the seed, the git
 commit of the code (with ``+dirty`` when ``stalib/`` had uncommitted changes), package versions,
@@ -24,13 +31,14 @@ from pathlib import Path
 
 from stalib.errors import StalibError
 
-KEY = ("dataset", "protocol", "model", "fold", "seed")
+KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
 
 
 @dataclass
 class RunRecord:
     dataset: str
     protocol: str
+    variant: str  # the configuration's name: "paper" for the paper's settings
     model: str
     fold: int
     seed: int
@@ -93,11 +101,35 @@ def read_records(path: Path) -> list[dict]:
         reader = csv.DictReader(f)
         if reader.fieldnames is None:
             return []
-        missing = set(COLUMNS) - set(reader.fieldnames)
+        missing = set(COLUMNS) - set(reader.fieldnames) - {"variant"}
         if missing:
             raise StalibError(
                 f"{path}: not a stalib results file, missing columns {sorted(missing)}")
-        return list(reader)
+        rows = list(reader)
+    if "variant" not in reader.fieldnames:  # written before variants existed
+        for i, row in enumerate(rows, 2):
+            row["variant"] = variant_of_params(row["params"], f"{path}, line {i}")
+    return rows
+
+
+def settings_of_params(params: str, where: str) -> dict | None:
+    """The settings (:meth:`TrainConfig.deviations`) of a row's ``params``; None without a
+    recorded configuration (``params`` lacks ``train``)."""
+    from stalib.config import TrainConfig
+
+    try:
+        train = json.loads(params).get("train")
+        return None if train is None else TrainConfig.from_dict(train).deviations()
+    except (json.JSONDecodeError, AttributeError, StalibError, TypeError) as err:
+        raise StalibError(f"{where}: unreadable params ({err})") from None
+
+
+def variant_of_params(params: str, where: str) -> str:
+    """The variant of a row written before variants existed: paper or custom by its settings."""
+    from stalib.config import CUSTOM_VARIANT, PAPER_VARIANT
+
+    settings = settings_of_params(params, where)
+    return CUSTOM_VARIANT if settings else PAPER_VARIANT
 
 
 def has_record(path: Path, key: tuple) -> bool:
@@ -119,8 +151,10 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
                 "rerun with --force to replace it"
             )
         rows = [r for r in rows if tuple(str(r[k]) for k in KEY) != key]
+        _check_settings(path, rows, record)
         rows.append({k: v for k, v in asdict(record).items()})
-        rows.sort(key=lambda r: (r["model"], r["protocol"], int(r["fold"]), int(r["seed"])))
+        rows.sort(key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
+                                 int(r["seed"])))
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -128,6 +162,27 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(buf.getvalue())
         os.replace(tmp, path)
+
+
+def _check_settings(path: Path, rows: list[dict], record: RunRecord) -> None:
+    """Refuse ``record`` when the rows of its variant were made with other settings."""
+    mine = settings_of_params(record.params, f"{path}: the new row")
+    if mine is None:
+        return
+    for i, row in enumerate(rows, 2):
+        if (row["dataset"], row["protocol"], row["variant"], row["model"]) != (
+                record.dataset, record.protocol, record.variant, record.model):
+            continue
+        theirs = settings_of_params(row["params"], f"{path}, line {i}")
+        if theirs is not None and theirs != mine:
+            raise StalibError(
+                f"{path}: variant {record.variant!r} of {record.model} ({record.protocol}) holds "
+                f"runs with other settings ({_describe(theirs)}, this run: {_describe(mine)}); "
+                "name this configuration with --variant NAME")
+
+
+def _describe(settings: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items())) or "the paper's"
 
 
 def params_json(d: dict) -> str:

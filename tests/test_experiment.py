@@ -119,12 +119,35 @@ def test_inner_validation_never_touches_the_test_fold(npz_path):
     assert set(train) | set(val) == set(splits[1].train)
 
 
-def test_inner_validation_runs_are_not_results(tmp_path, npz_path):
-    with pytest.raises(StalibError, match="not written to results"):
-        run_experiment(tiny(npz_path, val_fold=2), tmp_path / "run",
-                       results_dir=tmp_path / "results", progress=False)
-    exp = run_experiment(tiny(npz_path, val_fold=2), tmp_path / "run", progress=False)
+def test_inner_validation_rows_never_go_to_cv_csv(tmp_path, npz_path):
+    exp = run_experiment(tiny(npz_path, val_fold=2), tmp_path / "run",
+                         results_dir=tmp_path / "results", progress=False)
     assert exp.record.protocol.endswith(":val2")
+    folder = tmp_path / "results" / f"npz-{npz_path.stem}"
+    assert not (folder / "cv.csv").exists()
+    (row,) = read_records(folder / "validation.csv")
+    assert row["protocol"].endswith(":val2") and row["variant"] == "custom"  # tiny settings
+
+
+def test_cv_validation_runs_every_next_fold_pair(tmp_path, npz_path, monkeypatch):
+    from stalib.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["cv", "--dataset", f"npz:{npz_path}", "--model", "lstm", "--n1", "1", "--n2", "1",
+            "--batch-size", "4", "--set", "hidden=4", "--seeds", "0", "--folds", "1,5",
+            "--variant", "tiny", "--validation", "--quiet", "--results", "res"]
+    assert main(args) == 0
+    folder = tmp_path / "res" / f"npz-{npz_path.stem}"
+    assert not (folder / "cv.csv").exists()
+    rows = read_records(folder / "validation.csv")
+    # fold k is validated on fold k+1, the last fold on fold 1
+    assert sorted((r["fold"], r["protocol"].split(":")[1]) for r in rows) == [
+        ("1", "val2"), ("5", "val1")]
+    assert {r["variant"] for r in rows} == {"tiny"}
+    assert (tmp_path / "runs" / f"npz-{npz_path.stem}" / "5fold" / "lstm@tiny"
+            / "fold5-val1-seed0" / "model.pt").is_file()
+    assert main(args + ["--resume"]) == 0  # finished pairs are skipped
+    assert len(read_records(folder / "validation.csv")) == 2
 
 
 def test_configs_saved_before_a_field_existed_still_match(npz_path):

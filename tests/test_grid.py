@@ -55,9 +55,19 @@ def test_plan_grid(utkinect_data, tmp_path):
                           10, 5, tmp_path / "runs", data=utkinect_data)
     keys = [r.key for r in runs]
     assert len(keys) == 2 * (3 * 1 + 1 * 2) and len(set(keys)) == len(keys)
-    assert keys[0] == ("utkinect", "xsub", "lstm", 1, 0)
-    assert ("utkinect", "loso", "sta-lstm", 2, 0) in keys
-    assert runs[-1].out == tmp_path / "runs" / "utkinect" / "loso" / "sta-lstm" / "fold2-seed0"
+    # N1 = 10, N2 = 5 are not the paper's settings: the runs are filed as variant "custom"
+    assert keys[0] == ("utkinect", "xsub", "custom", "lstm", 1, 0)
+    assert ("utkinect", "loso", "custom", "sta-lstm", 2, 0) in keys
+    assert runs[-1].out == (tmp_path / "runs" / "utkinect" / "loso" / "sta-lstm@custom"
+                            / "fold2-seed0")
+    named = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
+                           tmp_path / "runs", data=utkinect_data,
+                           options={"variant": "l1-off", "lambda3": 0.0})
+    assert named[0].key == ("utkinect", "xsub", "l1-off", "lstm", 1, 0)
+    assert named[0].out.parent.name == "lstm@l1-off"
+    paper = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
+                           tmp_path / "runs", data=utkinect_data)
+    assert paper[0].key[2] == "paper" and paper[0].out.parent.name == "lstm"
     with pytest.raises(ConfigError, match="not in 1..1"):
         grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], [2], 1, 1, tmp_path,
                        data=utkinect_data)

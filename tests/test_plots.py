@@ -130,7 +130,7 @@ def test_ablation_bars_and_paper_marker(tmp_path):
     ])
     fig = plots.plot_ablation(summary, literature)
     assert len(fig.axes) == 2
-    bars = _by_gid(fig, "ours")
+    bars = _by_gid(fig, "ours-paper")
     per_axes = {ax: [b for b in bars if b.axes is ax] for ax in fig.axes}
     assert sorted(len(b) for b in per_axes.values()) == [2, 3]
     sbu_bars = [b for b in per_axes.values() if len(b) == 3][0]
@@ -143,6 +143,23 @@ def test_ablation_bars_and_paper_marker(tmp_path):
     assert not [a for a in fig.findobj() if a.get_gid() == "paper"]
     with pytest.raises(ValueError):
         plots.plot_ablation(summary.iloc[:0])
+
+
+def test_ablation_puts_variants_side_by_side(tmp_path):
+    runs = _runs()
+    other = runs[runs.dataset == "sbu"].assign(variant="l1-off",
+                                               accuracy=lambda d: d.accuracy / 2)
+    summary = summarise(pd.concat([runs.assign(variant="paper"), other], ignore_index=True))
+    fig = plots.plot_ablation(summary)
+    sbu = [ax for ax in fig.axes if "SBU" in ax.get_title()][0]
+    paper = [b for b in _by_gid(fig, "ours-paper") if b.axes is sbu]
+    off = [b for b in _by_gid(fig, "ours-l1-off") if b.axes is sbu]
+    assert len(paper) == len(off) == 3
+    # each model's two bars sit either side of its tick, the paper's settings on the left
+    for a, b, tick in zip(paper, off, sbu.get_xticks(), strict=True):
+        assert a.get_x() + a.get_width() <= tick + 1e-9 <= b.get_x() + 1e-9
+        assert b.get_height() == pytest.approx(a.get_height() / 2)
+    _png(fig, tmp_path)
 
 
 def test_class_counts_and_lengths(tmp_path):

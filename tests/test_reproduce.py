@@ -237,9 +237,12 @@ def test_the_grid_is_consistent():
         for o in job.outputs:
             owners.setdefault(o, []).append(job.name)
     # the only outputs two jobs share are the results files, one per dataset, which the Fig. 7
-    # and the CSTA job of that dataset both append to
+    # jobs (one per variant) and the CSTA job of that dataset all append to
     shared = {o: sorted(j) for o, j in owners.items() if len(j) > 1}
-    assert shared == {f"{ds}/cv.csv": [f"csta-{s}", f"fig7-{s}"] for ds, s in rp.SHORT.items()}
+    assert shared == {f"{ds}/cv.csv": sorted(
+        [f"csta-{s}", f"fig7-{s}"]
+        + ([f"fig7-{s}-{rp.VALIDATED[ds]['variant']}"] if ds in rp.VALIDATED else []))
+        for ds, s in rp.SHORT.items()}
     assert not any(o.endswith(".csv") and o.rsplit("/", 1)[-1] != "cv.csv" for o in owners)
     for job in rp.JOBS:
         assert job.notebook.startswith("notebooks/") and job.notebook.endswith(".ipynb")
@@ -257,6 +260,11 @@ def test_the_grid_of_the_issue():
                               "sta-lstm"]
     assert (fig7["protocols"], fig7["seeds"], fig7["folds"]) == (["5fold"], [0, 1, 2], "all")
     assert (fig7["n1"], fig7["n2"]) == (1000, 500)
+    # the validated variant: the same grid, its settings named and recorded in the options
+    l1 = rp.get_job("fig7-sbu-l1-off").parameters
+    assert l1["options"] == {"variant": "l1-off", "lambda3": 0.0}
+    assert {k: v for k, v in l1.items() if k != "options"} == fig7
+    assert rp.get_job("fig7-sbu-l1-off").outputs == ("sbu/cv.csv", "figures/fig7-sbu-l1-off.png")
     csta = rp.get_job("csta-sbu").parameters
     assert csta["models"] == ["hcn", "hcn-joint", "hcn-frame", "csta-cnn"]
     assert csta["seeds"] == [0, 1, 2] and csta["action"] == "kicking"
@@ -306,9 +314,10 @@ def test_the_committed_notebooks_match_their_generator():
 APPEND_BODY = """
 import pathlib
 from stalib.results import RunRecord, append_record
-rec = RunRecord(dataset='sbu', protocol='5fold', model=model, fold=1, seed=0, accuracy=0.5,
-                train_accuracy=0.5, n_test=1, n_train=1, iterations=1, wall_time_s=0.0,
-                device='cpu', git_commit='x', timestamp='t', params='{}', versions='{}')
+rec = RunRecord(dataset='sbu', protocol='5fold', variant='paper', model=model, fold=1, seed=0,
+                accuracy=0.5, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
+                wall_time_s=0.0, device='cpu', git_commit='x', timestamp='t', params='{}',
+                versions='{}')
 append_record(pathlib.Path(results_dir) / 'sbu' / 'cv.csv', rec, replace=force)
 out = pathlib.Path(results_dir) / 'where' / f'{model}.txt'
 out.parent.mkdir(parents=True, exist_ok=True)
@@ -319,7 +328,7 @@ out.write_text(runs_root)
 def record(model: str, accuracy: float = 0.5):
     from stalib.results import RunRecord
 
-    return RunRecord(dataset="sbu", protocol="5fold", model=model, fold=1, seed=0,
+    return RunRecord(dataset="sbu", protocol="5fold", variant="paper", model=model, fold=1, seed=0,
                      accuracy=accuracy, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
                      wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
                      versions="{}")

@@ -1,5 +1,5 @@
 """Results records: every row says how it was made; concurrent writers never lose or break rows;
-a duplicate key is refused unless replacing is asked for."""
+a duplicate key is refused unless replacing is asked for; a variant holds one configuration."""
 
 from __future__ import annotations
 
@@ -74,12 +74,14 @@ def test_a_row_of_run_experiment_says_how_it_was_made(tmp_path, one_thread):
     assert metrics["params"] == params and metrics["seed"] == 7
 
 
-def record(seed: int, accuracy: float = 0.5, fold: int = 1) -> RunRecord:
+def record(seed: int, accuracy: float = 0.5, fold: int = 1, variant: str = "paper",
+           params: str | None = None) -> RunRecord:
     return RunRecord(
-        dataset="sbu", protocol="5fold", model="lstm", fold=fold, seed=seed, accuracy=accuracy,
+        dataset="sbu", protocol="5fold", variant=variant, model="lstm", fold=fold, seed=seed,
+        accuracy=accuracy,
         train_accuracy=1.0, n_test=10, n_train=40, iterations=3, wall_time_s=1.5, device="cpu",
         git_commit="0" * 40, timestamp="2026-01-01T00:00:00Z",
-        params=json.dumps({"note": 'commas, "quotes"\nand a newline', "seed": seed}),
+        params=params or json.dumps({"note": 'commas, "quotes"\nand a newline', "seed": seed}),
         versions=json.dumps({"python": "3.11"}),
     )
 
@@ -140,3 +142,52 @@ def test_a_duplicate_key_is_refused_unless_replacing(tmp_path):
     rows = read_records(path)
     assert [(r["fold"], r["seed"], r["accuracy"]) for r in rows] == [
         ("1", "0", "0.7"), ("1", "1", "0.6"), ("2", "0", "0.9")]
+
+
+def _params(**train) -> str:
+    return json.dumps({"train": TrainConfig(dataset="sbu", model="lstm", **train).to_dict()})
+
+
+def test_a_variant_holds_one_configuration(tmp_path):
+    path = tmp_path / "cv.csv"
+    append_record(path, record(0, params=_params(seed=0)))
+    append_record(path, record(1, params=_params(seed=1, device="cpu")))  # same settings
+    before = path.read_bytes()
+    with pytest.raises(StalibError, match=r"variant 'paper' of lstm .* other settings .*"
+                                          r"lambda3=0.0.*--variant NAME"):
+        append_record(path, record(2, params=_params(seed=2, lambda3=0.0)))
+    assert path.read_bytes() == before
+    # filed under its own variant it sits beside the paper's rows, same fold and seed
+    append_record(path, record(0, variant="l1-off", params=_params(lambda3=0.0)))
+    rows = read_records(path)
+    assert [(r["variant"], r["seed"]) for r in rows] == [("l1-off", "0"), ("paper", "0"),
+                                                         ("paper", "1")]
+
+
+def test_files_written_before_variants_are_read_with_their_variant(tmp_path):
+    path = tmp_path / "cv.csv"
+    append_record(path, record(0, params=_params()))
+    append_record(path, record(1, variant="custom", params=_params(seed=1, n1=5)))
+    old = [line.split(",", 3) for line in path.read_text().splitlines()]
+    assert old[0][2] == "variant"
+    # drop the column: the layout of files made before it existed
+    path.write_text("\n".join(",".join(f[:2] + f[3:]) for f in old) + "\n")
+    assert "variant" not in path.read_text().splitlines()[0]
+    rows = read_records(path)
+    assert [(r["seed"], r["variant"]) for r in rows] == [("1", "custom"), ("0", "paper")]
+    append_record(path, record(2, params=_params(seed=2)))  # rewritten with the column
+    assert path.read_text().splitlines()[0].split(",")[2] == "variant"
+    assert [r["variant"] for r in read_records(path)] == ["custom", "paper", "paper"]
+
+
+def test_validation_runs_go_to_their_own_file(tmp_path, one_thread):
+    from stalib.experiment import run_experiment
+
+    cfg = TrainConfig(dataset="npz:toy.npz", model="lstm", fold=1, val_fold=2, seed=0, n1=1,
+                      n2=1, batch_size=4, device="cpu", model_overrides={"hidden": 4},
+                      variant="tiny")
+    run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False,
+                   data=_toy())
+    assert not (tmp_path / "results" / "npz-toy" / "cv.csv").exists()
+    (row,) = read_records(tmp_path / "results" / "npz-toy" / "validation.csv")
+    assert (row["protocol"], row["variant"], row["fold"]) == ("5fold:val2", "tiny", "1")

@@ -40,6 +40,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="iterations between checkpoints (default 250; one per stage too)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. --set hidden=100 --set dropout=0.5 (repeatable)")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="the name this configuration's results are filed under (default: "
+                   "'paper' for the paper's settings, else 'custom'); e.g. --variant l1-off "
+                   "--lambda3 0")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="start again / replace existing results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -59,7 +63,7 @@ def _overrides(pairs: list[str]) -> dict:
     return out
 
 
-def _config(args, fold: int, seed: int) -> TrainConfig:
+def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainConfig:
     from stalib.models import check_model_name
 
     check_model_name(args.model)
@@ -67,11 +71,11 @@ def _config(args, fold: int, seed: int) -> TrainConfig:
         raise ConfigError(f"--dataset {args.dataset!r}: expected sbu, utkinect, ntu60 or npz:PATH")
     return TrainConfig(
         dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
-        val_fold=getattr(args, "val_fold", None),
+        val_fold=val_fold if val_fold is not None else getattr(args, "val_fold", None),
         n1=args.n1, n2=args.n2, batch_size=args.batch_size, lr=args.lr, lambda1=args.lambda1,
         lambda2=args.lambda2, lambda3=args.lambda3, grad_clip=args.grad_clip, device=args.device,
         bf16=args.bf16, checkpoint_every=args.checkpoint_every,
-        model_overrides=_overrides(args.set),
+        model_overrides=_overrides(args.set), variant=args.variant,
     )
 
 
@@ -135,7 +139,15 @@ def _cv_job(job: dict) -> dict:
 
 
 def cmd_cv(args) -> int:
-    from stalib.experiment import dataset_key, load_data, num_folds, protocol_of
+    from stalib.experiment import (
+        dataset_key,
+        load_data,
+        num_folds,
+        protocol_of,
+        record_protocol,
+        results_file,
+    )
+    from stalib.grid import model_folder
     from stalib.results import has_record
 
     if args.jobs < 1:
@@ -152,22 +164,29 @@ def cmd_cv(args) -> int:
         if not 1 <= f <= n:
             raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {args.dataset} "
                               f"{protocol_of(base)}")
+    if args.validation and n < 3:
+        raise ConfigError(f"--validation needs at least 3 folds (train, validation, test); "
+                          f"{args.dataset} {protocol_of(base)} has {n}")
     results = Path(args.results)
-    csv_path = results / dataset_key(args.dataset) / "cv.csv"
+    csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
     out_root = Path(args.out) if args.out else (
-        Path("runs") / dataset_key(args.dataset) / protocol_of(base) / args.model)
+        Path("runs") / dataset_key(args.dataset) / protocol_of(base)
+        / model_folder(args.model, base.variant_name))
     jobs, skipped = [], 0
     for seed in seeds:
         for fold in folds:
-            cfg = _config(args, fold, seed)
-            key = (dataset_key(cfg.dataset), protocol_of(cfg), cfg.model, fold, seed)
+            val = fold % n + 1 if args.validation else None  # the next fold, 1 after the last
+            cfg = _config(args, fold, seed, val)
+            key = (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
+                   fold, seed)
             if has_record(csv_path, key) and not args.force:
                 if args.resume:
                     skipped += 1
                     continue
                 raise StalibError(f"{csv_path}: fold {fold} seed {seed} of {args.model} is done "
                                   "already; --resume skips finished folds, --force redoes them")
-            jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / f"fold{fold}-seed{seed}"),
+            name = f"fold{fold}-seed{seed}" if val is None else f"fold{fold}-val{val}-seed{seed}"
+            jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / name),
                          "data_root": args.data_root, "results": str(results),
                          "resume": args.resume, "force": args.force,
                          "progress": not args.quiet and args.jobs == 1,
@@ -190,21 +209,27 @@ def cmd_cv(args) -> int:
                   flush=True)
     if args.jobs > 1:
         pool.shutdown()
-    _print_summary(csv_path, args.model, protocol_of(base))
+    _print_summary(csv_path, args.model, protocol_of(base), base.variant_name, args.validation)
     if failures:
         raise StalibError(f"{len(failures)} of {len(jobs)} run(s) failed (see above)")
     return 0
 
 
-def _print_summary(csv_path: Path, model: str, protocol: str) -> None:
+def _print_summary(csv_path: Path, model: str, protocol: str, variant: str,
+                   validation: bool = False) -> None:
     from stalib.results import read_records
 
     acc = [float(r["accuracy"]) for r in read_records(csv_path)
-           if r["model"] == model and r["protocol"] == protocol]
+           if r["model"] == model and r["variant"] == variant and (
+               r["protocol"].startswith(protocol + ":val") if validation
+               else r["protocol"] == protocol)]
+    if validation:
+        protocol += " validation"
     if acc:
         import numpy as np
 
-        print(f"{model} {protocol}: {100 * np.mean(acc):.2f} +- {100 * np.std(acc):.2f}% "
+        print(f"{model} ({variant}) {protocol}: {100 * np.mean(acc):.2f} +- "
+              f"{100 * np.std(acc):.2f}% "
               f"over {len(acc)} run(s) in {csv_path}")
 
 
@@ -235,12 +260,13 @@ def register(sub) -> None:
     p.add_argument("--fold", type=int, default=1, help="1-based fold of the protocol (default 1)")
     p.add_argument("--val-fold", type=int, default=None, metavar="J",
                    help="inner validation for choosing settings: train on --fold's training part "
-                   "without fold J and evaluate on fold J (never on the test fold); not written "
-                   "to results")
+                   "without fold J and evaluate on fold J (never on the test fold); --results "
+                   "files it in RESULTS/<dataset>/validation.csv, never in cv.csv")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder: checkpoint, model.pt, metrics.json")
     p.add_argument("--results", default=None,
-                   help="also add a row to RESULTS/<dataset>/cv.csv (off by default)")
+                   help="also add a row to RESULTS/<dataset>/cv.csv (validation.csv with "
+                   "--val-fold; off by default)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("cv", help="cross-validate: every fold x seed",
@@ -253,6 +279,11 @@ def register(sub) -> None:
                    help="runs folder (default runs/<dataset>/<protocol>/<model>)")
     p.add_argument("--results", default="results", help="results folder (default results/)")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--validation", action="store_true",
+                   help="inner validation for choosing settings: for each fold k, train on its "
+                   "training part without fold k+1 (fold 1 after the last) and evaluate on "
+                   "fold k+1, never on the test fold k; rows go to RESULTS/<dataset>/"
+                   "validation.csv")
     p.set_defaults(func=cmd_cv)
 
     p = sub.add_parser("predict", help="classify one skeleton file with a trained model",
