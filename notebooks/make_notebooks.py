@@ -99,7 +99,7 @@ trains every (model, protocol, seed, fold) of its grid whose row is not yet in
 `<results>/<dataset>/cv.csv` (each run appends its row), then shows the mean ± std accuracy
 per model over folds and seeds beside the paper's value where the text gives one, and saves the
 figure `figures/fig7-<dataset>.png` (`fig7-<dataset>-<variant>.png` for the runs of a variant
-other than the paper's settings, named by `options["variant"]`).'''),
+named by `options["variant"]`).'''),
     ("parameters", PARAMETERS.format(
         dataset="sbu", extra="",
         models=["lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"],
@@ -122,8 +122,8 @@ if len(gain):
                               caption="Mean minus the LSTM's mean (percentage points)"))
 '''),
     ("code", '''\
-variant = runs[0].cfg.variant_name  # "paper", or the name given in options["variant"]
-name = f"figures/fig7-{dataset}" + ("" if variant == "paper" else f"-{variant}") + ".png"
+variant = options.get("variant")  # a named variant gets its own figure
+name = f"figures/fig7-{dataset}" + (f"-{variant}" if variant else "") + ".png"
 save(plots.plot_ablation(summary, literature), name);
 '''),
 ]

@@ -290,6 +290,25 @@ def summarise_validation(df: pd.DataFrame | None,
     return summarise(df.assign(protocol=base), models=models)
 
 
+def validation_choice(val: pd.DataFrame) -> pd.DataFrame:
+    """The rule by which a Fig. 7 variant is chosen, applied to :func:`summarise_validation`:
+    per dataset, each variant's validation accuracy averaged over the models that every variant
+    has (one setting for the whole ablation, so its bars stay comparable); ``chosen`` marks
+    the best. Columns: ``dataset, variant, models, mean, chosen``."""
+    cols = ["dataset", "variant", "models", "mean", "chosen"]
+    if val is None or val.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for dataset, g in val.groupby("dataset", sort=False):
+        common = set.intersection(*(set(v["model"]) for _, v in g.groupby("variant")))
+        g = g[g["model"].isin(common)]
+        means = g.groupby("variant", sort=False)["mean"].mean()
+        for variant, mean in means.items():
+            rows.append({"dataset": dataset, "variant": variant, "models": len(common),
+                         "mean": float(mean), "chosen": bool(mean == means.max())})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
     """``df``, with ``variant`` = paper when a hand-made frame has no such column."""
     return df if "variant" in df.columns else df.assign(variant=PAPER_VARIANT)
@@ -373,34 +392,42 @@ def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
 
 
 def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
-           variant: str = PAPER_VARIANT) -> pd.DataFrame:
-    """Each model against ``reference`` on the runs both have (same protocol, fold and seed),
-    all of variant ``variant``.
+           reference_variant: str | None = None) -> pd.DataFrame:
+    """Each model against ``reference`` on the runs both have (same protocol, fold and seed).
 
-    Columns: ``dataset, protocol, model, label, reference, runs`` (common runs), ``mean``,
-    ``reference_mean`` (percent, over the common runs), ``diff`` (mean of the paired differences,
-    percentage points), ``diff_std`` (their sample std, NaN for one run), ``wins`` (runs where
-    the model is more accurate).
+    The reference's runs are those of the model's own variant, or of ``reference_variant``
+    when given (e.g. CSTA-CNN at its settings against STA-LSTM's validated variant).
+
+    Columns: ``dataset, protocol, variant, model, label, reference, reference_variant, runs``
+    (common runs), ``mean``, ``reference_mean`` (percent, over the common runs), ``diff`` (mean
+    of the paired differences, percentage points), ``diff_std`` (their sample std, NaN for one
+    run), ``wins`` (runs where the model is more accurate).
     """
-    cols = ["dataset", "protocol", "model", "label", "reference", "runs", "mean",
-            "reference_mean", "diff", "diff_std", "wins"]
+    cols = ["dataset", "protocol", "variant", "model", "label", "reference",
+            "reference_variant", "runs", "mean", "reference_mean", "diff", "diff_std", "wins"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     key = ["dataset", "protocol", "fold", "seed"]
     df = _with_variant(df)
-    df = df[df["variant"] == variant]
-    ref = df[df["model"] == reference][key + ["accuracy"]]
+    ref = df[df["model"] == reference][key + ["variant", "accuracy"]]
     rows = []
     for model in models:
         if model == reference:
             continue
-        both = df[df["model"] == model][key + ["accuracy"]].merge(ref, on=key,
-                                                                   suffixes=("", "_ref"))
-        for (dataset, protocol), g in both.groupby(["dataset", "protocol"], sort=False):
+        mine = df[df["model"] == model][key + ["variant", "accuracy"]]
+        if reference_variant is None:
+            both = mine.merge(ref, on=key + ["variant"], suffixes=("", "_ref"))
+            both["variant_ref"] = both["variant"]
+        else:
+            both = mine.merge(ref[ref["variant"] == reference_variant], on=key,
+                              suffixes=("", "_ref"))
+        for (dataset, protocol, variant), g in both.groupby(["dataset", "protocol", "variant"],
+                                                            sort=False):
             diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
             rows.append({
-                "dataset": dataset, "protocol": protocol, "model": model,
+                "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
                 "label": MODEL_LABELS.get(model, model), "reference": reference,
+                "reference_variant": g["variant_ref"].iloc[0],
                 "runs": int(len(g)), "mean": float(100.0 * g["accuracy"].astype(float).mean()),
                 "reference_mean": float(100.0 * g["accuracy_ref"].astype(float).mean()),
                 "diff": float(diff.mean()),
@@ -408,9 +435,11 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
                 "wins": int((diff > 0).sum()),
             })
     out = pd.DataFrame(rows, columns=cols)
-    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
-    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "model"], kind="stable")
-    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
+                     _vrank=out["variant"].map(_variant_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
+                           "model"], kind="stable")
+    return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
 
 
 def format_paired(table: pd.DataFrame) -> pd.DataFrame:
@@ -420,7 +449,10 @@ def format_paired(table: pd.DataFrame) -> pd.DataFrame:
         "Dataset": [DATASET_SHORT.get(d, d) for d in table["dataset"]],
         "Protocol": [protocol_label(d, p) for d, p in zip(table["dataset"], table["protocol"],
                                                           strict=True)],
-        "Model": table["label"],
+        "Model": [f"{label} ({v})" for label, v in zip(table["label"], table["variant"],
+                                                          strict=True)],
+        "Reference": [f"{MODEL_LABELS.get(r, r)} ({v})" for r, v in
+                      zip(table["reference"], table["reference_variant"], strict=True)],
         "Common runs": table["runs"],
         "Model (%)": [_fmt(x) for x in table["mean"]],
         f"{ref} (%)": [_fmt(x) for x in table["reference_mean"]],

@@ -63,7 +63,8 @@ def test_quick_runs_every_available_job(quick):
         assert "Traceback" not in executed.read_text()
     assert not (results / ".staging" / "fig7-sbu").exists()
     # quick runs went into the quick results folder, never into the project's runs/
-    assert (results / rp.QUICK_RUNS / "sbu" / "5fold" / "sta-lstm" / "fold1-seed0" /
+    # (quick settings are variant "custom": the run folder says so)
+    assert (results / rp.QUICK_RUNS / "sbu" / "5fold" / "sta-lstm@custom" / "fold1-seed0" /
             "model.pt").is_file()
 
 
@@ -73,6 +74,9 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
     keys = {(r["protocol"], r["model"], r["fold"], r["seed"]) for r in rows}
     models = rp.FIG7_GRID["sbu"]["models"] + rp.CSTA_GRID["sbu"]["models"]
     assert keys == {("5fold", m, "1", "0") for m in models}
+    variants = {(r["variant"], r["model"]) for r in rows}
+    assert variants == {("custom", m) for m in models} | {
+        ("l1-off", m) for m in rp.FIG7_GRID["sbu"]["models"]}
     assert {(json.loads(r["params"])["train"]["n1"], json.loads(r["params"])["train"]["n2"])
             for r in rows} == {(20, 10)}  # the quick parameters
     if (data_root / "UTKinect").is_dir():
@@ -120,7 +124,12 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     results, _, data_root = quick
     html = build(tmp_path / "out", results)
     table1 = text_of(html / "table1.html")
-    assert "STA-LSTM (this replication)" in table1 and "91.51" in table1
+    # quick runs (N1 = 20) are not the paper's settings: filed as variant "custom"; the
+    # validated variant's quick runs sit beside them under their own name
+    assert "STA-LSTM (this replication, custom)" in table1 and "91.51" in table1
+    assert "STA-LSTM (this replication, l1-off)" in table1
+    fig7 = text_of(html / "fig7.html")
+    assert "lambda3=0.0" in fig7 and "n1=20" in fig7  # what each variant changes
     assert "literature: Song et al., AAAI 2017, Table 1" in table1
     assert "our copy of SBU has 282 sequences" in table1 and "230 sequences" in table1
     table2 = text_of(html / "table2.html")

@@ -97,6 +97,24 @@ def test_paired_with_sta_lstm_on_common_runs():
     assert report.paired(None, report.CSTA_MODELS).empty
 
 
+def test_paired_within_a_variant_or_against_a_named_one():
+    sta = synthetic_runs(models=("sta-lstm",), seeds=(0,))
+    df = pd.concat([sta.assign(variant="paper"),
+                    sta.assign(variant="l1-off", accuracy=sta["accuracy"] + 0.1),
+                    synthetic_runs(models=("hcn",), seeds=(0,), base=0.85).assign(
+                        variant="paper")])
+    same = report.paired(df, ["hcn"])
+    assert same[["variant", "reference_variant"]].values.tolist() == [["paper", "paper"]]
+    assert same["diff"].iloc[0] == pytest.approx(5.0)
+    other = report.paired(df, ["hcn"], reference_variant="l1-off")
+    assert other[["variant", "reference_variant"]].values.tolist() == [["paper", "l1-off"]]
+    assert other["diff"].iloc[0] == pytest.approx(-5.0) and other["wins"].iloc[0] == 0
+    shown = report.format_paired(other)
+    assert shown["Model"].iloc[0] == "HCN (paper)"
+    assert shown["Reference"].iloc[0] == "STA-LSTM (l1-off)"
+    assert report.paired(df, ["hcn"], reference_variant="none").empty
+
+
 def test_sequences_in_runs():
     df = synthetic_runs().assign(n_train=236)
     assert report.sequences_in_runs(df, "sbu") == 282
@@ -213,3 +231,23 @@ def test_missing_notes_name_the_command():
     assert "NTU RGB+D was not available" in note
     assert "`stalib reproduce --only table2-ntu`" in note
     assert "`NTU/`" in note
+
+
+def test_validation_choice_averages_the_models_every_variant_has():
+    runs = []
+    for variant, accs in (("paper", {"lstm": 0.7, "sta-lstm": 0.5, "ta-lstm": 0.9}),
+                          ("l1-off", {"lstm": 0.8, "sta-lstm": 0.7})):
+        for model, acc in accs.items():
+            for fold in (1, 2):
+                runs.append(dict(dataset="sbu", protocol=f"5fold:val{fold % 5 + 1}",
+                                 variant=variant, model=model, fold=fold, seed=0,
+                                 accuracy=acc + 0.01 * fold))
+    val = report.summarise_validation(pd.DataFrame(runs))
+    assert set(val["protocol"]) == {"5fold"} and set(val["runs"]) == {2}
+    choice = report.validation_choice(val).set_index("variant")
+    # ta-lstm ran only with the paper's settings: not part of the comparison
+    assert choice.loc["paper", "models"] == 2
+    assert choice.loc["paper", "mean"] == pytest.approx(61.5)
+    assert choice.loc["l1-off", "mean"] == pytest.approx(76.5)
+    assert list(choice["chosen"]) == [False, True]
+    assert report.validation_choice(report.summarise_validation(None)).empty
