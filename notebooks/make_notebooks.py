@@ -205,7 +205,8 @@ the Fig. 7 grid when there is one: `<runs_root>/sbu/5fold/sta-lstm/fold1-seed0`;
 trained there). Fig. 5(a) shows the skeletons at the frame where $\\Delta\\beta_t$ peaks, a
 circle per joint sized by $\\alpha$ and the 8 largest in red; Fig. 6 $\\alpha$ for every joint
 and frame; Fig. 5(b) $\\beta_t$ and 5(c) $\\Delta\\beta_t = \\beta_t - \\beta_{t-1}$. The
-arrays are saved in `attention/<dataset>-<action>.json` for the report to quote.'''),
+arrays are saved in `attention/<dataset>-<action>.json` for the report to quote (with
+`-<variant>` after the dataset in every file name when `options["variant"]` names one).'''),
     ("parameters", PARAMETERS.format(
         dataset="sbu", models=["sta-lstm"], protocols=["5fold"], seeds=[0], folds=[1],
         extra="action = \"kicking\"  # the class of the sequence\n")),
@@ -223,6 +224,7 @@ from stalib.experiment import fold_indices, load_data, trained_model
 ''')),
     ("code", '''\
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
+tag = dataset + (f"-{options['variant']}" if options.get("variant") else "")  # file names
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
 out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.variant_name)
 model, meta = trained_model(cfg, out, data_root)
@@ -246,20 +248,21 @@ print(f"{out}: {protocol} fold {fold} seed {seed}; test sequence {att.name} "
 save(plots.plot_skeleton_attention(
     frames[shown], alpha[shown], dataset, top=8,
     title=f"'{data.class_names[att.label]}', frame {shown + 1} of {len(beta)}: α (circle area)"),
-    f"figures/attention-{dataset}-fig5a.png");
+    f"figures/attention-{tag}-fig5a.png");
 '''),
     ("markdown", "## Fig. 6: α for every joint and frame"),
     ("code", 'save(plots.plot_alpha_heatmap(alpha, dataset),\n'
-     '     f"figures/attention-{dataset}-fig6.png");\n'),
+     '     f"figures/attention-{tag}-fig6.png");\n'),
     ("markdown", "## Fig. 5(b) and 5(c): β and Δβ"),
     ("code", '''\
-save(plots.plot_beta(beta), f"figures/attention-{dataset}-fig5b.png")
-save(plots.plot_beta_diff(beta), f"figures/attention-{dataset}-fig5c.png");
+save(plots.plot_beta(beta), f"figures/attention-{tag}-fig5b.png")
+save(plots.plot_beta_diff(beta), f"figures/attention-{tag}-fig5c.png");
 '''),
     ("code", '''\
 record = {
     "dataset": dataset, "action": data.class_names[att.label], "protocol": protocol,
-    "fold": fold, "seed": seed, "model": model_name, "quick": quick,
+    "fold": fold, "seed": seed, "model": model_name, "variant": cfg.variant_name,
+    "quick": quick,
     "train_config": meta["train_config"], "run_folder": str(out.relative_to(runs_root)),
     "sequence": att.name, "index": att.index, "frames": len(beta), "joints": names,
     "predicted": data.class_names[att.predicted], "correct": att.correct,
@@ -270,7 +273,7 @@ record = {
     "foot_highest_frame": int(np.argmax(lift)) + 1,
     "alpha": np.round(alpha, 6).tolist(), "beta": np.round(beta, 6).tolist(),
 }
-path = results_dir / "attention" / f"{dataset}-{action}.json"
+path = results_dir / "attention" / f"{tag}-{action}.json"
 path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(json.dumps(record, indent=1) + "\\n")
 pd.DataFrame(record["top_joints_at_frame_shown"])

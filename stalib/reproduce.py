@@ -197,16 +197,21 @@ def _grid() -> list[Job]:
             description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
                         "vs STA-LSTM, coupled map",
         ))
-    jobs.append(Job(
-        name="attention-sbu", notebook="notebooks/attention.ipynb",
-        parameters={"dataset": "sbu", "models": ["sta-lstm"], "protocols": ["5fold"],
-                    "seeds": [0], "folds": [1], "action": "kicking", **PAPER_ITERATIONS},
-        outputs=("figures/attention-sbu-fig5a.png", "figures/attention-sbu-fig5b.png",
-                 "figures/attention-sbu-fig5c.png", "figures/attention-sbu-fig6.png",
-                 "attention/sbu-kicking.json"),
-        quick={k: QUICK[k] for k in ("n1", "n2", "threads")}, requires=("SBU",),
-        description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0) on a test 'kicking' sequence of SBU",
-    ))
+    for options in ({}, VALIDATED["sbu"]):
+        tag = "sbu" + (f"-{options['variant']}" if options else "")
+        jobs.append(Job(
+            name=f"attention-{tag}", notebook="notebooks/attention.ipynb",
+            parameters={"dataset": "sbu", "models": ["sta-lstm"], "protocols": ["5fold"],
+                        "seeds": [0], "folds": [1], "action": "kicking", **PAPER_ITERATIONS,
+                        **({"options": dict(options)} if options else {})},
+            outputs=tuple(f"figures/attention-{tag}-{fig}.png"
+                          for fig in ("fig5a", "fig5b", "fig5c", "fig6"))
+            + (f"attention/{tag}-kicking.json",),
+            quick={k: QUICK[k] for k in ("n1", "n2", "threads")}, requires=("SBU",),
+            description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0"
+                        + (f", variant {options['variant']}" if options else "")
+                        + ") on a test 'kicking' sequence of SBU",
+        ))
     return jobs
 
 
@@ -228,15 +233,17 @@ def get_job(name: str, jobs: Sequence[Job] | None = None) -> Job:
 def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
     """The jobs matching any of ``only``: an exact name, a glob (``fig7-*``) or a prefix (``fig7``).
 
-    No ``only`` selects every job. A pattern matching nothing is an error that lists the names.
+    An exact name selects that job alone (``fig7-sbu`` is not also ``fig7-sbu-l1-off``). No
+    ``only`` selects every job. A pattern matching nothing is an error that lists the names.
     """
     patterns = list(only or [])
     if not patterns:
         return list(jobs)
     chosen: list[Job] = []
     for pattern in patterns:
-        hits = [j for j in jobs if j.name == pattern or fnmatch.fnmatchcase(j.name, pattern)
-                or j.name.startswith(pattern + "-")]
+        hits = [j for j in jobs if j.name == pattern] or [
+            j for j in jobs if fnmatch.fnmatchcase(j.name, pattern)
+            or j.name.startswith(pattern + "-")]
         if not hits:
             names = ", ".join(j.name for j in jobs)
             raise ConfigError(f"--only {pattern!r} matches no job; jobs are: {names}")

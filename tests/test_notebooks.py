@@ -106,6 +106,10 @@ def test_quick_attention_is_a_test_kicking_sequence(quick, sbu_data):
     alpha, beta = np.array(att["alpha"]), np.array(att["beta"])
     assert alpha.shape == (att["frames"], 30) and beta.shape == (att["frames"],)
     assert np.allclose(alpha.sum(axis=1), 1.0, atol=1e-4)
+    assert att["variant"] == "custom"  # quick settings
+    other = json.loads((results / "attention" / "sbu-l1-off-kicking.json").read_text())
+    assert other["variant"] == "l1-off" and other["train_config"]["lambda3"] == 0.0
+    assert other["action"] == "kicking" and other["index"] in set(test.tolist())
     assert att["frame_shown"] == int(np.argmax(np.diff(beta))) + 2
     assert len(att["top_joints_at_frame_shown"]) == 8
 

@@ -197,6 +197,9 @@ def test_select_patterns():
     assert [j.name for j in rp.select(jobs, None)] == ["fig7-sbu", "fig7-ntu", "csta-sbu"]
     assert [j.name for j in rp.select(jobs, ["fig7"])] == ["fig7-sbu", "fig7-ntu"]
     assert [j.name for j in rp.select(jobs, ["*-sbu"])] == ["fig7-sbu", "csta-sbu"]
+    jobs.append(rp.Job("fig7-sbu-l1-off", "x.ipynb"))
+    assert [j.name for j in rp.select(jobs, ["fig7-sbu"])] == ["fig7-sbu"]  # exact: alone
+    assert [j.name for j in rp.select(jobs, ["fig7-sbu-*"])] == ["fig7-sbu-l1-off"]
     assert [j.name for j in rp.select(jobs, ["csta-sbu", "fig7-ntu"])] == ["fig7-ntu",
                                                                            "csta-sbu"]
     with pytest.raises(ConfigError, match="matches no job"):
@@ -286,6 +289,12 @@ def test_the_grid_of_the_issue():
     assert (attention.parameters["folds"], attention.parameters["seeds"]) == ([1], [0])
     # the attention job reads the STA-LSTM of the Fig. 7 grid: it runs after it
     assert names_before("attention-sbu").issuperset({"fig7-sbu"})
+    # and the validated variant's attention reads that variant's STA-LSTM
+    validated = rp.get_job("attention-sbu-l1-off")
+    assert validated.parameters["options"] == rp.VALIDATED["sbu"]
+    assert "attention/sbu-l1-off-kicking.json" in validated.outputs
+    assert "figures/attention-sbu-l1-off-fig6.png" in validated.outputs
+    assert names_before("attention-sbu-l1-off").issuperset({"fig7-sbu-l1-off"})
 
 
 def names_before(name: str) -> set[str]:
