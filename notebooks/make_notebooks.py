@@ -98,10 +98,9 @@ attention only) with and without the regularisers of equation (7), and STA-LSTM.
 trains every (model, protocol, seed, fold) of its grid whose row is not yet in
 `<results>/<dataset>/cv.csv` (each run appends its row), then shows the mean ± std accuracy
 per model over folds and seeds beside the paper's value where the text gives one, and saves the
-figure `figures/fig7-<dataset>.png` (`fig7-<dataset>-<variant>.png` for the runs of a variant
-named by `options["variant"]`).'''),
+figure `figure` under the results folder.'''),
     ("parameters", PARAMETERS.format(
-        dataset="sbu", extra="",
+        dataset="sbu", extra="figure = \"figures/fig7-sbu.png\"  # where the bar chart goes\n",
         models=["lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"],
         protocols=["5fold"], seeds=[0, 1, 2], folds="all")),
     ("code", setup('''
@@ -122,9 +121,7 @@ if len(gain):
                               caption="Mean minus the LSTM's mean (percentage points)"))
 '''),
     ("code", '''\
-variant = options.get("variant")  # a named variant gets its own figure
-name = f"figures/fig7-{dataset}" + (f"-{variant}" if variant else "") + ".png"
-save(plots.plot_ablation(summary, literature), name);
+save(plots.plot_ablation(summary, literature), figure);
 '''),
 ]
 

@@ -240,11 +240,12 @@ def test_the_grid_is_consistent():
         for o in job.outputs:
             owners.setdefault(o, []).append(job.name)
     # the only outputs two jobs share are the results files, one per dataset, which the Fig. 7
-    # jobs (one per variant) and the CSTA job of that dataset all append to
+    # jobs (one per variant, and the long grids) and the CSTA job of that dataset append to
     shared = {o: sorted(j) for o, j in owners.items() if len(j) > 1}
     assert shared == {f"{ds}/cv.csv": sorted(
         [f"csta-{s}", f"fig7-{s}"]
-        + ([f"fig7-{s}-{rp.VALIDATED[ds]['variant']}"] if ds in rp.VALIDATED else []))
+        + ([f"fig7-{s}-{rp.VALIDATED[ds]['variant']}"] if ds in rp.VALIDATED else [])
+        + [f"fig7-{name}" for name, g in rp.LONG_GRIDS.items() if g["dataset"] == ds])
         for ds, s in rp.SHORT.items()}
     assert not any(o.endswith(".csv") and o.rsplit("/", 1)[-1] != "cv.csv" for o in owners)
     for job in rp.JOBS:
@@ -266,16 +267,24 @@ def test_the_grid_of_the_issue():
     # the validated variant: the same grid, its settings named and recorded in the options
     l1 = rp.get_job("fig7-sbu-l1-off").parameters
     assert l1["options"] == {"variant": "l1-off", "lambda3": 0.0}
-    assert {k: v for k, v in l1.items() if k != "options"} == fig7
+    assert {k: v for k, v in l1.items() if k not in ("options", "figure")} == {
+        k: v for k, v in fig7.items() if k != "figure"}
+    assert (fig7["figure"], l1["figure"]) == ("figures/fig7-sbu.png",
+                                              "figures/fig7-sbu-l1-off.png")
     assert rp.get_job("fig7-sbu-l1-off").outputs == ("sbu/cv.csv", "figures/fig7-sbu-l1-off.png")
     csta = rp.get_job("csta-sbu").parameters
     assert csta["models"] == ["hcn", "hcn-joint", "hcn-frame", "csta-cnn"]
     assert csta["seeds"] == [0, 1, 2] and csta["action"] == "kicking"
     utk = rp.get_job("fig7-utkinect")
     assert utk.parameters["models"] == ["lstm", "sta-lstm"]
-    assert utk.parameters["protocols"] == ["xsub", "loso"]
-    assert utk.parameters["seeds"] == {"xsub": [0, 1, 2], "loso": [0]}
-    assert utk.quick["folds"] == {"xsub": [1], "loso": [1, 2]} and utk.quick["seeds"] == [0]
+    assert (utk.parameters["protocols"], utk.parameters["seeds"]) == (["xsub"], [0, 1, 2])
+    assert utk.quick["folds"] == [1] and utk.quick["seeds"] == [0]
+    loso = rp.get_job("fig7-utkinect-loso")  # 199 folds: a job of its own
+    assert loso.parameters["models"] == ["lstm", "sta-lstm"]
+    assert (loso.parameters["protocols"], loso.parameters["seeds"]) == (["loso"], [0])
+    assert loso.parameters["folds"] == "all" and loso.quick["folds"] == {"loso": [1, 2]}
+    assert loso.outputs == ("utkinect/cv.csv", "figures/fig7-utkinect-loso.png")
+    assert loso.parameters["figure"] == "figures/fig7-utkinect-loso.png"
     assert rp.get_job("csta-utkinect").parameters["protocols"] == ["xsub"]
     assert rp.get_job("csta-utkinect").quick["folds"] == [1]
     for name in ("fig7-ntu", "csta-ntu"):
