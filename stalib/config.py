@@ -68,6 +68,8 @@ class TrainConfig:
     bf16: bool = False  # bfloat16 autocast on CUDA
     checkpoint_every: int = 250  # iterations between checkpoints (and one per stage)
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
+    augment_rotation: float = 0.0  # training batches turned by up to this many degrees about y
+    augment_scale: float = 0.0  # and scaled by a factor in [1 - s, 1 + s] (stalib.data.augment)
     variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:
@@ -102,6 +104,9 @@ class TrainConfig:
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:
             raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+        from stalib.data.augment import Augment
+
+        Augment(self.augment_rotation, self.augment_scale)  # checks the ranges
         if self.variant is not None:
             if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "

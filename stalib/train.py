@@ -62,6 +62,7 @@ import numpy as np
 import torch
 
 from stalib.config import TrainConfig
+from stalib.data.augment import Augment
 from stalib.data.batching import Batch, pad_batch
 from stalib.data.core import SkeletonSet
 from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
@@ -176,12 +177,15 @@ class BatchStream:
     data-parallel training (``world > 1``) every rank draws the same global batch of
     ``batch_size`` sequences and :meth:`next` returns this rank's slice of it; ``weight`` is then
     the weight of this rank's loss (see :func:`stalib.distributed.shard`; 1 for one process).
+    With an active ``augment`` (:mod:`stalib.data.augment`) each global batch's sequences are
+    turned and scaled by draws from the same generator, after its indices.
     """
 
     def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, augment: Augment | None = None):
         self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
         self.rank, self.world = rank, world
+        self.augment = augment if augment is not None and augment.active else None
         self.rng = np.random.default_rng(seed)
         self.order: np.ndarray = np.empty(0, dtype=np.int64)
         self.pos = 0
@@ -196,8 +200,14 @@ class BatchStream:
         return chunk
 
     def next(self) -> Batch:
-        local, self.weight = shard(self.next_indices(), self.rank, self.world)
-        return pad_batch(self.data, local)
+        chunk = self.next_indices()
+        local, self.weight = shard(chunk, self.rank, self.world)
+        batch = pad_batch(self.data, local)
+        if self.augment is not None:
+            angles, factors = self.augment.draw(self.rng, len(chunk))
+            mine, _ = shard(np.arange(len(chunk)), self.rank, self.world)
+            batch.x = self.augment.apply(batch.x, angles[mine], factors[mine])
+        return batch
 
     def state_dict(self) -> dict:
         return {"rng": self.rng.bit_generator.state, "order": self.order.copy(), "pos": self.pos}
@@ -397,7 +407,7 @@ def train_run(
     seed_everything(cfg.seed)
     stages = schedule_for(cfg.model)
     stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
-                         info.world)
+                         info.world, Augment(cfg.augment_rotation, cfg.augment_scale))
     if info.enabled and cfg.effective_batch_size < info.world:
         raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
                           f"{info.world} processes: each needs at least one sequence")

@@ -34,6 +34,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--lambda{i}", type=float, default=None,
                        help=f"eq. (7) lambda{i} (default: the paper's value for the dataset)")
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
+    p.add_argument("--augment-rotation", type=float, default=0.0, metavar="DEGREES",
+                   help="turn each training sequence about the vertical axis by a random angle "
+                   "up to this (default 0: off, as in the paper)")
+    p.add_argument("--augment-scale", type=float, default=0.0, metavar="S",
+                   help="scale each training sequence by a random factor in [1-S, 1+S] "
+                   "(default 0: off)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
     p.add_argument("--checkpoint-every", type=int, default=250,
@@ -76,6 +82,7 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         lambda2=args.lambda2, lambda3=args.lambda3, grad_clip=args.grad_clip, device=args.device,
         bf16=args.bf16, checkpoint_every=args.checkpoint_every,
         model_overrides=_overrides(args.set), variant=args.variant,
+        augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
     )
 
 
