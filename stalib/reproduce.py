@@ -353,27 +353,13 @@ def merge_results(staged: Path, dest: Path) -> None:
     ``staged``, plus every row of ``dest`` whose key (:data:`stalib.results.KEY`) ``staged``
     lacks, sorted as ``append_record`` sorts them; written through a temporary file and a rename.
     """
-    import csv
-    import fcntl
-    import io
+    from stalib.results import KEY, locked, read_records, write_rows
 
-    from stalib.results import COLUMNS, KEY, read_records
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(dest):
         rows = read_records(staged)
         have = {tuple(str(r[k]) for k in KEY) for r in rows}
         rows += [r for r in read_records(dest) if tuple(str(r[k]) for k in KEY) not in have]
-        rows.sort(key=lambda r: (r["model"], r["protocol"], int(r["fold"]), int(r["seed"])))
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n",
-                                extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        tmp.write_text(buf.getvalue())
-        os.replace(tmp, dest)
+        write_rows(dest, rows)
     staged.unlink()
 
 

@@ -18,6 +18,7 @@ whose key already exists is replaced only when asked (``replace=True``), never s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import io
@@ -136,12 +137,32 @@ def has_record(path: Path, key: tuple) -> bool:
     return any(tuple(str(r[k]) for k in KEY) == tuple(map(str, key)) for r in read_records(path))
 
 
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold the exclusive lock of the results file ``path`` (``<path>.lock``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` to ``path`` in the file's order (model, variant, protocol, fold, seed),
+    through a temporary file and a rename; call it under :func:`locked`."""
+    rows = sorted(rows, key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
+                                       int(r["seed"])))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(buf.getvalue())
+    os.replace(tmp, path)
+
+
 def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
     """Add ``record`` to the CSV at ``path`` atomically, under an exclusive lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(path):
         rows = read_records(path)
         key = record.key()
         same = [r for r in rows if tuple(str(r[k]) for k in KEY) == key]
@@ -152,16 +173,7 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
             )
         rows = [r for r in rows if tuple(str(r[k]) for k in KEY) != key]
         _check_settings(path, rows, record)
-        rows.append({k: v for k, v in asdict(record).items()})
-        rows.sort(key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
-                                 int(r["seed"])))
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(buf.getvalue())
-        os.replace(tmp, path)
+        write_rows(path, rows + [asdict(record)])
 
 
 def _check_settings(path: Path, rows: list[dict], record: RunRecord) -> None:
