@@ -76,7 +76,7 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
     assert keys == {("5fold", m, "1", "0") for m in models}
     variants = {(r["variant"], r["model"]) for r in rows}
     assert variants == {("custom", m) for m in models} | {
-        ("l1-off", m) for m in rp.FIG7_GRID["sbu"]["models"]}
+        (o["variant"], m) for o in rp.VALIDATED["sbu"] for m in rp.FIG7_GRID["sbu"]["models"]}
     assert {(json.loads(r["params"])["train"]["n1"], json.loads(r["params"])["train"]["n2"])
             for r in rows} == {(20, 10)}  # the quick parameters
     if (data_root / "UTKinect").is_dir():
@@ -141,7 +141,9 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
         assert "NTU RGB+D was not available" in table2
         assert "stalib reproduce --only fig7-ntu" in table2 and "not run" in table2
     attention = text_of(html / "attention.html")
-    assert (html / "attention.html").read_text(encoding="utf-8").count("<img") == 4
+    # Figs. 5a, 5b, 5c and 6 for the paper's settings and for each validated variant
+    assert (html / "attention.html").read_text(encoding="utf-8").count("<img") == 4 * (
+        1 + len(rp.VALIDATED["sbu"]))
     assert "a quick run" in attention and "Δβ peaks at frame" in attention
     csta = text_of(html / "csta.html")
     assert "Paired by protocol, fold and seed" in csta

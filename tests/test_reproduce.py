@@ -244,7 +244,7 @@ def test_the_grid_is_consistent():
     shared = {o: sorted(j) for o, j in owners.items() if len(j) > 1}
     assert shared == {f"{ds}/cv.csv": sorted(
         [f"csta-{s}", f"fig7-{s}"]
-        + ([f"fig7-{s}-{rp.VALIDATED[ds]['variant']}"] if ds in rp.VALIDATED else [])
+        + [f"fig7-{s}-{o['variant']}" for o in rp.VALIDATED.get(ds, [])]
         + [f"fig7-{name}" for name, g in rp.LONG_GRIDS.items() if g["dataset"] == ds])
         for ds, s in rp.SHORT.items()}
     assert not any(o.endswith(".csv") and o.rsplit("/", 1)[-1] != "cv.csv" for o in owners)
@@ -300,7 +300,8 @@ def test_the_grid_of_the_issue():
     assert names_before("attention-sbu").issuperset({"fig7-sbu"})
     # and the validated variant's attention reads that variant's STA-LSTM
     validated = rp.get_job("attention-sbu-l1-off")
-    assert validated.parameters["options"] == rp.VALIDATED["sbu"]
+    assert validated.parameters["options"] == rp.VALIDATED["sbu"][0]
+    assert rp.get_job("attention-sbu-l1-off-aug").parameters["options"]["augment_rotation"] == 30
     assert "attention/sbu-l1-off-kicking.json" in validated.outputs
     assert "figures/attention-sbu-l1-off-fig6.png" in validated.outputs
     assert names_before("attention-sbu-l1-off").issuperset({"fig7-sbu-l1-off"})
