@@ -168,7 +168,9 @@ def _grid() -> list[Job]:
         short = SHORT[ds]
         jobs.append(Job(
             name=f"data-{short}", notebook="notebooks/data.ipynb",
-            parameters={"dataset": ds, "protocols": list(FIG7_GRID[ds]["protocols"])},
+            parameters={"dataset": ds, "protocols": list(dict.fromkeys(
+                FIG7_GRID[ds]["protocols"] + [p for g in LONG_GRIDS.values()
+                                              if g["dataset"] == ds for p in g["protocols"]]))},
             outputs=(f"{ds}/data.json", f"figures/data-{ds}-classes.png",
                      f"figures/data-{ds}-lengths.png", f"figures/data-{ds}-skeletons.png"),
             requires=(folder,),

@@ -285,6 +285,8 @@ def test_the_grid_of_the_issue():
     assert loso.parameters["folds"] == "all" and loso.quick["folds"] == {"loso": [1, 2]}
     assert loso.outputs == ("utkinect/cv.csv", "figures/fig7-utkinect-loso.png")
     assert loso.parameters["figure"] == "figures/fig7-utkinect-loso.png"
+    # the data job describes every protocol a job uses
+    assert rp.get_job("data-utkinect").parameters["protocols"] == ["xsub", "loso"]
     assert rp.get_job("csta-utkinect").parameters["protocols"] == ["xsub"]
     assert rp.get_job("csta-utkinect").quick["folds"] == [1]
     for name in ("fig7-ntu", "csta-ntu"):

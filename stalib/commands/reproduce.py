@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = rp.select(rp.JOBS, args.only)
 
     if args.list:
+        width = max((len(job.name) for job in jobs), default=0)
         for job in jobs:
             notebook = root / job.notebook
             if not notebook.is_file():
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 state = "to run"
             needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
-            print(f"{job.name:18s} {state:16s} {job.notebook}{needs}  {job.description}")
+            print(f"{job.name:{width}s}  {state:16s} {job.notebook}{needs}  {job.description}")
         return 0
 
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
