@@ -265,9 +265,9 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True,
                         width_ratios=widths)[0]
     width = 0.8 / len(variants)
+    low = 100.0  # the panels share their y axis: one range for all
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
-        low = 100.0
         for j, variant in enumerate(variants):
             v = g[g["variant"] == variant]
             if v.empty:
@@ -295,7 +295,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
                            ha="right", fontsize=8)
         name = DATASETS.get(dataset, dataset)
         ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}", fontsize=9)
-        ax.set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
+    axes[0].set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
     axes[0].set_ylabel("accuracy (%)")
     handles, labels = {}, []
     for ax in axes:

@@ -145,6 +145,14 @@ def test_ablation_bars_and_paper_marker(tmp_path):
         plots.plot_ablation(summary.iloc[:0])
 
 
+def test_ablation_shows_the_lowest_bar_of_any_panel():
+    runs = _runs()
+    runs.loc[(runs.dataset == "sbu") & (runs.model == "lstm"), "accuracy"] = 0.30
+    fig = plots.plot_ablation(summarise(runs))
+    for ax in fig.axes:  # shared y: the SBU panel's low bar sets every panel's range
+        assert ax.get_ylim()[0] <= 100 * runs.accuracy.min() - 5
+
+
 def test_ablation_puts_variants_side_by_side(tmp_path):
     runs = _runs()
     other = runs[runs.dataset == "sbu"].assign(variant="l1-off",
