@@ -112,8 +112,9 @@ class TrainConfig:
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "
                                   "letters, digits, '.', '_' or '-', starting with a letter or "
                                   "digit (e.g. l1-off)")
-            if self.variant == PAPER_VARIANT and self.deviations():
-                diff = ", ".join(f"{k}={v!r}" for k, v in self.deviations().items())
+            deviations = self.deviations() if self.variant == PAPER_VARIANT else {}
+            if deviations:
+                diff = ", ".join(f"{k}={v!r}" for k, v in deviations.items())
                 raise ConfigError(f"--variant paper: this run differs from the paper's settings "
                                   f"({diff}); name it with another --variant")
 

@@ -57,6 +57,13 @@ def record_protocol(cfg: TrainConfig) -> str:
     return protocol_of(cfg) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}")
 
 
+def record_key(cfg: TrainConfig) -> tuple:
+    """The key of ``cfg``'s results row, :data:`stalib.results.KEY`: ``(dataset, protocol,
+    variant, model, fold, seed)``."""
+    return (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
+            cfg.fold, cfg.seed)
+
+
 def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
     """``<results>/<dataset>/cv.csv``, or ``validation.csv`` for an inner-validation run."""
     name = "cv.csv" if cfg.val_fold is None else "validation.csv"
@@ -176,12 +183,10 @@ def run_experiment(
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
-    record_key = (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
-                  cfg.fold, cfg.seed)
     if results_dir is not None:
         results_csv = results_file(results_dir, cfg)
-        if has_record(results_csv, record_key) and not force:
-            raise StalibError(f"{results_csv}: a result for {record_key} exists already; "
+        if has_record(results_csv, record_key(cfg)) and not force:
+            raise StalibError(f"{results_csv}: a result for {record_key(cfg)} exists already; "
                               "use --force to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:

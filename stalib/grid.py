@@ -102,10 +102,9 @@ class PlannedRun:
     def key(self) -> tuple:
         """The results key ``(dataset, protocol, variant, model, fold, seed)`` of
         :mod:`stalib.results`."""
-        from stalib.experiment import dataset_key, protocol_of
+        from stalib.experiment import record_key
 
-        c = self.cfg
-        return (dataset_key(c.dataset), protocol_of(c), c.variant_name, c.model, c.fold, c.seed)
+        return record_key(self.cfg)
 
 
 def resolve_folds(folds: Any, n: int, protocol: str) -> list[int]:

@@ -104,9 +104,10 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
     return project / "results"
 
 
-def cv_files(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
-    """``[<results>/<dataset>/cv.csv]`` when it exists, else ``[]``."""
-    path = results_root(root) / dataset / "cv.csv"
+def cv_files(dataset: str, root: str | os.PathLike | None = None,
+             name: str = "cv.csv") -> list[Path]:
+    """``[<results>/<dataset>/<name>]`` when it exists, else ``[]``."""
+    path = results_root(root) / dataset / name
     return [path] if path.is_file() else []
 
 
@@ -147,8 +148,7 @@ def load_cv(dataset: str, root: str | os.PathLike | None = None,
             name: str = "cv.csv") -> pd.DataFrame | None:
     """All runs of ``dataset`` (None when no results file exists yet); ``name="validation.csv"``
     for the inner-validation runs."""
-    path = results_root(root) / dataset / name
-    files = [path] if path.is_file() else []
+    files = cv_files(dataset, root, name)
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)

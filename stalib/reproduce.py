@@ -162,6 +162,21 @@ def _quick(ds: str, protocols: Sequence[str]) -> dict[str, Any]:
     return quick
 
 
+def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], description: str,
+              options: Mapping[str, Any] | None = None) -> Job:
+    """The job ``fig7-<name>``: the Fig. 7 notebook over ``grid`` (models, protocols, seeds) of
+    ``ds``, every fold, the paper's iterations and TrainConfig ``options``; its bar chart is
+    ``figures/fig7-<figure>.png``."""
+    chart = f"figures/fig7-{figure}.png"
+    parameters = {"dataset": ds, **copy.deepcopy(dict(grid)), "folds": "all",
+                  **PAPER_ITERATIONS, "figure": chart}
+    if options:
+        parameters["options"] = dict(options)
+    return Job(name=f"fig7-{name}", notebook="notebooks/fig7.ipynb", parameters=parameters,
+               outputs=(f"{ds}/cv.csv", chart), quick=_quick(ds, grid["protocols"]),
+               requires=(DATA_FOLDERS[ds],), description=description)
+
+
 def _grid() -> list[Job]:
     jobs: list[Job] = []
     for ds, folder in DATA_FOLDERS.items():
@@ -176,30 +191,18 @@ def _grid() -> list[Job]:
             requires=(folder,),
             description=f"{folder}: classes, lengths, a skeleton per class, split sizes",
         ))
-        fig7 = copy.deepcopy(FIG7_GRID[ds])  # each job its own lists
-        protocols = ", ".join(fig7["protocols"])
-        jobs.append(Job(
-            name=f"fig7-{short}", notebook="notebooks/fig7.ipynb",
-            parameters={"dataset": ds, **fig7, "folds": "all", **PAPER_ITERATIONS,
-                        "figure": f"figures/fig7-{ds}.png"},
-            outputs=(f"{ds}/cv.csv", f"figures/fig7-{ds}.png"),
-            quick=_quick(ds, fig7["protocols"]), requires=(folder,),
-            description=f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
-                        f"({protocols}), every fold and seed",
-        ))
-        for options in map(dict, VALIDATED.get(ds, [])):
+        fig7 = FIG7_GRID[ds]
+        jobs.append(_fig7_job(
+            short, ds, ds, fig7,
+            f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
+            f"({', '.join(fig7['protocols'])}), every fold and seed"))
+        for options in VALIDATED.get(ds, []):
             variant = options["variant"]
-            jobs.append(Job(
-                name=f"fig7-{short}-{variant}", notebook="notebooks/fig7.ipynb",
-                parameters={"dataset": ds, **copy.deepcopy(FIG7_GRID[ds]), "folds": "all",
-                            **PAPER_ITERATIONS, "options": options,
-                            "figure": f"figures/fig7-{ds}-{variant}.png"},
-                outputs=(f"{ds}/cv.csv", f"figures/fig7-{ds}-{variant}.png"),
-                quick=_quick(ds, fig7["protocols"]), requires=(folder,),
-                description=f"Fig. 7 ablation on {folder}, variant {variant!r}: "
-                            + ", ".join(f"{k}={v}" for k, v in options.items()
-                                        if k != "variant") + " (explored on validation folds)",
-            ))
+            jobs.append(_fig7_job(
+                f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
+                f"Fig. 7 ablation on {folder}, variant {variant!r}: "
+                + ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
+                + " (explored on validation folds)", options))
         csta = copy.deepcopy(CSTA_GRID[ds])
         jobs.append(Job(
             name=f"csta-{short}", notebook="notebooks/csta.ipynb",
@@ -211,17 +214,11 @@ def _grid() -> list[Job]:
                         "vs STA-LSTM, coupled map",
         ))
     for name, grid in LONG_GRIDS.items():
-        ds, folder = grid["dataset"], DATA_FOLDERS[grid["dataset"]]
-        params = {k: copy.deepcopy(v) for k, v in grid.items() if k != "dataset"}
-        jobs.append(Job(
-            name=f"fig7-{name}", notebook="notebooks/fig7.ipynb",
-            parameters={"dataset": ds, **params, "folds": "all", **PAPER_ITERATIONS,
-                        "figure": f"figures/fig7-{name}.png"},
-            outputs=(f"{ds}/cv.csv", f"figures/fig7-{name}.png"),
-            quick=_quick(ds, grid["protocols"]), requires=(folder,),
-            description=f"Fig. 7 models on {folder} ({', '.join(grid['protocols'])}), every "
-                        "fold: days on a CPU",
-        ))
+        ds = grid["dataset"]
+        jobs.append(_fig7_job(
+            name, name, ds, {k: v for k, v in grid.items() if k != "dataset"},
+            f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}), every "
+            "fold: days on a CPU"))
     for options in ({}, *VALIDATED["sbu"]):
         tag = "sbu" + (f"-{options['variant']}" if options else "")
         jobs.append(Job(

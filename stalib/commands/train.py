@@ -151,7 +151,7 @@ def cmd_cv(args) -> int:
         load_data,
         num_folds,
         protocol_of,
-        record_protocol,
+        record_key,
         results_file,
     )
     from stalib.grid import model_folder
@@ -184,9 +184,7 @@ def cmd_cv(args) -> int:
         for fold in folds:
             val = fold % n + 1 if args.validation else None  # the next fold, 1 after the last
             cfg = _config(args, fold, seed, val)
-            key = (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
-                   fold, seed)
-            if has_record(csv_path, key) and not args.force:
+            if has_record(csv_path, record_key(cfg)) and not args.force:
                 if args.resume:
                     skipped += 1
                     continue
