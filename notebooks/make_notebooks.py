@@ -140,7 +140,10 @@ sequence beside STA-LSTM's spatial attention α for the same sequence.'''),
         dataset="sbu", models=["hcn", "hcn-joint", "hcn-frame", "csta-cnn"],
         protocols=["5fold"], seeds=[0, 1, 2], folds="all",
         extra="action = \"kicking\"  # class of the sequence drawn (None: the first test "
-              "sequence's)\n")),
+              "sequence's)\n"
+              "figure = \"figures/csta-sbu-coupled.png\"  # where the coupled map goes\n"
+              "reference_options = {}  # TrainConfig fields of the STA-LSTM compared with "
+              "and drawn\n# beside (e.g. a validated Fig. 7 variant; {}: the paper's)\n")),
     ("code", setup('''
 import pandas as pd
 import torch
@@ -156,24 +159,30 @@ from stalib.experiment import fold_indices, load_data, trained_model
      + TABLE),
     ("markdown", "## Against STA-LSTM on the same folds and seeds"),
     ("code", '''\
+# STA-LSTM of the settings reference_options: its variant names its rows and run folders
+reference_variant = grid.make_config(dataset, "sta-lstm", protocols[0], 1, 0, n1, n2,
+                                     reference_options, model_overrides).variant_name
 every = grid.recorded_rows(dataset, results_dir, results_root)
 both = None if every is None else pd.concat(
-    [rows, every[(every["model"] == "sta-lstm") & every["protocol"].isin(rows["protocol"])]])
-pairs = report.paired(both, models, reference="sta-lstm")
+    [rows, every[(every["model"] == "sta-lstm") & (every["variant"] == reference_variant)
+                 & every["protocol"].isin(rows["protocol"])]])
+pairs = report.paired(both, models, reference="sta-lstm", reference_variant=reference_variant)
 if pairs.empty:
-    display(report.show_markdown(report.jobs_note(
-        "STA-LSTM on the same folds", [f"fig7-{reproduce.SHORT.get(dataset, dataset)}"])))
+    job = f"fig7-{reproduce.SHORT.get(dataset, dataset)}" + (
+        "" if reference_variant == "paper" else f"-{reference_variant}")
+    display(report.show_markdown(report.jobs_note("STA-LSTM on the same folds", [job])))
 else:
     display(report.show_table(report.format_paired(pairs),
-                              caption="Paired by protocol, fold and seed (percent)"))
+                              caption=f"Against STA-LSTM ({reference_variant}), paired by "
+                                      "protocol, fold and seed (percent)"))
 '''),
     ("markdown", "## Coupled map of CSTA-CNN beside STA-LSTM's α (one test sequence)"),
     ("code", '''\
 # the first run of the grid (first protocol, seed and fold)
 protocol, fold, seed = runs[0].key[1], runs[0].cfg.fold, runs[0].cfg.seed
 pair = {}
-for name in ("csta-cnn", "sta-lstm"):
-    cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, options, model_overrides)
+for name, settings in (("csta-cnn", options), ("sta-lstm", reference_options)):
+    cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, settings, model_overrides)
     out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed, cfg.variant_name)
     pair[name], _ = trained_model(cfg, out, data_root)  # the grid's run when finished
 data = load_data(dataset, data_root)
@@ -188,7 +197,7 @@ print(f"{protocol} fold {fold} seed {seed}: test sequence {csta_att.name} ({labe
 fig = plots.plot_coupled_map(csta_att.alpha, sta_att.alpha, layout=dataset,
                              title=f"{report.DATASETS.get(dataset, dataset)}: '{label}', "
                                    f"{csta_att.name} ({protocol} fold {fold}, seed {seed})")
-save(fig, f"figures/csta-{dataset}-coupled.png");
+save(fig, figure);
 '''),
 ]
 

@@ -144,6 +144,15 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {"sbu": [
     {"variant": "l1-off", "lambda3": 0.0},
     {"variant": "l1-off-aug", "lambda3": 0.0, "augment_rotation": 30.0, "augment_scale": 0.1},
 ]}
+#: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
+#: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
+#: and augmentation (``aug``); only the one the rule chose (``aug``) is run on the test folds,
+#: for the four CSTA models. ``reference`` names the Fig. 7 variant of STA-LSTM it is compared
+#: with and drawn beside: the one the same rule chose for the Fig. 7 models.
+CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {"sbu": [
+    {"options": {"variant": "aug", "augment_rotation": 30.0, "augment_scale": 0.1},
+     "reference": "l1-off-aug"},
+]}
 #: Folds of a quick run where it is not just fold 1.
 QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
@@ -177,6 +186,40 @@ def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], descript
                requires=(DATA_FOLDERS[ds],), description=description)
 
 
+def _validated(ds: str, variant: str) -> dict[str, Any]:
+    """The TrainConfig fields of the Fig. 7 variant ``variant`` of ``ds`` (VALIDATED)."""
+    for options in VALIDATED.get(ds, []):
+        if options["variant"] == variant:
+            return dict(options)
+    raise ConfigError(f"{ds}: no validated Fig. 7 variant called {variant!r}")
+
+
+def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
+              reference: Mapping[str, Any] | None = None) -> Job:
+    """The job ``csta-<ds>[-<variant>]``: the CSTA notebook over CSTA_GRID[ds] with TrainConfig
+    ``options``, compared with (and drawn beside) STA-LSTM of the settings ``reference``."""
+    csta = copy.deepcopy(CSTA_GRID[ds])
+    tag = SHORT[ds] + (f"-{options['variant']}" if options else "")
+    figure = f"figures/csta-{ds}" + (f"-{options['variant']}" if options else "") + "-coupled.png"
+    parameters = {"dataset": ds, **csta, "folds": "all", **PAPER_ITERATIONS,
+                  "action": ACTION[ds], "figure": figure}
+    if options:
+        parameters["options"] = dict(options)
+    if reference:
+        parameters["reference_options"] = dict(reference)
+    folder = DATA_FOLDERS[ds]
+    what = (f"variant {options['variant']!r}: "
+            + ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
+            + " (chosen on validation folds), ") if options else ""
+    against = f"STA-LSTM ({reference['variant']})" if reference else "STA-LSTM"
+    return Job(
+        name=f"csta-{tag}", notebook="notebooks/csta.ipynb", parameters=parameters,
+        outputs=(f"{ds}/cv.csv", figure), quick=_quick(ds, csta["protocols"]),
+        requires=(folder,),
+        description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
+                    f"{what}vs {against}, coupled map")
+
+
 def _grid() -> list[Job]:
     jobs: list[Job] = []
     for ds, folder in DATA_FOLDERS.items():
@@ -203,16 +246,9 @@ def _grid() -> list[Job]:
                 f"Fig. 7 ablation on {folder}, variant {variant!r}: "
                 + ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
                 + " (explored on validation folds)", options))
-        csta = copy.deepcopy(CSTA_GRID[ds])
-        jobs.append(Job(
-            name=f"csta-{short}", notebook="notebooks/csta.ipynb",
-            parameters={"dataset": ds, **csta, "folds": "all", **PAPER_ITERATIONS,
-                        "action": ACTION[ds]},
-            outputs=(f"{ds}/cv.csv", f"figures/csta-{ds}-coupled.png"),
-            quick=_quick(ds, csta["protocols"]), requires=(folder,),
-            description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
-                        "vs STA-LSTM, coupled map",
-        ))
+        jobs.append(_csta_job(ds))
+        for entry in CSTA_VALIDATED.get(ds, []):
+            jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))
     for name, grid in LONG_GRIDS.items():
         ds = grid["dataset"]
         jobs.append(_fig7_job(

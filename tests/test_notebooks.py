@@ -76,7 +76,9 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
     assert keys == {("5fold", m, "1", "0") for m in models}
     variants = {(r["variant"], r["model"]) for r in rows}
     assert variants == {("custom", m) for m in models} | {
-        (o["variant"], m) for o in rp.VALIDATED["sbu"] for m in rp.FIG7_GRID["sbu"]["models"]}
+        (o["variant"], m) for o in rp.VALIDATED["sbu"] for m in rp.FIG7_GRID["sbu"]["models"]} | {
+        (e["options"]["variant"], m) for e in rp.CSTA_VALIDATED["sbu"]
+        for m in rp.CSTA_GRID["sbu"]["models"]}
     assert {(json.loads(r["params"])["train"]["n1"], json.loads(r["params"])["train"]["n2"])
             for r in rows} == {(20, 10)}  # the quick parameters
     if (data_root / "UTKinect").is_dir():
@@ -147,7 +149,10 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert "a quick run" in attention and "Δβ peaks at frame" in attention
     csta = text_of(html / "csta.html")
     assert "Paired by protocol, fold and seed" in csta
-    assert (html / "csta.html").read_text(encoding="utf-8").count("<img") >= 1
+    # the coupled map of each CSTA job of SBU (the paper's settings and each chosen variant)
+    assert (html / "csta.html").read_text(encoding="utf-8").count("<img") >= 1 + len(
+        rp.CSTA_VALIDATED["sbu"])
+    assert "Against STA-LSTM (l1-off-aug)" in csta
     datasets = (html / "datasets.html").read_text(encoding="utf-8")
     assert datasets.count("<img") >= 3
     repro = text_of(html / "reproducibility.html")

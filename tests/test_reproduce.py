@@ -245,6 +245,7 @@ def test_the_grid_is_consistent():
     assert shared == {f"{ds}/cv.csv": sorted(
         [f"csta-{s}", f"fig7-{s}"]
         + [f"fig7-{s}-{o['variant']}" for o in rp.VALIDATED.get(ds, [])]
+        + [f"csta-{s}-{e['options']['variant']}" for e in rp.CSTA_VALIDATED.get(ds, [])]
         + [f"fig7-{name}" for name, g in rp.LONG_GRIDS.items() if g["dataset"] == ds])
         for ds, s in rp.SHORT.items()}
     assert not any(o.endswith(".csv") and o.rsplit("/", 1)[-1] != "cv.csv" for o in owners)
@@ -275,6 +276,20 @@ def test_the_grid_of_the_issue():
     csta = rp.get_job("csta-sbu").parameters
     assert csta["models"] == ["hcn", "hcn-joint", "hcn-frame", "csta-cnn"]
     assert csta["seeds"] == [0, 1, 2] and csta["action"] == "kicking"
+    assert csta["figure"] == "figures/csta-sbu-coupled.png" and "reference_options" not in csta
+    # the CSTA variant chosen on validation folds, against STA-LSTM's chosen Fig. 7 variant
+    aug = rp.get_job("csta-sbu-aug")
+    assert aug.parameters["options"] == {"variant": "aug", "augment_rotation": 30.0,
+                                         "augment_scale": 0.1}
+    assert aug.parameters["reference_options"] == rp.VALIDATED["sbu"][1]
+    assert aug.parameters["reference_options"]["variant"] == "l1-off-aug"
+    assert aug.outputs == ("sbu/cv.csv", "figures/csta-sbu-aug-coupled.png")
+    assert aug.parameters["figure"] == aug.outputs[1]
+    assert {k: v for k, v in aug.parameters.items()
+            if k not in ("options", "reference_options", "figure")} == {
+        k: v for k, v in csta.items() if k != "figure"}
+    # it draws the STA-LSTM of that variant: the Fig. 7 job that trains it runs first
+    assert names_before("csta-sbu-aug").issuperset({"fig7-sbu-l1-off-aug"})
     utk = rp.get_job("fig7-utkinect")
     assert utk.parameters["models"] == ["lstm", "sta-lstm"]
     assert (utk.parameters["protocols"], utk.parameters["seeds"]) == (["xsub"], [0, 1, 2])
