@@ -150,7 +150,7 @@ import torch
 from IPython.display import Image, display
 
 from stalib import grid, plots, report, reproduce
-from stalib.experiment import fold_indices, load_data, trained_model
+from stalib.experiment import fold_indices, load_data_for, trained_model
 ''')),
     ("code", GRID),
     ("code", RUN),
@@ -180,16 +180,17 @@ else:
     ("code", '''\
 # the first run of the grid (first protocol, seed and fold)
 protocol, fold, seed = runs[0].key[1], runs[0].cfg.fold, runs[0].cfg.seed
-pair = {}
+pair, seen = {}, {}  # each model, and the data as that model's run preprocessed it
 for name, settings in (("csta-cnn", options), ("sta-lstm", reference_options)):
     cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, settings, model_overrides)
     out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed, cfg.variant_name)
     pair[name], _ = trained_model(cfg, out, data_root)  # the grid's run when finished
-data = load_data(dataset, data_root)
+    seen[name] = load_data_for(cfg, data_root)
+data = seen["csta-cnn"]
 _, test = fold_indices(cfg, data)
 index = grid.pick_sequence(data, test, action, model=pair["csta-cnn"])
 csta_att = grid.attention_of(pair["csta-cnn"], data, index)
-sta_att = grid.attention_of(pair["sta-lstm"], data, index)
+sta_att = grid.attention_of(pair["sta-lstm"], seen["sta-lstm"], index)
 label = data.class_names[csta_att.label]
 print(f"{protocol} fold {fold} seed {seed}: test sequence {csta_att.name} ({label}), "
       f"{len(csta_att.frames)} frames; CSTA-CNN says {data.class_names[csta_att.predicted]}, "
@@ -226,7 +227,7 @@ from IPython.display import Image, display
 
 from stalib import grid, plots, report
 from stalib.data.skeletons import get_layout
-from stalib.experiment import fold_indices, load_data, trained_model
+from stalib.experiment import fold_indices, load_data_for, trained_model
 ''')),
     ("code", '''\
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
@@ -234,7 +235,7 @@ tag = dataset + (f"-{options['variant']}" if options.get("variant") else "")  # 
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
 out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.variant_name)
 model, meta = trained_model(cfg, out, data_root)
-data = load_data(dataset, data_root)
+data = load_data_for(cfg, data_root)  # preprocessed as the run was
 _, test = fold_indices(cfg, data)
 index = grid.pick_sequence(data, test, action, model=model)
 assert index in set(test.tolist())  # a test sequence of this fold, never seen in training

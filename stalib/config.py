@@ -70,6 +70,9 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
     augment_rotation: float = 0.0  # training batches turned by up to this many degrees about y
     augment_scale: float = 0.0  # and scaled by a factor in [1 - s, 1 + s] (stalib.data.augment)
+    # the dataset's preprocessing, the fields that differ from its paper settings (the
+    # *Preprocess dataclasses of stalib.data.transforms), e.g. {"smooth": None}; {}: the paper's
+    preprocess: dict = field(default_factory=dict)
     variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,13 @@ class TrainConfig:
         from stalib.data.augment import Augment
 
         Augment(self.augment_rotation, self.augment_scale)  # checks the ranges
+        if not isinstance(self.preprocess, dict):
+            raise ConfigError(f"preprocess must be a dict of preprocessing settings, got "
+                              f"{type(self.preprocess).__name__}")
+        from stalib.data.registry import preprocess_changes
+
+        # checks the fields and keeps one spelling: only what differs from the paper's
+        self.preprocess = preprocess_changes(self.dataset, self.preprocess)
         if self.variant is not None:
             if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "

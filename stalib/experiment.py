@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 
 from stalib.config import DEFAULT_PROTOCOL, TrainConfig
 from stalib.data.core import SkeletonSet
+from stalib.data.registry import preprocess_settings
 from stalib.errors import ConfigError, StalibError
 from stalib.loss import LossConfig, sta_loss
 from stalib.models import build_model, check_model_name
@@ -111,15 +114,24 @@ def make_loss(cfg: TrainConfig):
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, data_root: str | None) -> SkeletonSet:
+def _load(name: str, data_root: str | None, preprocess: str) -> SkeletonSet:
     from stalib.data.registry import load_dataset
 
-    return load_dataset(name, data_root)
+    return load_dataset(name, data_root,
+                        preprocess=preprocess_settings(name, json.loads(preprocess)))
 
 
-def load_data(name: str, data_root: str | Path | None) -> SkeletonSet:
-    """The dataset, loaded once per process (``stalib cv`` trains many folds on it)."""
-    return _load(name, None if data_root is None else str(data_root))
+def load_data(name: str, data_root: str | Path | None,
+              preprocess: Mapping[str, Any] | None = None) -> SkeletonSet:
+    """The dataset, loaded once per process (``stalib cv`` trains many folds on it), with its
+    paper preprocessing changed by ``preprocess`` (a run's ``TrainConfig.preprocess``)."""
+    return _load(name, None if data_root is None else str(data_root),
+                 json.dumps(dict(preprocess or {}), sort_keys=True))
+
+
+def load_data_for(cfg: TrainConfig, data_root: str | Path | None) -> SkeletonSet:
+    """The dataset of run ``cfg``, preprocessed as that run is."""
+    return load_data(cfg.dataset, data_root, cfg.preprocess)
 
 
 def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +191,7 @@ def run_experiment(
 ) -> Experiment:
     """Train ``cfg`` on its fold, save the run folder ``out`` and (optionally) a results row."""
     out = Path(out)
-    data = data if data is not None else load_data(cfg.dataset, data_root)
+    data = data if data is not None else load_data_for(cfg, data_root)
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
@@ -197,7 +209,9 @@ def run_experiment(
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
-                "dataset_name": data.name, "loss": asdict(loss_config(cfg))
+                "dataset_name": data.name,
+                "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
+                "loss": asdict(loss_config(cfg))
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",
                 "model_config": model_config(model)}
     record = RunRecord(

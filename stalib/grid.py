@@ -176,7 +176,7 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
     again from the start and replaces its row. Returns one row per run: ``model, protocol, fold,
     seed, status`` (``ran`` or ``recorded``), ``accuracy`` (of the runs made here), ``out``.
     """
-    from stalib.experiment import load_data, run_experiment
+    from stalib.experiment import load_data_for, run_experiment
     from stalib.results import has_record
 
     rows = []
@@ -194,7 +194,7 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
             continue
         exp = run_experiment(c, run.out, data_root, results_dir=Path(results_dir),
                              resume=not force, force=force, progress=False,
-                             data=load_data(c.dataset, data_root))
+                             data=load_data_for(c, data_root))
         row.update(status="ran", accuracy=exp.record.accuracy)
         rows.append(row)
         if log is not None:

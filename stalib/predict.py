@@ -1,7 +1,8 @@
 """Classify skeleton files with a trained model (``stalib predict``) and draw its attention.
 
-The file is read with the reader of the dataset the model was trained on and preprocessed with
-that dataset's default (paper) settings, exactly as during training:
+The file is read with the reader of the dataset the model was trained on and preprocessed as
+the model's training data was (the dataset's paper settings, changed by the run's
+``TrainConfig.preprocess``):
 
 * ``sbu``: one ``skeleton_pos.txt``;
 * ``utkinect``: one ``joints_sSS_eEE.txt`` (the whole recording is one sequence);
@@ -11,23 +12,27 @@ that dataset's default (paper) settings, exactly as during training:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from stalib.data.core import apply_transform
-from stalib.data.registry import dataset_kind, default_preprocess
+from stalib.data.registry import dataset_kind, preprocess_settings
 from stalib.errors import ConfigError, FormatError, StalibError
 
 
-def read_for_model(path: str | Path, dataset: str) -> list[tuple[str, np.ndarray]]:
-    """``[(name, (T, K, 3) preprocessed sequence)]`` read from ``path`` as ``dataset`` data."""
+def read_for_model(path: str | Path, dataset: str, preprocess: Mapping[str, Any] | None = None,
+                   ) -> list[tuple[str, np.ndarray]]:
+    """``[(name, (T, K, 3) preprocessed sequence)]`` read from ``path`` as ``dataset`` data,
+    preprocessed with the dataset's settings changed by ``preprocess``."""
     path = Path(path)
     if not path.is_file():
         raise StalibError(f"{path}: no such file")
     kind = dataset_kind(dataset)
-    transform = default_preprocess(dataset).build()
+    transform = preprocess_settings(dataset, preprocess).build()
     if kind == "sbu":
         from stalib.data.sbu import read_sbu_file
 
@@ -69,7 +74,8 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
     model, meta = load_model(checkpoint, device=device)
-    sequences = read_for_model(file, meta["dataset"])
+    sequences = read_for_model(file, meta["dataset"],
+                               meta.get("train_config", {}).get("preprocess"))
     for name, seq in sequences:
         if seq.shape[1] != meta["num_joints"]:
             raise FormatError(file, f"{seq.shape[1]} joints per frame, the model expects "

@@ -49,6 +49,13 @@ CASES = {
                             *TINY], "larger steps overflow float32", "data"),
     "negative --grad-clip": (["train", "--dataset", "sbu", "--grad-clip", "-1", "--out", "run",
                               *TINY], "leave it out for no clipping", "data"),
+    "--preprocess without =": (["train", "--dataset", "sbu", "--preprocess", "smooth",
+                                "--out", "run", *TINY], "expected KEY=VALUE, e.g. --preprocess "
+                               "smooth=null", "data"),
+    "--preprocess unknown field": (["train", "--dataset", "sbu", "--preprocess", "smoth=null",
+                                    "--out", "run", *TINY],
+                                   "not a preprocessing setting of sbu (valid: unnormalize",
+                                   "data"),
     "no data root": (["train", "--dataset", "sbu", "--out", "run", *TINY],
                      "pass --data-root DIR or set STALIB_DATA", "no-data"),
     "data root without SBU/": (["train", "--dataset", "sbu", "--data-root", "emptyroot",

@@ -38,3 +38,33 @@ def test_paper_cannot_name_other_settings():
     with pytest.raises(ConfigError, match=r"--variant paper: .*lambda3=0.0.*another --variant"):
         TrainConfig(dataset="sbu", lambda3=0.0, variant="paper")
     assert TrainConfig(variant="paper").variant_name == "paper"
+
+
+def test_preprocessing_is_a_setting_with_one_spelling():
+    # SBU without smoothing: a deviation, filed as custom unless named
+    cfg = TrainConfig(dataset="sbu", preprocess={"smooth": None})
+    assert cfg.deviations() == {"preprocess": {"smooth": None}} and cfg.variant_name == "custom"
+    # the paper's value written out is no change: dropped, so the run stays the paper's
+    same = TrainConfig(dataset="sbu", preprocess={"smooth": "savgol", "smooth_window": 5})
+    assert same.preprocess == {} and same.variant_name == "paper"
+    # UTKinect has no smoothing by default: asking for it is the change
+    utk = TrainConfig(dataset="utkinect", preprocess={"smooth": "savgol", "centre_joint": 3})
+    assert utk.preprocess == {"centre_joint": 3, "smooth": "savgol"}
+    with pytest.raises(ConfigError, match="--variant paper: .*preprocess"):
+        TrainConfig(dataset="sbu", preprocess={"smooth": None}, variant="paper")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"smoth": None}, r"--preprocess smoth: not a preprocessing setting of sbu \(valid: .*smooth"),
+    ({"smooth_window": 4}, r"--preprocess .*window must be an odd number"),
+    ({"smooth": "median"}, r"--preprocess .*median"),
+    ({"view_normalize": False}, r"--preprocess view_normalize: not a preprocessing setting of sbu"),
+])
+def test_bad_preprocessing_is_refused_with_its_field(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(dataset="sbu", preprocess=changes)
+
+
+def test_preprocessing_must_be_a_dict():
+    with pytest.raises(ConfigError, match="preprocess must be a dict"):
+        TrainConfig(dataset="sbu", preprocess="smooth=None")

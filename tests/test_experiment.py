@@ -156,3 +156,30 @@ def test_configs_saved_before_a_field_existed_still_match(npz_path):
     assert cfg.same_run(older)
     assert not tiny(npz_path, val_fold=3).same_run(older)
     assert not cfg.same_run({**older, "unknown_field": 1})
+
+
+def test_a_run_uses_and_records_its_preprocessing(tmp_path, npz_path):
+    from stalib.experiment import load_data, load_data_for
+
+    cfg = tiny(npz_path, preprocess={"centre_joint": 0}, variant="centred")
+    raw, centred = load_data(cfg.dataset, None), load_data_for(cfg, None)
+    assert raw is not centred and len(raw) == len(centred)
+    # centred on joint 0 of the first frame: that joint is at the origin there
+    assert np.allclose(centred[3][0, 0], 0.0) and not np.allclose(raw[3][0, 0], 0.0)
+    assert load_data_for(cfg, None) is centred  # loaded once per process and setting
+    exp = run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False)
+    row = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")[0]
+    params = json.loads(row["params"])
+    assert params["train"]["preprocess"] == {"centre_joint": 0} and row["variant"] == "centred"
+    assert params["preprocessing"] == "Centre(joint=0)"
+    assert json.loads((exp.out / "metrics.json").read_text())["params"]["preprocessing"] == (
+        "Centre(joint=0)")
+    # stalib predict preprocesses the file as the run's training data was: the same logits
+    from stalib.predict import classify, read_for_model
+
+    model, meta = load_model(exp.out / "model.pt")
+    (_, seq), *_ = read_for_model(npz_path, meta["dataset"], meta["train_config"]["preprocess"])
+    assert np.allclose(seq, centred[0])
+    prob, _, _ = classify(model, seq)
+    assert np.allclose(prob, classify(model, np.asarray(centred[0]))[0])
+    assert not np.allclose(read_for_model(npz_path, meta["dataset"])[0][1], seq)

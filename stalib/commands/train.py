@@ -40,6 +40,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment-scale", type=float, default=0.0, metavar="S",
                    help="scale each training sequence by a random factor in [1-S, 1+S] "
                    "(default 0: off)")
+    p.add_argument("--preprocess", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a preprocessing setting of the dataset from the paper's, e.g. "
+                   "--preprocess smooth=null (SBU without smoothing); the fields are those of "
+                   "stalib.data.transforms.SBUPreprocess / UTKinectPreprocess / NTUPreprocess "
+                   "(repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
     p.add_argument("--checkpoint-every", type=int, default=250,
@@ -56,11 +61,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
 
 
-def _overrides(pairs: list[str]) -> dict:
+def _overrides(pairs: list[str], flag: str = "--set", example: str = "dropout=0.3") -> dict:
+    """``KEY=VALUE`` pairs as a dict; each VALUE is read as JSON when it is (``null``, ``3``)."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set dropout=0.3")
+            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE, e.g. {flag} {example}")
         key, value = pair.split("=", 1)
         try:
             out[key] = json.loads(value)
@@ -83,6 +89,7 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         bf16=args.bf16, checkpoint_every=args.checkpoint_every,
         model_overrides=_overrides(args.set), variant=args.variant,
         augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
+        preprocess=_overrides(args.preprocess, "--preprocess", "smooth=null"),
     )
 
 

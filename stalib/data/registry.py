@@ -20,10 +20,12 @@ npz:PATH   ``provided`` (its ``split`` array), ``folds`` (its ``fold`` array), `
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +75,29 @@ def dataset_kind(name: str) -> str:
 def default_preprocess(name: str) -> PreprocessConfig:
     """The paper's preprocessing settings of dataset ``name`` (see the module docstring)."""
     return _PREPROCESS[dataset_kind(name)]()
+
+
+def preprocess_settings(name: str, changes: Mapping[str, Any] | None = None) -> PreprocessConfig:
+    """The preprocessing of dataset ``name``: its defaults with the fields ``changes`` replaced
+    (``{"smooth": None}``: SBU without smoothing). Unknown fields or bad values: ConfigError."""
+    default = default_preprocess(name)
+    changes = dict(changes or {})
+    valid = [f.name for f in dataclasses.fields(default)]
+    unknown = sorted(set(changes) - set(valid))
+    if unknown:
+        raise ConfigError(f"--preprocess {', '.join(unknown)}: not a preprocessing setting of "
+                          f"{name} (valid: {', '.join(valid)})")
+    try:
+        return dataclasses.replace(default, **changes)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"--preprocess {changes}: {err}") from None
+
+
+def preprocess_changes(name: str, changes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``changes`` without the fields that equal the default: one spelling per setting."""
+    settings = dataclasses.asdict(preprocess_settings(name, changes))
+    default = dataclasses.asdict(default_preprocess(name))
+    return {k: settings[k] for k in sorted(settings) if settings[k] != default[k]}
 
 
 def protocols(name: str) -> list[str]:
