@@ -309,6 +309,17 @@ def validation_choice(val: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def format_choice(choice: pd.DataFrame) -> pd.DataFrame:
+    """:func:`validation_choice` as a display table (two decimals, ``yes`` on the chosen)."""
+    return pd.DataFrame({
+        "Dataset": [DATASET_SHORT.get(d, d) for d in choice["dataset"]],
+        "Variant": list(choice["variant"]),
+        "Models averaged": list(choice["models"]),
+        "Mean validation accuracy (%)": [f"{m:.2f}" for m in choice["mean"]],
+        "Chosen": ["yes" if c else "" for c in choice["chosen"]],
+    })
+
+
 def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
     """``df``, with ``variant`` = paper when a hand-made frame has no such column."""
     return df if "variant" in df.columns else df.assign(variant=PAPER_VARIANT)

@@ -251,3 +251,7 @@ def test_validation_choice_averages_the_models_every_variant_has():
     assert choice.loc["l1-off", "mean"] == pytest.approx(76.5)
     assert list(choice["chosen"]) == [False, True]
     assert report.validation_choice(report.summarise_validation(None)).empty
+    shown = report.format_choice(report.validation_choice(val))
+    assert shown.to_dict("list") == {
+        "Dataset": ["SBU", "SBU"], "Variant": ["paper", "l1-off"], "Models averaged": [2, 2],
+        "Mean validation accuracy (%)": ["61.50", "76.50"], "Chosen": ["", "yes"]}
