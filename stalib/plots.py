@@ -22,7 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from stalib.data.skeletons import Layout, get_layout
-from stalib.report import DATASETS, MODEL_LABELS, compare, protocol_label
+from stalib.report import DATASETS, MODEL_LABELS, compare, error_bars, protocol_label
 
 PERSON_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 TOP_COLOR = "red"
@@ -243,7 +243,9 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
 
 
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
-    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol.
+    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol (where
+    every run tests one sequence, leave-one-sequence-out, the bar is the pooled accuracy with its
+    Wilson 95 % interval instead: :func:`stalib.report.error_bars`).
 
     ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
     say, a validated one) give side-by-side bars per model, the paper's settings first. Where
@@ -268,20 +270,23 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     low = 100.0  # the panels share their y axis: one range for all
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
+        pooled = False  # a bar of this panel shows a Wilson interval (one sequence per run)
         for j, variant in enumerate(variants):
             v = g[g["variant"] == variant]
             if v.empty:
                 continue
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(variants) - 1) / 2) \
                 * width
-            std = v["std"].fillna(0.0).to_numpy()
+            err = error_bars(v)
             label = "ours (mean ± std)" if len(variants) == 1 else f"ours, {variant}"
-            ax.bar(x, v["mean"], yerr=std, capsize=3, color=colors.get(variant, "tab:gray"),
+            ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
-            for xi, mean, sd in zip(x, v["mean"], std, strict=True):
-                ax.annotate(f"{mean:.1f}", (xi, mean + sd), xytext=(0, 2),
+            for xi, mean, up in zip(x, v["mean"], err[1], strict=True):
+                ax.annotate(f"{mean:.1f}", (xi, mean + up), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom", fontsize=7)
-            low = min(low, float(np.nanmin(v["mean"].to_numpy() - std)))
+            low = min(low, float(np.nanmin(v["mean"].to_numpy() - err[0])))
+            if "ci_low" in v and v["ci_low"].notna().any():
+                pooled = True
         paper = g.drop_duplicates("model").set_index("model")["paper"].reindex(models)
         paper = paper.to_numpy(dtype=float)
         has = ~np.isnan(paper)
@@ -294,7 +299,8 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         ax.set_xticklabels([MODEL_LABELS.get(m, m) for m in models], rotation=40,
                            ha="right", fontsize=8)
         name = DATASETS.get(dataset, dataset)
-        ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}", fontsize=9)
+        ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}"
+                     + (" (bars: 95 % CI)" if pooled else ""), fontsize=9)
     axes[0].set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
     axes[0].set_ylabel("accuracy (%)")
     handles, labels = {}, []

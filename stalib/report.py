@@ -237,12 +237,17 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
               variants: Iterable[str] | None = None) -> pd.DataFrame:
     """Mean ± std (percent) per (dataset, protocol, variant, model) over folds and seeds.
 
-    Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds``; ``std``
-    is NaN for a single run. Rows follow :data:`MODEL_ORDER` within each dataset and protocol,
-    the ``paper`` variant first. ``variants`` keeps only those variants.
+    Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds,
+    correct, sequences, ci_low, ci_high``; ``std`` is NaN for a single run. ``correct`` and
+    ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``). When
+    every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs of
+    0/100 outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of the
+    pooled accuracy (:func:`wilson_interval`), NaN otherwise. Rows follow :data:`MODEL_ORDER`
+    within each dataset and protocol, the ``paper`` variant first. ``variants`` keeps only
+    those variants.
     """
     cols = ["dataset", "protocol", "variant", "model", "label", "mean", "std", "runs", "folds",
-            "seeds"]
+            "seeds", "correct", "sequences", "ci_low", "ci_high"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     df = _with_variant(df)
@@ -254,6 +259,14 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
     for (dataset, protocol, variant, model), g in df.groupby(
             ["dataset", "protocol", "variant", "model"], sort=False):
         acc = 100.0 * g["accuracy"].astype(float)
+        n_test = (pd.to_numeric(g["n_test"], errors="coerce") if "n_test" in g.columns
+                  else pd.Series(np.nan, index=g.index))
+        correct = sequences = low = high = float("nan")
+        if n_test.notna().all():
+            sequences = int(n_test.sum())
+            correct = int(np.rint(g["accuracy"].astype(float) * n_test).sum())
+            if (n_test == 1).all() and g["seed"].nunique() == 1:
+                low, high = wilson_interval(correct, sequences)
         rows.append({
             "dataset": dataset,
             "protocol": protocol,
@@ -265,6 +278,7 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
             "runs": int(len(acc)),
             "folds": int(g["fold"].nunique()),
             "seeds": int(g["seed"].nunique()),
+            "correct": correct, "sequences": sequences, "ci_low": low, "ci_high": high,
         })
     out = pd.DataFrame(rows, columns=cols)
     out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
@@ -272,6 +286,30 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
     out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
                            "model"], kind="stable")
     return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval (percent) of ``correct`` successes in ``n`` trials; 95 % by
+    default. Unlike the normal approximation it stays inside [0, 100] near 0 and 100 %."""
+    if n <= 0 or not 0 <= correct <= n:
+        raise ValueError(f"wilson_interval: need 0 <= correct <= n and n > 0, got {correct}, {n}")
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(100.0 * max(0.0, centre - half)), float(100.0 * min(1.0, centre + half))
+
+
+def error_bars(summary: pd.DataFrame) -> np.ndarray:
+    """``(2, rows)`` distances below and above each mean: the Wilson interval where
+    :func:`summarise` gives one, else ± std (0 for a single run)."""
+    mean = summary["mean"].to_numpy(dtype=float)
+    std = summary["std"].fillna(0.0).to_numpy(dtype=float)
+    low = summary["ci_low"].to_numpy(dtype=float) if "ci_low" in summary else np.full_like(
+        mean, np.nan)
+    high = summary["ci_high"].to_numpy(dtype=float) if "ci_high" in summary else np.full_like(
+        mean, np.nan)
+    has = ~np.isnan(low)
+    return np.vstack([np.where(has, mean - low, std), np.where(has, high - mean, std)])
 
 
 def load_all_validation(root: str | os.PathLike | None = None) -> pd.DataFrame | None:
@@ -494,7 +532,10 @@ def format_comparison(table: pd.DataFrame, dataset_column: bool = True) -> pd.Da
     rows = []
     for _, r in table.iterrows():
         ours = _fmt(r["mean"])
-        if not np.isnan(r["std"]):
+        if not np.isnan(r.get("ci_low", np.nan)):  # one sequence per run: pooled, with its CI
+            ours += (f" ({int(r['correct'])} of {int(r['sequences'])}; 95 % CI "
+                     f"{r['ci_low']:.1f}–{r['ci_high']:.1f})")
+        elif not np.isnan(r["std"]):
             ours += f" ± {_fmt(r['std'])}"
         row = {
             "Dataset": DATASET_SHORT.get(r["dataset"], r["dataset"]),

@@ -209,3 +209,21 @@ def test_skeleton_grid_one_panel_per_frame(tmp_path):
     _png(fig, tmp_path)
     with pytest.raises(ValueError, match="2 frames for 1 titles"):
         plots.plot_skeleton_grid(frames[:2], titles[:1], "sbu")
+
+
+def test_ablation_draws_a_loso_panel_with_its_interval(tmp_path):
+    from stalib.report import wilson_interval
+
+    runs = _runs()
+    loso = pd.DataFrame([dict(dataset="utkinect", protocol="loso", model="lstm", fold=f,
+                              seed=0, accuracy=float(f > 4), n_test=1) for f in range(1, 21)])
+    fig = plots.plot_ablation(summarise(pd.concat([runs, loso], ignore_index=True)))
+    ax = [a for a in fig.axes if "UTKinect" in a.get_title()][0]
+    assert "95 % CI" in ax.get_title()
+    assert not any("95 % CI" in a.get_title() for a in fig.axes if a is not ax)
+    # its error bar spans the Wilson interval, not mean ± std of the 0/1 outcomes
+    low, high = wilson_interval(16, 20)
+    segments = [seg for c in ax.collections for seg in c.get_segments()]
+    spans = sorted(tuple(sorted((seg[0][1], seg[1][1]))) for seg in segments if len(seg) == 2)
+    assert any(a == pytest.approx(low) and b == pytest.approx(high) for a, b in spans)
+    _png(fig, tmp_path)

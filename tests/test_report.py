@@ -255,3 +255,40 @@ def test_validation_choice_averages_the_models_every_variant_has():
     assert shown.to_dict("list") == {
         "Dataset": ["SBU", "SBU"], "Variant": ["paper", "l1-off"], "Models averaged": [2, 2],
         "Mean validation accuracy (%)": ["61.50", "76.50"], "Chosen": ["", "yes"]}
+
+
+def test_wilson_interval_known_values():
+    # 0 of 10: the upper end is z^2 / (n + z^2); 10 of 10 mirrors it
+    assert report.wilson_interval(0, 10) == pytest.approx((0.0, 100 * 3.8415 / 13.8415), abs=1e-3)
+    low, high = report.wilson_interval(10, 10)
+    assert high == pytest.approx(100.0) and low == pytest.approx(100 - 100 * 3.8415 / 13.8415,
+                                                                 abs=1e-3)
+    low, high = report.wilson_interval(50, 100)  # symmetric about 50 %
+    assert 50 - low == pytest.approx(high - 50) and low == pytest.approx(40.38, abs=0.01)
+    for bad in ((3, 2), (-1, 5), (0, 0)):
+        with pytest.raises(ValueError, match="wilson_interval"):
+            report.wilson_interval(*bad)
+
+
+def test_one_sequence_per_run_is_pooled_with_its_interval():
+    loso = synthetic_runs(protocol="loso", models=("lstm",), folds=20, seeds=(0,))
+    loso = loso.assign(n_test=1, accuracy=[1.0] * 15 + [0.0] * 5)
+    both = pd.concat([loso, synthetic_runs(models=("lstm",))], ignore_index=True)
+    s = report.summarise(both).set_index("protocol")
+    assert (s.loc["loso", "correct"], s.loc["loso", "sequences"]) == (15, 20)
+    assert s.loc["loso", "mean"] == pytest.approx(75.0)
+    assert (s.loc["loso", "ci_low"], s.loc["loso", "ci_high"]) == pytest.approx(
+        report.wilson_interval(15, 20))
+    # k-fold runs with several seeds test the same sequences again: no binomial interval
+    assert np.isnan(s.loc["5fold", "ci_low"]) and s.loc["5fold", "sequences"] == 46 * 10
+    shown = report.format_comparison(report.summarise(both)).set_index("Protocol")["Ours (%)"]
+    low, high = report.wilson_interval(15, 20)
+    assert shown["loso"] == f"75.00 (15 of 20; 95 % CI {low:.1f}–{high:.1f})"
+    assert " ± " in shown["5fold"]
+    summary = report.summarise(both)
+    bars = report.error_bars(summary)
+    i, j = list(summary["protocol"]).index("loso"), list(summary["protocol"]).index("5fold")
+    assert bars[:, i] == pytest.approx([75 - low, high - 75])
+    assert bars[0, j] == bars[1, j] == pytest.approx(s.loc["5fold", "std"])
+    # rows without n_test (hand-made frames) still summarise, without counts
+    assert np.isnan(report.summarise(loso.drop(columns="n_test"))["sequences"].iloc[0])
