@@ -113,10 +113,12 @@ class TrainConfig:
         if not isinstance(self.preprocess, dict):
             raise ConfigError(f"preprocess must be a dict of preprocessing settings, got "
                               f"{type(self.preprocess).__name__}")
-        from stalib.data.registry import preprocess_changes
+        if self.preprocess:  # (a run of data the registry does not know, e.g. a SkeletonSet
+            # handed to train_run, needs none) checks the fields and keeps one spelling: only
+            # what differs from the dataset's paper settings
+            from stalib.data.registry import preprocess_changes
 
-        # checks the fields and keeps one spelling: only what differs from the paper's
-        self.preprocess = preprocess_changes(self.dataset, self.preprocess)
+            self.preprocess = preprocess_changes(self.dataset, self.preprocess)
         if self.variant is not None:
             if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "

@@ -65,6 +65,12 @@ def test_bad_preprocessing_is_refused_with_its_field(changes, message):
         TrainConfig(dataset="sbu", preprocess=changes)
 
 
+def test_a_dataset_the_registry_does_not_know_needs_no_preprocessing():
+    assert TrainConfig(dataset="toy").variant_name == "paper"  # e.g. a SkeletonSet of one's own
+    with pytest.raises(ConfigError, match="unknown dataset 'toy'"):
+        TrainConfig(dataset="toy", preprocess={"smooth": None})
+
+
 def test_preprocessing_must_be_a_dict():
     with pytest.raises(ConfigError, match="preprocess must be a dict"):
         TrainConfig(dataset="sbu", preprocess="smooth=None")
