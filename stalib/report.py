@@ -280,7 +280,12 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
             "seeds": int(g["seed"].nunique()),
             "correct": correct, "sequences": sequences, "ci_low": low, "ci_high": high,
         })
-    out = pd.DataFrame(rows, columns=cols)
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
+
+
+def _in_report_order(out: pd.DataFrame) -> pd.DataFrame:
+    """Rows by dataset (:data:`DATASETS` order), protocol, variant (``paper`` first) and model
+    (:data:`MODEL_ORDER`)."""
     out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
                      _vrank=out["variant"].map(_variant_rank))
     out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
@@ -483,12 +488,7 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
                 "diff_std": float(diff.std(ddof=1)) if len(g) > 1 else float("nan"),
                 "wins": int((diff > 0).sum()),
             })
-    out = pd.DataFrame(rows, columns=cols)
-    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
-                     _vrank=out["variant"].map(_variant_rank))
-    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
-                           "model"], kind="stable")
-    return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
 
 
 def format_paired(table: pd.DataFrame) -> pd.DataFrame:
