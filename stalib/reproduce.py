@@ -122,7 +122,7 @@ FIG7_GRID: dict[str, dict[str, Any]] = {
     "utkinect": {"models": ["lstm", "sta-lstm"], "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
-#: Fig. 7 grids that take days on a CPU, each a job of its own so that the others do not wait:
+#: Fig. 7 grids that take hours of a small CPU, each a job of its own so that the others do not wait:
 #: UTKinect leave-one-sequence-out has 199 folds (one seed).
 LONG_GRIDS: dict[str, dict[str, Any]] = {
     "utkinect-loso": {"dataset": "utkinect", "models": ["lstm", "sta-lstm"],
@@ -254,7 +254,7 @@ def _grid() -> list[Job]:
         jobs.append(_fig7_job(
             name, name, ds, {k: v for k, v in grid.items() if k != "dataset"},
             f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}), every "
-            "fold: days on a CPU"))
+            "fold: hours on a CPU"))
     for options in ({}, *VALIDATED["sbu"]):
         tag = "sbu" + (f"-{options['variant']}" if options else "")
         jobs.append(Job(
