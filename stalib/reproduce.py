@@ -122,7 +122,7 @@ FIG7_GRID: dict[str, dict[str, Any]] = {
     "utkinect": {"models": ["lstm", "sta-lstm"], "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
-#: Fig. 7 grids that take hours of a small CPU, each a job of its own so that the others do not wait:
+#: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
 #: UTKinect leave-one-sequence-out has 199 folds (one seed).
 LONG_GRIDS: dict[str, dict[str, Any]] = {
     "utkinect-loso": {"dataset": "utkinect", "models": ["lstm", "sta-lstm"],
