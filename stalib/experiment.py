@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from stalib.config import DEFAULT_PROTOCOL, TrainConfig
 from stalib.data.core import SkeletonSet
-from stalib.data.registry import preprocess_settings
+from stalib.data.registry import preprocess_changes, preprocess_settings
 from stalib.errors import ConfigError, StalibError
 from stalib.loss import LossConfig, sta_loss
 from stalib.models import build_model, check_model_name
@@ -124,9 +124,11 @@ def _load(name: str, data_root: str | None, preprocess: str) -> SkeletonSet:
 def load_data(name: str, data_root: str | Path | None,
               preprocess: Mapping[str, Any] | None = None) -> SkeletonSet:
     """The dataset, loaded once per process (``stalib cv`` trains many folds on it), with its
-    paper preprocessing changed by ``preprocess`` (a run's ``TrainConfig.preprocess``)."""
+    paper preprocessing changed by ``preprocess`` (a run's ``TrainConfig.preprocess``; any
+    spelling of the same setting shares one load)."""
+    changes = preprocess_changes(name, preprocess) if preprocess else {}
     return _load(name, None if data_root is None else str(data_root),
-                 json.dumps(dict(preprocess or {}), sort_keys=True))
+                 json.dumps(changes, sort_keys=True))
 
 
 def load_data_for(cfg: TrainConfig, data_root: str | Path | None) -> SkeletonSet:
@@ -197,8 +199,9 @@ def run_experiment(
     results_csv = None
     if results_dir is not None:
         results_csv = results_file(results_dir, cfg)
-        if has_record(results_csv, record_key(cfg)) and not force:
-            raise StalibError(f"{results_csv}: a result for {record_key(cfg)} exists already; "
+        key = record_key(cfg)
+        if has_record(results_csv, key) and not force:
+            raise StalibError(f"{results_csv}: a result for {key} exists already; "
                               "use --force to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:

@@ -137,7 +137,8 @@ def plan_grid(dataset: str, models: Sequence[str], protocols: Sequence[str], see
 
     for model in models:
         check_model_name(model)
-    data = data if data is not None else load_data(dataset, data_root)
+    if data is None:  # preprocessed as its runs load it (run_grid): one load serves both
+        data = load_data(dataset, data_root, (options or {}).get("preprocess"))
     runs = []
     for model in models:
         for protocol in protocols:

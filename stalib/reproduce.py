@@ -186,6 +186,11 @@ def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], descript
                requires=(DATA_FOLDERS[ds],), description=description)
 
 
+def _settings_text(options: Mapping[str, Any]) -> str:
+    """``lambda3=0.0, augment_rotation=30.0``: the TrainConfig fields a variant sets."""
+    return ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
+
+
 def _validated(ds: str, variant: str) -> dict[str, Any]:
     """The TrainConfig fields of the Fig. 7 variant ``variant`` of ``ds`` (VALIDATED)."""
     for options in VALIDATED.get(ds, []):
@@ -199,8 +204,8 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
     """The job ``csta-<ds>[-<variant>]``: the CSTA notebook over CSTA_GRID[ds] with TrainConfig
     ``options``, compared with (and drawn beside) STA-LSTM of the settings ``reference``."""
     csta = copy.deepcopy(CSTA_GRID[ds])
-    tag = SHORT[ds] + (f"-{options['variant']}" if options else "")
-    figure = f"figures/csta-{ds}" + (f"-{options['variant']}" if options else "") + "-coupled.png"
+    suffix = f"-{options['variant']}" if options else ""
+    figure = f"figures/csta-{ds}{suffix}-coupled.png"
     parameters = {"dataset": ds, **csta, "folds": "all", **PAPER_ITERATIONS,
                   "action": ACTION[ds], "figure": figure}
     if options:
@@ -208,12 +213,11 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
     if reference:
         parameters["reference_options"] = dict(reference)
     folder = DATA_FOLDERS[ds]
-    what = (f"variant {options['variant']!r}: "
-            + ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
-            + " (chosen on validation folds), ") if options else ""
+    what = (f"variant {options['variant']!r}: {_settings_text(options)} (chosen on validation "
+            "folds), ") if options else ""
     against = f"STA-LSTM ({reference['variant']})" if reference else "STA-LSTM"
     return Job(
-        name=f"csta-{tag}", notebook="notebooks/csta.ipynb", parameters=parameters,
+        name=f"csta-{SHORT[ds]}{suffix}", notebook="notebooks/csta.ipynb", parameters=parameters,
         outputs=(f"{ds}/cv.csv", figure), quick=_quick(ds, csta["protocols"]),
         requires=(folder,),
         description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
@@ -243,9 +247,8 @@ def _grid() -> list[Job]:
             variant = options["variant"]
             jobs.append(_fig7_job(
                 f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
-                f"Fig. 7 ablation on {folder}, variant {variant!r}: "
-                + ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
-                + " (explored on validation folds)", options))
+                f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
+                "(explored on validation folds)", options))
         jobs.append(_csta_job(ds))
         for entry in CSTA_VALIDATED.get(ds, []):
             jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))

@@ -167,6 +167,8 @@ def test_a_run_uses_and_records_its_preprocessing(tmp_path, npz_path):
     # centred on joint 0 of the first frame: that joint is at the origin there
     assert np.allclose(centred[3][0, 0], 0.0) and not np.allclose(raw[3][0, 0], 0.0)
     assert load_data_for(cfg, None) is centred  # loaded once per process and setting
+    # the paper's value written out is the same setting: the same load
+    assert load_data(cfg.dataset, None, {"centre_joint": 0, "smooth": None}) is centred
     exp = run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False)
     row = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")[0]
     params = json.loads(row["params"])

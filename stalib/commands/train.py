@@ -155,7 +155,7 @@ def _cv_job(job: dict) -> dict:
 def cmd_cv(args) -> int:
     from stalib.experiment import (
         dataset_key,
-        load_data,
+        load_data_for,
         num_folds,
         protocol_of,
         record_key,
@@ -171,7 +171,7 @@ def cmd_cv(args) -> int:
                           "train --fold F --seed S` per run, or `stalib cv --jobs N`")
     seeds = _int_list(args.seeds, "--seeds")
     base = _config(args, 1, seeds[0])
-    data = load_data(args.dataset, args.data_root)
+    data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
     n = num_folds(base, data)
     folds = _int_list(args.folds, "--folds") if args.folds else list(range(1, n + 1))
     for f in folds:
