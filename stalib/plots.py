@@ -245,7 +245,8 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
     """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol (where
     every run tests one sequence, leave-one-sequence-out, the bar is the pooled accuracy with its
-    Wilson 95 % interval instead: :func:`stalib.report.error_bars`).
+    Wilson 95 % interval instead: :func:`stalib.report.error_bars`). Each panel's title says
+    which its bars show; the legend names only the variants.
 
     ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
     say, a validated one) give side-by-side bars per model, the paper's settings first. Where
@@ -278,7 +279,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(variants) - 1) / 2) \
                 * width
             err = error_bars(v)
-            label = "ours (mean ± std)" if len(variants) == 1 else f"ours, {variant}"
+            label = "ours" if len(variants) == 1 else f"ours, {variant}"
             ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
             for xi, mean, up in zip(x, v["mean"], err[1], strict=True):
@@ -300,7 +301,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
                            ha="right", fontsize=8)
         name = DATASETS.get(dataset, dataset)
         ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}"
-                     + (" (bars: 95 % CI)" if pooled else ""), fontsize=9)
+                     + (" (bars: 95 % CI)" if pooled else " (bars: mean ± std)"), fontsize=9)
     axes[0].set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
     axes[0].set_ylabel("accuracy (%)")
     handles, labels = {}, []

@@ -221,6 +221,9 @@ def test_ablation_draws_a_loso_panel_with_its_interval(tmp_path):
     ax = [a for a in fig.axes if "UTKinect" in a.get_title()][0]
     assert "95 % CI" in ax.get_title()
     assert not any("95 % CI" in a.get_title() for a in fig.axes if a is not ax)
+    assert all("mean ± std" in a.get_title() for a in fig.axes if a is not ax and a.get_title())
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert legend == ["ours"]  # what the bars mean is per panel, not in the shared legend
     # its error bar spans the Wilson interval, not mean ± std of the 0/1 outcomes
     low, high = wilson_interval(16, 20)
     segments = [seg for c in ax.collections for seg in c.get_segments()]
