@@ -37,7 +37,7 @@ results_dir = "../results"  # where this notebook WRITES (under stalib reproduce
 results_root = "../results"  # the results folder, to READ what other jobs wrote
 runs_root = "../runs"  # run folders: <runs_root>/<dataset>/<protocol>/<model>/fold<f>-seed<s>
 quick = False  # stalib reproduce --quick (the job's quick parameters are already applied)
-force = False  # stalib reproduce --force: train every run again and replace its row
+retrain = False  # stalib reproduce --retrain: train every run again and replace its row
 '''
 
 
@@ -76,7 +76,8 @@ print(f"{len(runs)} run(s): {', '.join(models)} on {dataset} ({', '.join(protoco
 RUN = '''\
 # Runs whose row is in the results file already (here or in results_root) are skipped: this
 # continues a grid that `stalib cv` or an earlier run of this notebook partly did.
-done = grid.run_grid(runs, results_dir, data_root=data_root, done_in=[results_root], force=force)
+done = grid.run_grid(runs, results_dir, data_root=data_root, done_in=[results_root],
+                     force=retrain)
 done.groupby(["model", "protocol", "status"], sort=False).size().unstack(fill_value=0)
 '''
 

@@ -7,7 +7,10 @@ after the other:
 * **Up to date, skipped.** After a job succeeds a stamp ``<results>/.stamps/<job>.json`` records a
   hash of the notebook's bytes, its effective parameters and its declared outputs. A job is up
   to date when that hash matches and every declared output (and the executed notebook) exists;
-  ``force=True`` runs it anyway. Changes to the library do not invalidate stamps: use ``--force``.
+  ``force=True`` runs it anyway. Changes to the library do not invalidate stamps: use ``--force``
+  to run the notebooks again with it. A forced job still reuses every run whose row is in the
+  results file (its figures and tables are drawn again, nothing is trained again);
+  ``retrain=True`` (``--retrain``) also trains every run again and replaces its row.
 * **Atomic.** A job writes into a staging folder ``<results>/.staging/<job>/``, seeded with copies
   of its declared outputs that exist already (so a notebook can append to ``cv.csv`` or resume),
   and papermill writes the executed notebook to a temporary file. Only when the notebook ran to
@@ -35,8 +38,9 @@ Parameters every notebook receives from papermill, besides the job's own:
     the data root (``--data-root``/``STALIB_DATA``) as a string, or None
 ``quick``
     True under ``--quick``: the job's ``quick`` parameters override its ``parameters``
-``force``
-    True under ``--force`` (e.g. replace rows that exist already)
+``retrain``
+    True under ``--retrain``: train every run again and replace its row (``--force`` alone
+    does not reach the notebook: it only runs a job that is up to date)
 
 Executed with the Jupyter kernel ``python3`` (the environment's own, installed by ipykernel).
 """
@@ -441,9 +445,11 @@ def default_runs_root(results: Path, root: Path, quick: bool) -> Path:
 
 
 def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quick: bool,
-            force: bool, explicit: bool = False, runs_root: Path | None = None,
-            log: Callable[[str], None] = print) -> Outcome:
-    """Run one job unless it is up to date (see the module's docstring)."""
+            force: bool, retrain: bool = False, explicit: bool = False,
+            runs_root: Path | None = None, log: Callable[[str], None] = print) -> Outcome:
+    """Run one job unless it is up to date (see the module's docstring); ``retrain`` implies
+    ``force``."""
+    force = force or retrain
     notebook = root / job.notebook
     if not notebook.is_file():
         return Outcome(job, "failed", f"{job.notebook}: notebook not found")
@@ -471,7 +477,7 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
         "runs_root": str(runs_root or default_runs_root(results, root, quick)),
         "data_root": str(data_root) if data_root is not None else None,
         "quick": quick,
-        "force": force,
+        "retrain": retrain,
     })
     log(f"[{job.name}] running {job.notebook}" + (" (quick)" if quick else ""))
     start = time.monotonic()
@@ -508,7 +514,8 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
 
 def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
              data_root: Path | None = None, quick: bool = False, force: bool = False,
-             only: Iterable[str] | None = None, runs_root: Path | None = None,
+             retrain: bool = False, only: Iterable[str] | None = None,
+             runs_root: Path | None = None,
              log: Callable[[str], None] = print) -> list[Outcome]:
     """Run the selected jobs in order; every job is tried whatever happened to the others."""
     only = list(only or [])
@@ -523,7 +530,8 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     for job in chosen:
         explicit = job.name in only
         outcome = run_job(job, results, root=root, data_root=data_root, quick=quick,
-                          force=force, explicit=explicit, runs_root=runs_root, log=log)
+                          force=force, retrain=retrain, explicit=explicit,
+                          runs_root=runs_root, log=log)
         seconds = f" ({outcome.seconds:.1f} s)" if outcome.seconds else ""
         log(f"[{job.name}] {outcome.status}{seconds}: {outcome.message}")
         outcomes.append(outcome)

@@ -1,4 +1,5 @@
-"""``stalib reproduce``: skip logic, --force, failure naming, atomicity, the kernel, the grid.
+"""``stalib reproduce``: skip logic, --force and --retrain, failure naming, atomicity, the
+kernel, the grid.
 
 The notebooks here are tiny throwaway ones written into tmp_path; each execution starts a real
 ``python3`` kernel through papermill (a few seconds each).
@@ -25,7 +26,7 @@ def make_notebook(path: Path, body: str, defaults: str = "") -> Path:
     """A notebook with a ``parameters`` cell (``defaults``) and one code cell (``body``)."""
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(
-        "results_dir = '.'\nresults_root = '.'\ndata_root = None\nquick = False\nforce = False\n"
+        "results_dir = '.'\nresults_root = '.'\ndata_root = None\nquick = False\nretrain = False\n"
         + defaults
     )
     params.metadata["tags"] = ["parameters"]
@@ -45,7 +46,7 @@ out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(f'{value}')
 (pathlib.Path(results_dir) / 'tables' / 'python.txt').write_text(sys.prefix)
 with open(counter, 'a') as f:
-    f.write('run\\n')
+    f.write(f'run retrain={retrain}\\n')
 """
 # Writes a new (partial) output, then raises.
 BAD_BODY = """
@@ -74,6 +75,11 @@ def project(tmp_path):
 
 def runs(counter: Path) -> int:
     return len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
+def counter_lines(root: Path) -> list[str]:
+    """What the ``ok`` notebook of the ``project`` fixture logged, one line per execution."""
+    return (root.parent / "runs.log").read_text().splitlines()
 
 
 def by_name(outcomes):
@@ -110,11 +116,17 @@ def test_runs_then_skips_then_force(project):
 
     forced = rp.run_jobs(jobs, results, root=root, only=["ok"], force=True, log=lambda s: None)
     assert forced[0].status == "ran" and runs(counter) == 2
+    # --force runs the notebook again but does not tell it to train its runs again
+    assert counter.read_text().splitlines()[-1] == "run retrain=False"
+    retrained = rp.run_jobs(jobs, results, root=root, only=["ok"], retrain=True,
+                            log=lambda s: None)
+    assert retrained[0].status == "ran" and runs(counter) == 3  # implies --force
+    assert counter.read_text().splitlines()[-1] == "run retrain=True"
 
     # an output deleted by hand: the job runs again
     (results / "tables" / "ok.txt").unlink()
     assert rp.run_jobs(jobs, results, root=root, only=["ok"], log=lambda s: None)[0].status == "ran"
-    assert runs(counter) == 3
+    assert runs(counter) == 4
 
 
 def test_changed_parameters_or_notebook_rerun(project):
@@ -221,6 +233,9 @@ def test_cli_names_failed_notebooks_and_exits_nonzero(project, monkeypatch, caps
     assert cli.main(["reproduce", "--results", str(results), "--list"]) == 0
     listing = capsys.readouterr().out
     assert "ok " in listing and "up to date" in listing
+    assert cli.main(["reproduce", "--results", str(results), "--only", "ok", "--retrain"]) == 0
+    assert "1 ran" in capsys.readouterr().out
+    assert counter_lines(root)[-1] == "run retrain=True"
 
 
 def test_cli_quick_never_writes_the_real_results(monkeypatch, tmp_path, capsys):
@@ -340,7 +355,7 @@ def test_the_committed_notebooks_match_their_generator():
         first = nb.cells[0] if nb.cells[0].cell_type == "code" else nb.cells[1]
         assert "parameters" in first.metadata.get("tags", []), path.name
         for name in ("dataset", "models", "protocols", "seeds", "folds", "n1", "n2",
-                     "data_root", "results_dir", "results_root", "quick", "force"):
+                     "data_root", "results_dir", "results_root", "quick", "retrain"):
             assert f"\n{name} = " in "\n" + first.source, (path.name, name)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
@@ -354,7 +369,7 @@ rec = RunRecord(dataset='sbu', protocol='5fold', variant='paper', model=model, f
                 accuracy=0.5, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
                 wall_time_s=0.0, device='cpu', git_commit='x', timestamp='t', params='{}',
                 versions='{}')
-append_record(pathlib.Path(results_dir) / 'sbu' / 'cv.csv', rec, replace=force)
+append_record(pathlib.Path(results_dir) / 'sbu' / 'cv.csv', rec, replace=retrain)
 out = pathlib.Path(results_dir) / 'where' / f'{model}.txt'
 out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(runs_root)
@@ -387,7 +402,7 @@ def test_two_jobs_append_to_one_results_file(tmp_path):
     # runs go to <project>/runs by default, to --runs DIR when given, under --quick into the
     # results folder
     assert (results / "where" / "lstm.txt").read_text() == str(root / "runs")
-    again = rp.run_jobs(jobs[:1], results, root=root, force=True, runs_root=tmp_path / "r",
+    again = rp.run_jobs(jobs[:1], results, root=root, retrain=True, runs_root=tmp_path / "r",
                         log=lambda s: None)
     assert again[0].status == "ran", again[0].message
     assert (results / "where" / "lstm.txt").read_text() == str(tmp_path / "r")

@@ -26,7 +26,12 @@ def register(subparsers) -> None:
                    f"./{QUICK_RESULTS} unless --results is given, never to the real results/")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this job: exact name, glob (fig7-*) or prefix (fig7); repeatable")
-    p.add_argument("--force", action="store_true", help="run jobs even when up to date")
+    p.add_argument("--force", action="store_true",
+                   help="run jobs even when up to date (say, after a change to the library): "
+                   "figures and tables are drawn again, runs whose rows exist are not trained")
+    p.add_argument("--retrain", action="store_true",
+                   help="train every run of the chosen jobs again and replace its row in the "
+                   "results file (implies --force; hours on a CPU)")
     p.add_argument("--results", metavar="DIR", default=None,
                    help="results folder (default: the project's results/)")
     p.add_argument("--runs", metavar="DIR", default=None,
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
-                           force=args.force, only=args.only,
+                           force=args.force, retrain=args.retrain, only=args.only,
                            runs_root=Path(args.runs) if args.runs else None,
                            log=lambda line: print(line, flush=True))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ran", "up-to-date", "skipped")}
