@@ -22,6 +22,7 @@ all runs of a model, i.e. over folds and seeds together; ``runs`` says how many.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -455,20 +456,29 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
     Columns: ``dataset, protocol, variant, model, label, reference, reference_variant, runs``
     (common runs), ``mean``, ``reference_mean`` (percent, over the common runs), ``diff`` (mean
     of the paired differences, percentage points), ``diff_std`` (their sample std, NaN for one
-    run), ``wins`` (runs where the model is more accurate).
+    run), ``wins`` and ``losses`` (runs where the model is more, or less, accurate), ``p_value``.
+
+    ``p_value`` is McNemar's exact test, where it applies: when every common run tests one
+    sequence with one seed (leave-one-sequence-out), each run is one paired correct/wrong
+    outcome and the runs are independent sequences, so :func:`mcnemar_exact` of the discordant
+    counts ``wins`` and ``losses``. Otherwise NaN: runs of several seeds share their folds and
+    are not independent, and the spread over runs (``diff_std``) is the honest summary.
     """
     cols = ["dataset", "protocol", "variant", "model", "label", "reference",
-            "reference_variant", "runs", "mean", "reference_mean", "diff", "diff_std", "wins"]
+            "reference_variant", "runs", "mean", "reference_mean", "diff", "diff_std", "wins",
+            "losses", "p_value"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     key = ["dataset", "protocol", "fold", "seed"]
     df = _with_variant(df)
-    ref = df[df["model"] == reference][key + ["variant", "accuracy"]]
+    if "n_test" not in df.columns:
+        df = df.assign(n_test=np.nan)
+    ref = df[df["model"] == reference][key + ["variant", "accuracy", "n_test"]]
     rows = []
     for model in models:
         if model == reference:
             continue
-        mine = df[df["model"] == model][key + ["variant", "accuracy"]]
+        mine = df[df["model"] == model][key + ["variant", "accuracy", "n_test"]]
         if reference_variant is None:
             both = mine.merge(ref, on=key + ["variant"], suffixes=("", "_ref"))
             both["variant_ref"] = both["variant"]
@@ -478,6 +488,10 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
         for (dataset, protocol, variant), g in both.groupby(["dataset", "protocol", "variant"],
                                                             sort=False):
             diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
+            wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
+            single = (pd.to_numeric(g["n_test"], errors="coerce").eq(1).all()
+                      and pd.to_numeric(g["n_test_ref"], errors="coerce").eq(1).all()
+                      and g["seed"].nunique() == 1)
             rows.append({
                 "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
                 "label": MODEL_LABELS.get(model, model), "reference": reference,
@@ -486,15 +500,33 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
                 "reference_mean": float(100.0 * g["accuracy_ref"].astype(float).mean()),
                 "diff": float(diff.mean()),
                 "diff_std": float(diff.std(ddof=1)) if len(g) > 1 else float("nan"),
-                "wins": int((diff > 0).sum()),
+                "wins": wins, "losses": losses,
+                "p_value": mcnemar_exact(wins, losses) if single else float("nan"),
             })
     return _in_report_order(pd.DataFrame(rows, columns=cols))
 
 
+def mcnemar_exact(only_model: int, only_reference: int) -> float:
+    """McNemar's exact test, two-sided: the probability, under "both models are equally often
+    right", of discordant counts at least as uneven as ``only_model`` against
+    ``only_reference`` (sequences only one of the two got right). Under that hypothesis each
+    discordant sequence goes either way with probability 1/2, so this is a binomial tail,
+    doubled and capped at 1; with no discordant sequence it is 1.
+    """
+    if only_model < 0 or only_reference < 0:
+        raise ValueError(f"mcnemar_exact: counts must be >= 0, got {only_model}, "
+                         f"{only_reference}")
+    n, k = only_model + only_reference, min(only_model, only_reference)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
+    return min(1.0, 2.0 * tail)
+
+
 def format_paired(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`paired` for display."""
+    """:func:`paired` for display (the p-value column only when some row has one)."""
     ref = MODEL_LABELS.get(table["reference"].iloc[0], "reference") if len(table) else ""
-    return pd.DataFrame({
+    shown = pd.DataFrame({
         "Dataset": [DATASET_SHORT.get(d, d) for d in table["dataset"]],
         "Protocol": [protocol_label(d, p) for d, p in zip(table["dataset"], table["protocol"],
                                                           strict=True)],
@@ -505,11 +537,19 @@ def format_paired(table: pd.DataFrame) -> pd.DataFrame:
         "Common runs": table["runs"],
         "Model (%)": [_fmt(x) for x in table["mean"]],
         f"{ref} (%)": [_fmt(x) for x in table["reference_mean"]],
+        # the std of differences of 0/100 outcomes says nothing: McNemar's test stands for it
         "Paired difference (pp)": [
-            _fmt(d, "+.2f") + ("" if np.isnan(sd) else f" ± {_fmt(sd)}")
-            for d, sd in zip(table["diff"], table["diff_std"], strict=True)],
+            _fmt(d, "+.2f") + ("" if np.isnan(sd) or not np.isnan(p) else f" ± {_fmt(sd)}")
+            for d, sd, p in zip(table["diff"], table["diff_std"], table["p_value"],
+                                strict=True)],
         "Runs won": [f"{w} of {n}" for w, n in zip(table["wins"], table["runs"], strict=True)],
     })
+    if table["p_value"].notna().any():
+        shown["Won / lost (sequences)"] = [
+            f"{w} / {lost}" if not np.isnan(p) else "—"
+            for w, lost, p in zip(table["wins"], table["losses"], table["p_value"], strict=True)]
+        shown["McNemar exact p"] = [_fmt(p, ".3f") for p in table["p_value"]]
+    return shown
 
 
 def sequences_in_runs(df: pd.DataFrame | None, dataset: str) -> int | None:

@@ -115,6 +115,41 @@ def test_paired_within_a_variant_or_against_a_named_one():
     assert report.paired(df, ["hcn"], reference_variant="none").empty
 
 
+def test_mcnemar_exact_against_hand_computed_binomial_tails():
+    assert report.mcnemar_exact(0, 0) == 1.0
+    assert report.mcnemar_exact(5, 0) == pytest.approx(2 / 32)
+    # n = 12 discordant, 2 one way: 2 * (C(12,0) + C(12,1) + C(12,2)) / 2**12
+    assert report.mcnemar_exact(10, 2) == pytest.approx(2 * 79 / 4096)
+    assert report.mcnemar_exact(2, 10) == report.mcnemar_exact(10, 2)
+    assert report.mcnemar_exact(3, 3) == 1.0  # capped
+    with pytest.raises(ValueError, match="counts must be >= 0"):
+        report.mcnemar_exact(-1, 2)
+
+
+def test_paired_gives_mcnemar_only_for_one_sequence_runs():
+    # leave-one-sequence-out: 20 folds, one sequence each, one seed
+    right_lstm = [1] * 14 + [0] * 6
+    right_sta = [1] * 10 + [0] * 10  # discordant: 4 lstm-only, 0 sta-only
+    loso = pd.DataFrame(
+        [dict(dataset="utkinect", protocol="loso", model=m, fold=f + 1, seed=0,
+              accuracy=float(r[f]), n_test=1)
+         for m, r in (("lstm", right_lstm), ("sta-lstm", right_sta)) for f in range(20)])
+    table = report.paired(loso, ["sta-lstm"], reference="lstm")
+    row = table.iloc[0]
+    assert (row["runs"], row["wins"], row["losses"]) == (20, 0, 4)
+    assert row["p_value"] == pytest.approx(2 / 16)
+    shown = report.format_paired(table)
+    assert shown["Won / lost (sequences)"].iloc[0] == "0 / 4"
+    assert shown["McNemar exact p"].iloc[0] == "0.125"
+    assert shown["Paired difference (pp)"].iloc[0] == "-20.00"  # no std of 0/100 outcomes
+    # folds of many sequences and several seeds: no p-value, and no column for it
+    folds = pd.concat([synthetic_runs(models=("sta-lstm",), seeds=(0, 1)),
+                       synthetic_runs(models=("csta-cnn",), seeds=(0, 1), base=0.85)])
+    table = report.paired(folds, ["csta-cnn"])
+    assert table["p_value"].isna().all() and table["losses"].iloc[0] == 0
+    assert "McNemar exact p" not in report.format_paired(table).columns
+
+
 def test_sequences_in_runs():
     df = synthetic_runs().assign(n_train=236)
     assert report.sequences_in_runs(df, "sbu") == 282
