@@ -136,6 +136,8 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert "STA-LSTM (this replication, l1-off)" in table1
     fig7 = text_of(html / "fig7.html")
     assert "lambda3=0.0" in fig7 and "n1=20" in fig7  # what each variant changes
+    # STA-LSTM against the LSTM on the runs both have (the quick grid runs both on SBU)
+    assert "Paired difference (pp)" in fig7 and "Runs won" in fig7
     assert "literature: Song et al., AAAI 2017, Table 1" in table1
     assert "our copy of SBU has 282 sequences" in table1 and "230 sequences" in table1
     table2 = text_of(html / "table2.html")
