@@ -266,7 +266,7 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
         if n_test.notna().all():
             sequences = int(n_test.sum())
             correct = int(np.rint(g["accuracy"].astype(float) * n_test).sum())
-            if (n_test == 1).all() and g["seed"].nunique() == 1:
+            if _one_sequence_each(n_test, g["seed"]):
                 low, high = wilson_interval(correct, sequences)
         rows.append({
             "dataset": dataset,
@@ -292,6 +292,13 @@ def _in_report_order(out: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
                            "model"], kind="stable")
     return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
+
+
+def _one_sequence_each(n_test: pd.Series, seeds: pd.Series) -> bool:
+    """Leave-one-sequence-out: every run tests ONE sequence (``n_test``) and all runs share one
+    seed, so each run is one independent right/wrong outcome. Then the pooled accuracy has a
+    Wilson interval (:func:`summarise`) and paired runs McNemar's test (:func:`paired`)."""
+    return bool(pd.to_numeric(n_test, errors="coerce").eq(1).all()) and seeds.nunique() == 1
 
 
 def wilson_interval(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -489,9 +496,8 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
                                                             sort=False):
             diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
             wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
-            single = (pd.to_numeric(g["n_test"], errors="coerce").eq(1).all()
-                      and pd.to_numeric(g["n_test_ref"], errors="coerce").eq(1).all()
-                      and g["seed"].nunique() == 1)
+            single = (_one_sequence_each(g["n_test"], g["seed"])
+                      and _one_sequence_each(g["n_test_ref"], g["seed"]))
             rows.append({
                 "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
                 "label": MODEL_LABELS.get(model, model), "reference": reference,
