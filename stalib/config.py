@@ -37,6 +37,15 @@ DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
 
+#: Training recipes beside Algorithm 1 (see :mod:`stalib.train`): ``staged`` is the model's own
+#: schedule (Algorithm 1 or its part for the Fig. 7 models, one end-to-end stage for the CNNs),
+#: ``joint`` one stage that trains every subnetwork of the model together.
+SCHEDULE_KINDS = ("staged", "joint")
+#: Learning-rate schedules within a stage (``torch.optim.lr_scheduler.LambdaLR`` factors).
+LR_SCHEDULES = ("constant", "cosine", "step")
+#: Readings of the L1 term of eq. (7): the paper's sum over all weights, or their mean.
+L1_READINGS = ("sum", "mean")
+
 #: The variant of a run with the paper's settings, and of an unnamed run with other settings.
 PAPER_VARIANT = "paper"
 CUSTOM_VARIANT = "custom"
@@ -64,12 +73,21 @@ class TrainConfig:
     lambda2: float | None = None
     lambda3: float | None = None
     grad_clip: float | None = None  # max gradient norm; the paper does not clip
+    # --- training recipe beyond Algorithm 1 (defaults: the paper's, i.e. none of it) ---
+    schedule: str = "staged"  # staged (the model's schedule: Algorithm 1) | joint (one stage)
+    epochs: int | None = None  # one-stage schedules: epochs x ceil(n_train / batch) iterations
+    lr_schedule: str = "constant"  # within each stage: constant | cosine | step (x0.1 at 1/2, 3/4)
+    warmup: float = 0.0  # share of each stage's iterations with a linear warm-up of the rate
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0; the paper has none
+    l1_reading: str = "sum"  # eq. (7) 4th term: lambda3 * sum |w| (paper) or lambda3 * mean |w|
     device: str = "auto"  # auto | cpu | cuda
     bf16: bool = False  # bfloat16 autocast on CUDA
     checkpoint_every: int = 250  # iterations between checkpoints (and one per stage)
     model_overrides: dict = field(default_factory=dict)  # e.g. {"hidden": 100, "dropout": 0.5}
     augment_rotation: float = 0.0  # training batches turned by up to this many degrees about y
     augment_scale: float = 0.0  # and scaled by a factor in [1 - s, 1 + s] (stalib.data.augment)
+    augment_crop: float = 0.0  # and cropped in time to a share in [1 - c, 1] of the frames
+    augment_swap: bool = False  # and, for two-person data, persons swapped with probability 1/2
     # the dataset's preprocessing, the fields that differ from its paper settings (the
     # *Preprocess dataclasses of stalib.data.transforms), e.g. {"smooth": None}; {}: the paper's
     preprocess: dict = field(default_factory=dict)
@@ -103,13 +121,26 @@ class TrainConfig:
                 math.isfinite(self.grad_clip) and self.grad_clip > 0):
             raise ConfigError(f"--grad-clip must be a finite number > 0 (the largest gradient "
                               f"norm; leave it out for no clipping), got {self.grad_clip}")
+        for name, value, choices in (("schedule", self.schedule, SCHEDULE_KINDS),
+                                     ("lr-schedule", self.lr_schedule, LR_SCHEDULES),
+                                     ("l1-reading", self.l1_reading, L1_READINGS)):
+            if value not in choices:
+                raise ConfigError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
+        if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(
+                self.epochs, int) or self.epochs < 1):
+            raise ConfigError(f"--epochs must be a whole number >= 1 (leave it out for N1/N2 "
+                              f"iterations), got {self.epochs!r}")
+        if not (math.isfinite(self.warmup) and 0.0 <= self.warmup < 1.0):
+            raise ConfigError(f"--warmup must be a share of a stage's iterations in [0, 1), got "
+                              f"{self.warmup}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"--weight-decay must be a finite number >= 0, got "
+                              f"{self.weight_decay}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:
             raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
-        from stalib.data.augment import Augment
-
-        Augment(self.augment_rotation, self.augment_scale)  # checks the ranges
+        self.augmentation()  # checks the ranges
         if not isinstance(self.preprocess, dict):
             raise ConfigError(f"preprocess must be a dict of preprocessing settings, got "
                               f"{type(self.preprocess).__name__}")
@@ -154,6 +185,13 @@ class TrainConfig:
             if mine != theirs:
                 out[f.name] = mine
         return out
+
+    def augmentation(self):
+        """The :class:`stalib.data.augment.Augment` of this run's training batches."""
+        from stalib.data.augment import Augment
+
+        return Augment(self.augment_rotation, self.augment_scale, self.augment_crop,
+                       self.augment_swap)
 
     @property
     def variant_name(self) -> str:

@@ -80,6 +80,7 @@ def loss_config(cfg: TrainConfig) -> LossConfig:
         cfg.lambda1 if cfg.lambda1 is not None else base.lambda1,
         cfg.lambda2 if cfg.lambda2 is not None else base.lambda2,
         cfg.lambda3 if cfg.lambda3 is not None else base.lambda3,
+        cfg.l1_reading,
     )
 
 

@@ -13,6 +13,12 @@ and the batch loss is the mean over sequences. ``beta_t`` is a scalar, so ``||be
 input-to-hidden and hidden-to-hidden weights and fully connected weights, no biases, of the main
 network and of the *enabled* attention subnetworks). The L1 term is the same for every sequence.
 
+Read as the paper writes it, a sum over the hundreds of thousands of weights of our networks,
+the L1 term at the SBU lambda3 starts larger than the cross-entropy (the ``l1`` and ``ce`` entries
+of a run's history show both) and pulls every weight towards 0. ``LossConfig.l1_reading =
+"mean"`` takes the mean of ``|w|`` instead (the reading that public reimplementations use);
+``"sum"``, the paper's formula, is the default.
+
 A term is present only if its attention is present in the output (``alpha``/``beta`` not
 ``None``) and the variant uses that regularizer; the "w/o reg." variants of Fig. 7 keep only the
 1st and 4th terms. Note that with the softmax of eq. (3) the spatial term cannot reach 0: its
@@ -41,6 +47,7 @@ class LossConfig:
     lambda1: float = 0.001  # spatial attention regularizer
     lambda2: float = 0.0001  # temporal attention regularizer
     lambda3: float = 0.0005  # L1 on the weight matrices
+    l1_reading: str = "sum"  # "sum": lambda3 * ||W_uv||_1 (eq. 7); "mean": lambda3 * mean |w|
 
     def __post_init__(self) -> None:
         for name in ("lambda1", "lambda2", "lambda3"):
@@ -49,6 +56,8 @@ class LossConfig:
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.l1_reading not in ("sum", "mean"):
+            raise ConfigError(f"l1_reading must be 'sum' or 'mean', got {self.l1_reading!r}")
 
     @classmethod
     def sbu(cls) -> LossConfig:
@@ -124,7 +133,10 @@ def sta_loss(
     if config.lambda3 > 0:
         mats = list(weights)
         if mats:
-            l1 = config.lambda3 * sum(w.abs().sum() for w in mats)
+            l1 = sum(w.abs().sum() for w in mats)
+            if config.l1_reading == "mean":  # the reading of public reimplementations
+                l1 = l1 / sum(w.numel() for w in mats)
+            l1 = config.lambda3 * l1
 
     return LossTerms(ce=ce, alpha_reg=alpha_reg, beta_reg=beta_reg, l1=l1,
                      total=ce + alpha_reg + beta_reg + l1)

@@ -66,7 +66,7 @@ from stalib.data.augment import Augment
 from stalib.data.batching import Batch, pad_batch
 from stalib.data.core import SkeletonSet
 from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
-from stalib.errors import StalibError
+from stalib.errors import ConfigError, StalibError
 
 Mode = Literal["off", "train", "frozen"]
 
@@ -123,11 +123,78 @@ SCHEDULES: dict[str, tuple[Stage, ...]] = {
     "hcn-joint": END_TO_END,
     "hcn-frame": END_TO_END,
     "csta-cnn": END_TO_END,
+    "linear": END_TO_END,
 }
 
 
-def schedule_for(model_name: str) -> tuple[Stage, ...]:
-    return SCHEDULES[model_name]
+def joint_schedule(model_name: str) -> tuple[Stage, ...]:
+    """``--schedule joint``: one stage that trains every subnetwork the model has, together, for
+    ``N = N1 + N2`` iterations (or ``--epochs``); the main network keeps its built depth (3)."""
+    from stalib.models.sta_lstm import VARIANTS
+
+    v = VARIANTS.get(model_name)
+    if v is None:
+        return END_TO_END
+    on = {True: "train", False: "off"}
+    return (Stage(0, "train jointly", on[v.spatial], on[v.temporal], "train", "N"),)
+
+
+def schedule_for(model_name: str, kind: str = "staged") -> tuple[Stage, ...]:
+    """The stages of ``model_name``: its own schedule (:data:`SCHEDULES`) or the joint one."""
+    return SCHEDULES[model_name] if kind == "staged" else joint_schedule(model_name)
+
+
+def schedule_of(cfg: TrainConfig) -> tuple[Stage, ...]:
+    """The stages of run ``cfg``; ``--epochs`` needs a one-stage schedule."""
+    stages = schedule_for(cfg.model, cfg.schedule)
+    if cfg.epochs is not None and len(stages) > 1:
+        raise ConfigError(f"--epochs counts the iterations of a one-stage schedule; {cfg.model} "
+                          f"runs {len(stages)} stages under --schedule {cfg.schedule}: use "
+                          "--schedule joint, or --n1/--n2")
+    return stages
+
+
+def stage_iterations(stage: Stage, cfg: TrainConfig, n_train: int) -> int:
+    """Iterations of ``stage``: N1, N2 or N1 + N2, or with ``--epochs`` ``epochs`` passes over the
+    ``n_train`` training sequences in batches of ``--batch-size`` (the last one may be short)."""
+    if cfg.epochs is not None:
+        return cfg.epochs * math.ceil(n_train / cfg.effective_batch_size)
+    return stage.num_iterations(cfg)
+
+
+def lr_factor(cfg: TrainConfig, n_iter: int) -> Callable[[int], float]:
+    """The factor of the learning rate at iteration ``it`` (0-based) of an ``n_iter`` stage.
+
+    A linear warm-up over the first ``warmup * n_iter`` iterations, then ``constant`` (1),
+    ``cosine`` (from 1 down towards 0 at the stage's end) or ``step`` (0.1 from half way, 0.01
+    from three quarters).
+    """
+    warm = int(round(cfg.warmup * n_iter))
+
+    def factor(it: int) -> float:
+        if it < warm:
+            return (it + 1) / warm
+        progress = (it - warm) / max(1, n_iter - warm)
+        if cfg.lr_schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if cfg.lr_schedule == "step":
+            return 0.1 ** (int(progress >= 0.5) + int(progress >= 0.75))
+        return 1.0
+
+    return factor
+
+
+def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig, n_iter: int):
+    """Adam at ``--lr`` (AdamW, decoupled, when ``--weight-decay`` > 0) and, unless the rate is
+    constant, a ``LambdaLR`` scheduler of :func:`lr_factor` (stepped after every iteration)."""
+    if cfg.weight_decay > 0:
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr)
+    sched = None
+    if cfg.lr_schedule != "constant" or cfg.warmup > 0:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg, n_iter))
+    return opt, sched
 
 
 # ---------------------------------------------------------------------------- stages on models
@@ -178,7 +245,7 @@ class BatchStream:
     ``batch_size`` sequences and :meth:`next` returns this rank's slice of it; ``weight`` is then
     the weight of this rank's loss (see :func:`stalib.distributed.shard`; 1 for one process).
     With an active ``augment`` (:mod:`stalib.data.augment`) each global batch's sequences are
-    turned and scaled by draws from the same generator, after its indices.
+    turned, scaled, cropped and swapped by draws from the same generator, after its indices.
     """
 
     def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
@@ -204,9 +271,8 @@ class BatchStream:
         local, self.weight = shard(chunk, self.rank, self.world)
         batch = pad_batch(self.data, local)
         if self.augment is not None:
-            angles, factors = self.augment.draw(self.rng, len(chunk))
             mine, _ = shard(np.arange(len(chunk)), self.rank, self.world)
-            batch.x = self.augment.apply(batch.x, angles[mine], factors[mine])
+            batch = self.augment(batch, self.rng, len(chunk), mine, self.data.persons)
         return batch
 
     def state_dict(self) -> dict:
@@ -398,170 +464,264 @@ def train_run(
     slice of every global batch through ``DistributedDataParallel``; only rank 0 writes the
     checkpoint, and every rank returns the same result.
     """
-    from tqdm.auto import tqdm
+    trainer = Trainer(cfg, model, loss_fn, data, train_idx, checkpoint, progress, log_every,
+                      stop_after)
+    if resume:
+        trainer.restore()
+    trainer.run(prefetch)
+    return trainer.result(test_idx)
 
-    info = current()
-    device = resolve_device(cfg.device)
-    if info.enabled and device.type == "cuda":
-        device = torch.device("cuda", info.local_rank)
-    seed_everything(cfg.seed)
-    stages = schedule_for(cfg.model)
-    stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
-                         info.world, Augment(cfg.augment_rotation, cfg.augment_scale))
-    if info.enabled and cfg.effective_batch_size < info.world:
-        raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
-                          f"{info.world} processes: each needs at least one sequence")
-    model.to(device)
-    progress = progress and info.is_main
-    start_stage, start_iter, done_iters, elapsed = 0, 0, 0, 0.0
-    history: list[dict] = []
-    opt_state = None
-    ckpt = None
-    if resume and checkpoint is not None and info.is_main and checkpoint.exists():
-        try:
-            ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-            ckpt["config"], ckpt["stage"], ckpt["iteration"]  # noqa: B018 (must be present)
-        except Exception as err:
-            raise StalibError(f"{checkpoint}: not a readable checkpoint ({err.__class__.__name__});"
-                              " remove it or use --force to start again") from None
-    if info.enabled:
-        ckpt = broadcast(ckpt)  # rank 0 read it; every rank resumes from it
-    if ckpt is not None:
-        if not cfg.same_run(ckpt["config"]):
-            raise StalibError(
-                f"{checkpoint}: checkpoint was made with another configuration; "
-                "use a new --out folder or drop --resume"
-            )
-        start_stage, start_iter = ckpt["stage"], ckpt["iteration"]
-        done_iters, elapsed, history = ckpt["done_iters"], ckpt["elapsed"], ckpt["history"]
+
+class Trainer:
+    """The runner of a schedule: a loop over stages (:meth:`run`), one optimisation step
+    (:meth:`step`), logging (:meth:`log`), checkpoints (:meth:`save`, :meth:`restore`) and the
+    final evaluation (:meth:`result`). :func:`train_run` is the way to call it."""
+
+    def __init__(self, cfg: TrainConfig, model: torch.nn.Module, loss_fn: LossFn,
+                 data: SkeletonSet, train_idx: np.ndarray, checkpoint: Path | None,
+                 progress: bool, log_every: int, stop_after: int | None):
+        self.info = info = current()
+        device = resolve_device(cfg.device)
+        if info.enabled and device.type == "cuda":
+            device = torch.device("cuda", info.local_rank)
+        self.cfg, self.model, self.loss_fn, self.data = cfg, model, loss_fn, data
+        self.device = device
+        self.train_idx, self.checkpoint = np.asarray(train_idx), checkpoint
+        self.log_every, self.stop_after = log_every, stop_after
+        self.progress = progress and info.is_main
+        seed_everything(cfg.seed)
+        self.stages = schedule_of(cfg)
+        self.stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
+                                  info.world, cfg.augmentation())
+        if info.enabled and cfg.effective_batch_size < info.world:
+            raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
+                              f"{info.world} processes: each needs at least one sequence")
+        model.to(device)
+        # where the run stands: next stage and iteration in it, steps done, time, logged losses
+        self.stage_i, self.iteration, self.done_iters, self.elapsed = 0, 0, 0, 0.0
+        self.history: list[dict] = []
+        self.resumed_state: dict | None = None  # optimizer (and scheduler) of a resumed stage
+        self.loader: Loader | None = None
+        self.t0 = time.perf_counter()
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                         if cfg.bf16 and device.type == "cuda" else contextlib.nullcontext())
+
+    # ------------------------------------------------------------------ checkpoints
+    def restore(self) -> None:
+        """Continue from ``checkpoint`` if there is one (rank 0 reads it, every rank resumes)."""
+        ckpt = None
+        if self.checkpoint is not None and self.info.is_main and self.checkpoint.exists():
+            try:
+                ckpt = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+                ckpt["config"], ckpt["stage"], ckpt["iteration"]  # noqa: B018 (must be present)
+            except Exception as err:
+                raise StalibError(f"{self.checkpoint}: not a readable checkpoint "
+                                  f"({err.__class__.__name__}); remove it or use --force to "
+                                  "start again") from None
+        if self.info.enabled:
+            ckpt = broadcast(ckpt)
+        if ckpt is None:
+            return
+        if not self.cfg.same_run(ckpt["config"]):
+            raise StalibError(f"{self.checkpoint}: checkpoint was made with another "
+                              "configuration; use a new --out folder or drop --resume")
+        self.stage_i, self.iteration = ckpt["stage"], ckpt["iteration"]
+        self.done_iters, self.elapsed = ckpt["done_iters"], ckpt["elapsed"]
+        self.history = ckpt["history"]
         # Rebuild the architecture the checkpoint was taken in, then load its weights. A
         # checkpoint at a stage boundary (iteration 0) holds the weights at the end of the
         # previous stage; the next stage then starts as it would have without the interruption.
-        mid_stage = start_iter > 0
-        for stage in stages[: start_stage + int(mid_stage)]:
-            apply_stage(model, stage)
-        model.load_state_dict(ckpt["model"])
-        model.to(device)
-        stream.load_state_dict(ckpt["stream"])
+        mid_stage = self.iteration > 0
+        for stage in self.stages[: self.stage_i + int(mid_stage)]:
+            apply_stage(self.model, stage)
+        self.model.load_state_dict(ckpt["model"])
+        self.model.to(self.device)
+        self.stream.load_state_dict(ckpt["stream"])
         set_rng_states(ckpt["rng"])
-        opt_state = ckpt["optimizer"] if mid_stage else None
-        del ckpt
-    loader = Loader(stream, device, prefetch=device.type == "cuda" if prefetch is None
-                    else prefetch)
+        if mid_stage:
+            self.resumed_state = {"optimizer": ckpt["optimizer"],
+                                  "scheduler": ckpt.get("scheduler")}
 
-    def save(stage_i: int, it: int, opt) -> None:
-        if checkpoint is None or not info.is_main:
+    def save(self, opt, sched) -> None:
+        """Write the training state atomically (rank 0 only)."""
+        if self.checkpoint is None or not self.info.is_main:
             return
-        atomic_torch_save(
-            {
-                "config": cfg.to_dict(), "stage": stage_i, "iteration": it,
-                "done_iters": done_iters,
-                "elapsed": elapsed + (time.perf_counter() - t0), "history": history,
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "stream": loader.state_dict(), "rng": rng_states(),
-            },
-            checkpoint,
-        )
+        atomic_torch_save({
+            "config": self.cfg.to_dict(), "stage": self.stage_i, "iteration": self.iteration,
+            "done_iters": self.done_iters,
+            "elapsed": self.elapsed + (time.perf_counter() - self.t0), "history": self.history,
+            "model": self.model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": None if sched is None else sched.state_dict(),
+            "stream": self.loader.state_dict(), "rng": rng_states(),
+        }, self.checkpoint)
 
-    t0 = time.perf_counter()
-    model.train()
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if cfg.bf16 and device.type == "cuda"
-        else contextlib.nullcontext()
-    )
-    try:
-        for stage_i in range(start_stage, len(stages)):
-            stage = stages[stage_i]
-            n_iter = stage.num_iterations(cfg)
-            resuming_here = stage_i == start_stage and opt_state is not None
-            if not resuming_here:
-                params = apply_stage(model, stage)
-                first = 0
-            else:
-                params = [p for g, ps in parameter_groups(model).items()
-                          if getattr(stage, g) == "train" for p in ps]
-                for g, ps in parameter_groups(model).items():
-                    for p in ps:
-                        p.requires_grad_(getattr(stage, g) == "train")
-                first = start_iter
-            model.to(device)
-            net = _wrap(model, device, info)  # a new DDP wrapper per stage: the trained set changed
-            opt = torch.optim.Adam(params, lr=cfg.lr)
-            if resuming_here:
-                opt.load_state_dict(opt_state)
-            bar = tqdm(
-                total=n_iter, initial=first, disable=not progress, leave=False,
-                desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name,
-            )
-            run_loss, run_correct, run_seen = 0.0, 0.0, 0.0
-            for it in range(first, n_iter):
-                batch, weight = loader.next()
-                with autocast:
-                    out = net(batch.x, batch.mask)
-                    terms = loss_fn(model, out, batch)
-                loss = terms["total"]
-                opt.zero_grad(set_to_none=True)
-                (loss * weight if info.enabled else loss).backward()
-                # one host-device synchronisation per step: loss, finiteness, correct count
-                grads = [p.grad for p in params if p.grad is not None]
-                grads_ok = (torch.stack([torch.isfinite(g).all() for g in grads]).all()
-                            if grads else torch.ones((), dtype=torch.bool, device=device))
-                correct = (out.logits.argmax(1) == batch.labels).sum()
-                loss_value, finite_grads, n_correct = torch.stack(
-                    [loss.detach().float(), grads_ok.float(), correct.float()]).tolist()
-                if not math.isfinite(loss_value) or not finite_grads:
-                    what = (f"non-finite loss ({loss_value})" if not math.isfinite(loss_value)
-                            else "non-finite gradient")
-                    kept = (f"last good checkpoint kept at {checkpoint}"
-                            if checkpoint is not None and checkpoint.exists()
-                            else "no checkpoint had been written yet")
-                    raise NumericalError(f"{what} at stage {stage_i + 1}/{len(stages)} "
-                                         f"({stage.name}), iteration {it + 1}; {kept}")
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                opt.step()
-                done_iters += 1
-                share = weight / info.world  # this rank's part of the global batch
-                run_loss += loss_value * share if info.enabled else loss_value
-                run_correct += n_correct if weight > 0 else 0.0
-                run_seen += len(batch) if weight > 0 else 0
-                bar.update(1)
-                if (it + 1) % log_every == 0 or it + 1 == n_iter:
-                    extra = {k: float(v) * (share if info.enabled else 1.0)
-                             for k, v in terms.items() if k != "total"}
-                    if info.enabled:
-                        summed = all_sum([run_loss, run_correct, run_seen, *extra.values()],
-                                         device)
-                        run_loss, run_correct, run_seen = summed[:3]
-                        extra = dict(zip(extra, summed[3:], strict=True))
-                    entry = {"stage": stage_i + 1, "step": stage.step, "iteration": it + 1,
-                             "loss": run_loss / max(1, (it % log_every) + 1),
-                             "train_batch_acc": run_correct / max(1, run_seen)}
-                    entry.update(extra)
-                    history.append(entry)
-                    bar.set_postfix(loss=f"{entry['loss']:.3f}",
-                                    acc=f"{entry['train_batch_acc']:.2f}")
-                    run_loss, run_correct, run_seen = 0.0, 0.0, 0.0
-                last = it + 1 == n_iter
-                if (it + 1) % cfg.checkpoint_every == 0 or last:
-                    # at the end of a stage, store the position as "start of the next stage"
-                    save(stage_i + 1 if last else stage_i, 0 if last else it + 1, opt)
-                if stop_after is not None and done_iters >= stop_after:
-                    bar.close()
-                    raise SystemExit(f"stop_after={stop_after} reached (test hook)")
-            bar.close()
-            del net
-            opt_state = None
-    finally:
-        loader.close()
-    elapsed += time.perf_counter() - t0
-    test_acc = _accuracy(model, data, test_idx, device, info)
-    train_acc = _accuracy(model, data, train_idx, device, info)
-    if math.isnan(test_acc):
-        raise StalibError("the test split is empty")
-    where = str(device) if not info.enabled else (
-        f"{device.type} x{info.world} (DDP {info.backend or 'gloo'})")
-    return RunResult(test_acc, train_acc, done_iters, elapsed, where, history)
+    # ------------------------------------------------------------------ the loop
+    def run(self, prefetch: bool | None = None) -> None:
+        """Every stage from where the run stands; each ends with a checkpoint."""
+        self.loader = Loader(self.stream, self.device,
+                             prefetch=self.device.type == "cuda" if prefetch is None
+                             else prefetch)
+        self.t0 = time.perf_counter()
+        self.model.train()
+        try:
+            while self.stage_i < len(self.stages):
+                self.run_stage(self.stages[self.stage_i])
+        finally:
+            self.loader.close()
+        self.elapsed += time.perf_counter() - self.t0
+
+    def run_stage(self, stage: Stage) -> None:
+        """One stage: configure the model, a fresh optimizer, then its iterations."""
+        cfg, model = self.cfg, self.model
+        state, self.resumed_state = self.resumed_state, None
+        if state is None:
+            params = apply_stage(model, stage)
+            self.iteration = 0
+        else:  # resumed inside this stage: the architecture is rebuilt, set what trains
+            params = []
+            for g, ps in parameter_groups(model).items():
+                for p in ps:
+                    p.requires_grad_(getattr(stage, g) == "train")
+                    if getattr(stage, g) == "train":
+                        params.append(p)
+        model.to(self.device)
+        net = _wrap(model, self.device, self.info)  # new DDP wrapper: the trained set changed
+        n_iter = stage_iterations(stage, cfg, len(self.train_idx))
+        opt, sched = make_optimizer(params, cfg, n_iter)
+        if self.iteration >= n_iter:  # an empty stage (N1 or N2 = 0): nothing to do
+            self.stage_i, self.iteration = self.stage_i + 1, 0
+            return
+        if state is not None:
+            opt.load_state_dict(state["optimizer"])
+            if sched is not None and state["scheduler"] is not None:
+                sched.load_state_dict(state["scheduler"])
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_iter, initial=self.iteration, disable=not self.progress, leave=False,
+                   desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name)
+        self.window = [0.0, 0.0, 0.0]  # loss, correct, seen since the last log entry
+        while True:
+            terms, diag = self.step(net, opt, params, stage, n_iter)
+            if sched is not None:
+                sched.step()
+            self.iteration += 1
+            self.done_iters += 1
+            bar.update(1)
+            last = self.iteration == n_iter
+            if self.iteration % self.log_every == 0 or last:
+                entry = self.log(stage, terms, diag)
+                bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['train_batch_acc']:.2f}")
+            if last:  # at the end of a stage, store the position as "start of the next stage"
+                self.stage_i, self.iteration = self.stage_i + 1, 0
+                self.save(opt, sched)
+            elif self.iteration % cfg.checkpoint_every == 0:
+                self.save(opt, sched)
+            if self.stop_after is not None and self.done_iters >= self.stop_after:
+                bar.close()
+                raise SystemExit(f"stop_after={self.stop_after} reached (test hook)")
+            if last:
+                break
+        bar.close()
+
+    def step(self, net, opt, params: list[torch.nn.Parameter], stage: Stage,
+             n_iter: int) -> tuple[dict, dict]:
+        """One optimisation step on the next batch; returns the loss terms and, on logging
+        iterations, diagnostics of that step (:func:`step_diagnostics`)."""
+        info = self.info
+        batch, weight = self.loader.next()
+        with self.autocast:
+            out = net(batch.x, batch.mask)
+            terms = self.loss_fn(self.model, out, batch)
+        loss = terms["total"]
+        opt.zero_grad(set_to_none=True)
+        (loss * weight if info.enabled else loss).backward()
+        # one host-device synchronisation per step: loss, finiteness, correct count
+        grads = [p.grad for p in params if p.grad is not None]
+        grads_ok = (torch.stack([torch.isfinite(g).all() for g in grads]).all()
+                    if grads else torch.ones((), dtype=torch.bool, device=self.device))
+        correct = (out.logits.argmax(1) == batch.labels).sum()
+        loss_value, finite_grads, n_correct = torch.stack(
+            [loss.detach().float(), grads_ok.float(), correct.float()]).tolist()
+        if not math.isfinite(loss_value) or not finite_grads:
+            what = (f"non-finite loss ({loss_value})" if not math.isfinite(loss_value)
+                    else "non-finite gradient")
+            kept = (f"last good checkpoint kept at {self.checkpoint}"
+                    if self.checkpoint is not None and self.checkpoint.exists()
+                    else "no checkpoint had been written yet")
+            raise NumericalError(f"{what} at stage {self.stage_i + 1}/{len(self.stages)} "
+                                 f"({stage.name}), iteration {self.iteration + 1}; {kept}")
+        logging = (self.iteration + 1) % self.log_every == 0 or self.iteration + 1 == n_iter
+        diag = step_diagnostics(self.model, out, batch) if logging else {}
+        if self.cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
+        opt.step()
+        share = weight / info.world  # this rank's part of the global batch
+        self.window[0] += loss_value * share if info.enabled else loss_value
+        self.window[1] += n_correct if weight > 0 else 0.0
+        self.window[2] += len(batch) if weight > 0 else 0
+        terms = {k: float(v) * (share if info.enabled else 1.0)
+                 for k, v in terms.items() if k != "total"} if logging else {}
+        return terms, diag
+
+    def log(self, stage: Stage, terms: dict, diag: dict) -> dict:
+        """Append the mean loss and training-batch accuracy since the last entry, the last
+        step's loss terms and diagnostics, to ``history`` (summed over ranks under DDP)."""
+        run_loss, run_correct, run_seen = self.window
+        extra = dict(terms)
+        if self.info.enabled:
+            summed = all_sum([run_loss, run_correct, run_seen, *extra.values()], self.device)
+            run_loss, run_correct, run_seen = summed[:3]
+            extra = dict(zip(extra, summed[3:], strict=True))
+        entry = {"stage": self.stage_i + 1, "step": stage.step, "iteration": self.iteration,
+                 "loss": run_loss / max(1, ((self.iteration - 1) % self.log_every) + 1),
+                 "train_batch_acc": run_correct / max(1, run_seen)}
+        entry.update(extra)
+        entry.update(diag)
+        self.history.append(entry)
+        self.window = [0.0, 0.0, 0.0]
+        return entry
+
+    # ------------------------------------------------------------------ the result
+    def result(self, test_idx: np.ndarray) -> RunResult:
+        """Accuracy of the final model on the test and the training sequences (once, at the
+        end: the paper reports the final model, there is no early stopping)."""
+        test_acc = _accuracy(self.model, self.data, test_idx, self.device, self.info)
+        train_acc = _accuracy(self.model, self.data, self.train_idx, self.device, self.info)
+        if math.isnan(test_acc):
+            raise StalibError("the test split is empty")
+        where = str(self.device) if not self.info.enabled else (
+            f"{self.device.type} x{self.info.world} (DDP {self.info.backend or 'gloo'})")
+        return RunResult(test_acc, train_acc, self.done_iters, self.elapsed, where, self.history)
+
+
+@torch.no_grad()
+def step_diagnostics(model: torch.nn.Module, out, batch: Batch) -> dict:
+    """What tells why attention helps or hurts, from one training step (after the backward):
+
+    * ``grad_<group>``: the L2 norm of the gradient reaching each subnetwork (main, spatial,
+      temporal; before clipping), for the groups that have gradients;
+    * ``alpha_entropy``: where alpha is a distribution over the K joints (STA-LSTM, eq. 3), the
+      mean over real frames of its entropy divided by log K (1: equal weights, 0: one joint);
+    * ``beta_min``, ``beta_mean``, ``beta_max``: the range of beta over real frames.
+    """
+    diag = {}
+    for group, params in parameter_groups(model).items():
+        grads = [p.grad.detach().float() for p in params if p.grad is not None]
+        if grads:
+            diag[f"grad_{group}"] = float(torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+    real = batch.mask
+    alpha = getattr(out, "alpha", None)
+    if alpha is not None and alpha.shape[-1] > 1 and torch.allclose(
+            alpha.detach().float()[real].sum(-1), torch.ones(()), atol=1e-3):  # a softmax, eq. 3
+        a = alpha.detach().float().clamp_min(1e-12)
+        ent = -(a * a.log()).sum(-1) / math.log(a.shape[-1])
+        diag["alpha_entropy"] = float(ent[real].mean())
+    beta = getattr(out, "beta", None)
+    if beta is not None:
+        b = beta.detach().float()[real]
+        diag.update(beta_min=float(b.min()), beta_mean=float(b.mean()), beta_max=float(b.max()))
+    return diag
 
 
 def _wrap(model: torch.nn.Module, device: torch.device, info: DistInfo) -> torch.nn.Module:

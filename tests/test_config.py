@@ -58,7 +58,7 @@ def test_preprocessing_is_a_setting_with_one_spelling():
     ({"smoth": None}, r"--preprocess smoth: not a preprocessing setting of sbu \(valid: .*smooth"),
     ({"smooth_window": 4}, r"--preprocess .*window must be an odd number"),
     ({"smooth": "median"}, r"--preprocess .*median"),
-    ({"view_normalize": False}, r"--preprocess view_normalize: not a preprocessing setting of sbu"),
+    ({"mirror": False}, r"--preprocess mirror: not a preprocessing setting of sbu"),
 ])
 def test_bad_preprocessing_is_refused_with_its_field(changes, message):
     with pytest.raises(ConfigError, match=message):

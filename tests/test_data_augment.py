@@ -101,3 +101,29 @@ def test_augmented_stream_resumes_and_shards_like_one_process():
                 j = whole.index.tolist().index(idx)
                 n = int(p.lengths[i])
                 assert torch.allclose(p.x[i, :n], whole.x[j, :n], atol=1e-6)
+
+
+def test_temporal_crop_keeps_a_contiguous_window_at_the_front():
+    x = torch.arange(2 * 10 * 1 * 3, dtype=torch.float32).view(2, 10, 1, 3)
+    lengths = torch.tensor([10, 6])
+    out, mask, new = Augment.crop_frames(x, lengths, np.array([0.5, 1.0]), np.array([1.0, 0.3]))
+    assert new.tolist() == [5, 6] and mask.sum(1).tolist() == [5, 6]
+    assert torch.equal(out[0, :5], x[0, 5:10])  # the last window of 5 (where = 1)
+    assert torch.equal(out[1, :6], x[1, :6]) and not out[0, 5:].any()
+
+
+def test_person_swap_exchanges_the_two_halves_of_the_joint_axis():
+    x = torch.zeros(2, 3, 4, 3)
+    x[:, :, :2] = 1.0  # person 1
+    out = Augment.swap_persons(x, np.array([True, False]))
+    assert not out[0, :, :2].any() and (out[0, :, 2:] == 1).all()
+    assert torch.equal(out[1], x[1])
+
+
+def test_swap_refuses_one_person_data():
+    from stalib.data.batching import Batch
+
+    b = Batch(torch.zeros(1, 2, 4, 3), torch.ones(1, 2, dtype=torch.bool), torch.tensor([2]),
+              torch.tensor([0]), torch.tensor([0]))
+    with pytest.raises(ConfigError, match="two-person"):
+        Augment(swap=True)(b, np.random.default_rng(0), 1, np.arange(1), persons=1)

@@ -158,3 +158,13 @@ def test_regularizer_gradients_push_the_right_way():
     sta_loss(out, torch.tensor([0, 1]), mask, LossConfig(1.0, 1.0, 0.0)).total.backward()
     assert (alpha_logits.grad[..., 0] > 0).all()  # gradient descent lowers the dominant joint
     assert (beta.grad > 0).all()
+
+
+def test_l1_mean_reading_is_the_sum_over_the_number_of_weights():
+    out, labels, mask, weights = tiny_example()
+    mean = sta_loss(out, labels, mask, LossConfig(0, 0, 0.5, "mean"), weights).l1
+    assert float(mean) == pytest.approx(0.5 * (1 + 2 + 3 + 0 + 0.5) / 5)
+    total = sta_loss(out, labels, mask, LossConfig(0, 0, 0.5), weights).l1
+    assert float(total) == pytest.approx(0.5 * 6.5)
+    with pytest.raises(ConfigError, match="l1_reading"):
+        LossConfig(0, 0, 0.5, "max")

@@ -34,6 +34,32 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--lambda{i}", type=float, default=None,
                        help=f"eq. (7) lambda{i} (default: the paper's value for the dataset)")
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
+    recipe = p.add_argument_group(
+        "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
+    recipe.add_argument("--schedule", default="staged", choices=("staged", "joint"),
+                        help="staged: the model's schedule (Algorithm 1 for the Fig. 7 models, "
+                        "one stage for the CNNs); joint: one stage training every subnetwork "
+                        "together for N1+N2 iterations or --epochs")
+    recipe.add_argument("--epochs", type=int, default=None,
+                        help="length of a one-stage schedule in passes over the training set "
+                        "(instead of N1+N2 iterations)")
+    recipe.add_argument("--lr-schedule", default="constant",
+                        choices=("constant", "cosine", "step"),
+                        help="learning rate within each stage: constant (paper), cosine decay, "
+                        "or step (x0.1 at 1/2 and 3/4)")
+    recipe.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
+                        help="linear warm-up over this share of each stage's iterations")
+    recipe.add_argument("--weight-decay", type=float, default=0.0,
+                        help="decoupled weight decay (AdamW); default 0")
+    recipe.add_argument("--l1-reading", default="sum", choices=("sum", "mean"),
+                        help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
+                        "|w| over the weight matrices")
+    recipe.add_argument("--augment-crop", type=float, default=0.0, metavar="C",
+                        help="crop each training sequence in time to a random window of a share "
+                        "in [1-C, 1] of its frames (default 0: off)")
+    recipe.add_argument("--augment-swap", action="store_true",
+                        help="two-person data: swap the persons of a training sequence with "
+                        "probability 1/2")
     p.add_argument("--augment-rotation", type=float, default=0.0, metavar="DEGREES",
                    help="turn each training sequence about the vertical axis by a random angle "
                    "up to this (default 0: off, as in the paper)")
@@ -89,6 +115,9 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         bf16=args.bf16, checkpoint_every=args.checkpoint_every,
         model_overrides=_overrides(args.set), variant=args.variant,
         augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
+        augment_crop=args.augment_crop, augment_swap=args.augment_swap,
+        schedule=args.schedule, epochs=args.epochs, lr_schedule=args.lr_schedule,
+        warmup=args.warmup, weight_decay=args.weight_decay, l1_reading=args.l1_reading,
         preprocess=_overrides(args.preprocess, "--preprocess", "smooth=null"),
     )
 

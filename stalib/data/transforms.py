@@ -49,6 +49,10 @@ SBU_TORSO = 2  # SBU: head, neck, torso, ...
 UTKINECT_HIP_CENTER = 0  # UTKinect (Kinect v1 SDK order): hip center, spine, ...
 NTU_SPINE_BASE, NTU_SPINE_MID, NTU_SPINE_SHOULDER = 0, 1, 20  # NTU joints 1, 2 and 21
 NTU_LEFT_SHOULDER, NTU_RIGHT_SHOULDER = 4, 8  # NTU joints 5 and 9
+SBU_JOINTS = 15  # joints per person in SBU (person 2's torso is SBU_JOINTS + SBU_TORSO)
+# UTKinect (Kinect v1 SDK order): hip center 0, spine 1, shoulder center 2, head 3, shoulder left
+# 4, ..., shoulder right 8: the view axes, as ViewNormalize's (right, left, spine from, spine to)
+UTKINECT_VIEW_AXES = (8, 4, 0, 2)
 
 
 def _as_sequence(seq: np.ndarray, who: str) -> np.ndarray:
@@ -330,6 +334,47 @@ class ViewNormalize:
         return f"ViewNormalize(origin={self.origin}, axes={self.axes}, scale={self.scale})"
 
 
+class YawAlign:
+    """Turn the sequence about the vertical ``y`` axis so that a body axis points along ``+x``.
+
+    The view normalisation of two-person data (issue: SBU is filmed from both sides, so every
+    action also appears mirrored): in the reference frame (the first in which both joints are
+    tracked) the horizontal part ``(dx, dz)`` of ``x[joint_to] - x[joint_from]`` is turned onto
+    ``+x``; for SBU the joints are the torsos of person 1 and person 2, so after it person 2
+    always stands at ``+x`` of person 1. One rotation about the vertical through the origin is
+    applied to every frame and person (centre afterwards: a joint that :class:`Centre` put at
+    ``(0, 0, 0)`` would read as absent here); ``y`` is unchanged, so gravity stays where it was.
+    Absent joints stay at the origin.
+    """
+
+    def __init__(self, joint_from: int, joint_to: int):
+        if min(joint_from, joint_to) < 0 or joint_from == joint_to:
+            raise ValueError(f"YawAlign: two different joints >= 0 expected, got {joint_from} "
+                             f"and {joint_to}")
+        self.joint_from, self.joint_to = int(joint_from), int(joint_to)
+
+    def rotation(self, seq: np.ndarray) -> np.ndarray:
+        """The ``(3, 3)`` rotation ``R`` (rows: new axes) of ``seq``: ``p' = R @ p``."""
+        x = _as_sequence(seq, "YawAlign").astype(np.float64)
+        ref = _reference_frame(x, [self.joint_from, self.joint_to], "YawAlign")
+        dx, _, dz = x[ref, self.joint_to] - x[ref, self.joint_from]
+        r = float(np.hypot(dx, dz))
+        if r < 1e-6:
+            raise ValueError(f"YawAlign: joints {self.joint_from} and {self.joint_to} are "
+                             "vertically aligned in the reference frame; no horizontal axis")
+        c, s = dx / r, dz / r
+        return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+    def __call__(self, seq: np.ndarray) -> np.ndarray:
+        x = _as_sequence(seq, "YawAlign").astype(np.float64)
+        out = x @ self.rotation(x).T
+        out[absent_mask(x)] = 0.0
+        return out.astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"YawAlign(joint_from={self.joint_from}, joint_to={self.joint_to})"
+
+
 # --------------------------------------------------------------------------- settings
 class _Settings:
     """Shared behaviour of the ``*Preprocess`` dataclasses."""
@@ -361,7 +406,12 @@ def _smoother(method: str | None, window: int, polyorder: int) -> list[Transform
 @dataclass(frozen=True)
 class SBUPreprocess(_Settings):
     """SBU preprocessing; defaults = the paper's: un-normalise, smooth (Savitzky-Golay, 5 frames,
-    quadratic, as Du et al. 2015), then centre on person 1's torso in the first frame."""
+    quadratic, as Du et al. 2015), then centre on person 1's torso in the first frame.
+
+    ``view_normalize=True`` (not in the paper, which normalises the view of NTU only) then turns
+    the sequence about the vertical so that the frame-0 axis from person 1's torso to person 2's
+    torso points along ``+x`` (:class:`YawAlign`): the two-person analogue of NTU's view
+    normalisation."""
 
     unnormalize: bool = True
     scale: float = SBU_TO_METRES
@@ -369,19 +419,30 @@ class SBUPreprocess(_Settings):
     smooth_window: int = 5
     smooth_polyorder: int = 2
     centre_joint: int | None = SBU_TORSO
+    view_normalize: bool = False
 
     def build(self) -> Compose:
         steps: list[Transform] = [SBUUnnormalize(self.scale)] if self.unnormalize else []
         steps += _smoother(self.smooth, self.smooth_window, self.smooth_polyorder)
+        if self.view_normalize:  # before centring: Centre puts a joint at (0, 0, 0), "absent"
+            steps.append(YawAlign(SBU_TORSO, SBU_JOINTS + SBU_TORSO))
         if self.centre_joint is not None:
             steps.append(Centre(self.centre_joint))
         return Compose(steps)
 
 
-def _smooth_then_centre(settings) -> Compose:
-    """Optional smoothing, then optional centring (``smooth*`` and ``centre_joint`` fields)."""
+def _smooth_then_centre(settings, view_axes: Sequence[int] | None = None) -> Compose:
+    """Optional smoothing, then optional centring (``smooth*`` and ``centre_joint`` fields).
+
+    With ``view_axes`` (right shoulder, left shoulder, spine from, spine to of person 1) the
+    centring is NTU's view normalisation (:class:`ViewNormalize`): translated to
+    ``centre_joint`` (or, when that is None, the spine-from joint), then rotated onto the axes."""
     steps = _smoother(settings.smooth, settings.smooth_window, settings.smooth_polyorder)
-    if settings.centre_joint is not None:
+    if view_axes is not None:
+        right, left, spine_from, spine_to = view_axes
+        origin = spine_from if settings.centre_joint is None else settings.centre_joint
+        steps.append(ViewNormalize(origin, right, left, spine_from, spine_to))
+    elif settings.centre_joint is not None:
         steps.append(Centre(settings.centre_joint))
     return Compose(steps)
 
@@ -389,15 +450,17 @@ def _smooth_then_centre(settings) -> Compose:
 @dataclass(frozen=True)
 class UTKinectPreprocess(_Settings):
     """UTKinect preprocessing (not in the paper): centre on the hip centre of the first frame;
-    no smoothing unless asked for."""
+    no smoothing unless asked for. ``view_normalize=True`` adds NTU's view normalisation on the
+    shoulder axis (:data:`UTKINECT_VIEW_AXES`, origin at the hip centre)."""
 
     centre_joint: int | None = UTKINECT_HIP_CENTER
     smooth: str | None = None
     smooth_window: int = 5
     smooth_polyorder: int = 2
+    view_normalize: bool = False
 
     def build(self) -> Compose:
-        return _smooth_then_centre(self)
+        return _smooth_then_centre(self, UTKINECT_VIEW_AXES if self.view_normalize else None)
 
 
 @dataclass(frozen=True)
@@ -421,15 +484,32 @@ class NTUPreprocess(_Settings):
 
 @dataclass(frozen=True)
 class NpzPreprocess(_Settings):
-    """Preprocessing of user ``.npz`` data: none by default (the data is the user's own)."""
+    """Preprocessing of user ``.npz`` data: none by default (the data is the user's own).
+
+    ``view_axes`` = (right shoulder, left shoulder, spine from, spine to), joint indices of person
+    1, turns on NTU's view normalisation on that shoulder axis (:class:`ViewNormalize`, origin at
+    the spine-from joint); e.g. ``(8, 4, 0, 20)`` for NTU's joint order."""
 
     centre_joint: int | None = None
     smooth: str | None = None
     smooth_window: int = 5
     smooth_polyorder: int = 2
+    view_axes: tuple[int, int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.view_axes is not None:
+            axes = self.view_axes
+            if (isinstance(axes, (str, bytes)) or not hasattr(axes, "__len__") or len(axes) != 4
+                    or not all(isinstance(j, int) and not isinstance(j, bool) and j >= 0
+                               for j in axes)):
+                raise ConfigError(f"NpzPreprocess: view_axes must be 4 joint indices >= 0 "
+                                  f"(right shoulder, left shoulder, spine from, spine to), "
+                                  f"got {axes!r}")
+            object.__setattr__(self, "view_axes", tuple(axes))  # JSON gives a list
+        super().__post_init__()
 
     def build(self) -> Compose:
-        return _smooth_then_centre(self)
+        return _smooth_then_centre(self, self.view_axes)
 
 
 PreprocessConfig = SBUPreprocess | UTKinectPreprocess | NTUPreprocess | NpzPreprocess

@@ -8,6 +8,7 @@ name                      model
 ``hcn-joint``             backbone + joint weights only (:mod:`stalib.models.csta`)
 ``hcn-frame``             backbone + frame weights only
 ``csta-cnn``              backbone + coupled spatial-temporal attention
+``linear``                logistic regression on 8 resampled frames (:mod:`stalib.models.linear`)
 ========================= ==================================================================
 """
 
@@ -18,9 +19,10 @@ import torch
 from stalib.errors import ConfigError
 from stalib.models.base import ModelOutput
 from stalib.models.csta import CSTA_VARIANTS, build_csta
+from stalib.models.linear import build_linear
 from stalib.models.sta_lstm import VARIANTS, build_sta_lstm
 
-MODEL_NAMES: tuple[str, ...] = (*VARIANTS, *CSTA_VARIANTS)
+MODEL_NAMES: tuple[str, ...] = (*VARIANTS, *CSTA_VARIANTS, "linear")
 
 __all__ = ["MODEL_NAMES", "ModelOutput", "build_model", "check_model_name"]
 
@@ -39,4 +41,6 @@ def build_model(
     check_model_name(name)
     if name in VARIANTS:
         return build_sta_lstm(name, num_joints, num_classes, **overrides)
+    if name == "linear":
+        return build_linear(num_joints, num_classes, **overrides)
     return build_csta(name, num_joints, num_classes, persons=persons, **overrides)
