@@ -226,6 +226,8 @@ def run_experiment(
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,
         git_commit=git_commit(), timestamp=utc_now(), params=params_json(settings),
         versions=params_json(package_versions()),
+        test_correct="" if res.test_correct is None else "".join(
+            "1" if c else "0" for c in res.test_correct),
     )
     save_model(out / "model.pt", cfg, model, data)
     write_json_atomic({**asdict(record), "params": settings, "history": res.history},

@@ -121,7 +121,7 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     try:
         df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "variant": str,
-                                      "model": str})
+                                      "model": str, "test_correct": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=list(CV_COLUMNS))
     if "variant" not in df.columns and "params" in df.columns:  # written before variants

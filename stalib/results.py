@@ -54,12 +54,17 @@ class RunRecord:
     timestamp: str
     params: str  # JSON: the TrainConfig and model/loss settings
     versions: str  # JSON: python, torch, numpy, stalib
+    # which test sequences the model got right, in the fold's test order ("1"/"0" each), for
+    # paired tests between models (McNemar); "" in rows written before it was kept, or by DDP
+    test_correct: str = ""
 
     def key(self) -> tuple:
         return tuple(str(getattr(self, k)) for k in KEY)
 
 
 COLUMNS = [f.name for f in fields(RunRecord)]
+#: Columns that older files may lack: ``variant`` (worked out from params) and ``test_correct``.
+OPTIONAL_COLUMNS = ("variant", "test_correct")
 
 
 def git_commit(path: Path | None = None) -> str:
@@ -102,11 +107,14 @@ def read_records(path: Path) -> list[dict]:
         reader = csv.DictReader(f)
         if reader.fieldnames is None:
             return []
-        missing = set(COLUMNS) - set(reader.fieldnames) - {"variant"}
+        missing = set(COLUMNS) - set(reader.fieldnames) - set(OPTIONAL_COLUMNS)
         if missing:
             raise StalibError(
                 f"{path}: not a stalib results file, missing columns {sorted(missing)}")
         rows = list(reader)
+    for row in rows:
+        if row.get("test_correct") is None:  # written before the column existed
+            row["test_correct"] = ""
     if "variant" not in reader.fieldnames:  # written before variants existed
         for i, row in enumerate(rows, 2):
             row["variant"] = variant_of_params(row["params"], f"{path}, line {i}")

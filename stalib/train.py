@@ -433,6 +433,7 @@ class RunResult:
     wall_time_s: float  # training + evaluation time of this process (resumed runs: summed)
     device: str
     history: list[dict] = field(default_factory=list)  # per-log-interval losses
+    test_correct: np.ndarray | None = None  # (n_test,) bool in test order; None under DDP
 
 
 LossFn = Callable[[torch.nn.Module, object, Batch], dict]
@@ -685,13 +686,20 @@ class Trainer:
     def result(self, test_idx: np.ndarray) -> RunResult:
         """Accuracy of the final model on the test and the training sequences (once, at the
         end: the paper reports the final model, there is no early stopping)."""
-        test_acc = _accuracy(self.model, self.data, test_idx, self.device, self.info)
-        train_acc = _accuracy(self.model, self.data, self.train_idx, self.device, self.info)
-        if math.isnan(test_acc):
+        if len(test_idx) == 0:
             raise StalibError("the test split is empty")
+        test_correct = None
+        if self.info.enabled:
+            test_acc = _accuracy(self.model, self.data, test_idx, self.device, self.info)
+        else:  # one process: keep which test sequence was right, for paired tests
+            scores = predict(self.model, self.data, np.asarray(test_idx), self.device)
+            test_correct = scores.argmax(1) == self.data.labels[np.asarray(test_idx)]
+            test_acc = float(test_correct.mean())
+        train_acc = _accuracy(self.model, self.data, self.train_idx, self.device, self.info)
         where = str(self.device) if not self.info.enabled else (
             f"{self.device.type} x{self.info.world} (DDP {self.info.backend or 'gloo'})")
-        return RunResult(test_acc, train_acc, self.done_iters, self.elapsed, where, self.history)
+        return RunResult(test_acc, train_acc, self.done_iters, self.elapsed, where, self.history,
+                         test_correct)
 
 
 @torch.no_grad()

@@ -1,0 +1,251 @@
+"""The verdict: every claim of the papers beside our best honest measurement, claim by claim.
+
+Report layer: reads the committed results (``results/<dataset>/cv.csv`` for the test folds,
+``validation.csv`` for the inner-validation runs) and never trains.
+
+For each claim, **which of our runs speak for it** is decided on the validation folds only:
+among the variants (settings) in which every model of the claim has both validation and
+test-fold runs, the one whose validation accuracy, averaged over the claim's models, is highest
+(:func:`chosen_variant`); without validation runs the paper's settings (``paper``) speak. The
+test-fold runs of that variant then give the measurement:
+
+* a **comparison** ("A beats B by up to G points") is paired run by run (same fold and seed,
+  :func:`stalib.report.paired`): the mean paired difference, the 95 % interval of the mean of
+  the per-fold differences (Student t over the folds, the folds being the independent units),
+  an exact sign-flip test over those folds and, where the rows keep which test sequence each
+  model got right (``test_correct``), McNemar's exact test per seed over all test sequences
+  (each sequence is tested once per seed). Leave-one-sequence-out runs test one sequence each:
+  McNemar over the sequences (:func:`stalib.report.paired`'s ``p_value``).
+* a **target** ("91.51 % on SBU") gives our mean over folds and seeds with the 95 % interval of
+  the mean of the per-fold accuracies.
+
+The word: **reproduced** when the measurement goes the claimed way and clears the claimed
+bar at the 5 % level (a comparison: the interval of the difference lies above 0; a target: the
+interval reaches the paper's value); **not reproduced** otherwise; **not testable here** when the
+data (full NTU RGB+D) or the runs are missing, with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stalib import report
+
+REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a paper. ``kind``: ``comparison`` (``model`` beats ``reference``) or
+    ``target`` (``model`` reaches ``value`` percent)."""
+
+    text: str
+    source: str
+    dataset: str
+    kind: str
+    model: str
+    reference: str | None = None
+    value: float | None = None
+    protocol: str | None = None  # None: the dataset's standard protocol
+
+
+STA = "Song et al., AAAI 2017"
+CSTA = "Wang 2019 (summary)"
+CLAIMS: tuple[Claim, ...] = (
+    Claim("SA-LSTM beats the LSTM (the paper: by up to 5.1 points over its datasets)",
+          f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison", "sa-lstm", "lstm"),
+    Claim("TA-LSTM beats the LSTM (the paper: by up to 6.4 points over its datasets)",
+          f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison", "ta-lstm", "lstm"),
+    Claim("the spatial regulariser helps SA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu",
+          "comparison", "sa-lstm", "sa-lstm-noreg"),
+    Claim("the temporal regulariser helps TA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu",
+          "comparison", "ta-lstm", "ta-lstm-noreg"),
+    Claim("STA-LSTM beats the LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
+          "sta-lstm", "lstm"),
+    Claim("STA-LSTM beats SA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
+          "sta-lstm", "sa-lstm"),
+    Claim("STA-LSTM beats TA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
+          "sta-lstm", "ta-lstm"),
+    Claim("STA-LSTM reaches 91.51 % on SBU (5-fold)", f"{STA}, Table 1", "sbu", "target",
+          "sta-lstm", value=91.51),
+    Claim("STA-LSTM reaches 73.4 % on NTU RGB+D cross-subject", f"{STA}, Table 2", "ntu60",
+          "target", "sta-lstm", value=73.4, protocol="xsub"),
+    Claim("STA-LSTM reaches 81.2 % on NTU RGB+D cross-view", f"{STA}, Table 2", "ntu60",
+          "target", "sta-lstm", value=81.2, protocol="xview"),
+    Claim("STA-LSTM beats the LSTM on UTKinect cross-subject (not a dataset of the paper)",
+          f"{STA}, Sec. 5.3, on other data", "utkinect", "comparison", "sta-lstm", "lstm",
+          protocol="xsub"),
+    Claim("STA-LSTM beats the LSTM on UTKinect leave-one-sequence-out (not in the paper)",
+          f"{STA}, Sec. 5.3, on other data", "utkinect", "comparison", "sta-lstm", "lstm",
+          protocol="loso"),
+    Claim("CSTA-CNN beats HCN", f"{CSTA}", "sbu", "comparison", "csta-cnn", "hcn"),
+    Claim("HCN reaches 98.6 % on SBU (the CSTA backbone's anchor)",
+          "Li et al., IJCAI 2018", "sbu", "target", "hcn", value=98.6),
+    Claim("CSTA-CNN reaches 84.9 % on NTU RGB+D cross-subject", f"{CSTA}", "ntu60", "target",
+          "csta-cnn", value=84.9, protocol="xsub"),
+)
+
+#: Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom (beyond: 1.96).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float]:
+    """The 95 % interval of the mean of ``values`` (Student t); NaNs for fewer than 2."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float("nan"), float("nan")
+    t = _T975[len(v) - 2] if len(v) - 1 <= len(_T975) else 1.96
+    half = t * v.std(ddof=1) / math.sqrt(len(v))
+    return float(v.mean() - half), float(v.mean() + half)
+
+
+def sign_flip_p(diffs: np.ndarray) -> float:
+    """Exact two-sided sign-flip (permutation) test of "mean 0" for paired ``diffs``: the share
+    of the ``2^n`` sign patterns whose |mean| is at least the observed one (n <= 16)."""
+    d = np.asarray(diffs, dtype=float)
+    if len(d) == 0 or len(d) > 16:
+        return float("nan")
+    observed = abs(d.mean())
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    return float((np.abs((signs * d).mean(1)) >= observed - 1e-12).mean())
+
+
+def _protocol(claim: Claim) -> str:
+    from stalib.config import DEFAULT_PROTOCOL
+
+    return claim.protocol or DEFAULT_PROTOCOL.get(claim.dataset, "5fold")
+
+
+def _rows(df: pd.DataFrame | None, claim: Claim, models: list[str], protocol: str
+          ) -> pd.DataFrame:
+    if df is None or df.empty:
+        return pd.DataFrame()
+    base = df["protocol"].astype(str).str.split(":").str[0]
+    keep = (df["dataset"] == claim.dataset) & (base == protocol) & df["model"].isin(models)
+    return df[keep]
+
+
+def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
+    """The variant that speaks for a claim about ``models``: the best mean validation accuracy
+    over those models, among the variants with validation and test runs of every one of them;
+    ``paper`` when none has validation runs but ``paper`` has test runs; else None."""
+    def complete(df: pd.DataFrame) -> set[str]:
+        if df.empty:
+            return set()
+        return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"])}
+
+    candidates = complete(test) & complete(val)
+    if candidates:
+        means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
+                 for v in sorted(candidates)}
+        return max(means, key=means.get)
+    return report.PAPER_VARIANT if report.PAPER_VARIANT in complete(test) else None
+
+
+def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
+    """McNemar's exact p per seed over every test sequence, where both models' rows of that
+    seed keep ``test_correct`` for the same folds."""
+    out = []
+    for seed in sorted(set(a["seed"]) & set(b["seed"])):
+        x, y = a[a["seed"] == seed].set_index("fold"), b[b["seed"] == seed].set_index("fold")
+        folds = sorted(set(x.index) & set(y.index))
+        bits = [(str(x.at[f, "test_correct"]), str(y.at[f, "test_correct"])) for f in folds]
+        if not folds or not all(p and len(p) == len(q) and set(p + q) <= {"0", "1"}
+                                for p, q in bits):
+            continue
+        u = np.array([c == "1" for p, _ in bits for c in p])
+        v = np.array([c == "1" for _, q in bits for c in q])
+        out.append(report.mcnemar_exact(int((u & ~v).sum()), int((v & ~u).sum())))
+    return out
+
+
+def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> dict:
+    """One claim's measurement and word (see the module docstring)."""
+    protocol = _protocol(claim)
+    models = [claim.model] + ([claim.reference] if claim.reference else [])
+    t, v = _rows(test, claim, models, protocol), _rows(val, claim, models, protocol)
+    row = {"claim": claim.text, "source": claim.source, "dataset": claim.dataset,
+           "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
+           "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
+           "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
+           "verdict": NOT_TESTABLE, "why": ""}
+    variant = chosen_variant(t, v, models)
+    if variant is None:
+        row["why"] = ("full NTU RGB+D is not available here (five sample files only)"
+                      if claim.dataset.startswith("ntu") else
+                      f"no test-fold runs of {' and '.join(models)} in one variant yet")
+        return row
+    t = t[t["variant"] == variant]
+    row["variant"] = variant
+    if claim.kind == "target":
+        acc = 100.0 * t["accuracy"].astype(float)
+        per_fold = acc.groupby(t["fold"]).mean().to_numpy()
+        low, high = t_interval(per_fold)
+        row.update(runs=len(t), ours=float(acc.mean()), reference=claim.value,
+                   diff=float(acc.mean()) - claim.value, ci_low=low, ci_high=high)
+        hit = (not math.isnan(high) and high >= claim.value) or acc.mean() >= claim.value
+        row["verdict"] = REPRODUCED if hit else NOT_REPRODUCED
+        return row
+    pair = report.paired(t, [claim.model], reference=claim.reference)
+    if pair.empty:
+        row["why"] = f"no common runs of {claim.model} and {claim.reference}"
+        return row
+    p = pair.iloc[0]
+    key = ["fold", "seed"]
+    a = t[t["model"] == claim.model]
+    b = t[t["model"] == claim.reference]
+    both = a.merge(b, on=key, suffixes=("", "_ref"))
+    per_fold = (100.0 * (both["accuracy"] - both["accuracy_ref"])).groupby(both["fold"]).mean()
+    low, high = t_interval(per_fold.to_numpy())
+    if not math.isnan(p["p_value"]):  # leave-one-sequence-out: McNemar over the sequences
+        low = high = float("nan")
+        mcnemar = [float(p["p_value"])]
+    else:
+        mcnemar = _mcnemar_per_seed(a, b) if "test_correct" in t.columns else []
+    row.update(runs=int(p["runs"]), ours=float(p["mean"]), reference=float(p["reference_mean"]),
+               diff=float(p["diff"]), ci_low=low, ci_high=high,
+               p_folds=sign_flip_p(per_fold.to_numpy()) if len(per_fold) > 1 else float("nan"),
+               p_mcnemar=", ".join(f"{q:.3g}" for q in mcnemar))
+    if not math.isnan(low):
+        significant = low > 0
+    else:
+        significant = bool(mcnemar) and max(mcnemar) < 0.05 and p["diff"] > 0
+    row["verdict"] = REPRODUCED if p["diff"] > 0 and significant else NOT_REPRODUCED
+    return row
+
+
+def verdict(root=None) -> pd.DataFrame:
+    """:func:`assess` of every claim of :data:`CLAIMS` on the committed results."""
+    test, val = report.load_all_cv(root), report.load_all_validation(root)
+    return pd.DataFrame([assess(c, test, val) for c in CLAIMS])
+
+
+def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`verdict` as a display table."""
+    def f(x, spec=".2f"):
+        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+    return pd.DataFrame({
+        "Claim": table["claim"], "Source": table["source"],
+        "Data": [f"{report.DATASET_SHORT.get(d, d)} {p}" for d, p in
+                 zip(table["dataset"], table["protocol"], strict=True)],
+        "Our runs (variant)": [f"{n} ({v})" if isinstance(v, str) else "—" for n, v in
+                               zip(table["runs"], table["variant"], strict=True)],
+        "Ours (%)": [f(x) for x in table["ours"]],
+        "Against (%)": [f(x) for x in table["reference"]],
+        "Difference (pp)": [f(x, "+.2f") for x in table["diff"]],
+        "95 % interval (ours, or the difference)": [
+            f"{f(lo)} to {f(hi)}" if not math.isnan(lo) else "—"
+            for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)],
+        "Fold sign-flip p": [f(x, ".3g") for x in table["p_folds"]],
+        "McNemar p": [x or "—" for x in table["p_mcnemar"]],
+        "Verdict": [v + (f" ({w})" if w else "") for v, w in
+                    zip(table["verdict"], table["why"], strict=True)],
+    })
