@@ -69,3 +69,13 @@ def test_view_settings_are_named_recorded_and_checked():
     assert NpzPreprocess(view_axes=[8, 4, 0, 20]).view_axes == (8, 4, 0, 20)
     with pytest.raises(ConfigError, match="view_axes must be 4 joint indices"):
         NpzPreprocess(view_axes=[8, 4])
+
+
+def test_predict_reads_a_file_view_normalised_as_the_training_data(data_root):
+    from stalib.predict import read_for_model
+
+    data = load_dataset("sbu", data_root, preprocess=SBUPreprocess(view_normalize=True))
+    i = 7
+    path = data_root / "SBU" / data.names[i] / "skeleton_pos.txt"
+    ((_, seq),) = read_for_model(path, "sbu", {"view_normalize": True})
+    np.testing.assert_allclose(seq, data[i], atol=1e-6)

@@ -1,0 +1,119 @@
+"""Diagnosis of training: why attention helps or hurts, from the histories of finished runs.
+
+Report layer (it never trains). :func:`collect` gathers the ``history`` that the trainer logs
+in every run folder's ``metrics.json`` (:func:`stalib.train.step_diagnostics`: per logging
+step, the loss terms, the training-batch accuracy, the gradient norm reaching each subnetwork,
+the entropy of alpha over the joints and the range of beta) into one JSON file under
+``results/diagnosis/`` (``stalib diagnose RUN_DIR ... --out FILE``). :func:`plot_run` draws
+one run's curves against the iteration, with Algorithm 1's stage boundaries marked; the book's
+diagnosis page renders those files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from stalib.errors import StalibError
+
+#: The panels of :func:`plot_curves`: (title, history keys, log scale).
+PANELS = (
+    ("cross-entropy", ("ce",), False),
+    ("training-batch accuracy", ("train_batch_acc",), False),
+    ("gradient norm per subnetwork", ("grad_main", "grad_spatial", "grad_temporal"), True),
+    ("alpha entropy / log K (1: equal weights)", ("alpha_entropy",), False),
+    ("beta over real frames (min, mean, max)", ("beta_min", "beta_mean", "beta_max"), False),
+)
+
+
+def read_run(run_dir: str | Path, label: str | None = None) -> dict:
+    """One run folder's metrics as a diagnosis entry: label, model, variant, settings, final
+    accuracies and the logged history (with ``t``, the iteration counted over all stages)."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        raise StalibError(f"{run_dir}: no metrics.json; expected a finished run folder "
+                          "(stalib train --out / stalib cv)")
+    try:
+        m = json.loads(path.read_text())
+        history, train = m["history"], m["params"]["train"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise StalibError(f"{path}: not a stalib metrics file ({err.__class__.__name__})"
+                          ) from None
+    t, last_stage, offset, prev = [], None, 0, 0
+    for e in history:
+        if e["stage"] != last_stage:
+            offset, last_stage = offset + prev, e["stage"]
+        t.append(offset + e["iteration"])
+        prev = e["iteration"]
+    from stalib.config import TrainConfig
+
+    settings = TrainConfig.from_dict(train).deviations()
+    return {
+        "label": label or f"{m['model']} ({m['variant']})", "model": m["model"],
+        "variant": m["variant"], "fold": m["fold"], "protocol": m["protocol"],
+        "seed": m["seed"], "settings": {k: str(v) for k, v in settings.items()},
+        "accuracy": m["accuracy"], "train_accuracy": m["train_accuracy"],
+        "history": [{**e, "t": ti} for e, ti in zip(history, t, strict=True)],
+    }
+
+
+def collect(run_dirs: list[str | Path], out: str | Path,
+            labels: list[str] | None = None) -> dict:
+    """:func:`read_run` of each folder, written to ``out`` as JSON; returns the content."""
+    if labels is not None and len(labels) != len(run_dirs):
+        raise StalibError(f"--label: {len(labels)} label(s) for {len(run_dirs)} run folder(s)")
+    runs = [read_run(d, labels[i] if labels else None) for i, d in enumerate(run_dirs)]
+    doc = {"format": "stalib-diagnosis-1", "runs": runs}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=1))
+    return doc
+
+
+def load(path: str | Path) -> dict:
+    doc = json.loads(Path(path).read_text())
+    if doc.get("format") != "stalib-diagnosis-1":
+        raise StalibError(f"{path}: not a stalib diagnosis file")
+    return doc
+
+
+def plot_run(run: dict):
+    """The :data:`PANELS` of one run (an entry of a diagnosis file) in a two-column grid that
+    grows down, so that it reads at a page's width; stage boundaries dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = run["history"]
+    t = np.array([e["t"] for e in h])
+    starts = [e["t"] for i, e in enumerate(h) if i and e["stage"] != h[i - 1]["stage"]]
+    rows = (len(PANELS) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(9, 2.6 * rows), squeeze=False,
+                             constrained_layout=True)
+    for ax, (name, keys, log) in zip(axes.flat, PANELS, strict=False):
+        drawn = False
+        for k in keys:
+            y = np.array([e.get(k, np.nan) for e in h], dtype=float)
+            if np.isfinite(y).any():
+                ax.plot(t, y, label=k.replace("grad_", "").replace("beta_", ""), lw=1.2)
+                drawn = True
+        for s in starts:
+            ax.axvline(s, color="0.6", ls="--", lw=0.8)
+        if log and drawn:
+            ax.set_yscale("log")
+        if len(keys) > 1 and drawn:
+            ax.legend(fontsize=9)
+        if not drawn:
+            ax.text(0.5, 0.5, "not logged (no such subnetwork)", ha="center", va="center",
+                    transform=ax.transAxes, color="0.4")
+        ax.set_title(name, fontsize=11)
+        ax.set_xlabel("iteration (all stages)")
+    for ax in list(axes.flat)[len(PANELS):]:
+        ax.axis("off")
+    fig.suptitle(f"{run['label']}: test {100 * run['accuracy']:.1f} %, "
+                 f"train {100 * run['train_accuracy']:.1f} % (fold {run['fold']}, "
+                 f"{run['protocol']}, seed {run['seed']})", fontsize=12)
+    return fig
