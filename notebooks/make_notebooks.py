@@ -6,7 +6,8 @@
 The committed ``.ipynb`` files are what ``stalib reproduce`` runs (with papermill, kernel
 ``python3``); this script only keeps them readable in review and free of outputs. Each notebook
 starts with a cell tagged ``parameters`` (papermill replaces its values; the values of every job
-are in ``stalib/reproduce.py``). The notebooks hold no model or training code: they call stalib.
+are in ``stalib/report/reproduce.py``). The notebooks hold no model or training code: they call
+stalib.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 PARAMETERS = '''\
 # Parameters: papermill (`stalib reproduce`) replaces these; the job values are in
-# stalib/reproduce.py. Paths are relative to this folder when the notebook is run by hand.
+# stalib/report/reproduce.py. Paths are relative to this folder when the notebook is run by hand.
 dataset = {dataset!r}
 models = {models!r}
 protocols = {protocols!r}
@@ -108,7 +109,8 @@ figure `figure` under the results folder.'''),
 import torch
 from IPython.display import Image, display
 
-from stalib import grid, plots, report
+from stalib import report
+from stalib.report import grid, plots
 ''')),
     ("code", GRID),
     ("code", RUN),
@@ -150,8 +152,9 @@ import pandas as pd
 import torch
 from IPython.display import Image, display
 
-from stalib import grid, plots, report, reproduce
+from stalib import report
 from stalib.experiment import fold_indices, load_data_for, trained_model
+from stalib.report import grid, plots, reproduce
 ''')),
     ("code", GRID),
     ("code", RUN),
@@ -226,9 +229,10 @@ import pandas as pd
 import torch
 from IPython.display import Image, display
 
-from stalib import grid, plots, report
+from stalib import report
 from stalib.data.skeletons import get_layout
 from stalib.experiment import fold_indices, load_data_for, trained_model
+from stalib.report import grid, plots
 ''')),
     ("code", '''\
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
@@ -305,11 +309,12 @@ import pandas as pd
 import torch
 from IPython.display import Image, display
 
-from stalib import plots, report
+from stalib import report
 from stalib.data.registry import get_splits
 from stalib.data.root import resolve_data_root
 from stalib.data.summary import summarize
 from stalib.experiment import load_data
+from stalib.report import plots
 ''')),
     ("code", '''\
 data = load_data(dataset, data_root)

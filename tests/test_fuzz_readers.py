@@ -19,8 +19,8 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from stalib import reliability as rel  # noqa: E402
 from stalib.errors import FormatError  # noqa: E402
+from stalib.tools import reliability as rel  # noqa: E402
 
 
 @pytest.mark.parametrize("target", list(rel.TARGETS))

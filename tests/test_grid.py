@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stalib import grid
 from stalib.errors import ConfigError
 from stalib.experiment import trained_model
+from stalib.report import grid
 from stalib.results import read_records
 
 pytestmark = pytest.mark.usefixtures("one_thread")

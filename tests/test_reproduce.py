@@ -16,8 +16,8 @@ import nbformat
 import pytest
 
 from stalib import cli
-from stalib import reproduce as rp
 from stalib.errors import ConfigError
+from stalib.report import reproduce as rp
 
 REPO = Path(__file__).resolve().parents[1]
 

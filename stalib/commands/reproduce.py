@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stalib import reproduce as rp
+    from stalib.report import reproduce as rp
 
     root = rp.project_root()
     real_results = (root / "results").resolve()

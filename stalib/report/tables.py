@@ -697,7 +697,7 @@ def ntu_missing_note(what: str, job: str | None = None, command: str | None = No
 
 def jobs_note(what: str, jobs: Sequence[str]) -> str:
     """The note for results that the named jobs of :mod:`stalib.reproduce` produce."""
-    from stalib.reproduce import get_job
+    from stalib.report.reproduce import get_job
 
     command = "stalib reproduce " + " ".join(f"--only {name}" for name in jobs)
     if any("NTU" in get_job(name).requires for name in jobs):

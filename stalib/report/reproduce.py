@@ -371,7 +371,7 @@ class Outcome:
 
 def project_root() -> Path:
     """The project folder: the one holding the ``stalib`` package (and ``notebooks/``)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def _prepare_staging(staging: Path, digest: str, fresh: bool, results: Path, job: Job) -> None:
