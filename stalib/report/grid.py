@@ -212,11 +212,11 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
 def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
     """The rows of ``dataset`` in the results folders ``results`` (a run recorded in several
     counts once: the first folder's row wins). None when none has a results file."""
-    from stalib import report
     from stalib.experiment import dataset_key
+    from stalib.report.tables import load_cv
     from stalib.results import KEY
 
-    frames = [df for r in results if (df := report.load_cv(dataset_key(dataset), r)) is not None]
+    frames = [df for r in results if (df := load_cv(dataset_key(dataset), r)) is not None]
     if not frames:
         return None
     df = pd.concat(frames, ignore_index=True)
