@@ -1,4 +1,4 @@
-"""The notebooks' helpers (stalib.grid): planning a grid, continuing it, attention of one sequence.
+"""The notebooks' helpers (stalib.report.grid): planning and continuing a grid, attention.
 
 Runs here are tiny (a few iterations on the real SBU data) and write only under tmp_path.
 """

@@ -88,3 +88,13 @@ def test_the_library_is_below_the_report_pipeline_and_the_tools():
                    if layer(dep) not in allowed[layer(name)] and (name, dep) not in ALLOWED_UP)
     assert not wrong, f"imports against the layers (library < report, tools < cli): {wrong}"
 
+
+
+def test_the_layout_is_the_one_the_readme_describes():
+    assert {layer(n) for n in MODULES} == {"library", "report", "tools", "cli"}
+    for name in ("stalib.report.reproduce", "stalib.report.grid", "stalib.report.tables",
+                 "stalib.report.plots", "stalib.tools.bench", "stalib.tools.reliability"):
+        assert name in MODULES, name
+    readme = (PACKAGE.parent / "README.md").read_text()
+    for folder in ("stalib/report/", "stalib/tools/", "notebooks/"):
+        assert folder in readme, folder

@@ -1,4 +1,4 @@
-"""``stalib bench``: training-step, data-path, sweep and grid timings (see :mod:`stalib.bench`)."""
+"""``stalib bench``: step, data-path, sweep and grid timings (see :mod:`stalib.tools.bench`)."""
 
 from __future__ import annotations
 

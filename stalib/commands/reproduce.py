@@ -1,4 +1,4 @@
-"""``stalib reproduce``: run the experiment notebooks (see :mod:`stalib.reproduce`)."""
+"""``stalib reproduce``: run the experiment notebooks (see :mod:`stalib.report.reproduce`)."""
 
 from __future__ import annotations
 

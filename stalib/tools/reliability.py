@@ -23,8 +23,8 @@ mid-stage checkpoint of stage 2 or later exists it is killed with SIGKILL and re
 
 Both write JSON for the report (``results/reliability/fuzz.json`` and ``resume.json``)::
 
-    python -m stalib.reliability fuzz --data-root DIR
-    python -m stalib.reliability resume --data-root DIR
+    python -m stalib.tools.reliability fuzz --data-root DIR
+    python -m stalib.tools.reliability resume --data-root DIR
 
 hypothesis is a development dependency; only the fuzzing needs it.
 """
@@ -56,7 +56,7 @@ import numpy as np
 
 from stalib.errors import FormatError, StalibError
 
-#: Examples per target: the tests and ``python -m stalib.reliability fuzz`` run these counts.
+#: Examples per target: the tests and ``python -m stalib.tools.reliability fuzz`` run these counts.
 DEFAULT_EXAMPLES = {
     "sbu": 300,
     "utkinect-joints": 150,
@@ -1012,7 +1012,7 @@ def kill_and_resume(data_root: str | Path, workdir: str | Path, *, kill_stage: i
 def main(argv: list[str] | None = None) -> int:
     from stalib.results import git_commit, package_versions, utc_now
 
-    parser = argparse.ArgumentParser(prog="python -m stalib.reliability",
+    parser = argparse.ArgumentParser(prog="python -m stalib.tools.reliability",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("fuzz", help="fuzz the readers with mutated real files")
