@@ -47,34 +47,18 @@ retrain = False  # stalib reproduce --retrain: train every run again and replace
 
 # %%
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from IPython.display import Image, display
+from IPython.display import display
 
-from stalib import report
 from stalib.data.skeletons import get_layout
 from stalib.experiment import fold_indices, load_data_for, trained_model
 from stalib.report import grid, plots
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-if threads:
-    torch.set_num_threads(int(threads))
-results_dir, results_root, runs_root = Path(results_dir), Path(results_root), Path(runs_root)
-literature = report.load_literature()
-
-
-def save(fig, rel):
-    """Write a figure under results_dir and show it."""
-    path = results_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    display(Image(filename=str(path)))
-    return path
-
+# torch's CPU threads; the folders as paths
+results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
+                                                           runs_root)
 
 # %%
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
@@ -101,24 +85,25 @@ print(f"{out}: {protocol} fold {fold} seed {seed}; test sequence {att.name} "
 # ## Fig. 5(a): spatial attention at the frame where Δβ peaks
 
 # %%
-save(plots.plot_skeleton_attention(
+fig = plots.plot_skeleton_attention(
     frames[shown], alpha[shown], dataset, top=8,
-    title=f"'{data.class_names[att.label]}', frame {shown + 1} of {len(beta)}: α (circle area)"),
-    f"figures/attention-{tag}-fig5a.png");
+    title=f"'{data.class_names[att.label]}', frame {shown + 1} of {len(beta)}: α (circle area)")
+display(grid.save_figure(fig, results_dir / f"figures/attention-{tag}-fig5a.png"))
 
 # %% [markdown]
 # ## Fig. 6: α for every joint and frame
 
 # %%
-save(plots.plot_alpha_heatmap(alpha, dataset),
-     f"figures/attention-{tag}-fig6.png");
+display(grid.save_figure(plots.plot_alpha_heatmap(alpha, dataset),
+                         results_dir / f"figures/attention-{tag}-fig6.png"))
 
 # %% [markdown]
 # ## Fig. 5(b) and 5(c): β and Δβ
 
 # %%
-save(plots.plot_beta(beta), f"figures/attention-{tag}-fig5b.png")
-save(plots.plot_beta_diff(beta), f"figures/attention-{tag}-fig5c.png");
+display(grid.save_figure(plots.plot_beta(beta), results_dir / f"figures/attention-{tag}-fig5b.png"))
+display(grid.save_figure(plots.plot_beta_diff(beta),
+                         results_dir / f"figures/attention-{tag}-fig5c.png"))
 
 # %%
 record = {

@@ -48,32 +48,17 @@ quick = False  # stalib reproduce --quick (the job's quick parameters are alread
 retrain = False  # stalib reproduce --retrain: train every run again and replace its row
 
 # %%
-import warnings
-from pathlib import Path
-
 import pandas as pd
-import torch
-from IPython.display import Image, display
+from IPython.display import display
 
 from stalib import report
 from stalib.experiment import fold_indices, load_data_for, trained_model
 from stalib.report import grid, plots, reproduce
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-if threads:
-    torch.set_num_threads(int(threads))
-results_dir, results_root, runs_root = Path(results_dir), Path(results_root), Path(runs_root)
+# torch's CPU threads; the folders as paths
+results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
+                                                           runs_root)
 literature = report.load_literature()
-
-
-def save(fig, rel):
-    """Write a figure under results_dir and show it."""
-    path = results_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    display(Image(filename=str(path)))
-    return path
-
 
 # %%
 runs = grid.plan_grid(dataset, models, protocols, seeds, folds, n1, n2, runs_root,
@@ -145,4 +130,4 @@ print(f"{protocol} fold {fold} seed {seed}: test sequence {csta_att.name} ({labe
 fig = plots.plot_coupled_map(csta_att.alpha, sta_att.alpha, layout=dataset,
                              title=f"{report.DATASETS.get(dataset, dataset)}: '{label}', "
                                    f"{csta_att.name} ({protocol} fold {fold}, seed {seed})")
-save(fig, figure);
+display(grid.save_figure(fig, results_dir / figure))

@@ -41,36 +41,20 @@ retrain = False  # stalib reproduce --retrain: train every run again and replace
 
 # %%
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from IPython.display import Image, display
+from IPython.display import display
 
-from stalib import report
 from stalib.data.registry import get_splits
 from stalib.data.root import resolve_data_root
 from stalib.data.summary import summarize
 from stalib.experiment import load_data
-from stalib.report import plots
+from stalib.report import grid, plots
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-if threads:
-    torch.set_num_threads(int(threads))
-results_dir, results_root, runs_root = Path(results_dir), Path(results_root), Path(runs_root)
-literature = report.load_literature()
-
-
-def save(fig, rel):
-    """Write a figure under results_dir and show it."""
-    path = results_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    display(Image(filename=str(path)))
-    return path
-
+# torch's CPU threads; the folders as paths
+results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
+                                                           runs_root)
 
 # %%
 data = load_data(dataset, data_root)
@@ -93,14 +77,15 @@ path.write_text(json.dumps(info, indent=1) + "\n")
 pd.Series({k: v for k, v in info.items() if not isinstance(v, (dict, list))})
 
 # %%
-save(plots.plot_class_counts(data.labels, data.class_names),
-     f"figures/data-{dataset}-classes.png")
-save(plots.plot_length_hist(data.lengths), f"figures/data-{dataset}-lengths.png");
+display(grid.save_figure(plots.plot_class_counts(data.labels, data.class_names),
+                         results_dir / f"figures/data-{dataset}-classes.png"))
+display(grid.save_figure(plots.plot_length_hist(data.lengths),
+                         results_dir / f"figures/data-{dataset}-lengths.png"))
 
 # %%
 first = [int(np.flatnonzero(data.labels == c)[0]) for c in range(data.num_classes)
          if np.any(data.labels == c)]
 middle = [data[i][len(data[i]) // 2] for i in first]
 titles = [data.class_names[data.labels[i]] for i in first]
-save(plots.plot_skeleton_grid(middle, titles, dataset, ncols=4 if len(first) <= 12 else 8),
-     f"figures/data-{dataset}-skeletons.png");
+fig = plots.plot_skeleton_grid(middle, titles, dataset, ncols=4 if len(first) <= 12 else 8)
+display(grid.save_figure(fig, results_dir / f"figures/data-{dataset}-skeletons.png"))

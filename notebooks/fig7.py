@@ -44,30 +44,15 @@ quick = False  # stalib reproduce --quick (the job's quick parameters are alread
 retrain = False  # stalib reproduce --retrain: train every run again and replace its row
 
 # %%
-import warnings
-from pathlib import Path
-
-import torch
-from IPython.display import Image, display
+from IPython.display import display
 
 from stalib import report
 from stalib.report import grid, plots
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
-if threads:
-    torch.set_num_threads(int(threads))
-results_dir, results_root, runs_root = Path(results_dir), Path(results_root), Path(runs_root)
+# torch's CPU threads; the folders as paths
+results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
+                                                           runs_root)
 literature = report.load_literature()
-
-
-def save(fig, rel):
-    """Write a figure under results_dir and show it."""
-    path = results_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    display(Image(filename=str(path)))
-    return path
-
 
 # %%
 runs = grid.plan_grid(dataset, models, protocols, seeds, folds, n1, n2, runs_root,
@@ -101,4 +86,4 @@ if len(gain):
                               caption="Mean minus the LSTM's mean (percentage points)"))
 
 # %%
-save(plots.plot_ablation(summary, literature), figure);
+display(grid.save_figure(plots.plot_ablation(summary, literature), results_dir / figure))
