@@ -12,10 +12,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
-
-jupytext = pytest.importorskip("jupytext")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PAIRED = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
