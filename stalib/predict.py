@@ -95,7 +95,7 @@ def _plot(out: str, seq, alpha, beta, meta: dict, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from stalib import plots
+    from stalib.report import plots
 
     layout = meta["dataset"] if meta["dataset"] in ("sbu", "utkinect", "ntu60") else None
     if alpha is None and beta is None:

@@ -12,9 +12,9 @@ import pytest
 import torch
 from test_distributed import write_toy_npz
 
-from stalib import bench
 from stalib.cli import main
 from stalib.data.ntu import parse_skeleton
+from stalib.tools import bench
 
 
 @pytest.mark.slow

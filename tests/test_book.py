@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stalib import plots, report
+from stalib import report
+from stalib.report import plots
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"

@@ -1,11 +1,11 @@
-"""Property-based fuzzing of the readers with mutated real files (:mod:`stalib.reliability`).
+"""Property-based fuzzing of the readers with mutated real files (:mod:`stalib.tools.reliability`).
 
 For every reader (SBU, UTKinect joints and label files, NTU ``.skeleton``, ``.npz``) hypothesis
 mutates real files inside ``tmp_path`` and loads them through ``load_dataset``: each case must
 load to a valid set (float32, finite, the dataset's K joints, >= 1 frame) or raise a FormatError
 naming its file; any other exception or a hang fails and is shrunk to a minimal mutation list.
-The example counts are :data:`stalib.reliability.DEFAULT_EXAMPLES`, the same that
-``python -m stalib.reliability fuzz`` records in ``results/reliability/fuzz.json``.
+The example counts are :data:`stalib.tools.reliability.DEFAULT_EXAMPLES`, the same that
+``python -m stalib.tools.reliability fuzz`` records in ``results/reliability/fuzz.json``.
 
 The regression cases below are the inputs that broke the contract before the readers were fixed.
 """
@@ -19,8 +19,8 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from stalib import reliability as rel  # noqa: E402
 from stalib.errors import FormatError  # noqa: E402
+from stalib.tools import reliability as rel  # noqa: E402
 
 
 @pytest.mark.parametrize("target", list(rel.TARGETS))

@@ -1,4 +1,4 @@
-"""The notebooks' helpers (stalib.grid): planning a grid, continuing it, attention of one sequence.
+"""The notebooks' helpers (stalib.report.grid): planning and continuing a grid, attention.
 
 Runs here are tiny (a few iterations on the real SBU data) and write only under tmp_path.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stalib import grid
 from stalib.errors import ConfigError
 from stalib.experiment import trained_model
+from stalib.report import grid
 from stalib.results import read_records
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -129,3 +129,28 @@ def test_foot_lift():
     flipped = frames.copy()
     flipped[..., 1] *= -1  # y down: the same motion
     assert int(np.argmax(grid.foot_lift(flipped, "sbu"))) == 2
+
+
+def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        folders = grid.setup_notebook(1, str(tmp_path / "results"), tmp_path / "runs")
+        assert folders == (tmp_path / "results", tmp_path / "runs")
+        assert torch.get_num_threads() == 1
+        assert grid.setup_notebook(None) == ()  # None: torch's default, untouched
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    image = grid.save_figure(fig, folders[0] / "figures" / "line.png")
+    plt.close(fig)
+    path = tmp_path / "results" / "figures" / "line.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.filename == str(path)

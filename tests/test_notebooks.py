@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from test_book import build, mathjax, text_of  # noqa: F401  (mathjax: a fixture)
 
-from stalib import reproduce as rp
+from stalib.report import reproduce as rp
 from stalib.results import read_records
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_quick_attention_is_a_test_kicking_sequence(quick, sbu_data):
     assert att["quick"] is True and att["train_config"]["n1"] == 20
     cfg = rp.get_job("attention-sbu")  # the job's fold 1: the sequence is in its test set
     assert cfg.parameters["folds"] == [1]
-    from stalib.grid import make_config
+    from stalib.report.grid import make_config
 
     _, test = fold_indices(make_config("sbu", "sta-lstm", "5fold", 1, 0, 20, 10), sbu_data)
     assert att["index"] in set(test.tolist())

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from stalib import plots
 from stalib.data.skeletons import NTU, SBU, UTKINECT
-from stalib.report import summarise
+from stalib.report import plots, summarise
 
 RNG = np.random.default_rng(0)
 

@@ -8,7 +8,6 @@ The notebooks here are tiny throwaway ones written into tmp_path; each execution
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import nbformat
 import pytest
 
 from stalib import cli
-from stalib import reproduce as rp
 from stalib.errors import ConfigError
+from stalib.report import reproduce as rp
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -342,22 +341,6 @@ def test_the_grid_of_the_issue():
 def names_before(name: str) -> set[str]:
     names = [j.name for j in rp.JOBS]
     return set(names[: names.index(name)])
-
-
-def test_the_committed_notebooks_match_their_generator():
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "notebooks" / "make_notebooks.py"), "--check"],
-        capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    for path in (REPO / "notebooks").glob("*.ipynb"):
-        nb = nbformat.read(path, as_version=4)
-        assert nb.metadata["kernelspec"]["name"] == "python3"
-        first = nb.cells[0] if nb.cells[0].cell_type == "code" else nb.cells[1]
-        assert "parameters" in first.metadata.get("tags", []), path.name
-        for name in ("dataset", "models", "protocols", "seeds", "folds", "n1", "n2",
-                     "data_root", "results_dir", "results_root", "quick", "retrain"):
-            assert f"\n{name} = " in "\n" + first.source, (path.name, name)
-        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
 # Appends one row to <results_dir>/sbu/cv.csv (as the Fig. 7 and CSTA notebooks do), and

@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from stalib import reliability as rel
 from stalib.results import read_records
+from stalib.tools import reliability as rel
 
 pytestmark = pytest.mark.slow
 

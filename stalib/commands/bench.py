@@ -1,4 +1,4 @@
-"""``stalib bench``: training-step, data-path, sweep and grid timings (see :mod:`stalib.bench`)."""
+"""``stalib bench``: step, data-path, sweep and grid timings (see :mod:`stalib.tools.bench`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
 
 
 def cmd_bench(args) -> int:
-    from stalib import bench
+    from stalib.tools import bench
 
     if args.threads < 0:
         raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")

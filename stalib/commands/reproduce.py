@@ -1,4 +1,4 @@
-"""``stalib reproduce``: run the experiment notebooks (see :mod:`stalib.reproduce`)."""
+"""``stalib reproduce``: run the experiment notebooks (see :mod:`stalib.report.reproduce`)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stalib import reproduce as rp
+    from stalib.report import reproduce as rp
 
     root = rp.project_root()
     real_results = (root / "results").resolve()

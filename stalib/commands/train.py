@@ -190,7 +190,7 @@ def cmd_cv(args) -> int:
         record_key,
         results_file,
     )
-    from stalib.grid import model_folder
+    from stalib.report.grid import model_folder
     from stalib.results import has_record
 
     if args.jobs < 1:

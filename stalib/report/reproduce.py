@@ -61,7 +61,6 @@ from typing import Any, Literal
 
 from stalib.config import PAPER_N1, PAPER_N2
 from stalib.errors import ConfigError
-from stalib.report import CSTA_MODELS, DATA_FOLDERS, FIG7_MODELS
 
 KERNEL_NAME = "python3"
 STAMPS = ".stamps"
@@ -110,8 +109,16 @@ class Job:
 # The grid. Add a job by adding a line; names are unique. Each dataset has ONE results file,
 # ``<dataset>/cv.csv``, which its Fig. 7 and CSTA jobs both declare and append to (publishing
 # merges rows, see _publish); every other output belongs to one job.
-# The book reads the outputs named here (see stalib.report), so a page and its job cannot drift.
+# The book reads the outputs named here (see stalib.report.tables, which imports from here: the
+# grid is below the summaries of its results), so a page and its job cannot drift.
 
+#: The six models of the paper's Fig. 7 (the STA-LSTM ablation) and the four of the CSTA ablation.
+FIG7_MODELS: tuple[str, ...] = (
+    "lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm",
+)
+CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
+#: Folder of each dataset under the data root (see stalib.data.root).
+DATA_FOLDERS: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU"}
 SEEDS = [0, 1, 2]
 #: Algorithm 1's N1 and N2 (the paper's), for every full run.
 PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
@@ -371,7 +378,7 @@ class Outcome:
 
 def project_root() -> Path:
     """The project folder: the one holding the ``stalib`` package (and ``notebooks/``)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def _prepare_staging(staging: Path, digest: str, fresh: bool, results: Path, job: Job) -> None:

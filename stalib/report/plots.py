@@ -22,7 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from stalib.data.skeletons import Layout, get_layout
-from stalib.report import DATASETS, MODEL_LABELS, compare, error_bars, protocol_label
+from stalib.report.tables import DATASETS, MODEL_LABELS, compare, error_bars, protocol_label
 
 PERSON_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 TOP_COLOR = "red"

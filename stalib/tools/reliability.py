@@ -23,8 +23,8 @@ mid-stage checkpoint of stage 2 or later exists it is killed with SIGKILL and re
 
 Both write JSON for the report (``results/reliability/fuzz.json`` and ``resume.json``)::
 
-    python -m stalib.reliability fuzz --data-root DIR
-    python -m stalib.reliability resume --data-root DIR
+    python -m stalib.tools.reliability fuzz --data-root DIR
+    python -m stalib.tools.reliability resume --data-root DIR
 
 hypothesis is a development dependency; only the fuzzing needs it.
 """
@@ -56,7 +56,7 @@ import numpy as np
 
 from stalib.errors import FormatError, StalibError
 
-#: Examples per target: the tests and ``python -m stalib.reliability fuzz`` run these counts.
+#: Examples per target: the tests and ``python -m stalib.tools.reliability fuzz`` run these counts.
 DEFAULT_EXAMPLES = {
     "sbu": 300,
     "utkinect-joints": 150,
@@ -148,48 +148,63 @@ def _add_field(line: str, j: int, token: str) -> str:
     return _unfields(fields, seps)
 
 
-def apply_text_mutation(data: bytes, mutation: tuple) -> bytes:
-    """Apply one mutation (a tuple ``(name, *params)``, see :func:`text_mutations`) to a file."""
-    op, *a = mutation
-    if op == "empty":
-        return b""
-    if op == "binary":
-        return a[0]
-    if op == "truncate":
-        return data[: a[0] % (len(data) + 1)]
-    if op == "garbage":
-        pos, blob = a
-        p = pos % (len(data) + 1)
-        return data[:p] + blob + data[p + len(blob):]
-    if op == "insert_text":
-        pos, text = a
-        p = pos % (len(data) + 1)
-        return data[:p] + text.encode("utf-8", "surrogateescape") + data[p:]
-    if op == "newlines":
-        plain = data.replace(b"\r\n", b"\n")
-        style = a[0]
-        if style == "crlf":
-            return plain.replace(b"\n", b"\r\n")
-        if style == "cr":
-            return plain.replace(b"\n", b"\r")
-        if style == "blank":
-            return plain.replace(b"\n", b"\n\n")
-        if style == "mixed":
-            parts = plain.split(b"\n")
-            return b"".join(p + (b"\r\n" if i % 2 else b"\n") for i, p in enumerate(parts[:-1])) \
-                + parts[-1]
-        return plain
-    if op == "encoding":
-        text = data.decode("utf-8", "surrogateescape")
-        if a[0] == "utf-8-sig":
-            return b"\xef\xbb\xbf" + data
-        if a[0] == "latin-1-accent":
-            return data.replace(b"0", b"\xe9", 1)
-        return text.encode(a[0], "surrogatepass")
-    lines = _lines(data)
+def _newlines(data: bytes, style: str) -> bytes:
+    plain = data.replace(b"\r\n", b"\n")
+    if style == "crlf":
+        return plain.replace(b"\n", b"\r\n")
+    if style == "cr":
+        return plain.replace(b"\n", b"\r")
+    if style == "blank":
+        return plain.replace(b"\n", b"\n\n")
+    if style == "mixed":
+        parts = plain.split(b"\n")
+        return b"".join(p + (b"\r\n" if i % 2 else b"\n") for i, p in enumerate(parts[:-1])) \
+            + parts[-1]
+    return plain
+
+
+def _encoding(data: bytes, encoding: str) -> bytes:
+    text = data.decode("utf-8", "surrogateescape")
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + data
+    if encoding == "latin-1-accent":
+        return data.replace(b"0", b"\xe9", 1)
+    return text.encode(encoding, "surrogatepass")
+
+
+def _spliced(data: bytes, pos: int, blob: bytes, replace: bool) -> bytes:
+    p = pos % (len(data) + 1)
+    return data[:p] + blob + data[p + (len(blob) if replace else 0):]
+
+
+#: Mutations of the bytes of a file, ``{name: f(data, *params) -> bytes}``.
+_BYTE_MUTATIONS: dict[str, Callable[..., bytes]] = {
+    "empty": lambda data: b"",
+    "binary": lambda data, blob: blob,
+    "truncate": lambda data, size: data[: size % (len(data) + 1)],
+    "garbage": lambda data, pos, blob: _spliced(data, pos, blob, replace=True),
+    "insert_text": lambda data, pos, text: _spliced(
+        data, pos, text.encode("utf-8", "surrogateescape"), replace=False),
+    "newlines": _newlines,
+    "encoding": _encoding,
+}
+
+
+def _whitespace(line: str, kind: str) -> str:
+    if kind == "trailing":
+        return line + "  "
+    if kind == "leading":
+        return "  " + line
+    if kind == "tabs":
+        return line.replace(" ", "\t")
+    if kind == "commas-to-spaces":
+        return line.replace(",", " ")
+    return re.sub(r"[ \t]+", ",", line)
+
+
+def _mutate_lines(lines: list[str], op: str, a: list) -> None:
+    """The line and field mutations of :func:`apply_text_mutation`, on ``lines`` in place."""
     n = len(lines)
-    if op == "keep_lines":
-        return _join(lines[: a[0]])
     if op == "drop_line":
         del lines[a[0] % n]
     elif op == "duplicate_line":
@@ -224,20 +239,20 @@ def apply_text_mutation(data: bytes, mutation: tuple) -> bytes:
             i = short[a[0] % len(short)]
             lines[i] = _set_field(lines[i], 0, a[1])
     elif op == "whitespace":
-        kind = a[0]
-        for i, line in enumerate(lines):
-            if kind == "trailing":
-                lines[i] = line + "  "
-            elif kind == "leading":
-                lines[i] = "  " + line
-            elif kind == "tabs":
-                lines[i] = line.replace(" ", "\t")
-            elif kind == "commas-to-spaces":
-                lines[i] = line.replace(",", " ")
-            else:
-                lines[i] = re.sub(r"[ \t]+", ",", line)
+        lines[:] = [_whitespace(line, a[0]) for line in lines]
     else:  # pragma: no cover - a typo in a strategy
         raise ValueError(f"unknown mutation {op!r}")
+
+
+def apply_text_mutation(data: bytes, mutation: tuple) -> bytes:
+    """Apply one mutation (a tuple ``(name, *params)``, see :func:`text_mutations`) to a file."""
+    op, *a = mutation
+    if op in _BYTE_MUTATIONS:
+        return _BYTE_MUTATIONS[op](data, *a)
+    lines = _lines(data)
+    if op == "keep_lines":
+        return _join(lines[: a[0]])
+    _mutate_lines(lines, op, a)
     return _join(lines)
 
 
@@ -365,29 +380,98 @@ def _as_float(arr: np.ndarray, value: float) -> np.ndarray:
     return arr
 
 
-def apply_npz_mutation(case: NpzCase, mutation: tuple) -> None:
-    """Apply one ``.npz`` mutation (see :func:`npz_mutations`) to ``case`` in place."""
-    op, *a = mutation
-    arrs = case.arrays
-    n = len(arrs["labels"]) if "labels" in arrs and arrs["labels"].ndim else 1
-    if op == "set_value" or op == "set_row":
-        frames = arrs.get("frames")
-        if frames is None or frames.size == 0 or frames.dtype.kind not in "fiu":
-            return
-        i, value = a[-2:]
-        f = _as_float(arrs["frames"].copy(), value)
-        if op == "set_value":
-            f.reshape(-1)[i % f.size] = value
-        else:
-            f[i % len(f)] = value
-        arrs["frames"] = f
-    elif op == "set_int":
+def _set_number(arrs: dict[str, np.ndarray], op: str, a: list) -> None:
+    """``set_value``/``set_row`` (a float into ``frames``) and ``set_int`` (into an int array)."""
+    if op == "set_int":
         key, i, value = a
         if key not in arrs or arrs[key].size == 0:
             return
         arr = arrs[key].astype(np.int64 if -(2**63) <= value < 2**63 else object).copy()
         arr.reshape(-1)[i % arr.size] = value
         arrs[key] = arr
+        return
+    frames = arrs.get("frames")
+    if frames is None or frames.size == 0 or frames.dtype.kind not in "fiu":
+        return
+    i, value = a[-2:]
+    f = _as_float(arrs["frames"].copy(), value)
+    if op == "set_value":
+        f.reshape(-1)[i % f.size] = value
+    else:
+        f[i % len(f)] = value
+    arrs["frames"] = f
+
+
+def _added(arrs: dict[str, np.ndarray], kind: str, n: int) -> np.ndarray:
+    """The array that ``add`` puts in (``n`` sequences)."""
+    frames = arrs.get("frames", np.zeros((0, 1, 3)))
+    return {
+        "zeros_n": lambda: np.zeros(n, dtype=np.int64),
+        "zeros_f": lambda: np.zeros(len(frames), dtype=np.int64),
+        "train_test": lambda: np.asarray(["train", "test"] * (n // 2) + ["train"] * (n % 2)),
+        "scalar": lambda: np.asarray(1),
+        "empty": lambda: np.zeros(0),
+        "strings_n": lambda: np.asarray([f"g{i % 3}" for i in range(n)]),
+    }[kind]()
+
+
+def _reshaped(arr: np.ndarray, kind: str) -> np.ndarray:
+    """``arr`` reshaped as ``reshape`` asks (unchanged where that shape cannot be made)."""
+    if kind == "flat":
+        return arr.reshape(-1)
+    if kind == "add_axis":
+        return arr[..., None]
+    if kind == "swap_axes" and arr.ndim >= 2:
+        return np.swapaxes(arr, 0, -1)
+    if kind == "scalar" and arr.size:
+        return arr.reshape(-1)[:1].reshape(())
+    if kind == "empty":
+        return arr.reshape(-1)[:0]
+    return arr
+
+
+def _strings(size: int, kind: str) -> np.ndarray:
+    """The string array that ``strings`` puts in (``size`` entries)."""
+    return {
+        "duplicate": lambda: np.asarray(["same"] * size),
+        "empty_string": lambda: np.asarray([""] * size),
+        "bad_utf8": lambda: np.asarray([b"\xff\xfe%d" % i for i in range(size)]),
+        "unicode": lambda: np.asarray([f"\u00e9\u4e2d{i}\U0001f600" for i in range(size)]),
+        "integers": lambda: np.arange(size),
+        "single": lambda: np.asarray(["train"] * size),
+    }[kind]()
+
+
+def _to_sequences(arrs: dict[str, np.ndarray]) -> None:
+    """``frames`` + ``offsets`` -> zero-padded ``sequences`` + ``lengths`` (when consistent)."""
+    frames, off = arrs.get("frames"), arrs.get("offsets")
+    if frames is None or off is None or frames.ndim != 3 or off.ndim != 1 or len(off) < 2:
+        return
+    lengths = np.diff(off)
+    if lengths.min() < 1 or off[-1] != len(frames) or off[0] != 0:
+        return
+    seqs = np.zeros((len(lengths), int(lengths.max()), *frames.shape[1:]), frames.dtype)
+    for i in range(len(lengths)):
+        seqs[i, : lengths[i]] = frames[off[i] : off[i + 1]]
+    del arrs["frames"], arrs["offsets"]
+    arrs["sequences"], arrs["lengths"] = seqs, lengths
+
+
+def _swap_offsets(arrs: dict[str, np.ndarray], i: int, j: int) -> None:
+    if "offsets" in arrs and arrs["offsets"].ndim == 1 and len(arrs["offsets"]):
+        off = arrs["offsets"].copy()
+        i, j = i % len(off), j % len(off)
+        off[i], off[j] = off[j], off[i]
+        arrs["offsets"] = off
+
+
+def apply_npz_mutation(case: NpzCase, mutation: tuple) -> None:
+    """Apply one ``.npz`` mutation (see :func:`npz_mutations`) to ``case`` in place."""
+    op, *a = mutation
+    arrs = case.arrays
+    n = len(arrs["labels"]) if "labels" in arrs and arrs["labels"].ndim else 1
+    if op in ("set_value", "set_row", "set_int"):
+        _set_number(arrs, op, a)
     elif op == "cast":
         key, dtype = a
         if key in arrs:
@@ -397,31 +481,10 @@ def apply_npz_mutation(case: NpzCase, mutation: tuple) -> None:
     elif op == "drop":
         arrs.pop(a[0], None)
     elif op == "add":
-        key, kind = a
-        frames = arrs.get("frames", np.zeros((0, 1, 3)))
-        arrs[key] = {
-            "zeros_n": lambda: np.zeros(n, dtype=np.int64),
-            "zeros_f": lambda: np.zeros(len(frames), dtype=np.int64),
-            "train_test": lambda: np.asarray(["train", "test"] * (n // 2) + ["train"] * (n % 2)),
-            "scalar": lambda: np.asarray(1),
-            "empty": lambda: np.zeros(0),
-            "strings_n": lambda: np.asarray([f"g{i % 3}" for i in range(n)]),
-        }[kind]()
+        arrs[a[0]] = _added(arrs, a[1], n)
     elif op == "reshape":
-        key, kind = a
-        if key not in arrs:
-            return
-        arr = arrs[key]
-        if kind == "flat":
-            arrs[key] = arr.reshape(-1)
-        elif kind == "add_axis":
-            arrs[key] = arr[..., None]
-        elif kind == "swap_axes" and arr.ndim >= 2:
-            arrs[key] = np.swapaxes(arr, 0, -1)
-        elif kind == "scalar" and arr.size:
-            arrs[key] = arr.reshape(-1)[:1].reshape(())
-        elif kind == "empty":
-            arrs[key] = arr.reshape(-1)[:0]
+        if a[0] in arrs:
+            arrs[a[0]] = _reshaped(arrs[a[0]], a[1])
     elif op == "slice":
         key, start, stop = a
         if key in arrs and arrs[key].ndim:
@@ -432,35 +495,14 @@ def apply_npz_mutation(case: NpzCase, mutation: tuple) -> None:
     elif op == "strings":
         key, kind = a
         size = len(arrs["class_names"]) if key == "class_names" and "class_names" in arrs else n
-        arrs[key] = {
-            "duplicate": lambda: np.asarray(["same"] * size),
-            "empty_string": lambda: np.asarray([""] * size),
-            "bad_utf8": lambda: np.asarray([b"\xff\xfe%d" % i for i in range(size)]),
-            "unicode": lambda: np.asarray([f"\u00e9\u4e2d{i}\U0001f600" for i in range(size)]),
-            "integers": lambda: np.arange(size),
-            "single": lambda: np.asarray(["train"] * size),
-        }[kind]()
+        arrs[key] = _strings(size, kind)
     elif op == "swap":
-        if "offsets" in arrs and arrs["offsets"].ndim == 1 and len(arrs["offsets"]):
-            off = arrs["offsets"].copy()
-            i, j = a[0] % len(off), a[1] % len(off)
-            off[i], off[j] = off[j], off[i]
-            arrs["offsets"] = off
+        _swap_offsets(arrs, a[0], a[1])
     elif op == "to_lengths":
         if "offsets" in arrs and arrs["offsets"].ndim == 1:
             arrs["lengths"] = np.diff(arrs.pop("offsets"))
     elif op == "to_sequences":
-        frames, off = arrs.get("frames"), arrs.get("offsets")
-        if frames is None or off is None or frames.ndim != 3 or off.ndim != 1 or len(off) < 2:
-            return
-        lengths = np.diff(off)
-        if lengths.min() < 1 or off[-1] != len(frames) or off[0] != 0:
-            return
-        seqs = np.zeros((len(lengths), int(lengths.max()), *frames.shape[1:]), frames.dtype)
-        for i in range(len(lengths)):
-            seqs[i, : lengths[i]] = frames[off[i] : off[i + 1]]
-        del arrs["frames"], arrs["offsets"]
-        arrs["sequences"], arrs["lengths"] = seqs, lengths
+        _to_sequences(arrs)
     elif op == "header":
         case.headers = {**(case.headers or {}), a[0]: a[1]}
     elif op == "compress":
@@ -970,7 +1012,7 @@ def kill_and_resume(data_root: str | Path, workdir: str | Path, *, kill_stage: i
 def main(argv: list[str] | None = None) -> int:
     from stalib.results import git_commit, package_versions, utc_now
 
-    parser = argparse.ArgumentParser(prog="python -m stalib.reliability",
+    parser = argparse.ArgumentParser(prog="python -m stalib.tools.reliability",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("fuzz", help="fuzz the readers with mutated real files")

@@ -33,6 +33,7 @@ import pandas as pd
 
 from stalib.config import PAPER_VARIANT
 from stalib.errors import FormatError
+from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, get_job
 
 RESULTS_ENV = "STALIB_RESULTS"
 
@@ -42,13 +43,7 @@ DATASETS: dict[str, str] = {
     "ntu60": "NTU RGB+D (60 classes)",
 }
 DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU RGB+D"}
-# Folder of each dataset under the data root (see stalib.data.root).
-DATA_FOLDERS: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU"}
 
-FIG7_MODELS: tuple[str, ...] = (
-    "lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm",
-)
-CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
 MODEL_ORDER: tuple[str, ...] = FIG7_MODELS + CSTA_MODELS
 MODEL_LABELS: dict[str, str] = {
     "lstm": "LSTM",
@@ -696,9 +691,7 @@ def ntu_missing_note(what: str, job: str | None = None, command: str | None = No
 
 
 def jobs_note(what: str, jobs: Sequence[str]) -> str:
-    """The note for results that the named jobs of :mod:`stalib.reproduce` produce."""
-    from stalib.reproduce import get_job
-
+    """The note for results that the named jobs of :mod:`stalib.report.reproduce` produce."""
     command = "stalib reproduce " + " ".join(f"--only {name}" for name in jobs)
     if any("NTU" in get_job(name).requires for name in jobs):
         return ntu_missing_note(what, command=command)

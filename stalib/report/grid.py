@@ -18,6 +18,9 @@ Seeds and folds may differ per protocol: ``seeds`` and ``folds`` are either one 
 protocol or a dict ``{protocol: value}`` (e.g. UTKinect ``{"xsub": [0, 1, 2], "loso": [0]}``).
 ``folds`` is ``"all"``, a list of 1-based folds, or an int ``n`` for the first ``n`` folds.
 
+:func:`setup_notebook` and :func:`save_figure` are the first and the last step of every
+notebook: threads and paths, and a figure written under its results folder.
+
 **Attention** (Figs. 5 and 6 of Song et al. 2017; the coupled map of CSTA-CNN):
 :func:`attention_of` evaluates a model on one sequence and returns its ``alpha`` (T, K) and
 ``beta`` (T,); :func:`pick_sequence` chooses a test sequence of a class; :func:`foot_lift` says
@@ -39,6 +42,31 @@ from stalib.config import TrainConfig
 from stalib.errors import ConfigError
 
 RUN_FOLDER = "fold{fold}-seed{seed}"
+
+
+def setup_notebook(threads: int | None, *folders: str | Path) -> tuple[Path, ...]:
+    """What every experiment notebook does first: sets torch's CPU threads (``threads``; None
+    or 0: torch's default), silences tqdm's warning that ipywidgets is missing, and returns the
+    ``folders`` (its ``results_dir``, ``results_root``...) as paths."""
+    import warnings
+
+    import torch
+
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+    if threads:
+        torch.set_num_threads(int(threads))
+    return tuple(Path(f) for f in folders)
+
+
+def save_figure(fig, path: str | Path):
+    """Write ``fig`` to ``path`` (PNG, 120 dpi, tight; folders made as needed) and return it as
+    an IPython image, for the notebook to display."""
+    from IPython.display import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return Image(filename=str(path))
 
 
 def model_folder(model: str, variant: str = "paper") -> str:
@@ -212,11 +240,11 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
 def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
     """The rows of ``dataset`` in the results folders ``results`` (a run recorded in several
     counts once: the first folder's row wins). None when none has a results file."""
-    from stalib import report
     from stalib.experiment import dataset_key
+    from stalib.report.tables import load_cv
     from stalib.results import KEY
 
-    frames = [df for r in results if (df := report.load_cv(dataset_key(dataset), r)) is not None]
+    frames = [df for r in results if (df := load_cv(dataset_key(dataset), r)) is not None]
     if not frames:
         return None
     df = pd.concat(frames, ignore_index=True)

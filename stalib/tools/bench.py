@@ -57,6 +57,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stalib.models.sta_lstm import VARIANTS
+
 KIND = "stalib-bench"
 SWEEP_KIND = "stalib-sweep"
 GRID_KIND = "stalib-grid-timing"
@@ -230,6 +232,12 @@ def time_fns(fns: dict[str, Callable[[], None]], device: torch.device, warmup: i
     between them stay meaningful on a shared machine. ``inner`` is chosen per function so that
     one repeat lasts about ``min_repeat_s``; warm-up calls are not timed. When ``repeats`` rounds
     would take longer than ``budget_s``, fewer are run, but at least 3.
+
+    Why not ``torch.utils.benchmark.Timer``: it does warm-up, block sizes, device sync and
+    threads as well, but measures one statement to the end before the next, so a change of load
+    on a shared machine lands on one model and skews the ratios the report checks; it reads one
+    clock (the CPU time per step recorded here needs a second run); and it has no budget shared
+    by the functions. Threads are set once for the whole bench (:func:`set_threads`).
     """
     one: dict[str, float] = {}
     for name, fn in fns.items():
@@ -649,7 +657,8 @@ def run_sweep(quick: bool = False, device: str = "all", models: Sequence[str] = 
 
 
 # ----------------------------------------------------------------------------- the SBU grid
-FIG7_MODELS = ("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm")
+#: The six models of Fig. 7: the STA-LSTM variants of the model library, in its order.
+FIG7_MODELS = tuple(VARIANTS)
 
 
 def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: int = 0,
