@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from stalib import verdict
+from stalib.report import verdict
 from stalib.results import RunRecord, write_rows
 
 

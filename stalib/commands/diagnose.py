@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from stalib.diagnosis import collect
+    from stalib.report.diagnosis import collect
 
     doc = collect(args.runs, args.out, args.label)
     print(f"{len(doc['runs'])} run(s) written to {args.out}")
