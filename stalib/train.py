@@ -714,7 +714,8 @@ def step_diagnostics(model: torch.nn.Module, out, batch: Batch) -> dict:
     """
     diag = {}
     for group, params in parameter_groups(model).items():
-        grads = [p.grad.detach().float() for p in params if p.grad is not None]
+        grads = [p.grad.detach().float() for p in params
+                 if p.requires_grad and p.grad is not None]  # frozen: a stale grad may stay
         if grads:
             diag[f"grad_{group}"] = float(torch.linalg.vector_norm(
                 torch.stack([torch.linalg.vector_norm(g) for g in grads])))

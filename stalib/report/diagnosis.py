@@ -41,15 +41,23 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise StalibError(f"{path}: not a stalib metrics file ({err.__class__.__name__})"
                           ) from None
+    from stalib.config import TrainConfig
+    from stalib.train import GROUPS, schedule_of
+
+    cfg = TrainConfig.from_dict(train)
+    stages = schedule_of(cfg)
     t, last_stage, offset, prev = [], None, 0, 0
     for e in history:
+        # a frozen subnetwork can keep the gradient of an earlier stage (the trainer of the
+        # first issue-12 grids logged it): only the groups a stage trains have a gradient norm
+        for g in GROUPS:
+            if getattr(stages[e["stage"] - 1], g) != "train":
+                e.pop(f"grad_{g}", None)
         if e["stage"] != last_stage:
             offset, last_stage = offset + prev, e["stage"]
         t.append(offset + e["iteration"])
         prev = e["iteration"]
-    from stalib.config import TrainConfig
-
-    settings = TrainConfig.from_dict(train).deviations()
+    settings = cfg.deviations()
     return {
         "label": label or f"{m['model']} ({m['variant']})", "model": m["model"],
         "variant": m["variant"], "fold": m["fold"], "protocol": m["protocol"],
@@ -117,3 +125,18 @@ def plot_run(run: dict):
                  f"train {100 * run['train_accuracy']:.1f} % (fold {run['fold']}, "
                  f"{run['protocol']}, seed {run['seed']})", fontsize=12)
     return fig
+
+
+def stage_table(run: dict):
+    """One row per stage of ``run``: the last logged values of the diagnosis keys (a
+    ``pandas.DataFrame``; NaN where a key was not logged in that stage)."""
+    import pandas as pd
+
+    keys = ["ce", "train_batch_acc", "grad_main", "grad_spatial", "grad_temporal",
+            "alpha_entropy", "beta_min", "beta_mean", "beta_max"]
+    rows = []
+    for stage in sorted({e["stage"] for e in run["history"]}):
+        last = [e for e in run["history"] if e["stage"] == stage][-1]
+        rows.append({"stage": stage, "step": last["step"], "iterations": last["iteration"],
+                     **{k: last.get(k, float("nan")) for k in keys}})
+    return pd.DataFrame(rows)
