@@ -52,6 +52,7 @@ import pandas as pd
 from IPython.display import display
 
 from stalib import report
+from stalib.config import DEFAULT_VARIANTS
 from stalib.experiment import fold_indices, load_data_for, trained_model
 from stalib.report import grid, plots, reproduce
 
@@ -99,7 +100,7 @@ both = None if every is None else pd.concat(
 pairs = report.paired(both, models, reference="sta-lstm", reference_variant=reference_variant)
 if pairs.empty:
     job = f"fig7-{reproduce.SHORT.get(dataset, dataset)}" + (
-        "" if reference_variant == "paper" else f"-{reference_variant}")
+        "" if reference_variant in DEFAULT_VARIANTS else f"-{reference_variant}")
     display(report.show_markdown(report.jobs_note("STA-LSTM on the same folds", [job])))
 else:
     display(report.show_table(report.format_paired(pairs),

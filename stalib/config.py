@@ -6,8 +6,10 @@ every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
 **Variants.** A results row is filed under a *variant*, the name of the configuration that made
 it, so that runs with other settings (chosen on inner validation folds, say) sit beside the
 paper's without mixing with them. A run with the paper's settings is variant ``paper``; any
-other is ``custom`` unless named with ``variant=`` (``--variant NAME``). ``paper`` cannot name a
-run whose settings differ from the paper's, and :mod:`stalib.results` refuses a row whose
+other is ``custom`` unless named with ``variant=`` (``--variant NAME``). The paper gives
+settings for SBU and NTU only: a run of other data (UTKinect, ``npz:``) with the defaults takes
+the paper's SBU settings and is filed as ``sbu-settings``, never as ``paper``. ``paper`` cannot
+name a run whose settings differ from the paper's, and :mod:`stalib.results` refuses a row whose
 settings differ from those of the rows already filed under its variant.
 """
 
@@ -49,6 +51,20 @@ L1_READINGS = ("sum", "mean")
 #: The variant of a run with the paper's settings, and of an unnamed run with other settings.
 PAPER_VARIANT = "paper"
 CUSTOM_VARIANT = "custom"
+#: The datasets the paper gives settings for (section 5.1: SBU and NTU).
+PAPER_DATASETS = ("sbu", "ntu60")
+#: The variant of a run with every default on another dataset (UTKinect, your npz): the paper
+#: gives no settings for it, so its defaults are the paper's *SBU* settings (batch 8, the SBU
+#: lambdas of eq. 7, Algorithm 1 with N1 = 1000, N2 = 500), and it is filed under this name, not
+#: as "paper".
+SBU_SETTINGS_VARIANT = "sbu-settings"
+DEFAULT_VARIANTS = (PAPER_VARIANT, SBU_SETTINGS_VARIANT)
+
+
+def default_variant(dataset: str) -> str:
+    """The variant of a run of ``dataset`` with every default: ``paper`` where the paper gives
+    the settings (SBU, NTU), else ``sbu-settings``."""
+    return PAPER_VARIANT if dataset in PAPER_DATASETS else SBU_SETTINGS_VARIANT
 _VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 #: Fields that do not change what a run computes or that place it in a grid: not "settings".
 _NOT_SETTINGS = ("dataset", "model", "protocol", "fold", "val_fold", "seed", "device",
@@ -155,11 +171,17 @@ class TrainConfig:
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "
                                   "letters, digits, '.', '_' or '-', starting with a letter or "
                                   "digit (e.g. l1-off)")
-            deviations = self.deviations() if self.variant == PAPER_VARIANT else {}
+            if self.variant in DEFAULT_VARIANTS and self.variant != default_variant(
+                    self.dataset):
+                raise ConfigError(
+                    f"--variant {self.variant}: runs of {self.dataset} with the default settings "
+                    f"are filed as {default_variant(self.dataset)!r} (the paper gives settings "
+                    f"for {' and '.join(PAPER_DATASETS)} only; other data takes its SBU ones)")
+            deviations = self.deviations() if self.variant in DEFAULT_VARIANTS else {}
             if deviations:
                 diff = ", ".join(f"{k}={v!r}" for k, v in deviations.items())
-                raise ConfigError(f"--variant paper: this run differs from the paper's settings "
-                                  f"({diff}); name it with another --variant")
+                raise ConfigError(f"--variant {self.variant}: this run differs from the "
+                                  f"defaults ({diff}); name it with another --variant")
 
     def deviations(self) -> dict:
         """The settings of this run that differ from the paper's, ``{field: value}``.
@@ -195,10 +217,11 @@ class TrainConfig:
 
     @property
     def variant_name(self) -> str:
-        """The variant its results are filed under: ``variant``, else paper or custom."""
+        """The variant its results are filed under: ``variant``, else custom, or with every
+        default :func:`default_variant` (paper, or sbu-settings for data the paper lacks)."""
         if self.variant is not None:
             return self.variant
-        return CUSTOM_VARIANT if self.deviations() else PAPER_VARIANT
+        return CUSTOM_VARIANT if self.deviations() else default_variant(self.dataset)
 
     @property
     def effective_batch_size(self) -> int:

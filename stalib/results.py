@@ -39,7 +39,7 @@ KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
 class RunRecord:
     dataset: str
     protocol: str
-    variant: str  # the configuration's name: "paper" for the paper's settings
+    variant: str  # the configuration's name: "paper" for the paper's settings (stalib.config)
     model: str
     fold: int
     seed: int
@@ -135,10 +135,13 @@ def settings_of_params(params: str, where: str) -> dict | None:
 
 def variant_of_params(params: str, where: str) -> str:
     """The variant of a row written before variants existed: paper or custom by its settings."""
-    from stalib.config import CUSTOM_VARIANT, PAPER_VARIANT
+    from stalib.config import CUSTOM_VARIANT, PAPER_VARIANT, default_variant
 
     settings = settings_of_params(params, where)
-    return CUSTOM_VARIANT if settings else PAPER_VARIANT
+    if settings:
+        return CUSTOM_VARIANT
+    train = json.loads(params).get("train") or {}
+    return default_variant(train["dataset"]) if "dataset" in train else PAPER_VARIANT
 
 
 def has_record(path: Path, key: tuple) -> bool:

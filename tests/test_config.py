@@ -66,7 +66,7 @@ def test_bad_preprocessing_is_refused_with_its_field(changes, message):
 
 
 def test_a_dataset_the_registry_does_not_know_needs_no_preprocessing():
-    assert TrainConfig(dataset="toy").variant_name == "paper"  # e.g. a SkeletonSet of one's own
+    assert TrainConfig(dataset="toy").variant_name == "sbu-settings"  # e.g. a SkeletonSet
     with pytest.raises(ConfigError, match="unknown dataset 'toy'"):
         TrainConfig(dataset="toy", preprocess={"smooth": None})
 
@@ -74,3 +74,24 @@ def test_a_dataset_the_registry_does_not_know_needs_no_preprocessing():
 def test_preprocessing_must_be_a_dict():
     with pytest.raises(ConfigError, match="preprocess must be a dict"):
         TrainConfig(dataset="sbu", preprocess="smooth=None")
+
+
+def test_defaults_on_data_the_paper_lacks_are_sbu_settings_not_paper():
+    assert TrainConfig(dataset="sbu").variant_name == "paper"
+    assert TrainConfig(dataset="ntu60").variant_name == "paper"
+    assert TrainConfig(dataset="utkinect").variant_name == "sbu-settings"
+    assert TrainConfig(dataset="npz:x.npz").variant_name == "sbu-settings"
+    with pytest.raises(ConfigError, match="filed as 'sbu-settings'"):
+        TrainConfig(dataset="utkinect", variant="paper")
+    with pytest.raises(ConfigError, match="filed as 'paper'"):
+        TrainConfig(dataset="sbu", variant="sbu-settings")
+    with pytest.raises(ConfigError, match="differs from the defaults"):
+        TrainConfig(dataset="utkinect", variant="sbu-settings", lambda3=0.0)
+
+
+def test_committed_rows_never_call_a_utkinect_run_paper():
+    from stalib.results import read_records
+    from tests.conftest import REPO
+
+    rows = read_records(REPO / "results" / "utkinect" / "cv.csv")
+    assert rows and not [r for r in rows if r["variant"] == "paper"]

@@ -67,7 +67,8 @@ def test_plan_grid(utkinect_data, tmp_path):
     assert named[0].out.parent.name == "lstm@l1-off"
     paper = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
                            tmp_path / "runs", data=utkinect_data)
-    assert paper[0].key[2] == "paper" and paper[0].out.parent.name == "lstm"
+    # the paper gives no settings for UTKinect: its defaults are filed as "sbu-settings"
+    assert paper[0].key[2] == "sbu-settings" and paper[0].out.parent.name == "lstm"
     with pytest.raises(ConfigError, match="not in 1..1"):
         grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], [2], 1, 1, tmp_path,
                        data=utkinect_data)

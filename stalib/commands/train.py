@@ -32,7 +32,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     for i in (1, 2, 3):
         p.add_argument(f"--lambda{i}", type=float, default=None,
-                       help=f"eq. (7) lambda{i} (default: the paper's value for the dataset)")
+                       help=f"eq. (7) lambda{i} (default: the paper's NTU value for ntu60, "
+                       "its SBU value for every other dataset)")
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
     recipe = p.add_argument_group(
         "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
@@ -79,8 +80,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="model option, e.g. --set hidden=100 --set dropout=0.5 (repeatable)")
     p.add_argument("--variant", default=None, metavar="NAME",
                    help="the name this configuration's results are filed under (default: "
-                   "'paper' for the paper's settings, else 'custom'); e.g. --variant l1-off "
-                   "--lambda3 0")
+                   "'paper' for the paper's settings on sbu and ntu60; 'sbu-settings' for the "
+                   "same defaults on utkinect and npz data, for which the paper gives none; "
+                   "else 'custom'); e.g. --variant l1-off --lambda3 0")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="start again / replace existing results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -71,9 +71,9 @@ def save_figure(fig, path: str | Path):
 
 def model_folder(model: str, variant: str = "paper") -> str:
     """``<model>`` for the paper's settings, ``<model>@<variant>`` for another variant."""
-    from stalib.config import PAPER_VARIANT
+    from stalib.config import DEFAULT_VARIANTS
 
-    return model if variant == PAPER_VARIANT else f"{model}@{variant}"
+    return model if variant in DEFAULT_VARIANTS else f"{model}@{variant}"
 
 
 def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, fold: int,

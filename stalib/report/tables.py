@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stalib.config import PAPER_VARIANT
+from stalib.config import DEFAULT_VARIANTS, PAPER_VARIANT
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, get_job
 
@@ -372,7 +372,7 @@ def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _variant_rank(variant: str) -> int:
-    return 0 if variant == PAPER_VARIANT else 1
+    return 0 if variant in DEFAULT_VARIANTS else 1
 
 
 def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stalib.config import DEFAULT_VARIANTS
 from stalib.report import tables as report
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
@@ -135,7 +136,8 @@ def _rows(df: pd.DataFrame | None, claim: Claim, models: list[str], protocol: st
 def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
     """The variant that speaks for a claim about ``models``: the best mean validation accuracy
     over those models, among the variants with validation and test runs of every one of them;
-    ``paper`` when none has validation runs but ``paper`` has test runs; else None."""
+    else the default variant (``paper``, or ``sbu-settings`` on data the paper lacks) when it has
+    test runs of them; else None."""
     def complete(df: pd.DataFrame) -> set[str]:
         if df.empty:
             return set()
@@ -146,7 +148,8 @@ def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> 
         means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
                  for v in sorted(candidates)}
         return max(means, key=means.get)
-    return report.PAPER_VARIANT if report.PAPER_VARIANT in complete(test) else None
+    defaults = [v for v in DEFAULT_VARIANTS if v in complete(test)]
+    return defaults[0] if defaults else None
 
 
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
