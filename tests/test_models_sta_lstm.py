@@ -380,3 +380,16 @@ def test_overfits_tiny_two_class_set():
     ce = float(torch.nn.functional.cross_entropy(out.logits, labels))
     assert (out.logits.argmax(1) == labels).all()
     assert ce < 0.1 < first
+
+
+def test_mean_readout_divides_o_by_the_true_length():
+    torch.manual_seed(0)
+    a = build_sta_lstm("sta-lstm", 4, 3, hidden=6, spatial_hidden=5)
+    b = build_sta_lstm("sta-lstm", 4, 3, hidden=6, spatial_hidden=5, readout="mean")
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 7, 4, 3)
+    mask = torch.arange(7)[None] < torch.tensor([[7], [3]])
+    a.eval(), b.eval()
+    torch.testing.assert_close(b(x, mask).logits, a(x, mask).logits / torch.tensor([[7.0], [3.0]]))
+    with pytest.raises(ConfigError, match="readout"):
+        build_sta_lstm("sta-lstm", 4, 3, readout="max")

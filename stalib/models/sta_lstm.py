@@ -33,6 +33,9 @@ Design choices the paper leaves open (all in :class:`STALSTMConfig`):
   every ``beta_t`` of every sequence to exactly 0, after which ``o = 0`` and no gradient reaches
   any parameter again (a dead network). Starting at ``beta_t ~ 1`` is also the "fixed as ones" state
   that Algorithm 1 uses while the temporal attention is off.
+* **Readout** (``readout``): eq. (4) sums ``beta_t z_t`` over the frames, so ``o`` grows with the
+  sequence length; ``readout="mean"`` divides it by ``T`` (a reading of eq. (4) as an average,
+  chosen on validation folds like every reading that is not the paper's).
 * **Attention switched off** (Algorithm 1, "fixed as ones"): ``alpha = 1`` for every joint
   (``x' = x``) and, with the default ``beta_mode="ones"``, ``beta_t = 1`` on real frames, so
   ``o = sum_t z_t`` over the true frames. This is the paper's reading; note that ``o`` then grows
@@ -63,6 +66,7 @@ from stalib.models.base import ModelOutput
 
 BETA_MODES = ("ones", "mean")
 ALPHA_GAINS = ("one", "joints")
+READOUTS = ("sum", "mean")
 
 
 @dataclass
@@ -77,6 +81,7 @@ class STALSTMConfig:
     init_std: float = 0.05  # Gaussian init of weight matrices, Algorithm 1 step 1 (our choice)
     beta_bias_init: float = 1.0  # initial b~ of eq. (6), so that beta_t starts near 1 (our choice)
     alpha_gain: str = "one"  # x' = alpha x (paper, "one") or x' = K alpha x ("joints")
+    readout: str = "sum"  # o = sum_t beta_t z_t (eq. 4, "sum") or that sum / T ("mean")
 
     def __post_init__(self) -> None:
         for name in ("hidden", "main_layers", "spatial_hidden"):
@@ -87,6 +92,8 @@ class STALSTMConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.alpha_gain not in ALPHA_GAINS:
             raise ConfigError(f"alpha_gain must be one of {ALPHA_GAINS}, got {self.alpha_gain!r}")
+        if self.readout not in READOUTS:
+            raise ConfigError(f"readout must be one of {READOUTS}, got {self.readout!r}")
         if self.beta_mode not in BETA_MODES:
             raise ConfigError(f"beta_mode must be one of {BETA_MODES}, got {self.beta_mode!r}")
         if not self.init_std > 0.0:
@@ -348,6 +355,8 @@ class STALSTM(nn.Module):
             weights = mask.to(z.dtype) / mask.sum(dim=1, keepdim=True).to(z.dtype)
 
         o = (weights[..., None] * z).sum(dim=1)  # eq. (4); the softmax of eq. (5) is in the loss
+        if self.config.readout == "mean":  # o / T: a score that does not grow with the length
+            o = o / mask.sum(dim=1, keepdim=True).to(o.dtype)
         return ModelOutput(logits=o, z=z, alpha=alpha, beta=beta)
 
 
