@@ -29,8 +29,8 @@ PANELS = (
 
 
 def read_run(run_dir: str | Path, label: str | None = None) -> dict:
-    """One run folder's metrics as a diagnosis entry: label, model, variant, settings, final
-    accuracies and the logged history (with ``t``, the iteration counted over all stages)."""
+    """One run folder's metrics as a diagnosis entry: label, model, variant, settings, the
+    commit, time and device it ran with, final accuracies and the logged history (with ``t``, the iteration counted over all stages)."""
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         raise StalibError(f"{run_dir}: no metrics.json; expected a finished run folder "
@@ -62,6 +62,8 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
         "label": label or f"{m['model']} ({m['variant']})", "model": m["model"],
         "variant": m["variant"], "fold": m["fold"], "protocol": m["protocol"],
         "seed": m["seed"], "settings": {k: str(v) for k, v in settings.items()},
+        "git_commit": m.get("git_commit", "unknown"), "timestamp": m.get("timestamp", ""),
+        "device": m.get("device", ""),
         "accuracy": m["accuracy"], "train_accuracy": m["train_accuracy"],
         "history": [{**e, "t": ti} for e, ti in zip(history, t, strict=True)],
     }
