@@ -30,7 +30,8 @@ PANELS = (
 
 def read_run(run_dir: str | Path, label: str | None = None) -> dict:
     """One run folder's metrics as a diagnosis entry: label, model, variant, settings, the
-    commit, time and device it ran with, final accuracies and the logged history (with ``t``, the iteration counted over all stages)."""
+    commit, time and device it ran with, final accuracies and the logged history (with ``t``,
+    the iteration counted over all stages)."""
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         raise StalibError(f"{run_dir}: no metrics.json; expected a finished run folder "
