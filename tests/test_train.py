@@ -113,6 +113,22 @@ def _final_state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def stopped_then_resumed(cfg, data, ckpt, stop: int):
+    """Train ``cfg`` on all of ``data``, stop after ``stop`` iterations, then resume in a
+    process-like fresh state; returns ``(result, model)`` of the resumed run."""
+    idx = np.arange(len(data))
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, data.num_joints, data.num_classes, **cfg.model_overrides)
+    with pytest.raises(SystemExit):
+        train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
+                  checkpoint=ckpt, stop_after=stop)
+    torch.manual_seed(12345)  # a resumed process starts from unrelated random state
+    model = build_model(cfg.model, data.num_joints, data.num_classes, **cfg.model_overrides)
+    res = train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
+                    checkpoint=ckpt, resume=True)
+    return res, model
+
+
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     data = toy_set()
     idx = np.arange(len(data))
@@ -123,16 +139,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     ref = train_run(cfg, ref_model, make_loss(cfg), data, idx, idx, progress=False,
                     checkpoint=tmp_path / "a.pt")
     for stop in (7, 12, 31):  # mid-stage and at stage boundaries
-        torch.manual_seed(cfg.seed)
-        model = build_model("sta-lstm", data.num_joints, data.num_classes, **cfg.model_overrides)
-        ckpt = tmp_path / f"b{stop}.pt"
-        with pytest.raises(SystemExit):
-            train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
-                      checkpoint=ckpt, stop_after=stop)
-        torch.manual_seed(12345)  # a resumed process starts from unrelated random state
-        model = build_model("sta-lstm", data.num_joints, data.num_classes, **cfg.model_overrides)
-        res = train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
-                        checkpoint=ckpt, resume=True)
+        res, model = stopped_then_resumed(cfg, data, tmp_path / f"b{stop}.pt", stop)
         assert res.iterations == ref.iterations
         assert res.accuracy == ref.accuracy
         for k, v in _final_state(ref_model).items():

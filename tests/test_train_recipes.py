@@ -22,7 +22,7 @@ from stalib.train import (
     stage_iterations,
     train_run,
 )
-from tests.test_train import small_cfg, toy_set
+from tests.test_train import small_cfg, stopped_then_resumed, toy_set
 
 
 def test_paper_defaults_are_no_recipe():
@@ -110,16 +110,7 @@ def test_cosine_run_follows_its_schedule_and_resumes_to_the_same_weights(tmp_pat
     assert ref.iterations == 4 * 6  # 24 sequences in batches of 4
     assert ref_model.main_layers == 3  # joint training starts at the built depth
     for stop in (5, 13):
-        torch.manual_seed(cfg.seed)
-        model = build_model("sta-lstm", data.num_joints, data.num_classes, **cfg.model_overrides)
-        ckpt = tmp_path / f"r{stop}.pt"
-        with pytest.raises(SystemExit):
-            train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
-                      checkpoint=ckpt, stop_after=stop)
-        torch.manual_seed(999)
-        model = build_model("sta-lstm", data.num_joints, data.num_classes, **cfg.model_overrides)
-        train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False, checkpoint=ckpt,
-                  resume=True)
+        _, model = stopped_then_resumed(cfg, data, tmp_path / f"r{stop}.pt", stop)
         for k, v in ref_model.state_dict().items():
             assert torch.equal(v, model.state_dict()[k]), f"stop {stop}: {k} differs"
 
