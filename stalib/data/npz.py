@@ -197,6 +197,64 @@ def _frames_and_offsets(path: Path, a: dict[str, np.ndarray]) -> tuple[np.ndarra
     return frames, offsets
 
 
+def _labels_and_classes(path: Path, a: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``labels`` (checked: one per sequence, >= 0, below the number of class names) and
+    the class names (``class_names``, or ``"0"``, ``"1"``, ...)."""
+    labels = _per_sequence(path, "labels", _int_array(path, "labels", a["labels"]), n)
+    if labels.min() < 0:
+        raise _err(path, "labels", f"negative label {labels.min()}")
+    if "class_names" in a:
+        class_names = _strings(path, "class_names", a["class_names"])
+        if class_names.ndim != 1 or len(class_names) == 0:
+            raise _err(path, "class_names", f"expected a non-empty 1-D array, got shape "
+                                            f"{class_names.shape}")
+        if len(set(class_names.tolist())) != len(class_names):
+            raise _err(path, "class_names", "names must be unique")
+        if labels.max() >= len(class_names):
+            raise _err(path, "labels", f"label {labels.max()} but only {len(class_names)} "
+                                       "class names")
+    else:
+        class_names = np.asarray([str(c) for c in range(int(labels.max()) + 1)])
+    return labels, class_names
+
+
+def _persons(path: Path, a: dict, num_joints: int) -> int:
+    """``persons`` (default 1), which must divide the ``num_joints`` joints per frame."""
+    persons = 1
+    if "persons" in a:
+        p = a["persons"]
+        if p.dtype.kind not in "iu" or p.size != 1:
+            raise _err(path, "persons", f"expected one integer, got shape {p.shape} dtype "
+                                        f"{p.dtype}")
+        persons = int(p.reshape(()))
+        if persons < 1 or num_joints % persons:
+            raise _err(path, "persons", f"{persons} does not divide K = {num_joints} joints")
+    return persons
+
+
+def _attrs(path: Path, a: dict, n: int) -> dict[str, np.ndarray]:
+    """The per-sequence attributes: ``split`` and ``fold`` (checked) and ``attr_<name>``."""
+    attrs: dict[str, np.ndarray] = {}
+    if "split" in a:
+        split = _per_sequence(path, "split", _strings(path, "split", a["split"]), n)
+        values = set(split.tolist())
+        if not values <= {"train", "test"} or len(values) != 2:
+            raise _err(path, "split", f"expected 'train' and 'test' entries, got "
+                                      f"{sorted(values)}")
+        attrs["split"] = split
+    if "fold" in a:
+        fold = _per_sequence(path, "fold", _int_array(path, "fold", a["fold"]), n)
+        if len(np.unique(fold)) < 2:
+            raise _err(path, "fold", "needs at least 2 different fold numbers")
+        attrs["fold"] = fold
+    for key in sorted(k for k in a if k.startswith("attr_")):
+        arr = a[key]
+        if arr.ndim < 1 or len(arr) != n:
+            raise _err(path, key, f"expected {n} entries (one per sequence), got shape {arr.shape}")
+        attrs[key.removeprefix("attr_")] = arr
+    return attrs
+
+
 def load_npz(path: str | Path) -> SkeletonSet:
     """Read and validate a skeleton ``.npz`` (format in the module docstring)."""
     path = Path(path)
@@ -221,21 +279,7 @@ def load_npz(path: str | Path) -> SkeletonSet:
                                 f"numbers within the float32 range (|x| <= {FLOAT32_MAX:g})")
     if "labels" not in a:
         raise FormatError(path, "array 'labels' is missing: one class index per sequence")
-    labels = _per_sequence(path, "labels", _int_array(path, "labels", a["labels"]), n)
-    if labels.min() < 0:
-        raise _err(path, "labels", f"negative label {labels.min()}")
-    if "class_names" in a:
-        class_names = _strings(path, "class_names", a["class_names"])
-        if class_names.ndim != 1 or len(class_names) == 0:
-            raise _err(path, "class_names", f"expected a non-empty 1-D array, got shape "
-                                            f"{class_names.shape}")
-        if len(set(class_names.tolist())) != len(class_names):
-            raise _err(path, "class_names", "names must be unique")
-        if labels.max() >= len(class_names):
-            raise _err(path, "labels", f"label {labels.max()} but only {len(class_names)} "
-                                       "class names")
-    else:
-        class_names = np.asarray([str(c) for c in range(int(labels.max()) + 1)])
+    labels, class_names = _labels_and_classes(path, a, n)
     if "groups" in a and "subjects" in a:
         raise FormatError(path, "give 'groups' or its alias 'subjects', not both")
     gkey = "groups" if "groups" in a else "subjects"
@@ -245,33 +289,8 @@ def load_npz(path: str | Path) -> SkeletonSet:
         raise _err(path, "names", "names must be unique")
     groups = (_per_sequence(path, gkey, _strings(path, gkey, a[gkey]), n)
               if gkey in a else names.copy())
-    persons = 1
-    if "persons" in a:
-        p = a["persons"]
-        if p.dtype.kind not in "iu" or p.size != 1:
-            raise _err(path, "persons", f"expected one integer, got shape {p.shape} dtype "
-                                        f"{p.dtype}")
-        persons = int(p.reshape(()))
-        if persons < 1 or frames.shape[1] % persons:
-            raise _err(path, "persons", f"{persons} does not divide K = {frames.shape[1]} joints")
-    attrs: dict[str, np.ndarray] = {}
-    if "split" in a:
-        split = _per_sequence(path, "split", _strings(path, "split", a["split"]), n)
-        values = set(split.tolist())
-        if not values <= {"train", "test"} or len(values) != 2:
-            raise _err(path, "split", f"expected 'train' and 'test' entries, got "
-                                      f"{sorted(values)}")
-        attrs["split"] = split
-    if "fold" in a:
-        fold = _per_sequence(path, "fold", _int_array(path, "fold", a["fold"]), n)
-        if len(np.unique(fold)) < 2:
-            raise _err(path, "fold", "needs at least 2 different fold numbers")
-        attrs["fold"] = fold
-    for key in sorted(k for k in a if k.startswith("attr_")):
-        arr = a[key]
-        if arr.ndim < 1 or len(arr) != n:
-            raise _err(path, key, f"expected {n} entries (one per sequence), got shape {arr.shape}")
-        attrs[key.removeprefix("attr_")] = arr
+    persons = _persons(path, a, frames.shape[1])
+    attrs = _attrs(path, a, n)
     return SkeletonSet(
         frames=np.ascontiguousarray(frames, dtype=np.float32),
         offsets=offsets,

@@ -249,6 +249,66 @@ def _is_number(tok: str) -> bool:
     return True
 
 
+def _recordings(folder: Path, labels_by_rec: dict, label_path: Path, strict: bool,
+                skipped: list[str]) -> dict[str, Path]:
+    """The ``joints_sSS_eEE.txt`` files under ``folder`` by recording (``sSS_eEE``); a badly
+    named file and a recording the label file lists without a file are reported."""
+    recordings: dict[str, Path] = {}
+    for path in sorted(folder.glob("joints_*")):
+        m = _JOINTS_RE.fullmatch(path.name)
+        if m is None:
+            skip_or_raise(
+                FormatError(path, "unexpected file name: expected joints_sSS_eEE.txt"),
+                strict, skipped,
+            )
+            continue
+        recordings[m.group(1)] = path
+    for rec in sorted(set(labels_by_rec) - set(recordings)):
+        skip_or_raise(
+            FormatError(
+                folder / f"joints_{rec}.txt", f"missing, but {label_path.name} lists {rec}"
+            ),
+            strict, skipped,
+        )
+    return recordings
+
+
+def _segments(rec: str, path: Path, actions: dict, label_path: Path,
+              transform: Callable[[np.ndarray], np.ndarray] | None, strict: bool,
+              skipped: list[str]) -> list[dict]:
+    """The labelled segments of one recording, in class order, each a dict of its sequence and
+    attributes; bad ones are skipped (``strict=False``) or raised, the NaN gap reported."""
+    try:
+        frame_numbers, joints = read_joints_file(path)
+    except FormatError as err:
+        skip_or_raise(err, strict, skipped)
+        return []
+    out = []
+    for label, action in enumerate(UTK_CLASSES):
+        if action not in actions:
+            continue  # a bad or missing entry, already reported by parse_label_file
+        seg = actions[action]
+        if seg is None:
+            skipped.append(
+                f"skipped (documented gap of the dataset): {label_path}: {rec} {action} is "
+                "NaN NaN, the one unlabelled segment of UTKinect-Action3D"
+            )
+            continue
+        try:
+            rows = _segment_rows(seg, frame_numbers, path, label_path)
+            seq = joints[rows]
+            if transform is not None:
+                seq = apply_transform(transform, seq, path)
+        except FormatError as err:
+            skip_or_raise(err, strict, skipped)
+            continue
+        subject, run_id = rec.split("_")
+        out.append({"seq": seq, "label": label, "group": subject, "run": run_id,
+                    "name": f"{rec}_{action}", "start": seg.start, "end": seg.end,
+                    "repeated": int(np.sum(np.diff(frame_numbers[rows]) == 0))})
+    return out
+
+
 def read_utkinect(
     folder: str | Path,
     *,
@@ -267,25 +327,8 @@ def read_utkinect(
     label_path = resolve_label_file(folder, label_file)
     skipped: list[str] = []
     labels_by_rec = parse_label_file(label_path, strict=strict, skipped=skipped)
-    recordings: dict[str, Path] = {}
-    for path in sorted(folder.glob("joints_*")):
-        m = _JOINTS_RE.fullmatch(path.name)
-        if m is None:
-            skip_or_raise(
-                FormatError(path, "unexpected file name: expected joints_sSS_eEE.txt"),
-                strict, skipped,
-            )
-            continue
-        recordings[m.group(1)] = path
-    for rec in sorted(set(labels_by_rec) - set(recordings)):
-        skip_or_raise(
-            FormatError(
-                folder / f"joints_{rec}.txt", f"missing, but {label_path.name} lists {rec}"
-            ),
-            strict, skipped,
-        )
-    seqs, labels, groups, names = [], [], [], []
-    run, start, end, repeated = [], [], [], []
+    recordings = _recordings(folder, labels_by_rec, label_path, strict, skipped)
+    segments: list[dict] = []
     for rec, path in sorted(recordings.items()):
         if rec not in labels_by_rec:
             skip_or_raise(
@@ -296,44 +339,16 @@ def read_utkinect(
                 strict, skipped,
             )
             continue
-        try:
-            frame_numbers, joints = read_joints_file(path)
-        except FormatError as err:
-            skip_or_raise(err, strict, skipped)
-            continue
-        for label, action in enumerate(UTK_CLASSES):
-            if action not in labels_by_rec[rec]:
-                continue  # a bad or missing entry, already reported by parse_label_file
-            seg = labels_by_rec[rec][action]
-            if seg is None:
-                skipped.append(
-                    f"skipped (documented gap of the dataset): {label_path}: {rec} {action} is "
-                    "NaN NaN, the one unlabelled segment of UTKinect-Action3D"
-                )
-                continue
-            try:
-                rows = _segment_rows(seg, frame_numbers, path, label_path)
-                seq = joints[rows]
-                if transform is not None:
-                    seq = apply_transform(transform, seq, path)
-            except FormatError as err:
-                skip_or_raise(err, strict, skipped)
-                continue
-            seg_frames = frame_numbers[rows]
-            seqs.append(seq)
-            labels.append(label)
-            subject, run_id = rec.split("_")
-            groups.append(subject)
-            run.append(run_id)
-            names.append(f"{rec}_{action}")
-            start.append(seg.start)
-            end.append(seg.end)
-            repeated.append(int(np.sum(np.diff(seg_frames) == 0)))
-    if not seqs:
+        segments += _segments(rec, path, labels_by_rec[rec], label_path, transform, strict,
+                              skipped)
+    if not segments:
         raise DataRootError(
             f"no usable UTKinect segment under {folder}"
             + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else "")
         )
+    seqs, labels, groups, names, run, start, end, repeated = (
+        [g[k] for g in segments] for k in ("seq", "label", "group", "name", "run", "start",
+                                           "end", "repeated"))
     return SkeletonSet.from_sequences(
         seqs, labels, groups, names, UTK_CLASSES, 1, UTK_JOINTS,
         attrs={
