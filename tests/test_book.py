@@ -88,14 +88,31 @@ def synthetic_results(root: Path) -> pd.DataFrame:
 # Building
 
 
+def _offline_extension():
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        import stalib_offline
+    finally:
+        sys.path.pop(0)
+    return stalib_offline
+
+
 @pytest.fixture(scope="session")
 def mathjax():
-    """MathJax installed by the book's own script (npm), as CI and the README do it."""
-    if not (BOOK / "_vendor" / "mathjax" / "tex-chtml.js").is_file():
-        if shutil.which("npm") is None and not os.environ.get("CI"):
-            pytest.skip("npm is not installed: run `bash book/install_mathjax.sh` first")
-        subprocess.run(["bash", str(BOOK / "install_mathjax.sh")], check=True)
-    return BOOK / "_vendor" / "mathjax"
+    """MathJax as the book finds it: in the Python package of requirements.txt, nothing to run
+    before ``jupyter-book build book/`` (a fresh clone has no book/_vendor, no npm step)."""
+    static = _offline_extension().mathjax_static_dir()
+    assert (static / "mathjax" / "tex-chtml.js").is_file()
+    return static / "mathjax"
+
+
+def test_book_builds_with_no_step_before_it():
+    """`make report` is `jupyter-book build book/` right after the environment is installed."""
+    assert not (BOOK / "install_mathjax.sh").exists()
+    make = (REPO / "Makefile").read_text()
+    recipe = make.split("\nreport:", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    assert [line.strip() for line in recipe[1:]] == ["$(BIN)/jupyter-book build book/"]
+    assert "sphinx-mathjax-offline" in (REPO / "requirements.txt").read_text()
 
 
 def build(out: Path, results: Path) -> Path:
@@ -176,11 +193,7 @@ def test_pages_with_results_show_our_rows(site):
 
 
 def test_no_page_loads_anything_from_the_network(site, empty_site):
-    sys.path.insert(0, str(BOOK / "_ext"))
-    try:
-        from stalib_offline import remote_references
-    finally:
-        sys.path.pop(0)
+    remote_references = _offline_extension().remote_references
     assert remote_references('<script src="https://cdn.x/y.js"></script>') == [
         "https://cdn.x/y.js"]
     assert remote_references('<link rel="stylesheet" href="//cdn.x/s.css">') == ["//cdn.x/s.css"]
