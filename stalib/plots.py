@@ -128,6 +128,28 @@ def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout |
     return fig
 
 
+def _side_labels(ax: Axes, points: np.ndarray, labels: Sequence[str]) -> None:
+    """Name ``points`` (n, 2) in two columns beside the axes, each joined to its point by a thin
+    line: joints left of the middle on the left, the others on the right, each column in the
+    points' top-to-bottom order and evenly spaced, so no two labels overlap however close the
+    joints are (two hands of one person, say)."""
+    if len(points) == 0:
+        return
+    middle = float(np.mean(ax.get_xlim()))
+    flip = ax.yaxis_inverted()
+    for left in (True, False):
+        side = [i for i in range(len(points)) if (points[i, 0] < middle) == left]
+        side.sort(key=lambda i: points[i, 1], reverse=not flip)  # top of the drawing first
+        for rank, i in enumerate(side):
+            y = 0.95 - 0.9 * (rank + 0.5) / max(len(side), 1)
+            ax.annotate(labels[i], points[i], xytext=(-0.02 if left else 1.02, y),
+                        textcoords="axes fraction", ha="right" if left else "left",
+                        va="center", fontsize=8, color=TOP_COLOR, annotation_clip=False,
+                        arrowprops={"arrowstyle": "-", "color": TOP_COLOR, "linewidth": 0.5,
+                                    "alpha": 0.6, "shrinkA": 1, "shrinkB": 3},
+                        gid="joint-label")
+
+
 def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
                             ax: Axes | None = None, title: str | None = None) -> Figure:
     """Fig. 5(a): the skeleton(s) of one frame with the spatial attention of each joint.
@@ -156,13 +178,57 @@ def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
                edgecolors=TOP_COLOR, linewidths=2.0, zorder=5, gid="top-joints",
                label=rf"{top} largest $\alpha$")
     names = layout.names(layout.persons_in(len(frame)))
-    for k in best:
-        ax.annotate(names[k], frame[k, :2], fontsize=7, color=TOP_COLOR, xytext=(6, 4),
-                    textcoords="offset points")
     _skeleton_axes(ax, frame)
     _upright(ax, frame, layout, persons)
+    _side_labels(ax, frame[best, :2], [names[k] for k in best])
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_title(title or r"Spatial attention $\alpha$ (circle area)")
+    return fig
+
+
+def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
+                           title: str | None = None) -> Figure:
+    """What ``stalib predict --plot`` draws: spatial attention ``alpha`` (T, K) and temporal
+    attention ``beta`` (T,) of one sequence ``seq`` (T, K, 3), one panel a row.
+
+    With a skeleton ``layout`` the alpha panel is Fig. 5(a) for the frame whose attention is the
+    most focused (the largest weight), named in its title (1-based, of T); without one it is the
+    joints x frames heatmap. The beta panel marks that frame. Either may be None (a model with
+    one kind of attention): its panel is left out.
+    """
+    if alpha is None and beta is None:
+        raise ValueError("nothing to draw: no alpha and no beta")
+    seq = np.asarray(seq, dtype=float)
+    alpha = None if alpha is None else _as_matrix(alpha, "alpha")
+    beta = None if beta is None else _as_vector(beta)
+    frame = int(np.argmax(alpha.max(axis=1))) if alpha is not None else None
+    skeleton = alpha is not None and layout is not None
+    heights = []
+    if alpha is not None:
+        heights.append(5.0 if skeleton else max(3.0, 0.16 * alpha.shape[1] + 1.0))
+    if beta is not None:
+        heights.append(2.6)
+    fig = _figure((7.0, sum(heights) + 0.6))
+    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    row = 0
+    if alpha is not None:
+        name = f"frame {frame + 1} of {len(alpha)}, the one with the largest weight"
+        if skeleton:
+            plot_skeleton_attention(seq[frame], alpha[frame], layout, ax=axes[0],
+                                    title=rf"Spatial attention $\alpha$ at {name}")
+        else:
+            plot_alpha_heatmap(alpha, None, ax=axes[0],
+                               title=rf"Spatial attention $\alpha$ (most focused: {name})")
+        row = 1
+    if beta is not None:
+        ax = axes[row]
+        plot_beta(beta, ax=ax)
+        if frame is not None and frame < beta.size:
+            ax.axvline(frame + 1, color=TOP_COLOR, linestyle="--", linewidth=1,
+                       label=f"frame {frame + 1}", gid="alpha-frame")
+            ax.legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

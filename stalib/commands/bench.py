@@ -20,7 +20,10 @@ def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
 
 def cmd_bench(args) -> int:
     from stalib import bench
+    from stalib.outputs import check_file
 
+    if args.json:  # before the timings (minutes to hours), not after them
+        check_file(args.json, "--json")
     if args.threads < 0:
         raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")
     if args.repeats is not None and args.repeats < 1:

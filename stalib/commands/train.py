@@ -102,6 +102,19 @@ def _threads(args) -> None:
         torch.set_num_threads(args.threads)
 
 
+def _check_outputs(args, cfg: TrainConfig) -> None:
+    """Every output location of ``stalib train`` is usable, before any work (stalib.outputs)."""
+    from stalib.experiment import results_file
+    from stalib.outputs import check_dir, check_run_folder
+
+    check_dir(args.out, "--out")
+    if args.results:
+        check_dir(results_file(args.results, cfg).parent, "--results")
+    note = check_run_folder(args.out, resume=args.resume, force=args.force)
+    if note:
+        print(note, flush=True)
+
+
 def cmd_train(args) -> int:
     """Train one run; under ``torchrun`` every process runs this, data-parallel.
 
@@ -114,6 +127,8 @@ def cmd_train(args) -> int:
 
     _threads(args)
     cfg = _config(args, args.fold, args.seed)
+    if int(os.environ.get("RANK", "0") or 0) == 0:  # the process that writes
+        _check_outputs(args, cfg)
     info = distributed.init(cfg.device)
     try:
         if not info.is_main:
@@ -169,8 +184,17 @@ def cmd_cv(args) -> int:
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
         raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
                           "train --fold F --seed S` per run, or `stalib cv --jobs N`")
+    from stalib.outputs import check_dir, check_run_folder
+
     seeds = _int_list(args.seeds, "--seeds")
     base = _config(args, 1, seeds[0])
+    results = Path(args.results)
+    csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
+    out_root = Path(args.out) if args.out else (
+        Path("runs") / dataset_key(args.dataset) / protocol_of(base)
+        / model_folder(args.model, base.variant_name))
+    check_dir(out_root, "--out")  # before the data is loaded: nothing is lost on a bad path
+    check_dir(csv_path.parent, "--results")
     data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
     n = num_folds(base, data)
     folds = _int_list(args.folds, "--folds") if args.folds else list(range(1, n + 1))
@@ -181,11 +205,6 @@ def cmd_cv(args) -> int:
     if args.validation and n < 3:
         raise ConfigError(f"--validation needs at least 3 folds (train, validation, test); "
                           f"{args.dataset} {protocol_of(base)} has {n}")
-    results = Path(args.results)
-    csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
-    out_root = Path(args.out) if args.out else (
-        Path("runs") / dataset_key(args.dataset) / protocol_of(base)
-        / model_folder(args.model, base.variant_name))
     jobs, skipped = [], 0
     for seed in seeds:
         for fold in folds:
@@ -198,6 +217,7 @@ def cmd_cv(args) -> int:
                 raise StalibError(f"{csv_path}: fold {fold} seed {seed} of {args.model} is done "
                                   "already; --resume skips finished folds, --force redoes them")
             name = f"fold{fold}-seed{seed}" if val is None else f"fold{fold}-val{val}-seed{seed}"
+            check_run_folder(out_root / name, resume=False, force=args.force)
             jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / name),
                          "data_root": args.data_root, "results": str(results),
                          "resume": args.resume, "force": args.force,
