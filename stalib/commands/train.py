@@ -14,6 +14,32 @@ from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
 from stalib.errors import ConfigError, StalibError
 
 
+def protocols_help() -> str:
+    """``sbu 5fold; utkinect xsub|loso; ...; npz provided|folds|5fold|loso``, from the registry
+    (so that the help names every protocol there is)."""
+    from stalib.data.registry import PROTOCOLS
+
+    return "; ".join(f"{kind} {'|'.join(names)}" for kind, names in PROTOCOLS.items())
+
+
+def preprocess_help() -> str:
+    """The preprocessing dataclasses, one per dataset kind, from the registry."""
+    from stalib.data.registry import _PREPROCESS
+
+    return " / ".join(cls.__name__ for cls in _PREPROCESS.values())
+
+
+def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
+    """``(iterations, formula)`` of ``model``'s training schedule (:data:`stalib.train.SCHEDULES`):
+    STA-LSTM (Algorithm 1) is ``5 x N1 + 3 x N2``."""
+    from stalib.train import SCHEDULES
+
+    stages = [s.iterations for s in SCHEDULES[model]]
+    a = stages.count("N1") + stages.count("N")
+    b = stages.count("N2") + stages.count("N")
+    return a * n1 + b * n2, f"{a} x N1 + {b} x N2"
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     from stalib.models import MODEL_NAMES
 
@@ -22,11 +48,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="sta-lstm", metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
     p.add_argument("--protocol", default=None,
-                   help="split protocol: sbu 5fold; ntu60 xsub|xview; utkinect xsub|loso")
+                   help=f"split protocol (the first is the default): {protocols_help()}")
     p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
                    "(default: $STALIB_DATA)")
-    p.add_argument("--n1", type=int, default=PAPER_N1, help="Algorithm 1 N1 (default 1000)")
-    p.add_argument("--n2", type=int, default=PAPER_N2, help="Algorithm 1 N2 (default 500)")
+    p.add_argument("--n1", type=int, default=PAPER_N1,
+                   help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
+                   f"{schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[1]} iterations "
+                   f"({schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[0]} by default); far fewer "
+                   "finish sooner but leave the model near chance")
+    p.add_argument("--n2", type=int, default=PAPER_N2,
+                   help=f"Algorithm 1 N2 (default {PAPER_N2}); see --n1")
     p.add_argument("--batch-size", type=int, default=None,
                    help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -43,8 +74,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preprocess", action="append", default=[], metavar="KEY=VALUE",
                    help="change a preprocessing setting of the dataset from the paper's, e.g. "
                    "--preprocess smooth=null (SBU without smoothing); the fields are those of "
-                   "stalib.data.transforms.SBUPreprocess / UTKinectPreprocess / NTUPreprocess "
-                   "(repeatable)")
+                   f"stalib.data.transforms.{preprocess_help()} (npz: none is applied by "
+                   "default) (repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
     p.add_argument("--checkpoint-every", type=int, default=250,
@@ -129,6 +160,9 @@ def cmd_train(args) -> int:
     cfg = _config(args, args.fold, args.seed)
     if int(os.environ.get("RANK", "0") or 0) == 0:  # the process that writes
         _check_outputs(args, cfg)
+        note = short_schedule_note(args.model, args.n1, args.n2)
+        if note:
+            print(note, flush=True)
     info = distributed.init(cfg.device)
     try:
         if not info.is_main:
@@ -146,9 +180,21 @@ def cmd_train(args) -> int:
     r = exp.record
     print(f"{r.model} on {r.dataset} {r.protocol} fold {r.fold} seed {r.seed}: "
           f"{'validation' if cfg.val_fold else 'test'} accuracy {100 * r.accuracy:.2f}% "
-          f"({r.n_test} sequences), "
+          f"({r.n_test} sequences), train accuracy {100 * r.train_accuracy:.2f}% "
+          f"({r.n_train}), "
           f"{r.iterations} iterations, {r.wall_time_s:.0f}s on {r.device}; saved {exp.out}")
     return 0
+
+
+def short_schedule_note(model: str, n1: int, n2: int) -> str | None:
+    """A warning when ``model`` is trained for under half the paper's iterations, else None."""
+    paper, _ = schedule_size(model, PAPER_N1, PAPER_N2)
+    total, formula = schedule_size(model, n1, n2)
+    if total * 2 > paper:
+        return None
+    return (f"note: --n1 {n1} --n2 {n2} is {total} iterations of {model} ({formula}), "
+            f"{100 * total / paper:.0f}% of the paper's {paper}: a quick check, expect an "
+            "accuracy far below the paper's (near chance for the attention models)")
 
 
 def _cv_job(job: dict) -> dict:
