@@ -94,7 +94,8 @@ def register(sub) -> None:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per row")
     p.add_argument("--no-data", action="store_true", help="skip the data-path measurements")
     p.add_argument("--data-root", default=None,
-                   help="data root with NTU-samples/ or NTU/ (parser timing; grid: SBU/)")
+                   help="data root, as for stalib train: NTU/ (or NTU-samples/) for the parser "
+                   "timing, SBU/ for --grid (default: $STALIB_DATA)")
     p.add_argument("--note", default=None, help="a remark stored in the JSON (e.g. the load)")
     p.add_argument("--grid-dataset", default="sbu", help=argparse.SUPPRESS)
     p.add_argument("--grid-seed", type=int, default=0, help="--grid: the seed (default 0)")
