@@ -102,7 +102,7 @@ def configuration_groups(runs: pd.DataFrame | None) -> pd.DataFrame:
         paper = same[same["variant"] == "paper"]
         ref = (paper if not paper.empty else same).iloc[0]
         if ref["settings"] is r["settings"]:
-            differs.append("(reference: the settings the others are compared with)"
+            differs.append("(the reference)"
                            if len(same) > 1 else "")
         else:
             differs.append(_difference(r["settings"], ref["settings"]) or "(same settings)")
