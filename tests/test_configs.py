@@ -32,7 +32,7 @@ def test_runs_of_one_grid_are_one_row_and_variants_show_what_they_change():
     assert len(groups) == 3  # 35 runs, three configurations
     paper = groups[(groups.model == "sta-lstm") & (groups.variant == "paper")].iloc[0]
     assert (paper.runs, paper.folds, paper.seeds) == (15, "1-5", "0-2")
-    assert paper.differs.startswith("(reference")
+    assert paper.differs == "(the reference)"
     l1 = groups[groups.variant == "l1-off"].iloc[0]
     assert l1.runs == 5 and l1.seeds == "0"
     assert l1.differs == "loss.lambda3: 0.0005 → 0.0; train.lambda3: null → 0.0"
