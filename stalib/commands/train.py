@@ -48,7 +48,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="sta-lstm", metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
     p.add_argument("--protocol", default=None,
-                   help=f"split protocol (the first is the default): {protocols_help()}")
+                   help=f"split protocol: {protocols_help()} (default: the first; npz: "
+                   "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
     p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
                    "(default: $STALIB_DATA)")
     p.add_argument("--n1", type=int, default=PAPER_N1,
@@ -370,6 +371,8 @@ def register(sub) -> None:
     p.add_argument("checkpoint", help="model.pt written by stalib train / cv")
     p.add_argument("file", help="a skeleton file of the model's dataset format")
     p.add_argument("--top", type=int, default=5)
-    p.add_argument("--plot", default=None, metavar="OUT.png", help="draw alpha and beta")
+    p.add_argument("--plot", default=None, metavar="OUT.png",
+                   help="draw the spatial attention alpha at the most focused frame (named) and "
+                   "the temporal attention beta of the whole sequence (.png, .pdf, .svg, ...)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict)
