@@ -26,9 +26,9 @@ from stalib.report import DATASETS, MODEL_LABELS, compare, error_bars, protocol_
 
 PERSON_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 TOP_COLOR = "red"
-#: width (inches) of a figure that fills the book's text column; figures are drawn at this width
-#: so that, shown at the column's width, their text reads at its point size
-COLUMN_WIDTH_IN = 8.0
+#: width (inches) of a figure that fills the book's text column (about 680 px at a 1280 px
+#: window): drawn at this width, a 9 pt label shows at about 13 px, read without zoom
+COLUMN_WIDTH_IN = 6.5
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
@@ -212,7 +212,7 @@ def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
         heights.append(5.0 if skeleton else max(3.0, 0.16 * alpha.shape[1] + 1.0))
     if beta is not None:
         heights.append(2.6)
-    fig = _figure((7.0, sum(heights) + 0.6))
+    fig = _figure((COLUMN_WIDTH_IN, sum(heights) + 0.6))
     axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
     row = 0
     if alpha is not None:
@@ -269,7 +269,7 @@ def plot_alpha_heatmap(alpha, layout: Layout | str | None, ax: Axes | None = Non
     """Fig. 6: spatial attention ``alpha`` (T, K) as a joints x frames heatmap with joint names."""
     alpha = _as_matrix(alpha, "alpha")
     height = max(3.0, 0.16 * alpha.shape[1] + 1.0)
-    fig, ax = _axes(ax, (8, height))
+    fig, ax = _axes(ax, (COLUMN_WIDTH_IN, height))
     _heatmap(ax, alpha, layout, r"$\alpha$", "alpha")
     ax.set_title(title or r"Spatial attention $\alpha$ per joint and frame")
     return fig
@@ -394,7 +394,7 @@ def plot_class_counts(labels, class_names: Sequence[str] | None = None,
     n = len(class_names) if class_names is not None else int(labels.max()) + 1
     counts = np.bincount(labels, minlength=n)
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
-    fig, ax = _axes(ax, (COLUMN_WIDTH_IN, 3.5 + (1.5 if n > 20 else 0.0)))
+    fig, ax = _axes(ax, (max(COLUMN_WIDTH_IN, 0.12 * n), 3.5 + (1.5 if n > 20 else 0.0)))
     ax.bar(np.arange(n), counts, color="tab:blue", gid="class-counts")
     ax.set_xticks(np.arange(n))
     ax.set_xticklabels(names, rotation=90 if n > 20 else 30, ha="center" if n > 20 else "right",
