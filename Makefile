@@ -26,9 +26,10 @@ report: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check stalib tests
 
+# pytest's default output: one line per test file as it runs (a loaded machine shows progress).
 test: $(STAMP)
 	$(BIN)/ruff check stalib tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest --durations=10
 
 clean-book:
 	rm -rf book/_build

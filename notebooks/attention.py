@@ -54,6 +54,7 @@ from IPython.display import display
 
 from stalib.data.skeletons import get_layout
 from stalib.experiment import fold_indices, load_data_for, trained_model
+from stalib.report.recorded import recorded_attention
 from stalib.report import grid, plots
 
 # torch's CPU threads; the folders as paths
@@ -65,12 +66,20 @@ model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
 tag = dataset + (f"-{options['variant']}" if options.get("variant") else "")  # file names
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
 out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.variant_name)
-model, meta = trained_model(cfg, out, data_root)
 data = load_data_for(cfg, data_root)  # preprocessed as the run was
 _, test = fold_indices(cfg, data)
-index = grid.pick_sequence(data, test, action, model=model)
+# without the run folder (a fresh clone), what this job recorded: the figures are drawn again,
+# the run is not trained again (--retrain does)
+recorded = None if retrain else recorded_attention(
+    results_root / "attention" / f"{tag}-{action}.json", cfg, out, data)
+if recorded is None:
+    model, meta = trained_model(cfg, out, data_root)
+    att = grid.attention_of(model, data, grid.pick_sequence(data, test, action, model=model))
+else:
+    att, meta = recorded
+    print(f"{out}/model.pt is not here: the attention recorded by this job is drawn again")
+index = att.index
 assert index in set(test.tolist())  # a test sequence of this fold, never seen in training
-att = grid.attention_of(model, data, index)
 alpha, beta, frames = att.alpha, att.beta, att.frames
 names = get_layout(dataset).names(data.persons)
 dbeta = np.diff(beta)

@@ -30,7 +30,8 @@ def read_for_model(path: str | Path, dataset: str, preprocess: Mapping[str, Any]
     preprocessed with the dataset's settings changed by ``preprocess``."""
     path = Path(path)
     if not path.is_file():
-        raise StalibError(f"{path}: no such file")
+        what = "a folder; give one skeleton file" if path.is_dir() else "no such file"
+        raise StalibError(f"{path}: {what}")
     kind = dataset_kind(dataset)
     transform = preprocess_settings(dataset, preprocess).build()
     if kind == "sbu":
@@ -70,9 +71,13 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
                  device: str = "cpu") -> int:
     """Print the ``top`` classes of every sequence in ``file``; optionally draw the attention."""
     from stalib.experiment import load_model
+    from stalib.outputs import check_file, check_model_file, plot_suffixes
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
+    if plot:  # before any work: a bad --plot fails now, not after the prediction is printed
+        check_file(plot, "--plot", plot_suffixes())
+    check_model_file(checkpoint)
     model, meta = load_model(checkpoint, device=device)
     sequences = read_for_model(file, meta["dataset"],
                                meta.get("train_config", {}).get("preprocess"))
@@ -100,13 +105,7 @@ def _plot(out: str, seq, alpha, beta, meta: dict, title: str) -> None:
     layout = meta["dataset"] if meta["dataset"] in ("sbu", "utkinect", "ntu60") else None
     if alpha is None and beta is None:
         raise ConfigError(f"--plot: model {meta['model']} has no attention to draw")
-    if alpha is not None and layout is not None:
-        t = int(np.argmax(alpha.max(axis=1)))  # the frame with the most focused attention
-        fig = plots.plot_skeleton_attention(seq[t], alpha[t], layout)
-    elif alpha is not None:
-        fig = plots.plot_alpha_heatmap(alpha, None)
-    else:
-        fig = plots.plot_beta(beta)
-    fig.suptitle(title)
+    fig = plots.plot_attention_summary(seq, alpha, beta, layout, title=title)
     fig.savefig(out, dpi=120)
-    print(f"attention drawn to {out}")
+    drawn = " and ".join(n for n, v in (("alpha", alpha), ("beta", beta)) if v is not None)
+    print(f"attention ({drawn}) drawn to {out}")

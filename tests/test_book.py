@@ -63,9 +63,22 @@ def synthetic_results(root: Path) -> pd.DataFrame:
                     "versions": json.dumps({"python": "3.11.7", "torch": "2.13.0",
                                             "numpy": "2.4.6", "stalib": "0.1.0"}),
                 })
-    runs = pd.DataFrame(rows)
+    runs = pd.DataFrame(rows).assign(variant="paper")
+    # What makes pages wide or repetitive: a second variant of STA-LSTM (its paper value is
+    # named once, not once per variant) and UTKinect leave-one-sequence-out runs (the paired
+    # table gains its McNemar columns). The tests compare pages with the paper rows returned.
+    extra = runs[runs.model == "sta-lstm"].assign(
+        variant="l1-off", accuracy=lambda d: d["accuracy"] - 0.05,
+        params=json.dumps({"model": "sta-lstm", "n1": 1000, "n2": 500, "lambda3": 0.0}))
     (root / "sbu").mkdir(parents=True)
-    runs.to_csv(root / "sbu" / "cv.csv", index=False)
+    pd.concat([runs, extra], ignore_index=True).to_csv(root / "sbu" / "cv.csv", index=False)
+    loso = pd.DataFrame([{
+        **rows[0], "dataset": "utkinect", "protocol": "loso", "model": model, "fold": fold,
+        "seed": 0, "accuracy": float((fold + k) % 4 != 0), "n_test": 1, "n_train": 198,
+        "variant": "paper", "params": json.dumps({"model": model, "n1": 1000, "n2": 500})}
+        for k, model in enumerate(("lstm", "sta-lstm")) for fold in range(1, 41)])
+    (root / "utkinect").mkdir()
+    loso.to_csv(root / "utkinect" / "cv.csv", index=False)
     figures = root / "figures"
     figures.mkdir()
     frame = rng.normal(size=(30, 3))
@@ -89,14 +102,31 @@ def synthetic_results(root: Path) -> pd.DataFrame:
 # Building
 
 
+def _offline_extension():
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        import stalib_offline
+    finally:
+        sys.path.pop(0)
+    return stalib_offline
+
+
 @pytest.fixture(scope="session")
 def mathjax():
-    """MathJax installed by the book's own script (npm), as CI and the README do it."""
-    if not (BOOK / "_vendor" / "mathjax" / "tex-chtml.js").is_file():
-        if shutil.which("npm") is None and not os.environ.get("CI"):
-            pytest.skip("npm is not installed: run `bash book/install_mathjax.sh` first")
-        subprocess.run(["bash", str(BOOK / "install_mathjax.sh")], check=True)
-    return BOOK / "_vendor" / "mathjax"
+    """MathJax as the book finds it: in the Python package of requirements.txt, nothing to run
+    before ``jupyter-book build book/`` (a fresh clone has no book/_vendor, no npm step)."""
+    static = _offline_extension().mathjax_static_dir()
+    assert (static / "mathjax" / "tex-chtml.js").is_file()
+    return static / "mathjax"
+
+
+def test_book_builds_with_no_step_before_it():
+    """`make report` is `jupyter-book build book/` right after the environment is installed."""
+    assert not (BOOK / "install_mathjax.sh").exists()
+    make = (REPO / "Makefile").read_text()
+    recipe = make.split("\nreport:", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    assert [line.strip() for line in recipe[1:]] == ["$(BIN)/jupyter-book build book/"]
+    assert "sphinx-mathjax-offline" in (REPO / "requirements.txt").read_text()
 
 
 def build(out: Path, results: Path) -> Path:
@@ -177,11 +207,7 @@ def test_pages_with_results_show_our_rows(site):
 
 
 def test_no_page_loads_anything_from_the_network(site, empty_site):
-    sys.path.insert(0, str(BOOK / "_ext"))
-    try:
-        from stalib_offline import remote_references
-    finally:
-        sys.path.pop(0)
+    remote_references = _offline_extension().remote_references
     assert remote_references('<script src="https://cdn.x/y.js"></script>') == [
         "https://cdn.x/y.js"]
     assert remote_references('<link rel="stylesheet" href="//cdn.x/s.css">') == ["//cdn.x/s.css"]
@@ -318,3 +344,71 @@ def test_browser_renders_math_offline(browser, served):
                   "return n > 0 ? n : null;")
     assert count >= 6  # equations (2)-(7), plus inline math
     assert browser.execute_script(LOCAL_ONLY) == []
+
+
+# At the real page width (the browser window of the fixture, 1280 px): what a reader sees.
+LAYOUT = """
+const article = document.querySelector('article') || document.querySelector('main');
+const para = Array.from(article.querySelectorAll('p')).find(p => p.offsetWidth > 0);
+const column = para ? para.getBoundingClientRect() : article.getBoundingClientRect();
+const clipped = [];
+for (const t of article.querySelectorAll('table')) {
+  const name = (t.querySelector('th') || t).innerText.trim().slice(0, 40);
+  let el = t.parentElement, box = null;
+  while (el && el !== article) {
+    const o = getComputedStyle(el).overflowX;
+    if (o !== 'visible') { box = el; break; }
+    el = el.parentElement;
+  }
+  const r = t.getBoundingClientRect();
+  if (r.right <= column.right + 1) continue;  // fits the text column
+  const cells = Array.from(t.querySelectorAll('td, th'));
+  const saved = cells.map(c => c.style.whiteSpace);
+  cells.forEach(c => { c.style.whiteSpace = 'normal'; });
+  const wrapped = t.getBoundingClientRect().width;
+  cells.forEach((c, i) => { c.style.whiteSpace = saved[i]; });
+  if (wrapped < r.width - 1) {
+    clipped.push(name + ': ' + Math.round(r.width) + ' px wide, ' + Math.round(wrapped)
+                 + ' px if its cells wrapped');
+  }
+  // wider: it must scroll in a box of its own (its parent), that box within the column
+  const o = box === null ? 'visible' : getComputedStyle(box).overflowX;
+  if (box !== t.parentElement || !(o === 'auto' || o === 'scroll')) {
+    clipped.push(name + ': wider than the text column by ' + Math.round(r.right - column.right)
+                 + ' px and not in a scroll box of its own');
+  } else if (box.getBoundingClientRect().right > column.right + 1) {
+    clipped.push(name + ': its scroll box is too wide');
+  }
+}
+const narrow = Array.from(article.querySelectorAll('img'))
+  .filter(i => i.getBoundingClientRect().width < column.width - 2)
+  .map(i => [i.currentSrc.split('/').pop().slice(0, 40),
+              Math.round(i.getBoundingClientRect().width)]);
+const repeated = [];
+for (const list of article.querySelectorAll('ul, ol')) {
+  const items = Array.from(list.children).map(li => li.innerText.trim());
+  const seen = new Set();
+  for (const text of items) { if (seen.has(text)) repeated.push(text); seen.add(text); }
+  for (const text of items) {  // "A, B, A: source": one item naming a thing twice
+    const names = text.split(': ')[0].split(', ');
+    if (names.length > 1 && new Set(names).size < names.length) repeated.push(text);
+  }
+}
+return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repeated: repeated};
+"""
+PAGES = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
+         "performance", "reproducibility")
+
+
+def test_browser_pages_read_at_page_width(browser, served):
+    """No table cut at the right, every image as wide as the text column, no list item twice."""
+    base, _ = served
+    problems = {}
+    for page in PAGES:
+        _open(browser, f"{base}/{page}.html")
+        found = browser.execute_script(LAYOUT)
+        assert found["column"] > 500, (page, found)  # the real text column, not a sidebar
+        bad = {k: v for k, v in found.items() if k != "column" and v}
+        if bad:
+            problems[page] = bad
+    assert problems == {}

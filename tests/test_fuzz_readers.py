@@ -96,10 +96,15 @@ def test_contract_check_flags_other_exceptions_hangs_and_foreign_files(tmp_path)
         rel.check_contract(lambda: 1 / 0, [mine], 30)
     with pytest.raises(AssertionError, match="names .*b.txt, not one of"):
         rel.check_contract(lambda: _raise(FormatError(other, "bad")), [mine], 30)
-    t0 = time.perf_counter()
+    finished = []
+
+    def slow():
+        time.sleep(5)
+        finished.append(True)
+
     with pytest.raises(AssertionError, match="hang: no answer within 0.2 s"):
-        rel.check_contract(lambda: time.sleep(5), [mine], 30, timeout_s=0.2)
-    assert time.perf_counter() - t0 < 3
+        rel.check_contract(slow, [mine], 30, timeout_s=0.2)
+    assert finished == []  # interrupted, not waited for (no wall-clock bound: machines are loaded)
 
 
 def test_contract_check_flags_invalid_sets():

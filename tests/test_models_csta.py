@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -149,7 +147,6 @@ def test_factory_checks_its_arguments():
 def test_overfits_a_tiny_two_class_set():
     """Class 0 waves joint 2 of person 0 along x, class 1 along y; lengths vary from 12 to 60."""
     torch.manual_seed(0)
-    start = time.perf_counter()
     seqs, labels = [], []
     for i in range(16):
         L = 12 + 3 * i
@@ -170,4 +167,3 @@ def test_overfits_a_tiny_two_class_set():
     model.eval()
     assert (model(x, mask).logits.argmax(1) == y).all()
     assert loss.item() < 0.05
-    assert time.perf_counter() - start < 10

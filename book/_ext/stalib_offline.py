@@ -1,15 +1,19 @@
 """Sphinx extension of the stalib book: an offline site, math included.
 
-* MathJax comes from ``book/_vendor/mathjax/`` (installed by ``book/install_mathjax.sh``, never
-  committed) and is served as ``_static/mathjax/``; ``mathjax_path`` points there. The folder is
-  added to ``html_static_path`` here rather than in ``_config.yml`` because jupyter-book would
-  otherwise add every ``.js`` file found under a static path to every page.
+* MathJax 3 comes from the Python package ``sphinx-mathjax-offline`` (in requirements.txt, so
+  the book builds offline right after ``pip install -r requirements.txt``, no npm, no extra
+  step): its ``static/mathjax/`` folder is served as ``_static/mathjax/`` and ``mathjax_path``
+  points there. The folder is added to ``html_static_path`` here rather than in ``_config.yml``
+  because jupyter-book would otherwise add every ``.js`` file found under a static path to every
+  page. (The package's own Sphinx ``setup`` is not used: it copies the files only after the
+  build, past the offline check below.)
 * After the build, every page is checked: a ``<script src>`` or ``<link href>`` that points to
   another host (a CDN) is a warning, so ``jupyter-book build -W`` fails on it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -26,18 +30,24 @@ _REMOTE = re.compile(
 )
 
 
-def _vendor_dir(app: Sphinx) -> Path:
-    return Path(app.srcdir) / "_vendor"
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"  # its import name has dashes, as it is published
+
+
+def mathjax_static_dir() -> Path:
+    """The folder holding ``mathjax/tex-chtml.js`` in the installed ``sphinx-mathjax-offline``."""
+    spec = importlib.util.find_spec(MATHJAX_PACKAGE)
+    hint = (f"install it with `pip install -r requirements.txt` (the Python package "
+            f"{MATHJAX_PACKAGE} ships MathJax 3; the site must render math without a CDN)")
+    if spec is None or not spec.submodule_search_locations:
+        raise ExtensionError(f"MathJax is not installed: {hint}")
+    static = Path(next(iter(spec.submodule_search_locations))) / "static"
+    if not (static / MATHJAX_ENTRY).is_file():
+        raise ExtensionError(f"MathJax: {static / MATHJAX_ENTRY} is missing: {hint}")
+    return static
 
 
 def _config_inited(app: Sphinx, config) -> None:
-    vendor = _vendor_dir(app)
-    if not (vendor / MATHJAX_ENTRY).is_file():
-        raise ExtensionError(
-            f"MathJax is not installed in {vendor / 'mathjax'}: run `bash book/install_mathjax.sh` "
-            "before building the book (the site must render math without a CDN)"
-        )
-    config.html_static_path = [*config.html_static_path, str(vendor)]
+    config.html_static_path = [*config.html_static_path, str(mathjax_static_dir())]
     config.mathjax_path = MATHJAX_ENTRY
 
 

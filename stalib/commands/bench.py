@@ -19,8 +19,11 @@ def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
 
 
 def cmd_bench(args) -> int:
+    from stalib.outputs import check_file
     from stalib.tools import bench
 
+    if args.json:  # before the timings (minutes to hours), not after them
+        check_file(args.json, "--json")
     if args.threads < 0:
         raise ConfigError(f"--threads must be >= 0 (0: torch's default), got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
@@ -91,7 +94,8 @@ def register(sub) -> None:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per row")
     p.add_argument("--no-data", action="store_true", help="skip the data-path measurements")
     p.add_argument("--data-root", default=None,
-                   help="data root with NTU-samples/ or NTU/ (parser timing; grid: SBU/)")
+                   help="data root, as for stalib train: NTU/ (or NTU-samples/) for the parser "
+                   "timing, SBU/ for --grid (default: $STALIB_DATA)")
     p.add_argument("--note", default=None, help="a remark stored in the JSON (e.g. the load)")
     p.add_argument("--grid-dataset", default="sbu", help=argparse.SUPPRESS)
     p.add_argument("--grid-seed", type=int, default=0, help="--grid: the seed (default 0)")

@@ -28,8 +28,9 @@ def register(subparsers) -> None:
                         "utkinect xsub|loso; ntu60 xsub|xview; npz provided|folds|5fold|loso); "
                         "'default' for the dataset's standard one")
     p.add_argument("--per-class", action="store_true", help="also print sequences per class")
-    p.add_argument("--label-file", default=None,
-                   help="UTKinect: actionLabel.txt (default) or actionLabel_modified.txt")
+    from stalib.data.utkinect import LABEL_FILE_CHOICES
+
+    p.add_argument("--label-file", default=None, help=f"UTKinect: {LABEL_FILE_CHOICES}")
     p.add_argument("--cache-dir", default=None,
                    help="NTU cache folder (default: $STALIB_CACHE/ntu60 or ~/.cache/stalib/ntu60)")
     p.add_argument("--workers", type=int, default=None,

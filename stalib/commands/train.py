@@ -14,6 +14,32 @@ from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
 from stalib.errors import ConfigError, StalibError
 
 
+def protocols_help() -> str:
+    """``sbu 5fold; utkinect xsub|loso; ...; npz provided|folds|5fold|loso``, from the registry
+    (so that the help names every protocol there is)."""
+    from stalib.data.registry import PROTOCOLS
+
+    return "; ".join(f"{kind} {'|'.join(names)}" for kind, names in PROTOCOLS.items())
+
+
+def preprocess_help() -> str:
+    """The preprocessing dataclasses, one per dataset kind, from the registry."""
+    from stalib.data.registry import _PREPROCESS
+
+    return " / ".join(cls.__name__ for cls in _PREPROCESS.values())
+
+
+def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
+    """``(iterations, formula)`` of ``model``'s training schedule (:data:`stalib.train.SCHEDULES`):
+    STA-LSTM (Algorithm 1) is ``5 x N1 + 3 x N2``."""
+    from stalib.train import SCHEDULES
+
+    stages = [s.iterations for s in SCHEDULES[model]]
+    a = stages.count("N1") + stages.count("N")
+    b = stages.count("N2") + stages.count("N")
+    return a * n1 + b * n2, f"{a} x N1 + {b} x N2"
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     from stalib.models import MODEL_NAMES
 
@@ -22,11 +48,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="sta-lstm", metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
     p.add_argument("--protocol", default=None,
-                   help="split protocol: sbu 5fold; ntu60 xsub|xview; utkinect xsub|loso")
+                   help=f"split protocol: {protocols_help()} (default: the first; npz: "
+                   "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
     p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
                    "(default: $STALIB_DATA)")
-    p.add_argument("--n1", type=int, default=PAPER_N1, help="Algorithm 1 N1 (default 1000)")
-    p.add_argument("--n2", type=int, default=PAPER_N2, help="Algorithm 1 N2 (default 500)")
+    p.add_argument("--n1", type=int, default=PAPER_N1,
+                   help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
+                   f"{schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[1]} iterations "
+                   f"({schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[0]} by default); far fewer "
+                   "finish sooner but leave the model near chance")
+    p.add_argument("--n2", type=int, default=PAPER_N2,
+                   help=f"Algorithm 1 N2 (default {PAPER_N2}); see --n1")
     p.add_argument("--batch-size", type=int, default=None,
                    help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -70,8 +102,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preprocess", action="append", default=[], metavar="KEY=VALUE",
                    help="change a preprocessing setting of the dataset from the paper's, e.g. "
                    "--preprocess smooth=null (SBU without smoothing); the fields are those of "
-                   "stalib.data.transforms.SBUPreprocess / UTKinectPreprocess / NTUPreprocess "
-                   "(repeatable)")
+                   f"stalib.data.transforms.{preprocess_help()} (npz: none is applied by "
+                   "default) (repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA")
     p.add_argument("--checkpoint-every", type=int, default=250,
@@ -133,6 +165,19 @@ def _threads(args) -> None:
         torch.set_num_threads(args.threads)
 
 
+def _check_outputs(args, cfg: TrainConfig) -> None:
+    """Every output location of ``stalib train`` is usable, before any work (stalib.outputs)."""
+    from stalib.experiment import results_file
+    from stalib.outputs import check_dir, check_run_folder
+
+    check_dir(args.out, "--out")
+    if args.results:
+        check_dir(results_file(args.results, cfg).parent, "--results")
+    note = check_run_folder(args.out, resume=args.resume, force=args.force)
+    if note:
+        print(note, flush=True)
+
+
 def cmd_train(args) -> int:
     """Train one run; under ``torchrun`` every process runs this, data-parallel.
 
@@ -145,6 +190,11 @@ def cmd_train(args) -> int:
 
     _threads(args)
     cfg = _config(args, args.fold, args.seed)
+    if int(os.environ.get("RANK", "0") or 0) == 0:  # the process that writes
+        _check_outputs(args, cfg)
+        note = short_schedule_note(args.model, args.n1, args.n2)
+        if note:
+            print(note, flush=True)
     info = distributed.init(cfg.device)
     try:
         if not info.is_main:
@@ -162,9 +212,21 @@ def cmd_train(args) -> int:
     r = exp.record
     print(f"{r.model} on {r.dataset} {r.protocol} fold {r.fold} seed {r.seed}: "
           f"{'validation' if cfg.val_fold else 'test'} accuracy {100 * r.accuracy:.2f}% "
-          f"({r.n_test} sequences), "
+          f"({r.n_test} sequences), train accuracy {100 * r.train_accuracy:.2f}% "
+          f"({r.n_train}), "
           f"{r.iterations} iterations, {r.wall_time_s:.0f}s on {r.device}; saved {exp.out}")
     return 0
+
+
+def short_schedule_note(model: str, n1: int, n2: int) -> str | None:
+    """A warning when ``model`` is trained for under half the paper's iterations, else None."""
+    paper, _ = schedule_size(model, PAPER_N1, PAPER_N2)
+    total, formula = schedule_size(model, n1, n2)
+    if total * 2 > paper:
+        return None
+    return (f"note: --n1 {n1} --n2 {n2} is {total} iterations of {model} ({formula}), "
+            f"{100 * total / paper:.0f}% of the paper's {paper}: a quick check, expect an "
+            "accuracy far below the paper's (near chance for the attention models)")
 
 
 def _cv_job(job: dict) -> dict:
@@ -200,8 +262,17 @@ def cmd_cv(args) -> int:
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
         raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
                           "train --fold F --seed S` per run, or `stalib cv --jobs N`")
+    from stalib.outputs import check_dir, check_run_folder
+
     seeds = _int_list(args.seeds, "--seeds")
     base = _config(args, 1, seeds[0])
+    results = Path(args.results)
+    csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
+    out_root = Path(args.out) if args.out else (
+        Path("runs") / dataset_key(args.dataset) / protocol_of(base)
+        / model_folder(args.model, base.variant_name))
+    check_dir(out_root, "--out")  # before the data is loaded: nothing is lost on a bad path
+    check_dir(csv_path.parent, "--results")
     data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
     n = num_folds(base, data)
     folds = _int_list(args.folds, "--folds") if args.folds else list(range(1, n + 1))
@@ -212,11 +283,6 @@ def cmd_cv(args) -> int:
     if args.validation and n < 3:
         raise ConfigError(f"--validation needs at least 3 folds (train, validation, test); "
                           f"{args.dataset} {protocol_of(base)} has {n}")
-    results = Path(args.results)
-    csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
-    out_root = Path(args.out) if args.out else (
-        Path("runs") / dataset_key(args.dataset) / protocol_of(base)
-        / model_folder(args.model, base.variant_name))
     jobs, skipped = [], 0
     for seed in seeds:
         for fold in folds:
@@ -229,6 +295,7 @@ def cmd_cv(args) -> int:
                 raise StalibError(f"{csv_path}: fold {fold} seed {seed} of {args.model} is done "
                                   "already; --resume skips finished folds, --force redoes them")
             name = f"fold{fold}-seed{seed}" if val is None else f"fold{fold}-val{val}-seed{seed}"
+            check_run_folder(out_root / name, resume=False, force=args.force)
             jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / name),
                          "data_root": args.data_root, "results": str(results),
                          "resume": args.resume, "force": args.force,
@@ -335,6 +402,8 @@ def register(sub) -> None:
     p.add_argument("checkpoint", help="model.pt written by stalib train / cv")
     p.add_argument("file", help="a skeleton file of the model's dataset format")
     p.add_argument("--top", type=int, default=5)
-    p.add_argument("--plot", default=None, metavar="OUT.png", help="draw alpha and beta")
+    p.add_argument("--plot", default=None, metavar="OUT.png",
+                   help="draw the spatial attention alpha at the most focused frame (named) and "
+                   "the temporal attention beta of the whole sequence (.png, .pdf, .svg, ...)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict)

@@ -83,6 +83,12 @@ class SkeletonSet:
             raise ValueError(f"{self.name}: labels must lie in [0, {len(self.class_names)})")
 
     # ------------------------------------------------------------------ access
+    def __repr__(self) -> str:
+        """One line (the dataclass default prints every array: thousands of lines in an error
+        message)."""
+        return (f"SkeletonSet({self.name!r}: {len(self)} sequences, {self.num_classes} classes, "
+                f"{len(self.frames)} frames, {self.persons} x {self.joints_per_person} joints)")
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 

@@ -82,6 +82,8 @@ def _strings(path: Path, key: str, arr: np.ndarray) -> np.ndarray:
 #: What numpy and zipfile raise on a corrupt archive or ``.npy`` member (found by fuzzing: a
 #: damaged header raises ``tokenize.TokenError`` or ``SyntaxError``, a damaged deflate stream
 #: ``zlib.error``).
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
 _READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, struct.error,
                 tokenize.TokenError, SyntaxError, NotImplementedError)
 
@@ -123,6 +125,13 @@ def _check_member_size(path: Path, archive, key: str) -> None:
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataRootError(f"npz file {path} not found (dataset name npz:PATH)")
+    with open(path, "rb") as f:
+        head = f.read(len(_NPY_MAGIC))
+    if not head.startswith(_ZIP_MAGIC) and head != _NPY_MAGIC:
+        # numpy would take any other bytes for a pickle and say "use allow_pickle": misleading
+        raise FormatError(path, "not a readable .npz archive (it does not start as a zip "
+                                "archive does; expected a file written by numpy.savez or "
+                                "stalib.data.npz.save_npz)")
     try:
         archive = np.load(path, allow_pickle=False)
     except _READ_ERRORS as err:

@@ -69,7 +69,11 @@ def dataset_kind(name: str) -> str:
             return "npz"
         if name.lower() in FOLDERS:
             return name.lower()
-    raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    if not isinstance(name, str):
+        raise ConfigError(f"a dataset name must be a string ({', '.join(DATASETS)}), got a "
+                          f"{type(name).__name__}")
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    raise ConfigError(f"unknown dataset {shown!r}; valid names: {', '.join(DATASETS)}")
 
 
 def default_preprocess(name: str) -> PreprocessConfig:

@@ -67,10 +67,12 @@ def read_sbu_file(path: str | Path) -> np.ndarray:
 def _parse(path: Path) -> tuple[int, np.ndarray]:
     """``(first frame index, (T, 30, 3) coordinates)`` of one file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # no newline translation: see below
     except UnicodeDecodeError as err:
         raise FormatError(path, f"not a text file ({err.reason} at byte {err.start})") from None
-    lines = text.splitlines()
+    # Lines end at "\n" (a "\r" before it is part of the ending), as editors count them:
+    # str.splitlines() would also break at a bare "\r" and shift every line number after it.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -82,6 +84,9 @@ def _parse(path: Path) -> tuple[int, np.ndarray]:
         lineno = i + 1
         if not line.strip():
             raise FormatError(path, "empty line inside the file", lineno)
+        if "\r" in line:
+            raise FormatError(path, "a carriage return (\\r) inside the line; lines must end "
+                                    "with \\n or \\r\\n", lineno)
         fields = line.split(",")
         if len(fields) != SBU_COLUMNS:
             raise FormatError(

@@ -55,6 +55,9 @@ MAX_FRAME_NUMBER = 2**53
 #: Short names for the two label files shipped with the dataset.
 LABEL_FILES = {"original": "actionLabel.txt", "modified": "actionLabel_modified.txt"}
 DEFAULT_LABEL_FILE = LABEL_FILES["original"]
+#: The choices as the --label-file help and the not-found error both name them.
+LABEL_FILE_CHOICES = ("actionLabel.txt (or 'original', the default), actionLabel_modified.txt "
+                      "(or 'modified'), or a path")
 #: (recording, action) entries that the label files mark ``NaN NaN``: known gaps of the dataset.
 DOCUMENTED_MISSING = frozenset({("s10_e02", "carry")})
 _REC_RE = re.compile(r"s(\d\d)_e(\d\d)")
@@ -80,8 +83,7 @@ def resolve_label_file(folder: Path, label_file: str | Path) -> Path:
         path = folder / path
     if not path.is_file():
         raise DataRootError(
-            f"UTKinect label file {path} not found (choose 'original' = actionLabel.txt, "
-            "'modified' = actionLabel_modified.txt, or a path)"
+            f"UTKinect label file {path} not found (choose {LABEL_FILE_CHOICES})"
         )
     return path
 

@@ -26,6 +26,9 @@ from stalib.report.tables import DATASETS, MODEL_LABELS, compare, error_bars, pr
 
 PERSON_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 TOP_COLOR = "red"
+#: width (inches) of a figure that fills the book's text column (about 680 px at a 1280 px
+#: window): drawn at this width, a 9 pt label shows at about 13 px, read without zoom
+COLUMN_WIDTH_IN = 6.5
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
@@ -116,7 +119,8 @@ def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout |
         raise ValueError(f"{len(frames)} frames for {len(titles)} titles")
     ncols = max(1, min(ncols, len(frames)))
     nrows = -(-len(frames) // ncols)
-    fig = _figure((2.6 * ncols, 2.8 * nrows))
+    side = COLUMN_WIDTH_IN / max(ncols, 3)  # as wide as the text column (or narrower)
+    fig = _figure((side * ncols, (side + 0.2) * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, frame, name in zip(axes, frames, titles, strict=False):
         plot_skeleton(frame, layout, ax=ax)
@@ -126,6 +130,28 @@ def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout |
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _side_labels(ax: Axes, points: np.ndarray, labels: Sequence[str]) -> None:
+    """Name ``points`` (n, 2) in two columns beside the axes, each joined to its point by a thin
+    line: joints left of the middle on the left, the others on the right, each column in the
+    points' top-to-bottom order and evenly spaced, so no two labels overlap however close the
+    joints are (two hands of one person, say)."""
+    if len(points) == 0:
+        return
+    middle = float(np.mean(ax.get_xlim()))
+    flip = ax.yaxis_inverted()
+    for left in (True, False):
+        side = [i for i in range(len(points)) if (points[i, 0] < middle) == left]
+        side.sort(key=lambda i: points[i, 1], reverse=not flip)  # top of the drawing first
+        for rank, i in enumerate(side):
+            y = 0.95 - 0.9 * (rank + 0.5) / max(len(side), 1)
+            ax.annotate(labels[i], points[i], xytext=(-0.02 if left else 1.02, y),
+                        textcoords="axes fraction", ha="right" if left else "left",
+                        va="center", fontsize=8, color=TOP_COLOR, annotation_clip=False,
+                        arrowprops={"arrowstyle": "-", "color": TOP_COLOR, "linewidth": 0.5,
+                                    "alpha": 0.6, "shrinkA": 1, "shrinkB": 3},
+                        gid="joint-label")
 
 
 def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
@@ -156,13 +182,57 @@ def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
                edgecolors=TOP_COLOR, linewidths=2.0, zorder=5, gid="top-joints",
                label=rf"{top} largest $\alpha$")
     names = layout.names(layout.persons_in(len(frame)))
-    for k in best:
-        ax.annotate(names[k], frame[k, :2], fontsize=7, color=TOP_COLOR, xytext=(6, 4),
-                    textcoords="offset points")
     _skeleton_axes(ax, frame)
     _upright(ax, frame, layout, persons)
+    _side_labels(ax, frame[best, :2], [names[k] for k in best])
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_title(title or r"Spatial attention $\alpha$ (circle area)")
+    return fig
+
+
+def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
+                           title: str | None = None) -> Figure:
+    """What ``stalib predict --plot`` draws: spatial attention ``alpha`` (T, K) and temporal
+    attention ``beta`` (T,) of one sequence ``seq`` (T, K, 3), one panel a row.
+
+    With a skeleton ``layout`` the alpha panel is Fig. 5(a) for the frame whose attention is the
+    most focused (the largest weight), named in its title (1-based, of T); without one it is the
+    joints x frames heatmap. The beta panel marks that frame. Either may be None (a model with
+    one kind of attention): its panel is left out.
+    """
+    if alpha is None and beta is None:
+        raise ValueError("nothing to draw: no alpha and no beta")
+    seq = np.asarray(seq, dtype=float)
+    alpha = None if alpha is None else _as_matrix(alpha, "alpha")
+    beta = None if beta is None else _as_vector(beta)
+    frame = int(np.argmax(alpha.max(axis=1))) if alpha is not None else None
+    skeleton = alpha is not None and layout is not None
+    heights = []
+    if alpha is not None:
+        heights.append(5.0 if skeleton else max(3.0, 0.16 * alpha.shape[1] + 1.0))
+    if beta is not None:
+        heights.append(2.6)
+    fig = _figure((COLUMN_WIDTH_IN, sum(heights) + 0.6))
+    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    row = 0
+    if alpha is not None:
+        name = f"frame {frame + 1} of {len(alpha)}, the one with the largest weight"
+        if skeleton:
+            plot_skeleton_attention(seq[frame], alpha[frame], layout, ax=axes[0],
+                                    title=rf"Spatial attention $\alpha$ at {name}")
+        else:
+            plot_alpha_heatmap(alpha, None, ax=axes[0],
+                               title=rf"Spatial attention $\alpha$ (most focused: {name})")
+        row = 1
+    if beta is not None:
+        ax = axes[row]
+        plot_beta(beta, ax=ax)
+        if frame is not None and frame < beta.size:
+            ax.axvline(frame + 1, color=TOP_COLOR, linestyle="--", linewidth=1,
+                       label=f"frame {frame + 1}", gid="alpha-frame")
+            ax.legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -172,7 +242,7 @@ def _joint_ticks(ax: Axes, num_joints: int, layout: Layout | str | None) -> None
     layout = get_layout(layout)
     names = layout.names(layout.persons_in(num_joints))
     ax.set_yticks(np.arange(num_joints))
-    ax.set_yticklabels(names, fontsize=6 if num_joints > 30 else 7)
+    ax.set_yticklabels(names, fontsize=7 if num_joints > 30 else 8)
 
 
 def _heatmap(ax: Axes, values: np.ndarray, layout, label: str, gid: str) -> None:
@@ -199,7 +269,7 @@ def plot_alpha_heatmap(alpha, layout: Layout | str | None, ax: Axes | None = Non
     """Fig. 6: spatial attention ``alpha`` (T, K) as a joints x frames heatmap with joint names."""
     alpha = _as_matrix(alpha, "alpha")
     height = max(3.0, 0.16 * alpha.shape[1] + 1.0)
-    fig, ax = _axes(ax, (8, height))
+    fig, ax = _axes(ax, (COLUMN_WIDTH_IN, height))
     _heatmap(ax, alpha, layout, r"$\alpha$", "alpha")
     ax.set_title(title or r"Spatial attention $\alpha$ per joint and frame")
     return fig
@@ -243,10 +313,12 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
 
 
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
-    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol (where
-    every run tests one sequence, leave-one-sequence-out, the bar is the pooled accuracy with its
-    Wilson 95 % interval instead: :func:`stalib.report.error_bars`). Each panel's title says
-    which its bars show; the legend names only the variants.
+    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol, one panel
+    a row so that the chart reads at the width of a page (where every run tests one sequence,
+    leave-one-sequence-out, the bar is the pooled accuracy with its Wilson 95 % interval
+    instead: :func:`stalib.report.error_bars`). Each panel's title says which its bars show;
+    the legend names only the variants. Each bar's value is written inside it, at its foot,
+    where no error bar or marker can cover it.
 
     ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
     say, a validated one) give side-by-side bars per model, the paper's settings first. Where
@@ -263,10 +335,8 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     colors = dict(zip(variants, ("tab:blue", "tab:orange", "tab:green", "tab:purple",
                                  "tab:brown", "tab:gray"), strict=False))
     groups = list(table.groupby(["dataset", "protocol"], sort=False))
-    widths = [max(g["model"].nunique(), 2) for _, g in groups]
-    fig = _figure((max(4.0, 0.75 * sum(widths) * max(1, 0.7 * len(variants)) + 1.5), 4.0))
-    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True,
-                        width_ratios=widths)[0]
+    fig = _figure((COLUMN_WIDTH_IN, 3.3 * len(groups) + 0.6))
+    axes = fig.subplots(len(groups), 1, squeeze=False, sharey=True)[:, 0]
     width = 0.8 / len(variants)
     low = 100.0  # the panels share their y axis: one range for all
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
@@ -282,9 +352,10 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
             label = "ours" if len(variants) == 1 else f"ours, {variant}"
             ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
-            for xi, mean, up in zip(x, v["mean"], err[1], strict=True):
-                ax.annotate(f"{mean:.1f}", (xi, mean + up), xytext=(0, 2),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
+            for xi, mean in zip(x, v["mean"], strict=True):
+                ax.annotate(f"{mean:.1f}", (xi, 0.03), xycoords=("data", "axes fraction"),
+                            ha="center", va="bottom", rotation=90, fontsize=8, color="white",
+                            fontweight="bold", gid="bar-value")
             low = min(low, float(np.nanmin(v["mean"].to_numpy() - err[0])))
             if "ci_low" in v and v["ci_low"].notna().any():
                 pooled = True
@@ -292,25 +363,27 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         paper = paper.to_numpy(dtype=float)
         has = ~np.isnan(paper)
         if has.any():
-            ax.scatter(np.arange(len(models))[has], paper[has], marker="D", color="black",
-                       zorder=5, gid="paper", label="paper (text)")
+            ax.scatter(np.arange(len(models))[has], paper[has], marker="D", s=40,
+                       color="black", zorder=5, gid="paper", label="paper (text)")
             low = min(low, float(np.nanmin(paper[has])))
         ax.set_xlim(-0.6, max(len(models), 2) - 0.4)
         ax.set_xticks(np.arange(len(models)))
-        ax.set_xticklabels([MODEL_LABELS.get(m, m) for m in models], rotation=40,
-                           ha="right", fontsize=8)
+        # "SA-LSTM (w/o reg.)" on two lines: the labels of six models fit side by side
+        ax.set_xticklabels([MODEL_LABELS.get(m, m).replace(" (", "\n(") for m in models],
+                           fontsize=9)
+        ax.set_ylabel("accuracy (%)", fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
         name = DATASETS.get(dataset, dataset)
-        ax.set_title(f"{name}\n{protocol_label(dataset, protocol)}"
-                     + (" (bars: 95 % CI)" if pooled else " (bars: mean ± std)"), fontsize=9)
+        ax.set_title(f"{name}, {protocol_label(dataset, protocol)}"
+                     + (" (bars: 95 % CI)" if pooled else " (bars: mean ± std)"), fontsize=10)
     axes[0].set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
-    axes[0].set_ylabel("accuracy (%)")
     handles, labels = {}, []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     labels = list(handles)
-    fig.legend([handles[lab] for lab in labels], labels, loc="outside lower center",
-               ncols=len(labels), fontsize=8, frameon=False)
+    fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center",
+               ncols=len(labels), fontsize=9, frameon=False)
     return fig
 
 
@@ -321,11 +394,11 @@ def plot_class_counts(labels, class_names: Sequence[str] | None = None,
     n = len(class_names) if class_names is not None else int(labels.max()) + 1
     counts = np.bincount(labels, minlength=n)
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
-    fig, ax = _axes(ax, (max(5.0, 0.22 * n + 1.5), 3.5))
+    fig, ax = _axes(ax, (max(COLUMN_WIDTH_IN, 0.12 * n), 3.5 + (1.5 if n > 20 else 0.0)))
     ax.bar(np.arange(n), counts, color="tab:blue", gid="class-counts")
     ax.set_xticks(np.arange(n))
-    ax.set_xticklabels(names, rotation=60 if n > 8 else 30, ha="right",
-                       fontsize=6 if n > 30 else 8)
+    ax.set_xticklabels(names, rotation=90 if n > 20 else 30, ha="center" if n > 20 else "right",
+                       fontsize=7 if n > 30 else 8)
     ax.set_ylabel("sequences")
     ax.set_title(title or f"Sequences per class ({len(labels)} in all)")
     return fig
@@ -348,12 +421,13 @@ def plot_length_hist(lengths, bins: int = 30, ax: Axes | None = None,
 
 def plot_coupled_map(coupled, alpha, layout: Layout | str | None = None,
                      title: str | None = None) -> Figure:
-    """CSTA-CNN's coupled map (T, K) beside STA-LSTM's spatial attention α (T', K)."""
+    """CSTA-CNN's coupled map (T, K) above STA-LSTM's spatial attention α (T', K)."""
     coupled = _as_matrix(coupled, "coupled map")
     alpha = _as_matrix(alpha, "alpha")
     k = max(coupled.shape[1], alpha.shape[1])
-    fig = _figure((12, max(3.0, 0.16 * k + 1.0)))
-    left, right = fig.subplots(1, 2)
+    # one map a row, each as wide as the text column: the joint names read at page width
+    fig = _figure((COLUMN_WIDTH_IN, 2 * max(3.0, 0.16 * k + 1.0) + 0.5))
+    left, right = fig.subplots(2, 1)
     _heatmap(left, coupled, layout, "weight", "coupled")
     left.set_title("CSTA-CNN: coupled frame × joint map")
     _heatmap(right, alpha, layout, r"$\alpha$", "alpha")

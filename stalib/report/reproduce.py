@@ -19,7 +19,8 @@ after the other:
   under the lock :mod:`stalib.results` writes it with: rows of the staged copy win, rows that
   only the results file has (written meanwhile by ``stalib cv`` or another job) are kept.
   A failed run leaves the previous results and executed notebook untouched; its executed
-  notebook is kept as ``<results>/notebooks/<job>.failed.ipynb`` and its staging folder is kept
+  notebook is kept as ``<results>/notebooks/<job>.failed.ipynb`` (git-ignored, so ``git add
+  results`` never commits it) and its staging folder is kept
   for inspection (and reused by the next run with the same hash, so work done is not lost).
 * **Failures don't stop the others.** Every job is tried; the outcome lists each failed job with
   its notebook and error, and the command exits non-zero.
@@ -69,6 +70,12 @@ QUICK_RUNS = ".runs"
 RESULTS_TABLE = "cv.csv"
 EXECUTED = "notebooks"
 _SKIP_SUFFIXES = (".lock", ".tmp")
+#: seconds between two progress lines of a running notebook
+HEARTBEAT_S = 60.0
+#: arguments of the notebook kernel: its own log (the "running over TCP without encryption"
+#: warning at start, "KeyboardInterrupt caught in kernel" at shutdown) is noise to a user; the
+#: notebook's errors reach us through papermill all the same
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 @dataclass(frozen=True)
@@ -486,13 +493,23 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
         "quick": quick,
         "retrain": retrain,
     })
+    from stalib.heartbeat import Heartbeat, elapsed_text, notebook_progress
+
     log(f"[{job.name}] running {job.notebook}" + (" (quick)" if quick else ""))
     start = time.monotonic()
+
+    def progress(seconds: float) -> str:
+        where = notebook_progress(tmp)
+        return f"[{job.name}] still running, {elapsed_text(seconds)}" + (
+            f", {where}" if where else "")
+
     try:
-        papermill.execute_notebook(
-            str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
-            cwd=str(notebook.parent), progress_bar=False, log_output=False,
-        )
+        with Heartbeat(log, progress, every=HEARTBEAT_S):
+            papermill.execute_notebook(
+                str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
+                cwd=str(notebook.parent), progress_bar=False, log_output=False,
+                extra_arguments=KERNEL_ARGUMENTS,
+            )
     except Exception as err:  # any failure of one job must not stop the others
         failed = executed_path(results, job, failed=True)
         if tmp.exists():

@@ -603,7 +603,9 @@ def comparison_sources(table: pd.DataFrame) -> str:
         if source:
             where = (f"{r['label']} ({DATASET_SHORT.get(r['dataset'], r['dataset'])}, "
                      f"{protocol_label(r['dataset'], r['protocol'])})")
-            seen.setdefault(source, []).append(where)
+            places = seen.setdefault(source, [])
+            if where not in places:  # one per model and protocol, whatever the variants
+                places.append(where)
     if not seen:
         return "The papers' text gives no value for these models (literature: none)."
     lines = [f"- {', '.join(where)}: {source}" for source, where in seen.items()]
@@ -716,10 +718,11 @@ def show_table(df: pd.DataFrame, kind: str = "ours", caption: str | None = None)
                       classes=["stalib-table", f"stalib-{kind}"])
     if caption:
         html = html.replace(">", f"><caption>{_escape(caption)}</caption>", 1)
-    return HTML(html)
+    # a table wider than the text column scrolls inside this box, never cut at the right
+    return HTML(f'<div class="stalib-scroll">{html}</div>')
 
 
-def show_plot(fig, dpi: int = 100):
+def show_plot(fig, dpi: int = 200):
     """A matplotlib figure as an embedded PNG (works without pyplot or an inline backend)."""
     import io
 

@@ -546,7 +546,8 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
 
 
 def ntu_sample_files(data_root: str | None) -> list[Path]:
-    """The real ``.skeleton`` files of ``<data root>/NTU-samples`` (and ``NTU/``, first 50)."""
+    """Real ``.skeleton`` files: the first 50 of ``<data root>/NTU/``, the folder ``stalib data``
+    and ``stalib train`` read, else those of ``<data root>/NTU-samples/`` (a few samples)."""
     from stalib.data.root import resolve_data_root
     from stalib.errors import DataRootError
 
@@ -554,10 +555,8 @@ def ntu_sample_files(data_root: str | None) -> list[Path]:
         root = resolve_data_root(data_root)
     except DataRootError:
         return []
-    files = sorted((root / "NTU-samples").glob("*.skeleton"))
-    if not files and (root / "NTU").is_dir():
-        files = sorted((root / "NTU").rglob("*.skeleton"))[:50]
-    return files
+    files = sorted((root / "NTU").rglob("*.skeleton"))[:50] if (root / "NTU").is_dir() else []
+    return files or sorted((root / "NTU-samples").glob("*.skeleton"))
 
 
 def run_data_bench(settings: BenchSettings, data_root: str | None = None,
@@ -576,7 +575,7 @@ def run_data_bench(settings: BenchSettings, data_root: str | None = None,
                 f"(x{p['speedup']})")
         else:
             out["parser_real"] = None
-            log("  NTU parser, real files: no data root with NTU-samples/ (skipped)")
+            log("  NTU parser, real files: no data root with NTU/ or NTU-samples/ (skipped)")
         gen = write_ntu_files(tmp / "gen", 10 if quick else 40, frames=100, bodies=2)
         out["parser_generated"] = parser_speed(gen, repeats=3 if quick else 5)
         out["parser_generated"]["source"] = ("generated with format_skeleton: 100 frames, "

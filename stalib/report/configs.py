@@ -1,0 +1,109 @@
+"""Runs grouped by their settings, for the book's reproducibility page.
+
+A run's settings are its recorded configuration (the ``params`` JSON of its results row) less
+what tells runs of one grid apart: the fold and the seed (:data:`NOT_SETTINGS`). Runs with equal
+settings form one group; each group is shown with what differs from the reference group of its
+dataset, protocol and model (the ``paper`` variant when there is one), instead of one raw JSON
+per run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+#: dotted keys of ``params`` that vary within one configuration's grid, or repeat a column
+NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.variant"})
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    """``{"train.lr": "0.001", ...}``: nested mappings as dotted keys, each value as JSON text."""
+    if isinstance(obj, Mapping) and obj:
+        out: dict[str, str] = {}
+        for key, value in obj.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): json.dumps(obj, sort_keys=True)}
+
+
+def settings_of(params: str) -> dict[str, str]:
+    """The settings of one row's ``params`` JSON (:data:`NOT_SETTINGS` left out)."""
+    try:
+        parsed = json.loads(params)
+    except (TypeError, ValueError):
+        return {"params": str(params)}
+    return {k: v for k, v in flatten(parsed).items() if k not in NOT_SETTINGS}
+
+
+def _numbers(values) -> str:
+    """``1-5`` for a run of consecutive integers, else ``0, 2, 7``; long lists shortened."""
+    v = sorted({int(x) for x in values})
+    if len(v) > 2 and v == list(range(v[0], v[-1] + 1)):
+        return f"{v[0]}-{v[-1]}"
+    text = ", ".join(map(str, v[:8]))
+    return text + (f", ... ({len(v)})" if len(v) > 8 else "")
+
+
+def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> str:
+    keys = sorted(set(settings) | set(reference))
+    changed = [f"{k}: {reference.get(k, '(none)')} → {settings.get(k, '(none)')}"
+               for k in keys if settings.get(k) != reference.get(k)]
+    return "; ".join(changed)
+
+
+def _in_order(df: pd.DataFrame) -> pd.DataFrame:
+    """The report's order: datasets as in the report, models as in Fig. 7 then CSTA, the
+    paper's variant first."""
+    from stalib.report import DATASETS, MODEL_ORDER
+
+    def rank(values, order):
+        return [order.index(v) if v in order else len(order) for v in values]
+
+    return (df.assign(_d=rank(df["dataset"], list(DATASETS)),
+                      _m=rank(df["model"], list(MODEL_ORDER)),
+                      _v=[v != "paper" for v in df["variant"]])
+            .sort_values(["_d", "dataset", "protocol", "_m", "model", "_v", "variant"],
+                         kind="stable")
+            .drop(columns=["_d", "_m", "_v"]).reset_index(drop=True))
+
+
+def configuration_groups(runs: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per (dataset, protocol, model, settings): its variant, number of runs, folds,
+    seeds and what its settings change from the reference group of the same dataset, protocol
+    and model.
+
+    Columns: ``dataset, protocol, model, variant, runs, folds, seeds, differs``.
+    """
+    cols = ["dataset", "protocol", "model", "variant", "runs", "folds", "seeds", "differs"]
+    if runs is None or runs.empty:
+        return pd.DataFrame(columns=cols)
+    groups: dict[tuple, dict] = {}
+    for _, r in runs.iterrows():
+        settings = settings_of(r["params"])
+        variant = str(r.get("variant", "paper"))
+        key = (str(r["dataset"]), str(r["protocol"]), str(r["model"]), variant,
+               json.dumps(settings, sort_keys=True))
+        g = groups.setdefault(key, {"settings": settings, "folds": [], "seeds": []})
+        g["folds"].append(r["fold"])
+        g["seeds"].append(r["seed"])
+    rows = []
+    for (dataset, protocol, model, variant, _), g in groups.items():
+        rows.append({"dataset": dataset, "protocol": protocol, "model": model,
+                     "variant": variant, "runs": len(g["folds"]), "folds": _numbers(g["folds"]),
+                     "seeds": _numbers(g["seeds"]), "settings": g["settings"]})
+    out = _in_order(pd.DataFrame(rows))
+    differs = []
+    for _, r in out.iterrows():
+        same = out[(out["dataset"] == r["dataset"]) & (out["protocol"] == r["protocol"])
+                   & (out["model"] == r["model"])]
+        paper = same[same["variant"] == "paper"]
+        ref = (paper if not paper.empty else same).iloc[0]
+        if ref["settings"] is r["settings"]:
+            differs.append("(the reference)"
+                           if len(same) > 1 else "")
+        else:
+            differs.append(_difference(r["settings"], ref["settings"]) or "(same settings)")
+    return out.assign(differs=differs)[cols]

@@ -1,0 +1,51 @@
+"""Runs grouped by settings (fold and seed are not settings) for the reproducibility page."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from stalib.report.configs import configuration_groups, flatten, settings_of
+
+
+def _row(model, variant, fold, seed, **train):
+    params = {"train": {"model": model, "fold": fold, "seed": seed, "variant": variant,
+                        "lambda3": None, "n1": 1000, **train},
+              "loss": {"lambda3": train.get("lambda3", 0.0005)}, "protocol": "5fold"}
+    return {"dataset": "sbu", "protocol": "5fold", "model": model, "variant": variant,
+            "fold": fold, "seed": seed, "params": json.dumps(params)}
+
+
+def test_flatten_and_settings():
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": {}}) == {"a.b": "1", "a.c": "[1, 2]",
+                                                           "d": "{}"}
+    s = settings_of(json.dumps({"train": {"fold": 3, "seed": 1, "variant": "x", "lr": 0.1}}))
+    assert s == {"train.lr": "0.1"}
+
+
+def test_runs_of_one_grid_are_one_row_and_variants_show_what_they_change():
+    rows = [_row(m, "paper", f, s) for m in ("lstm", "sta-lstm") for f in range(1, 6)
+            for s in (0, 1, 2)]
+    rows += [_row("sta-lstm", "l1-off", f, 0, lambda3=0.0) for f in range(1, 6)]
+    groups = configuration_groups(pd.DataFrame(rows))
+    assert len(groups) == 3  # 35 runs, three configurations
+    paper = groups[(groups.model == "sta-lstm") & (groups.variant == "paper")].iloc[0]
+    assert (paper.runs, paper.folds, paper.seeds) == (15, "1-5", "0-2")
+    assert paper.differs == "(the reference)"
+    l1 = groups[groups.variant == "l1-off"].iloc[0]
+    assert l1.runs == 5 and l1.seeds == "0"
+    assert l1.differs == "loss.lambda3: 0.0005 → 0.0; train.lambda3: null → 0.0"
+    assert groups[groups.model == "lstm"].iloc[0].differs == ""  # the only one of its model
+
+
+def test_the_committed_results_fit_on_a_page():
+    """806 runs were 806 rows of raw JSON; grouped, they are a few dozen short rows."""
+    from stalib import report
+
+    runs = report.load_all_cv()
+    if runs is None:
+        return
+    groups = configuration_groups(runs)
+    assert groups["runs"].sum() == len(runs)
+    assert len(groups) <= 60 and groups["differs"].str.len().max() < 600
