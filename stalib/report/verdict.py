@@ -231,24 +231,29 @@ def verdict(root=None) -> pd.DataFrame:
 
 
 def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`verdict` as a display table."""
+    """:func:`verdict` as a display table of six columns (it reads at a page's width): the
+    claim with its source, the word, the runs, our number against the other, the difference
+    with its 95 % interval, and the p-values."""
     def f(x, spec=".2f"):
         return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
-    return pd.DataFrame({
-        "Claim": table["claim"], "Source": table["source"],
-        "Data": [f"{report.DATASET_SHORT.get(d, d)} {p}" for d, p in
-                 zip(table["dataset"], table["protocol"], strict=True)],
-        "Our runs (variant)": [f"{n} ({v})" if isinstance(v, str) else "—" for n, v in
-                               zip(table["runs"], table["variant"], strict=True)],
-        "Ours (%)": [f(x) for x in table["ours"]],
-        "Against (%)": [f(x) for x in table["reference"]],
-        "Difference (pp)": [f(x, "+.2f") for x in table["diff"]],
-        "95 % interval (ours, or the difference)": [
-            f"{f(lo)} to {f(hi)}" if not math.isnan(lo) else "—"
-            for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)],
-        "Fold sign-flip p": [f(x, ".3g") for x in table["p_folds"]],
-        "McNemar p": [x or "—" for x in table["p_mcnemar"]],
-        "Verdict": [v + (f" ({w})" if w else "") for v, w in
-                    zip(table["verdict"], table["why"], strict=True)],
-    })
+    rows = []
+    for _, r in table.iterrows():
+        has_runs = isinstance(r["variant"], str)
+        interval = ("" if math.isnan(r["ci_low"]) else
+                    f" [{f(r['ci_low'])}, {f(r['ci_high'])}]")
+        tests = [f"folds {f(r['p_folds'], '.3g')}"] if not math.isnan(r["p_folds"]) else []
+        if r["p_mcnemar"]:
+            tests.append(f"McNemar {r['p_mcnemar']}")
+        data = f"{report.DATASET_SHORT.get(r['dataset'], r['dataset'])} {r['protocol']}"
+        rows.append({
+            "Claim (source)": f"{r['claim']} ({r['source']})",
+            "Verdict": r["verdict"] + (f": {r['why']}" if r["why"] else ""),
+            "Data, runs (variant)": f"{data}, {r['runs']} ({r['variant']})" if has_runs
+            else data,
+            "Ours vs. (%)": f"{f(r['ours'])} vs. {f(r['reference'])}" if has_runs else "—",
+            "Difference (pp) [95 % interval]": (
+                f"{f(r['diff'], '+.2f')}{interval}" if has_runs else "—"),
+            "p": "; ".join(tests) or "—",
+        })
+    return pd.DataFrame(rows)
