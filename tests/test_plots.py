@@ -169,6 +169,21 @@ def test_ablation_puts_variants_side_by_side(tmp_path):
     _png(fig, tmp_path)
 
 
+def test_a_panel_with_one_variant_centres_its_bars_on_the_ticks():
+    runs = _runs()
+    sbu = runs[runs.dataset == "sbu"]
+    summary = summarise(pd.concat([sbu.assign(variant="paper"),
+                                   sbu.assign(variant="l1-off"),
+                                   runs[runs.dataset != "sbu"].assign(variant="sbu-settings")],
+                                  ignore_index=True))
+    fig = plots.plot_ablation(summary)
+    alone = [ax for ax in fig.axes if ax.get_title() and "SBU" not in ax.get_title()][0]
+    bars = [b for b in _by_gid(fig, "ours-sbu-settings") if b.axes is alone]
+    assert bars
+    for b, tick in zip(bars, alone.get_xticks(), strict=False):
+        assert b.get_x() + b.get_width() / 2 == pytest.approx(tick)  # no empty slots beside it
+
+
 def test_class_counts_and_lengths(tmp_path):
     labels = np.array([0, 0, 1, 2, 2, 2])
     fig = plots.plot_class_counts(labels, ["a", "b", "c", "d"])

@@ -337,16 +337,15 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     groups = list(table.groupby(["dataset", "protocol"], sort=False))
     fig = _figure((COLUMN_WIDTH_IN, 3.3 * len(groups) + 0.6))
     axes = fig.subplots(len(groups), 1, squeeze=False, sharey=True)[:, 0]
-    width = 0.8 / len(variants)
     low = 100.0  # the panels share their y axis: one range for all
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
         pooled = False  # a bar of this panel shows a Wilson interval (one sequence per run)
-        for j, variant in enumerate(variants):
+        here = [v for v in variants if (g["variant"] == v).any()]  # slots: this panel's only
+        width = 0.8 / len(here)
+        for j, variant in enumerate(here):
             v = g[g["variant"] == variant]
-            if v.empty:
-                continue
-            x = np.array([models.index(m) for m in v["model"]]) + (j - (len(variants) - 1) / 2) \
+            x = np.array([models.index(m) for m in v["model"]]) + (j - (len(here) - 1) / 2) \
                 * width
             err = error_bars(v)
             label = "ours" if len(variants) == 1 else f"ours, {variant}"
