@@ -342,7 +342,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         models = list(dict.fromkeys(g["model"]))
         pooled = False  # a bar of this panel shows a Wilson interval (one sequence per run)
         here = [v for v in variants if (g["variant"] == v).any()]  # slots: this panel's only
-        width = 0.8 / len(here)
+        width = 0.8 / max(len(here), 3)  # a lone bar no wider than one of three
         for j, variant in enumerate(here):
             v = g[g["variant"] == variant]
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(here) - 1) / 2) \
