@@ -135,20 +135,27 @@ def _rows(df: pd.DataFrame | None, claim: Claim, models: list[str], protocol: st
 
 def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
     """The variant that speaks for a claim about ``models``: the best mean validation accuracy
-    over those models, among the variants with validation and test runs of every one of them;
+    over those models, among the variants with validation runs and test runs on every fold of
+    every one of them;
     else the default variant (``paper``, or ``sbu-settings`` on data the paper lacks) when it has
     test runs of them; else None."""
-    def complete(df: pd.DataFrame) -> set[str]:
+    def complete(df: pd.DataFrame, every_fold: bool = False) -> set[str]:
+        """Variants with runs of every model (on the test side: of every fold, so that a grid
+        still running never speaks for a claim)."""
         if df.empty:
             return set()
-        return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"])}
+        folds = set(df["fold"])
+        return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"]) and (
+            not every_fold or all(set(g.loc[g["model"] == m, "fold"]) == folds
+                                  for m in models))}
 
-    candidates = complete(test) & complete(val)
+    test_done = complete(test, every_fold=True)
+    candidates = test_done & complete(val)
     if candidates:
         means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
                  for v in sorted(candidates)}
         return max(means, key=means.get)
-    defaults = [v for v in DEFAULT_VARIANTS if v in complete(test)]
+    defaults = [v for v in DEFAULT_VARIANTS if v in test_done]
     return defaults[0] if defaults else None
 
 
