@@ -225,6 +225,12 @@ def apply_stage(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter
     if hasattr(type(model), "spatial_enabled"):  # models whose attention can be switched off
         model.spatial_enabled = stage.spatial != "off"
         model.temporal_enabled = stage.temporal != "off"
+    return set_trainable(model, stage)
+
+
+def set_trainable(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter]:
+    """Set ``requires_grad`` so that exactly the groups ``stage`` trains receive gradients;
+    return their parameters (the architecture is left as it is)."""
     trained: list[torch.nn.Parameter] = []
     for group, params in parameter_groups(model).items():
         mode = getattr(stage, group)
@@ -402,11 +408,16 @@ def predict(
     return torch.cat(out).numpy() if out else np.zeros((0, data.num_classes), dtype=np.float32)
 
 
+def correct(model, data: SkeletonSet, indices: np.ndarray, device: torch.device) -> np.ndarray:
+    """``(len(indices),)`` bool: whether the model's top class is each sequence's label."""
+    indices = np.asarray(indices)
+    return predict(model, data, indices, device).argmax(1) == data.labels[indices]
+
+
 def accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device) -> float:
     if len(indices) == 0:
         return float("nan")
-    scores = predict(model, data, indices, device)
-    return float((scores.argmax(1) == data.labels[indices]).mean())
+    return float(correct(model, data, indices, device).mean())
 
 
 def _accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device,
@@ -579,12 +590,7 @@ class Trainer:
             params = apply_stage(model, stage)
             self.iteration = 0
         else:  # resumed inside this stage: the architecture is rebuilt, set what trains
-            params = []
-            for g, ps in parameter_groups(model).items():
-                for p in ps:
-                    p.requires_grad_(getattr(stage, g) == "train")
-                    if getattr(stage, g) == "train":
-                        params.append(p)
+            params = set_trainable(model, stage)
         model.to(self.device)
         net = _wrap(model, self.device, self.info)  # new DDP wrapper: the trained set changed
         n_iter = stage_iterations(stage, cfg, len(self.train_idx))
@@ -692,8 +698,7 @@ class Trainer:
         if self.info.enabled:
             test_acc = _accuracy(self.model, self.data, test_idx, self.device, self.info)
         else:  # one process: keep which test sequence was right, for paired tests
-            scores = predict(self.model, self.data, np.asarray(test_idx), self.device)
-            test_correct = scores.argmax(1) == self.data.labels[np.asarray(test_idx)]
+            test_correct = correct(self.model, self.data, test_idx, self.device)
             test_acc = float(test_correct.mean())
         train_acc = _accuracy(self.model, self.data, self.train_idx, self.device, self.info)
         where = str(self.device) if not self.info.enabled else (
