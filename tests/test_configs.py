@@ -18,8 +18,7 @@ def _row(model, variant, fold, seed, **train):
 
 
 def test_flatten_and_settings():
-    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": {}}) == {"a.b": "1", "a.c": "[1, 2]",
-                                                           "d": "{}"}
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": {}}) == {"a.b": "1", "a.c": "[1, 2]"}
     s = settings_of(json.dumps({"train": {"fold": 3, "seed": 1, "variant": "x", "lr": 0.1}}))
     assert s == {"train.lr": "0.1"}
 
@@ -37,6 +36,16 @@ def test_runs_of_one_grid_are_one_row_and_variants_show_what_they_change():
     assert l1.runs == 5 and l1.seeds == "0"
     assert l1.differs == "loss.lambda3: 0.0005 → 0.0; train.lambda3: null → 0.0"
     assert groups[groups.model == "lstm"].iloc[0].differs == ""  # the only one of its model
+
+
+def test_a_setting_an_older_row_lacks_reads_as_its_default():
+    """A row written before ``train.warmup`` existed ran with what is now its default (0): no
+    difference; a row that changed it shows the default as the old value."""
+    rows = [_row("lstm", "paper", 1, 0), _row("lstm", "warm", 1, 0, warmup=0.0),
+            _row("lstm", "warm2", 1, 0, warmup=0.1)]
+    groups = configuration_groups(pd.DataFrame(rows)).set_index("variant")
+    assert groups.at["warm", "differs"] == "(same settings)"
+    assert groups.at["warm2", "differs"] == "train.warmup: 0.0 → 0.1"
 
 
 def test_the_committed_results_fit_on_a_page():

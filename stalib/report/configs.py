@@ -5,12 +5,18 @@ what tells runs of one grid apart: the fold and the seed (:data:`NOT_SETTINGS`).
 settings form one group; each group is shown with what differs from the reference group of its
 dataset, protocol and model (the ``paper`` variant when there is one), instead of one raw JSON
 per run.
+
+A setting a row does not record (it was added to the library after that run) counts as its
+default, which reproduces what the library did before the setting existed; it is not shown as a
+difference.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -20,8 +26,9 @@ NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.variant"})
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
-    """``{"train.lr": "0.001", ...}``: nested mappings as dotted keys, each value as JSON text."""
-    if isinstance(obj, Mapping) and obj:
+    """``{"train.lr": "0.001", ...}``: nested mappings as dotted keys, each value as JSON text
+    (an empty mapping gives no key, so ``{}`` and an absent mapping read alike)."""
+    if isinstance(obj, Mapping):
         out: dict[str, str] = {}
         for key, value in obj.items():
             out.update(flatten(value, f"{prefix}{key}."))
@@ -47,10 +54,26 @@ def _numbers(values) -> str:
     return text + (f", ... ({len(v)})" if len(v) > 8 else "")
 
 
+@cache
+def recorded_defaults() -> dict[str, str]:
+    """The default of every setting of :class:`~stalib.config.TrainConfig` (``train.*``) and
+    :class:`~stalib.loss.LossConfig` (``loss.*``), flattened as :func:`flatten` writes them."""
+    from stalib.config import TrainConfig
+    from stalib.loss import LossConfig
+
+    return {**flatten({"train": dataclasses.asdict(TrainConfig())}),
+            **flatten({"loss": dataclasses.asdict(LossConfig())})}
+
+
 def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> str:
+    defaults = recorded_defaults()
+
+    def value(side: Mapping[str, str], key: str) -> str:
+        return side.get(key, defaults.get(key, "(none)"))
+
     keys = sorted(set(settings) | set(reference))
-    changed = [f"{k}: {reference.get(k, '(none)')} → {settings.get(k, '(none)')}"
-               for k in keys if settings.get(k) != reference.get(k)]
+    changed = [f"{k}: {value(reference, k)} → {value(settings, k)}"
+               for k in keys if value(settings, k) != value(reference, k)]
     return "; ".join(changed)
 
 
