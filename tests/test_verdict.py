@@ -89,3 +89,84 @@ def test_a_lost_comparison_is_not_reproduced(tmp_path):
     assert beats["verdict"] == verdict.NOT_REPRODUCED
     assert table.loc["STA-LSTM reaches 91.51 % on SBU (5-fold)",
                      "verdict"] == verdict.NOT_REPRODUCED
+
+
+def test_each_model_speaks_at_its_own_validated_variant(tmp_path):
+    """STA-LSTM chose "gain" on validation and the LSTM "plain": the claim pairs them across
+    variants; SA-LSTM has test runs of "paper" only, so its claim falls back to "paper" for
+    both models, never "paper" against a validated recipe."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    test, val = [], []
+    for fold in range(1, 6):
+        p = f"5fold:val{fold % 5 + 1}"
+        for model, variant, t_acc, v_acc in (("sta-lstm", "gain", 0.9, 0.85),
+                                             ("sta-lstm", "plain", 0.6, 0.7),
+                                             ("lstm", "plain", 0.8 + 0.01 * fold, 0.8),
+                                             ("lstm", "paper", 0.75, None),
+                                             ("sa-lstm", "paper", 0.7, None)):
+            test.append(_row(model, variant, fold, 0, t_acc))
+            if v_acc is not None:
+                val += [_row(model, variant, fold, seed, v_acc, p) for seed in (0, 1)]
+    write_rows(sbu / "cv.csv", test)
+    write_rows(sbu / "validation.csv", val)
+    table = verdict.verdict(tmp_path).set_index("claim")
+    beats = table.loc["STA-LSTM beats the LSTM"]
+    assert beats["variant"] == "gain vs. plain" and beats["runs"] == 5
+    assert beats["diff"] == pytest.approx(100 * (0.9 - 0.83))
+    sa = table.loc[verdict.CLAIMS[0].text]
+    assert sa["variant"] == "paper"
+    assert sa["diff"] == pytest.approx(100 * (0.7 - 0.75))
+
+
+def test_a_grid_a_seed_short_does_not_speak(tmp_path):
+    """Seed 0 ran on every fold and seed 1 on fold 1 only: the variant is still running."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    rows = [_row("sta-lstm", "new", f, 0, 0.9) for f in range(1, 6)]
+    rows.append(_row("sta-lstm", "new", 1, 1, 0.9))
+    rows += [_row("sta-lstm", "paper", f, s, 0.5) for f in range(1, 6) for s in (0, 1)]
+    val = [_row("sta-lstm", "new", f, s, 0.9, f"5fold:val{f % 5 + 1}") for f in range(1, 6)
+           for s in (0, 1)]
+    write_rows(sbu / "cv.csv", rows)
+    write_rows(sbu / "validation.csv", val)
+    target = verdict.verdict(tmp_path).set_index("claim").loc[
+        "STA-LSTM reaches 91.51 % on SBU (5-fold)"]
+    assert target["variant"] == "paper" and target["runs"] == 10
+
+
+def test_an_ablation_speaks_at_the_recipe_chosen_for_its_full_model(tmp_path):
+    """SA-LSTM's own validation chose "old"; STA-LSTM's chose "new", in which SA-LSTM's test
+    grid is whole: SA-LSTM speaks at "new" (one recipe for the ablation)."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    test, val = [], []
+    for fold in range(1, 6):
+        p = f"5fold:val{fold % 5 + 1}"
+        for model, variant, t_acc, v_acc in (("sta-lstm", "new", 0.9, 0.85),
+                                             ("sta-lstm", "old", 0.6, 0.6),
+                                             ("sa-lstm", "old", 0.7, 0.9),
+                                             ("sa-lstm", "new", 0.88, None),
+                                             ("lstm", "new", 0.8, 0.8)):
+            test.append(_row(model, variant, fold, 0, t_acc))
+            if v_acc is not None:
+                val += [_row(model, variant, fold, seed, v_acc, p) for seed in (0, 1)]
+    write_rows(sbu / "cv.csv", test)
+    write_rows(sbu / "validation.csv", val)
+    table = verdict.verdict(tmp_path).set_index("claim")
+    sa = table.loc[verdict.CLAIMS[0].text]
+    assert sa["variant"] == "new" and sa["ours"] == pytest.approx(88.0)
+    assert table.loc["STA-LSTM beats SA-LSTM", "variant"] == "new"
+
+
+def test_one_validation_seed_chooses_nothing(tmp_path):
+    """A variant validated by one seed is no candidate: the paper's settings speak."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    test = [_row("sta-lstm", v, f, 0, a) for f in range(1, 6)
+            for v, a in (("paper", 0.5), ("one-seed", 0.9))]
+    val = [_row("sta-lstm", "one-seed", f, 0, 0.9, f"5fold:val{f % 5 + 1}") for f in range(1, 6)]
+    write_rows(sbu / "cv.csv", test)
+    write_rows(sbu / "validation.csv", val)
+    assert verdict.verdict(tmp_path).set_index("claim").loc[
+        "STA-LSTM reaches 91.51 % on SBU (5-fold)", "variant"] == "paper"

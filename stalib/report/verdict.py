@@ -4,10 +4,15 @@ Report layer: reads the committed results (``results/<dataset>/cv.csv`` for the 
 ``validation.csv`` for the inner-validation runs) and never trains.
 
 For each claim, **which of our runs speak for it** is decided on the validation folds only:
-among the variants (settings) in which every model of the claim has both validation and
-test-fold runs, the one whose validation accuracy, averaged over the claim's models, is highest
-(:func:`chosen_variant`); without validation runs the paper's settings (``paper``) speak. The
-test-fold runs of that variant then give the measurement:
+each model of the claim speaks at its own chosen variant (settings), the variant with the best
+validation accuracy among those with both validation runs and test runs on every fold of that
+model (:func:`chosen_variants`): a comparison sets each model at its best validated recipe
+(STA-LSTM's recipe may scale alpha by K, a reading the LSTM has no use for); an ablation
+(SA-LSTM, TA-LSTM, CSTA-CNN ...) speaks at the variant chosen for the model it ablates
+(:data:`VALIDATED_BY`) once its test grid of that variant is whole. A variant is validated by at
+least two seeds. When a model of the claim has no validated variant, the paper's settings
+(``paper``) speak for all of them, so a validated recipe is never set against unvalidated
+settings. The test-fold runs so chosen then give the measurement:
 
 * a **comparison** ("A beats B by up to G points") is paired run by run (same fold and seed,
   :func:`stalib.report.paired`): the mean paired difference, the 95 % interval of the mean of
@@ -133,30 +138,69 @@ def _rows(df: pd.DataFrame | None, claim: Claim, models: list[str], protocol: st
     return df[keep]
 
 
-def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
-    """The variant that speaks for a claim about ``models``: the best mean validation accuracy
-    over those models, among the variants with validation runs and test runs on every fold of
-    every one of them;
-    else the default variant (``paper``, or ``sbu-settings`` on data the paper lacks) when it has
-    test runs of them; else None."""
-    def complete(df: pd.DataFrame, every_fold: bool = False) -> set[str]:
-        """Variants with runs of every model (on the test side: of every fold, so that a grid
-        still running never speaks for a claim)."""
-        if df.empty:
-            return set()
-        folds = set(df["fold"])
-        return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"]) and (
-            not every_fold or all(set(g.loc[g["model"] == m, "fold"]) == folds
-                                  for m in models))}
+def _complete(df: pd.DataFrame, models: list[str], every_fold: bool = False, seeds: int = 1
+              ) -> set[str]:
+    """Variants with runs of every one of ``models``, of at least ``seeds`` seeds each (on the
+    validation side 2: one seed chose wrongly twice in this project's history); on the test side
+    (``every_fold``), runs of every fold with the same seeds on each fold, so that a grid still
+    running (a fold or a seed short) never speaks for a claim."""
+    if df.empty:
+        return set()
+    folds = set(df["fold"])
 
-    test_done = complete(test, every_fold=True)
-    candidates = test_done & complete(val)
-    if candidates:
-        means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
-                 for v in sorted(candidates)}
-        return max(means, key=means.get)
-    defaults = [v for v in DEFAULT_VARIANTS if v in test_done]
-    return defaults[0] if defaults else None
+    def whole(g: pd.DataFrame) -> bool:
+        seeds = g.groupby("fold")["seed"].agg(frozenset)
+        return set(seeds.index) == folds and len(set(seeds)) == 1
+
+    return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"]) and all(
+        g.loc[g["model"] == m, "seed"].nunique() >= seeds for m in models) and (
+        not every_fold or all(whole(g[g["model"] == m]) for m in models))}
+
+
+def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
+    """The variant chosen on validation for ``models`` together: the best mean validation
+    accuracy over those models, among the variants with validation runs and test runs on every
+    fold of every one of them; None when there is none."""
+    candidates = _complete(test, models, every_fold=True) & _complete(val, models, seeds=2)
+    if not candidates:
+        return None
+    means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
+             for v in sorted(candidates)}
+    return max(means, key=means.get)
+
+
+#: The model whose validation runs choose the settings of an ablation of it that has none of its
+#: own: an ablation is run at the recipe chosen for the full model (Fig. 7: one recipe, models
+#: that differ in their parts; the CSTA ablation likewise on HCN's).
+VALIDATED_BY: dict[str, str] = {
+    "sa-lstm": "sta-lstm", "sa-lstm-noreg": "sta-lstm", "ta-lstm": "sta-lstm",
+    "ta-lstm-noreg": "sta-lstm", "hcn-joint": "hcn", "hcn-frame": "hcn", "csta-cnn": "hcn",
+}
+
+
+def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
+                    ) -> dict[str, str] | None:
+    """The variant that speaks for each model of a claim, chosen on validation folds only.
+
+    An ablation (:data:`VALIDATED_BY`) speaks at the variant chosen for the model it ablates,
+    where its test grid of that variant is whole; every other model at its own
+    :func:`chosen_variant` (so a comparison sets each model at its best validated recipe).
+    When a model has neither, the default variant (``paper``, or ``sbu-settings`` on data the
+    paper lacks) speaks for all, where it has test runs of every one (a validated recipe is
+    never set against unvalidated settings); else None."""
+    def validated(m: str) -> str | None:
+        if m in VALIDATED_BY:
+            family = chosen_variant(test, val, [VALIDATED_BY[m]])
+            if family in _complete(test, [m], every_fold=True):
+                return family
+        return chosen_variant(test, val, [m])
+
+    chosen = {m: validated(m) for m in models}
+    if all(chosen.values()):
+        return chosen
+    done = _complete(test, models, every_fold=True)
+    defaults = [v for v in DEFAULT_VARIANTS if v in done]
+    return {m: defaults[0] for m in models} if defaults else None
 
 
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
@@ -180,20 +224,24 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
     """One claim's measurement and word (see the module docstring)."""
     protocol = _protocol(claim)
     models = [claim.model] + ([claim.reference] if claim.reference else [])
-    t, v = _rows(test, claim, models, protocol), _rows(val, claim, models, protocol)
+    # every model's rows of the claim's data: an ablation's settings are chosen on another's
+    family = models + [VALIDATED_BY[m] for m in models if m in VALIDATED_BY]
+    t, v = _rows(test, claim, family, protocol), _rows(val, claim, family, protocol)
     row = {"claim": claim.text, "source": claim.source, "dataset": claim.dataset,
            "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
            "verdict": NOT_TESTABLE, "why": ""}
-    variant = chosen_variant(t, v, models)
-    if variant is None:
+    variants = chosen_variants(t, v, models)
+    if variants is None:
         row["why"] = ("full NTU RGB+D is not available here (five sample files only)"
                       if claim.dataset.startswith("ntu") else
-                      f"no test-fold runs of {' and '.join(models)} in one variant yet")
+                      f"no complete test-fold runs of {' and '.join(models)} at validated "
+                      "or default settings yet")
         return row
-    t = t[t["variant"] == variant]
-    row["variant"] = variant
+    t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
+    row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
+                      " vs. ".join(variants[m] for m in models))
     if claim.kind == "target":
         acc = 100.0 * t["accuracy"].astype(float)
         per_fold = acc.groupby(t["fold"]).mean().to_numpy()
@@ -203,7 +251,8 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
         hit = (not math.isnan(high) and high >= claim.value) or acc.mean() >= claim.value
         row["verdict"] = REPRODUCED if hit else NOT_REPRODUCED
         return row
-    pair = report.paired(t, [claim.model], reference=claim.reference)
+    pair = report.paired(t, [claim.model], reference=claim.reference,
+                         reference_variant=variants[claim.reference])
     if pair.empty:
         row["why"] = f"no common runs of {claim.model} and {claim.reference}"
         return row
