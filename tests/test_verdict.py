@@ -170,3 +170,21 @@ def test_one_validation_seed_chooses_nothing(tmp_path):
     write_rows(sbu / "validation.csv", val)
     assert verdict.verdict(tmp_path).set_index("claim").loc[
         "STA-LSTM reaches 91.51 % on SBU (5-fold)", "variant"] == "paper"
+
+
+def test_held_out_data_speaks_at_the_variant_chosen_on_sbu(tmp_path):
+    """UTKinect has no validation folds: its claim uses the variants SBU's validation chose."""
+    for name in ("sbu", "utkinect"):
+        (tmp_path / name).mkdir()
+    val = [_row(m, v, f, s, a, f"5fold:val{f % 5 + 1}") for f in range(1, 6) for s in (0, 1)
+           for m, v, a in (("sta-lstm", "gain", 0.9), ("sta-lstm", "plain", 0.7),
+                           ("lstm", "plain", 0.8))]
+    test = [{**_row(m, v, 1, s, a, "xsub"), "dataset": "utkinect"} for s in (0, 1, 2)
+            for m, v, a in (("sta-lstm", "gain", 0.85), ("sta-lstm", "plain", 0.95),
+                            ("lstm", "plain", 0.8), ("lstm", "sbu-settings", 0.7),
+                            ("sta-lstm", "sbu-settings", 0.6))]
+    write_rows(tmp_path / "sbu" / "validation.csv", val)
+    write_rows(tmp_path / "utkinect" / "cv.csv", test)
+    row = verdict.verdict(tmp_path).set_index("claim").loc[verdict.CLAIMS[10].text]
+    assert row["protocol"] == "xsub" and row["variant"] == "gain vs. plain"
+    assert row["diff"] == pytest.approx(5.0)
