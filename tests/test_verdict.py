@@ -188,3 +188,23 @@ def test_held_out_data_speaks_at_the_variant_chosen_on_sbu(tmp_path):
     row = verdict.verdict(tmp_path).set_index("claim").loc[verdict.CLAIMS[10].text]
     assert row["protocol"] == "xsub" and row["variant"] == "gain vs. plain"
     assert row["diff"] == pytest.approx(5.0)
+
+
+def test_tried_lists_every_variant_of_a_missed_target(tmp_path):
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    test = [{**_row("hcn", v, f, s, a), "train_accuracy": ta} for f in range(1, 6)
+            for s in (0, 1) for v, a, ta in (("paper", 0.7, 0.8), ("good", 0.9, 1.0))]
+    test[0]["train_accuracy"] = 0.6
+    val = [_row("hcn", v, f, s, a, f"5fold:val{f % 5 + 1}") for f in range(1, 6)
+           for s in (0, 1) for v, a in (("good", 0.88), ("small", 0.75))]
+    write_rows(sbu / "cv.csv", test)
+    write_rows(sbu / "validation.csv", val)
+    claim = next(c for c in verdict.CLAIMS if c.model == "hcn" and c.kind == "target")
+    t = verdict.tried(claim, verdict.report.load_all_cv(tmp_path),
+                      verdict.report.load_all_validation(tmp_path)).set_index("variant")
+    assert list(t.index) == ["good", "small", "paper"]  # best validation first
+    assert t.at["good", "chosen"] and not t.at["paper", "chosen"]
+    assert t.at["good", "val_seeds"] == 2 and t.at["small", "test_runs"] == 0
+    assert t.at["paper", "train_min"] == pytest.approx(60.0)
+    assert t.at["paper", "test_mean"] == pytest.approx(70.0)

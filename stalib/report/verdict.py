@@ -322,3 +322,40 @@ def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
             "p": "; ".join(tests) or "—",
         })
     return pd.DataFrame(rows)
+
+
+def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> pd.DataFrame:
+    """Everything tried for the model of a target ``claim`` on its data: one row per variant,
+    with its validation accuracy (mean over the inner-validation runs, and their seeds), its
+    test-fold accuracy (mean over folds and seeds; runs) and how well it fitted (mean and
+    lowest final training accuracy over the test-fold runs: an underfit recipe shows there),
+    best validation first. The verdict page shows it under every target it misses.
+
+    Columns: ``variant, val_mean, val_runs, val_seeds, test_mean, test_runs, train_mean,
+    train_min, chosen`` (``chosen``: the variant that speaks for the claim)."""
+    cols = ["variant", "val_mean", "val_runs", "val_seeds", "test_mean", "test_runs",
+            "train_mean", "train_min", "chosen"]
+    protocol = _protocol(claim)
+    val_data, val_protocol = VALIDATED_ON.get(claim.dataset, (claim.dataset, protocol))
+    t = _rows(test, claim.dataset, [claim.model], protocol)
+    v = _rows(val, val_data, [claim.model], val_protocol)
+    if t.empty and v.empty:
+        return pd.DataFrame(columns=cols)
+    speaks = assess(claim, test, val)["variant"]
+    rows = []
+    for variant in sorted(set(t.get("variant", [])) | set(v.get("variant", []))):
+        tv = t[t["variant"] == variant] if not t.empty else t
+        vv = v[v["variant"] == variant] if not v.empty else v
+        train = tv["train_accuracy"].astype(float) if not tv.empty else pd.Series(dtype=float)
+        rows.append({
+            "variant": variant,
+            "val_mean": 100.0 * vv["accuracy"].astype(float).mean() if len(vv) else np.nan,
+            "val_runs": len(vv), "val_seeds": vv["seed"].nunique() if len(vv) else 0,
+            "test_mean": 100.0 * tv["accuracy"].astype(float).mean() if len(tv) else np.nan,
+            "test_runs": len(tv),
+            "train_mean": 100.0 * train.mean() if len(train) else np.nan,
+            "train_min": 100.0 * train.min() if len(train) else np.nan,
+            "chosen": variant == speaks})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["val_mean", "test_mean"], ascending=False,
+                           na_position="last").reset_index(drop=True)
