@@ -84,9 +84,11 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
     if (data_root / "UTKinect").is_dir():
         rows = read_records(results / "utkinect" / "cv.csv")
         got = sorted((r["model"], r["protocol"], r["fold"]) for r in rows)
-        want = sorted([(m, "xsub", "1") for m in ["lstm", "sta-lstm"] + rp.CSTA_GRID[
-            "utkinect"]["models"]] + [(m, "loso", f) for m in ("lstm", "sta-lstm")
-                                       for f in ("1", "2")])
+        fig7 = rp.FIG7_GRID["utkinect"]["models"]
+        want = sorted([(m, "xsub", "1") for m in fig7 + rp.CSTA_GRID["utkinect"]["models"]]
+                      + [(m, "xsub", "1") for _ in rp.VALIDATED.get("utkinect", [])
+                         for m in fig7]  # the variants chosen on SBU's validation folds
+                      + [(m, "loso", f) for m in ("lstm", "sta-lstm") for f in ("1", "2")])
         assert got == want
     assert list(results.glob("*/cv-*.csv")) == []
 

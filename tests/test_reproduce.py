@@ -273,6 +273,25 @@ def test_the_grid_is_consistent():
     assert rp.get_job("fig7-sbu").command == "stalib reproduce --only fig7-sbu"
 
 
+def test_recipe_variants_are_jobs_and_run_one_epoch_when_quick():
+    """Issue 12's recipe: the Fig. 7 grid of SBU and UTKinect at ``r1-view-gain``, the CSTA grid
+    at ``r1-view`` against it; a quick run trains one epoch of each (the reference too), so
+    that its STA-LSTM is the one the quick Fig. 7 job trained."""
+    fig7 = rp.get_job("fig7-sbu-r1-view-gain")
+    assert fig7.parameters["options"] == rp.R1_VIEW_GAIN
+    assert fig7.parameters["options"]["model_overrides"] == {"alpha_gain": "joints"}
+    quick = fig7.effective_parameters(True)
+    assert quick["options"] == {**rp.R1_VIEW_GAIN, "epochs": rp.QUICK_EPOCHS}
+    assert fig7.parameters["options"]["epochs"] == 150  # the job itself is untouched
+    assert "chosen on SBU's" in rp.get_job("fig7-utkinect-r1-view-gain").description
+    csta = rp.get_job("csta-sbu-r1-view").effective_parameters(True)
+    assert csta["options"] == {"variant": "r1-view", **rp.R1_VIEW, "epochs": rp.QUICK_EPOCHS}
+    assert csta["reference_options"] == quick["options"]
+    att = rp.get_job("attention-sbu-r1-view-gain").effective_parameters(True)
+    assert att["options"]["epochs"] == rp.QUICK_EPOCHS
+    assert "options" not in rp.get_job("fig7-sbu-l1-off").quick  # no epochs: N1/N2 bound it
+
+
 def test_the_grid_of_the_issue():
     fig7 = rp.get_job("fig7-sbu").parameters
     assert fig7["models"] == ["lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm",

@@ -152,32 +152,58 @@ CSTA_GRID: dict[str, dict[str, Any]] = {
     "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
+#: Issue 12's recipe ``r1`` with each dataset's view normalisation (``r1-view``): one stage of
+#: 150 epochs, batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the first
+#: frame turned onto the dataset's axis (``stalib cv --schedule joint --epochs 150
+#: --batch-size 32 --lr-schedule cosine --weight-decay 1e-4 --preprocess view_normalize=true``).
+R1_VIEW: dict[str, Any] = {"schedule": "joint", "epochs": 150, "batch_size": 32,
+                           "lr_schedule": "cosine", "weight_decay": 1e-4,
+                           "preprocess": {"view_normalize": True}}
+#: ``r1-view`` with eq. (7)'s L1 term read as a mean and alpha scaled by K (``--l1-reading mean
+#: --set alpha_gain=joints``): STA-LSTM's choice on validation folds, where the plain ``r1-view``
+#: underfits (the verdict and diagnosis pages).
+R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain", **R1_VIEW, "l1_reading": "mean",
+                                "model_overrides": {"alpha_gain": "joints"}}
 #: Settings explored on inner-validation folds (``stalib cv --validation``, never a test fold;
 #: the runs are in ``<dataset>/validation.csv`` and the book's Fig. 7 page shows them and the
 #: rule that chooses among them), each run on the test folds as a labelled variant of the
 #: Fig. 7 grid beside the paper's settings, in the order they were explored: ``{dataset: [
 #: TrainConfig fields, ...]}``, ``variant`` naming each. First the L1 weight of eq. (7), then
-#: augmentation on top of the better setting.
-VALIDATED: dict[str, list[dict[str, Any]]] = {"sbu": [
-    {"variant": "l1-off", "lambda3": 0.0},
-    {"variant": "l1-off-aug", "lambda3": 0.0, "augment_rotation": 30.0, "augment_scale": 0.1},
-]}
+#: augmentation on top of the better setting, then the recipe of issue 12. UTKinect, kept out
+#: of development, runs the recipe chosen on SBU's validation folds.
+VALIDATED: dict[str, list[dict[str, Any]]] = {
+    "sbu": [
+        {"variant": "l1-off", "lambda3": 0.0},
+        {"variant": "l1-off-aug", "lambda3": 0.0, "augment_rotation": 30.0,
+         "augment_scale": 0.1},
+        R1_VIEW_GAIN,
+    ],
+    "utkinect": [R1_VIEW_GAIN],
+}
 #: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
 #: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
-#: and augmentation (``aug``); only the one the rule chose (``aug``) is run on the test folds,
-#: for the four CSTA models. ``reference`` names the Fig. 7 variant of STA-LSTM it is compared
-#: with and drawn beside: the one the same rule chose for the Fig. 7 models.
+#: and augmentation (``aug``), then issue 12's recipe (``r1-view``, and a smaller HCN,
+#: ``r1-view-small``); only the one the rule chose at each step (``aug``, ``r1-view``) is run on
+#: the test folds, for the four CSTA models. ``reference`` names the Fig. 7 variant of STA-LSTM
+#: it is compared with and drawn beside: the one the same rule chose for the Fig. 7 models.
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {"sbu": [
     {"options": {"variant": "aug", "augment_rotation": 30.0, "augment_scale": 0.1},
      "reference": "l1-off-aug"},
+    {"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
 ]}
+#: The datasets whose variants are explored on their own validation folds (the others run the
+#: variants chosen on SBU's).
+CHOSEN_ON_VALIDATION = ("sbu",)
+#: Epochs of a quick run of a one-stage recipe (``epochs`` in its options).
+QUICK_EPOCHS = 1
 #: Folds of a quick run where it is not just fold 1.
 QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
 ACTION = {"sbu": "kicking", "utkinect": None, "ntu60": None}
 
 
-def _quick(ds: str, protocols: Sequence[str]) -> dict[str, Any]:
+def _quick(ds: str, protocols: Sequence[str], options: Mapping[str, Any] | None = None
+           ) -> dict[str, Any]:
     quick = copy.deepcopy(QUICK)
     folds = QUICK_FOLDS.get(ds)
     if isinstance(folds, Mapping):
@@ -186,7 +212,16 @@ def _quick(ds: str, protocols: Sequence[str]) -> dict[str, Any]:
             folds = None
     if folds is not None:
         quick["folds"] = folds
-    return quick
+    return {**quick, **_quick_options(options)}
+
+
+def _quick_options(options: Mapping[str, Any] | None, key: str = "options") -> dict[str, Any]:
+    """A quick run's ``options`` (or ``reference_options``, under ``key``): a one-stage recipe
+    of ``epochs`` runs QUICK_EPOCHS of them (the iterations of QUICK bound Algorithm 1, not
+    epochs)."""
+    if not options or options.get("epochs") is None:
+        return {}
+    return {key: {**copy.deepcopy(dict(options)), "epochs": QUICK_EPOCHS}}
 
 
 def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], description: str,
@@ -200,7 +235,7 @@ def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], descript
     if options:
         parameters["options"] = dict(options)
     return Job(name=f"fig7-{name}", notebook="notebooks/fig7.ipynb", parameters=parameters,
-               outputs=(f"{ds}/cv.csv", chart), quick=_quick(ds, grid["protocols"]),
+               outputs=(f"{ds}/cv.csv", chart), quick=_quick(ds, grid["protocols"], options),
                requires=(DATA_FOLDERS[ds],), description=description)
 
 
@@ -236,7 +271,9 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
     against = f"STA-LSTM ({reference['variant']})" if reference else "STA-LSTM"
     return Job(
         name=f"csta-{SHORT[ds]}{suffix}", notebook="notebooks/csta.ipynb", parameters=parameters,
-        outputs=(f"{ds}/cv.csv", figure), quick=_quick(ds, csta["protocols"]),
+        outputs=(f"{ds}/cv.csv", figure),
+        quick={**_quick(ds, csta["protocols"], options),
+               **_quick_options(reference, "reference_options")},
         requires=(folder,),
         description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
                     f"{what}vs {against}, coupled map")
@@ -263,10 +300,12 @@ def _grid() -> list[Job]:
             f"({', '.join(fig7['protocols'])}), every fold and seed"))
         for options in VALIDATED.get(ds, []):
             variant = options["variant"]
+            where = ("explored on validation folds" if ds in CHOSEN_ON_VALIDATION else
+                     "chosen on SBU's validation folds")
             jobs.append(_fig7_job(
                 f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
                 f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
-                "(explored on validation folds)", options))
+                f"({where})", options))
         jobs.append(_csta_job(ds))
         for entry in CSTA_VALIDATED.get(ds, []):
             jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))
@@ -286,7 +325,8 @@ def _grid() -> list[Job]:
             outputs=tuple(f"figures/attention-{tag}-{fig}.png"
                           for fig in ("fig5a", "fig5b", "fig5c", "fig6"))
             + (f"attention/{tag}-kicking.json",),
-            quick={k: QUICK[k] for k in ("n1", "n2", "threads")}, requires=("SBU",),
+            quick={**{k: QUICK[k] for k in ("n1", "n2", "threads")},
+                   **_quick_options(options)}, requires=("SBU",),
             description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0"
                         + (f", variant {options['variant']}" if options else "")
                         + ") on a test 'kicking' sequence of SBU",
