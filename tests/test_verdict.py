@@ -91,26 +91,32 @@ def test_a_lost_comparison_is_not_reproduced(tmp_path):
                      "verdict"] == verdict.NOT_REPRODUCED
 
 
-def test_each_model_speaks_at_its_own_validated_variant(tmp_path):
-    """STA-LSTM chose "gain" on validation and the LSTM "plain": the claim pairs them across
-    variants; SA-LSTM has test runs of "paper" only, so its claim falls back to "paper" for
-    both models, never "paper" against a validated recipe."""
+def _grid_verdict(tmp_path, entries):
+    """The verdict of SBU rows: for each fold, ``entries(fold)`` gives ``(model, variant, test
+    accuracy, validation accuracy or None)``; test runs of seed 0, validation runs of seeds 0
+    and 1 (on fold k's pair k+1)."""
     sbu = tmp_path / "sbu"
     sbu.mkdir()
     test, val = [], []
     for fold in range(1, 6):
-        p = f"5fold:val{fold % 5 + 1}"
-        for model, variant, t_acc, v_acc in (("sta-lstm", "gain", 0.9, 0.85),
-                                             ("sta-lstm", "plain", 0.6, 0.7),
-                                             ("lstm", "plain", 0.8 + 0.01 * fold, 0.8),
-                                             ("lstm", "paper", 0.75, None),
-                                             ("sa-lstm", "paper", 0.7, None)):
+        for model, variant, t_acc, v_acc in entries(fold):
             test.append(_row(model, variant, fold, 0, t_acc))
             if v_acc is not None:
-                val += [_row(model, variant, fold, seed, v_acc, p) for seed in (0, 1)]
+                val += [_row(model, variant, fold, seed, v_acc, f"5fold:val{fold % 5 + 1}")
+                        for seed in (0, 1)]
     write_rows(sbu / "cv.csv", test)
     write_rows(sbu / "validation.csv", val)
-    table = verdict.verdict(tmp_path).set_index("claim")
+    return verdict.verdict(tmp_path).set_index("claim")
+
+
+def test_each_model_speaks_at_its_own_validated_variant(tmp_path):
+    """STA-LSTM chose "gain" on validation and the LSTM "plain": the claim pairs them across
+    variants; SA-LSTM has test runs of "paper" only, so its claim falls back to "paper" for
+    both models, never "paper" against a validated recipe."""
+    table = _grid_verdict(tmp_path, lambda fold: (
+        ("sta-lstm", "gain", 0.9, 0.85), ("sta-lstm", "plain", 0.6, 0.7),
+        ("lstm", "plain", 0.8 + 0.01 * fold, 0.8), ("lstm", "paper", 0.75, None),
+        ("sa-lstm", "paper", 0.7, None)))
     beats = table.loc["STA-LSTM beats the LSTM"]
     assert beats["variant"] == "gain vs. plain" and beats["runs"] == 5
     assert beats["diff"] == pytest.approx(100 * (0.9 - 0.83))
@@ -138,22 +144,10 @@ def test_a_grid_a_seed_short_does_not_speak(tmp_path):
 def test_an_ablation_speaks_at_the_recipe_chosen_for_its_full_model(tmp_path):
     """SA-LSTM's own validation chose "old"; STA-LSTM's chose "new", in which SA-LSTM's test
     grid is whole: SA-LSTM speaks at "new" (one recipe for the ablation)."""
-    sbu = tmp_path / "sbu"
-    sbu.mkdir()
-    test, val = [], []
-    for fold in range(1, 6):
-        p = f"5fold:val{fold % 5 + 1}"
-        for model, variant, t_acc, v_acc in (("sta-lstm", "new", 0.9, 0.85),
-                                             ("sta-lstm", "old", 0.6, 0.6),
-                                             ("sa-lstm", "old", 0.7, 0.9),
-                                             ("sa-lstm", "new", 0.88, None),
-                                             ("lstm", "new", 0.8, 0.8)):
-            test.append(_row(model, variant, fold, 0, t_acc))
-            if v_acc is not None:
-                val += [_row(model, variant, fold, seed, v_acc, p) for seed in (0, 1)]
-    write_rows(sbu / "cv.csv", test)
-    write_rows(sbu / "validation.csv", val)
-    table = verdict.verdict(tmp_path).set_index("claim")
+    table = _grid_verdict(tmp_path, lambda fold: (
+        ("sta-lstm", "new", 0.9, 0.85), ("sta-lstm", "old", 0.6, 0.6),
+        ("sa-lstm", "old", 0.7, 0.9), ("sa-lstm", "new", 0.88, None),
+        ("lstm", "new", 0.8, 0.8)))
     sa = table.loc[verdict.CLAIMS[0].text]
     assert sa["variant"] == "new" and sa["ours"] == pytest.approx(88.0)
     assert table.loc["STA-LSTM beats SA-LSTM", "variant"] == "new"
