@@ -72,6 +72,21 @@ def test_fig7_one_panel_a_row_at_column_width_labels_clear_of_markers():
         assert _overlapping(ticks, renderer) == []
 
 
+def test_fig7_legend_of_many_variants_stays_within_the_figure():
+    """Seven variants (the committed results had as many): the legend wraps instead of
+    widening the saved figure past its axes (the page would shrink the whole chart)."""
+    runs = _fig7_runs()
+    runs = pd.concat([runs] + [runs[runs["variant"] == "paper"].assign(variant=f"v{i}")
+                               for i in range(4)])
+    fig = plots.plot_ablation(summarise(runs), pd.DataFrame(
+        columns=["table", "dataset", "protocol", "method", "accuracy", "source"]))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert legend.width <= fig.bbox.width
+    assert legend.x0 >= 0 and legend.x1 <= fig.bbox.x1
+
+
 def test_fig5a_names_close_joints_without_overlap():
     frame = RNG.normal(0, 0.05, size=(30, 3))
     frame[15:, 0] += 1.0

@@ -381,8 +381,10 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     labels = list(handles)
+    # at most four entries a row: a longer row would widen the figure past its axes, and the
+    # page scales the whole figure (axes and all) down to the text column
     fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center",
-               ncols=len(labels), fontsize=9, frameon=False)
+               ncols=min(len(labels), 4), fontsize=9, frameon=False)
     return fig
 
 
