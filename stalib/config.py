@@ -65,6 +65,59 @@ def default_variant(dataset: str) -> str:
     """The variant of a run of ``dataset`` with every default: ``paper`` where the paper gives
     the settings (SBU, NTU), else ``sbu-settings``."""
     return PAPER_VARIANT if dataset in PAPER_DATASETS else SBU_SETTINGS_VARIANT
+
+
+#: Named training recipes: the :class:`TrainConfig` fields each sets beside the paper's settings
+#: (``stalib train/cv --recipe NAME`` applies one and files the runs under NAME). They are the
+#: recipes of issue 12, chosen on SBU's inner-validation folds (the report's verdict page):
+#: ``r1`` one stage of 150 epochs, batch 32, Adam with cosine decay, AdamW weight decay 1e-4;
+#: ``r1-view`` with the dataset's view normalisation (npz data: name its axes with
+#: ``--preprocess view_axes=[R,L,S0,S1]``); ``r1-view-gain`` with eq. (7)'s L1 term as a mean
+#: over the weights and alpha scaled by the number of joints (``alpha_gain=joints``; nothing to
+#: the models without spatial attention): the attention models' choice.
+RECIPES: dict[str, dict] = {
+    "r1": {"schedule": "joint", "epochs": 150, "batch_size": 32, "lr_schedule": "cosine",
+           "weight_decay": 1e-4},
+}
+RECIPES["r1-view"] = {**RECIPES["r1"], "preprocess": {"view_normalize": True}}
+RECIPES["r1-view-gain"] = {**RECIPES["r1-view"], "l1_reading": "mean",
+                           "model_overrides": {"alpha_gain": "joints"}}
+
+
+def recipe_settings(name: str, dataset: str) -> dict:
+    """The :class:`TrainConfig` fields of recipe ``name`` for ``dataset`` (a copy). npz data
+    has no ``view_normalize`` setting: its view normalisation is ``view_axes``, which only the
+    user can name, so a view recipe there keeps ``preprocess`` for the user to fill (see
+    :func:`check_recipe`)."""
+    if name not in RECIPES:
+        raise ConfigError(f"--recipe {name!r}: expected one of {', '.join(RECIPES)}")
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in RECIPES[name].items()}
+    if dataset.startswith("npz:") and "preprocess" in out:
+        out["preprocess"] = {k: v for k, v in out["preprocess"].items()
+                             if k != "view_normalize"}
+    return out
+
+
+def check_recipe(name: str, cfg: TrainConfig) -> None:
+    """``cfg`` made with recipe ``name`` is that recipe, or the user named its variant: a flag
+    that changes a recipe's setting must not file its runs under the recipe's name. On npz
+    data a view recipe needs ``--preprocess view_axes=...``."""
+    wants_view = RECIPES[name].get("preprocess", {}).get("view_normalize")
+    if wants_view and cfg.dataset.startswith("npz:") and not cfg.preprocess.get("view_axes"):
+        raise ConfigError(f"--recipe {name} normalises the view: on npz data name the axes "
+                          "with --preprocess view_axes=[R,L,S0,S1] (right and left shoulder, "
+                          "spine from, spine to), or use --recipe r1")
+    pure = TrainConfig(dataset=cfg.dataset, model=cfg.model, **{
+        **recipe_settings(name, cfg.dataset),
+        **({"preprocess": cfg.preprocess} if cfg.dataset.startswith("npz:") else {})})
+    if cfg.variant == name and cfg.deviations() != pure.deviations():
+        mine, theirs = cfg.deviations(), pure.deviations()
+        diff = ", ".join(f"{k}={mine.get(k)!r}" for k in sorted(set(mine) | set(theirs))
+                         if mine.get(k) != theirs.get(k))
+        raise ConfigError(f"--recipe {name}: this run changes the recipe ({diff}); name its "
+                          "variant with --variant")
+
+
 _VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 #: Fields that do not change what a run computes or that place it in a grid: not "settings".
 _NOT_SETTINGS = ("dataset", "model", "protocol", "fold", "val_fold", "seed", "device",

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
+from stalib.config import PAPER_N1, PAPER_N2, RECIPES, TrainConfig, check_recipe, recipe_settings
 from stalib.errors import ConfigError, StalibError
 
 
@@ -38,6 +38,19 @@ def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
     a = stages.count("N1") + stages.count("N")
     b = stages.count("N2") + stages.count("N")
     return a * n1 + b * n2, f"{a} x N1 + {b} x N2"
+
+
+def _recipe_text(name: str) -> str:
+    """``--schedule joint --epochs 150 ...``: recipe ``name`` as the flags it stands for."""
+    flags = []
+    for key, value in RECIPES[name].items():
+        if isinstance(value, dict):
+            flag = "--preprocess" if key == "preprocess" else "--set"
+            flags += [f"{flag} {k}={str(v).lower() if isinstance(v, bool) else v}"
+                      for k, v in value.items()]
+        else:
+            flags.append(f"--{key.replace('_', '-')} {value}")
+    return " ".join(flags).replace("%", "%%")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -69,22 +82,27 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
     recipe = p.add_argument_group(
         "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
-    recipe.add_argument("--schedule", default="staged", choices=("staged", "joint"),
+    recipe.add_argument("--recipe", default=None, choices=tuple(RECIPES), metavar="NAME",
+                        help="a named recipe (stalib.config.RECIPES): "
+                        + "; ".join(f"{name}: {_recipe_text(name)}" for name in RECIPES)
+                        + ". Its runs are filed under NAME; a flag beside it wins, and then "
+                        "needs --variant")
+    recipe.add_argument("--schedule", default=None, choices=("staged", "joint"),
                         help="staged: the model's schedule (Algorithm 1 for the Fig. 7 models, "
                         "one stage for the CNNs); joint: one stage training every subnetwork "
                         "together for N1+N2 iterations or --epochs")
     recipe.add_argument("--epochs", type=int, default=None,
                         help="length of a one-stage schedule in passes over the training set "
                         "(instead of N1+N2 iterations)")
-    recipe.add_argument("--lr-schedule", default="constant",
+    recipe.add_argument("--lr-schedule", default=None,
                         choices=("constant", "cosine", "step"),
                         help="learning rate within each stage: constant (paper), cosine decay, "
                         "or step (x0.1 at 1/2 and 3/4)")
     recipe.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
                         help="linear warm-up over this share of each stage's iterations")
-    recipe.add_argument("--weight-decay", type=float, default=0.0,
+    recipe.add_argument("--weight-decay", type=float, default=None,
                         help="decoupled weight decay (AdamW); default 0")
-    recipe.add_argument("--l1-reading", default="sum", choices=("sum", "mean"),
+    recipe.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
                         help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
                         "|w| over the weight matrices")
     recipe.add_argument("--augment-crop", type=float, default=0.0, metavar="C",
@@ -141,19 +159,33 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     check_model_name(args.model)
     if args.dataset not in ("sbu", "utkinect", "ntu60") and not args.dataset.startswith("npz:"):
         raise ConfigError(f"--dataset {args.dataset!r}: expected sbu, utkinect, ntu60 or npz:PATH")
-    return TrainConfig(
+    recipe = recipe_settings(args.recipe, args.dataset) if getattr(args, "recipe", None) else {}
+    paper = TrainConfig()
+
+    def pick(name: str):
+        """The flag's value when given, else the recipe's, else the paper's (TrainConfig's)."""
+        value = getattr(args, name)
+        return value if value is not None else recipe.get(name, getattr(paper, name))
+
+    cfg = TrainConfig(
         dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
         val_fold=val_fold if val_fold is not None else getattr(args, "val_fold", None),
-        n1=args.n1, n2=args.n2, batch_size=args.batch_size, lr=args.lr, lambda1=args.lambda1,
-        lambda2=args.lambda2, lambda3=args.lambda3, grad_clip=args.grad_clip, device=args.device,
-        bf16=args.bf16, checkpoint_every=args.checkpoint_every,
-        model_overrides=_overrides(args.set), variant=args.variant,
+        n1=args.n1, n2=args.n2, batch_size=pick("batch_size"), lr=args.lr,
+        lambda1=args.lambda1, lambda2=args.lambda2, lambda3=args.lambda3,
+        grad_clip=args.grad_clip, device=args.device, bf16=args.bf16,
+        checkpoint_every=args.checkpoint_every,
+        model_overrides={**recipe.get("model_overrides", {}), **_overrides(args.set)},
+        variant=args.variant if args.variant is not None else (args.recipe if recipe else None),
         augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
         augment_crop=args.augment_crop, augment_swap=args.augment_swap,
-        schedule=args.schedule, epochs=args.epochs, lr_schedule=args.lr_schedule,
-        warmup=args.warmup, weight_decay=args.weight_decay, l1_reading=args.l1_reading,
-        preprocess=_overrides(args.preprocess, "--preprocess", "smooth=null"),
+        schedule=pick("schedule"), epochs=pick("epochs"), lr_schedule=pick("lr_schedule"),
+        warmup=args.warmup, weight_decay=pick("weight_decay"), l1_reading=pick("l1_reading"),
+        preprocess={**recipe.get("preprocess", {}),
+                    **_overrides(args.preprocess, "--preprocess", "smooth=null")},
     )
+    if recipe:
+        check_recipe(args.recipe, cfg)
+    return cfg
 
 
 def _threads(args) -> None:

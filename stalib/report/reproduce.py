@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stalib.config import PAPER_N1, PAPER_N2
+from stalib.config import PAPER_N1, PAPER_N2, RECIPES
 from stalib.errors import ConfigError
 
 KERNEL_NAME = "python3"
@@ -152,18 +152,14 @@ CSTA_GRID: dict[str, dict[str, Any]] = {
     "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
-#: Issue 12's recipe ``r1`` with each dataset's view normalisation (``r1-view``): one stage of
-#: 150 epochs, batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the first
-#: frame turned onto the dataset's axis (``stalib cv --schedule joint --epochs 150
-#: --batch-size 32 --lr-schedule cosine --weight-decay 1e-4 --preprocess view_normalize=true``).
-R1_VIEW: dict[str, Any] = {"schedule": "joint", "epochs": 150, "batch_size": 32,
-                           "lr_schedule": "cosine", "weight_decay": 1e-4,
-                           "preprocess": {"view_normalize": True}}
-#: ``r1-view`` with eq. (7)'s L1 term read as a mean and alpha scaled by K (``--l1-reading mean
-#: --set alpha_gain=joints``): STA-LSTM's choice on validation folds, where the plain ``r1-view``
-#: underfits (the verdict and diagnosis pages).
-R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain", **R1_VIEW, "l1_reading": "mean",
-                                "model_overrides": {"alpha_gain": "joints"}}
+#: Issue 12's recipes (:data:`stalib.config.RECIPES`): ``r1-view`` (one stage of 150 epochs,
+#: batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the view normalisation of
+#: each dataset), HCN's choice on validation folds; ``r1-view-gain`` (with the L1 term of
+#: eq. (7) as a mean and alpha scaled by K), STA-LSTM's, where the plain ``r1-view`` underfits
+#: (the verdict and diagnosis pages). ``stalib cv --recipe NAME`` runs the same settings.
+R1_VIEW: dict[str, Any] = copy.deepcopy(RECIPES["r1-view"])
+R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain",
+                                **copy.deepcopy(RECIPES["r1-view-gain"])}
 #: Settings explored on inner-validation folds (``stalib cv --validation``, never a test fold;
 #: the runs are in ``<dataset>/validation.csv`` and the book's Fig. 7 page shows them and the
 #: rule that chooses among them), each run on the test folds as a labelled variant of the

@@ -1,0 +1,66 @@
+"""Named recipes (stalib.config.RECIPES) and ``--recipe`` of ``stalib train`` / ``stalib cv``."""
+
+from __future__ import annotations
+
+import pytest
+
+from stalib.cli import build_parser
+from stalib.commands.train import _config
+from stalib.config import RECIPES, TrainConfig
+from stalib.errors import ConfigError
+from stalib.report import grid
+from stalib.report import reproduce as rp
+
+
+def _cfg(*argv: str) -> TrainConfig:
+    args = build_parser().parse_args(["cv", "--dataset", "sbu", "--model", "sta-lstm", *argv])
+    return _config(args, 1, 0)
+
+
+R1_VIEW_GAIN_FLAGS = ("--schedule", "joint", "--epochs", "150", "--batch-size", "32",
+                      "--lr-schedule", "cosine", "--weight-decay", "1e-4",
+                      "--preprocess", "view_normalize=true", "--l1-reading", "mean",
+                      "--set", "alpha_gain=joints")
+
+
+def test_a_recipe_is_its_flags_and_its_name():
+    """--recipe r1-view-gain is the committed rows' flags, filed under the recipe's name, and
+    the report job's settings."""
+    by_name = _cfg("--recipe", "r1-view-gain")
+    by_flags = _cfg(*R1_VIEW_GAIN_FLAGS, "--variant", "r1-view-gain")
+    assert by_name == by_flags and by_name.variant_name == "r1-view-gain"
+    job = grid.make_config("sbu", "sta-lstm", None, 1, 0, 1000, 500, rp.R1_VIEW_GAIN)
+    assert job == by_name
+    assert _cfg("--recipe", "r1").deviations() == RECIPES["r1"]
+
+
+def test_no_recipe_keeps_the_paper_settings():
+    cfg = _cfg()
+    assert cfg.deviations() == {} and cfg.variant_name == "paper"
+    assert (cfg.schedule, cfg.lr_schedule, cfg.weight_decay, cfg.l1_reading) == (
+        "staged", "constant", 0.0, "sum")
+
+
+def test_a_flag_that_changes_a_recipe_needs_a_variant_name():
+    with pytest.raises(ConfigError, match=r"--recipe r1-view: this run changes the recipe "
+                                          r"\(lr=0\.01\); name its variant"):
+        _cfg("--recipe", "r1-view", "--lr", "0.01")
+    cfg = _cfg("--recipe", "r1-view", "--lr", "0.01", "--variant", "r1-view-lr1e-2")
+    assert cfg.lr == 0.01 and cfg.epochs == 150 and cfg.variant_name == "r1-view-lr1e-2"
+    # a flag that repeats the recipe's value changes nothing
+    assert _cfg("--recipe", "r1", "--epochs", "150").variant_name == "r1"
+    with pytest.raises(SystemExit):  # argparse: not a recipe
+        _cfg("--recipe", "r2")
+
+
+def test_a_view_recipe_on_npz_data_needs_its_axes(tmp_path):
+    def npz(*argv):
+        args = build_parser().parse_args(["cv", "--dataset", f"npz:{tmp_path}/x.npz",
+                                          "--model", "lstm", *argv])
+        return _config(args, 1, 0)
+
+    with pytest.raises(ConfigError, match=r"view_axes=\[R,L,S0,S1\]"):
+        npz("--recipe", "r1-view")
+    cfg = npz("--recipe", "r1-view", "--preprocess", "view_axes=[8,4,0,2]")
+    assert cfg.preprocess == {"view_axes": (8, 4, 0, 2)} and cfg.variant_name == "r1-view"
+    assert npz("--recipe", "r1").preprocess == {}
