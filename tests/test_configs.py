@@ -46,6 +46,18 @@ def test_a_setting_an_older_row_lacks_reads_as_its_default():
     groups = configuration_groups(pd.DataFrame(rows)).set_index("variant")
     assert groups.at["warm", "differs"] == "(same settings)"
     assert groups.at["warm2", "differs"] == "train.warmup: 0.0 → 0.1"
+    # runs of one grid recorded before and after the setting existed are one group
+    one = configuration_groups(pd.DataFrame([_row("lstm", "paper", 1, 0),
+                                             _row("lstm", "paper", 2, 0, warmup=0.0)]))
+    assert len(one) == 1 and one.iloc[0].runs == 2 and one.iloc[0].folds == "1, 2"
+
+
+def test_the_reference_of_data_the_paper_lacks_is_its_default_variant():
+    rows = [{**_row("lstm", v, 1, 0, **kw), "dataset": "utkinect"}
+            for v, kw in (("sbu-settings", {}), ("a-recipe", {"warmup": 0.1}))]
+    groups = configuration_groups(pd.DataFrame(rows)).set_index("variant")
+    assert groups.at["sbu-settings", "differs"] == "(the reference)"
+    assert groups.at["a-recipe", "differs"] == "train.warmup: 0.0 → 0.1"
 
 
 def test_the_committed_results_fit_on_a_page():

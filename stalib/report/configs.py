@@ -3,12 +3,12 @@
 A run's settings are its recorded configuration (the ``params`` JSON of its results row) less
 what tells runs of one grid apart: the fold and the seed (:data:`NOT_SETTINGS`). Runs with equal
 settings form one group; each group is shown with what differs from the reference group of its
-dataset, protocol and model (the ``paper`` variant when there is one), instead of one raw JSON
-per run.
+dataset, protocol and model (the default variant, ``paper`` or ``sbu-settings``, when there
+is one), instead of one raw JSON per run.
 
 A setting a row does not record (it was added to the library after that run) counts as its
-default, which reproduces what the library did before the setting existed; it is not shown as a
-difference.
+default, which reproduces what the library did before the setting existed: such rows join the
+group of the same settings, and the setting is not shown as a difference.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
+
+from stalib.config import DEFAULT_VARIANTS
 
 #: dotted keys of ``params`` that vary within one configuration's grid, or repeat a column
 NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.variant"})
@@ -79,7 +81,7 @@ def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> st
 
 def _in_order(df: pd.DataFrame) -> pd.DataFrame:
     """The report's order: datasets as in the report, models as in Fig. 7 then CSTA, the
-    paper's variant first."""
+    default variant (``paper``, or ``sbu-settings`` on data the paper lacks) first."""
     from stalib.report import DATASETS, MODEL_ORDER
 
     def rank(values, order):
@@ -87,7 +89,7 @@ def _in_order(df: pd.DataFrame) -> pd.DataFrame:
 
     return (df.assign(_d=rank(df["dataset"], list(DATASETS)),
                       _m=rank(df["model"], list(MODEL_ORDER)),
-                      _v=[v != "paper" for v in df["variant"]])
+                      _v=[v not in DEFAULT_VARIANTS for v in df["variant"]])
             .sort_values(["_d", "dataset", "protocol", "_m", "model", "_v", "variant"],
                          kind="stable")
             .drop(columns=["_d", "_m", "_v"]).reset_index(drop=True))
@@ -104,8 +106,9 @@ def configuration_groups(runs: pd.DataFrame | None) -> pd.DataFrame:
     if runs is None or runs.empty:
         return pd.DataFrame(columns=cols)
     groups: dict[tuple, dict] = {}
+    defaults = {k: v for k, v in recorded_defaults().items() if k not in NOT_SETTINGS}
     for _, r in runs.iterrows():
-        settings = settings_of(r["params"])
+        settings = {**defaults, **settings_of(r["params"])}
         variant = str(r.get("variant", "paper"))
         key = (str(r["dataset"]), str(r["protocol"]), str(r["model"]), variant,
                json.dumps(settings, sort_keys=True))
@@ -122,7 +125,7 @@ def configuration_groups(runs: pd.DataFrame | None) -> pd.DataFrame:
     for _, r in out.iterrows():
         same = out[(out["dataset"] == r["dataset"]) & (out["protocol"] == r["protocol"])
                    & (out["model"] == r["model"])]
-        paper = same[same["variant"] == "paper"]
+        paper = same[same["variant"].isin(DEFAULT_VARIANTS)]
         ref = (paper if not paper.empty else same).iloc[0]
         if ref["settings"] is r["settings"]:
             differs.append("(the reference)"
