@@ -1,8 +1,9 @@
 """The experiment notebooks end to end: `stalib reproduce --quick` on the real data, then the book.
 
 One quick run of the whole grid (every job whose dataset is under the data root; NTU jobs are
-skipped without ``NTU/``) into a tmp folder, through the real command line: one seed, fold 1,
-30 iterations (UTKinect LOSO: 2 folds), a few minutes on two CPU cores. Then the jupyter-book is
+skipped without ``NTU/``) into a tmp folder, through the real command line, two chains of jobs
+at a time (``--jobs 2``): one seed, fold 1, 30 iterations or one epoch (UTKinect LOSO: 2 folds),
+a few minutes on two CPU cores. Then the jupyter-book is
 built from those results (``$STALIB_RESULTS``), as ``tests/test_book.py`` builds it from
 synthetic ones. Nothing is written under the repository's results/ or runs/.
 """
@@ -38,7 +39,7 @@ def quick(tmp_path_factory, data_root):
     tmp = tmp_path_factory.mktemp("quick")
     results = tmp / "results"
     env = dict(os.environ, STALIB_DATA=str(data_root))
-    cmd = [str(STALIB), "reproduce", "--quick", "--results", str(results)]
+    cmd = [str(STALIB), "reproduce", "--quick", "--jobs", "2", "--results", str(results)]
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=1200)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"stalib reproduce --quick failed:\n{log[-8000:]}"

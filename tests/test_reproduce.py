@@ -128,6 +128,63 @@ def test_runs_then_skips_then_force(project):
     assert runs(counter) == 4
 
 
+# Appends a row to the one results file, after the chain's earlier job (if any) wrote its own.
+CHAIN_BODY = """
+import pathlib, time
+from stalib.results import KEY, append_record, RunRecord
+res = pathlib.Path(results_dir)
+if after:
+    assert (pathlib.Path(results_root) / 'tables' / f'{after}.txt').is_file(), 'out of order'
+time.sleep(1)
+(res / 'tables').mkdir(parents=True, exist_ok=True)
+(res / 'tables' / f'{name}.txt').write_text(str(threads))
+append_record(res / 'sbu' / 'cv.csv', RunRecord(
+    dataset='sbu', protocol='5fold', variant='v', model=name, fold=1, seed=0, accuracy=0.5,
+    train_accuracy=1.0, n_test=1, n_train=1, iterations=1, wall_time_s=0.0, device='cpu',
+    git_commit='x', timestamp='t', params='{}', versions='{}'))
+"""
+
+
+def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path):
+    """--jobs 2: two chains at once; within a chain the second job runs after the first and
+    sees its outputs; every job's row lands in the one cv.csv; outcomes in the grid's order;
+    a job that leaves its threads to torch gets cores/2."""
+    import os
+
+    from stalib.results import read_records
+
+    root, results = tmp_path / "project", tmp_path / "results"
+    make_notebook(root / "notebooks" / "chain.ipynb", CHAIN_BODY,
+                  defaults="name = 'a'\nafter = None\nthreads = None\n")
+    jobs = [rp.Job(n, "notebooks/chain.ipynb", {"name": n, "after": a},
+                   outputs=(f"tables/{n}.txt", "sbu/cv.csv"), chain=c)
+            for n, a, c in (("a1", None, "A"), ("b1", None, "B"), ("a2", "a1", "A"),
+                            ("b2", "b1", "B"))]
+    outcomes = rp.run_jobs(jobs, results, root=root, workers=2, log=lambda s: None)
+    assert [o.job.name for o in outcomes] == ["a1", "b1", "a2", "b2"]
+    assert all(o.status == "ran" for o in outcomes), [o.message for o in outcomes]
+    rows = read_records(results / "sbu" / "cv.csv")
+    assert sorted(r["model"] for r in rows) == ["a1", "a2", "b1", "b2"]
+    assert (results / "tables" / "a1.txt").read_text() == str(max(1, os.cpu_count() // 2))
+    with pytest.raises(ConfigError, match="--jobs must be >= 1"):
+        rp.run_jobs(jobs, results, root=root, workers=0, log=lambda s: None)
+
+
+def test_jobs_that_share_sta_lstm_runs_are_one_chain():
+    """A CSTA or attention job reads the STA-LSTM runs a Fig. 7 job of its chain trains, and
+    comes after it in the grid."""
+    names = [j.name for j in rp.JOBS]
+    for job in rp.JOBS:
+        if job.notebook in ("notebooks/csta.ipynb", "notebooks/attention.ipynb"):
+            trainers = [j for j in rp.JOBS if j.chain == job.chain
+                        and j.notebook == "notebooks/fig7.ipynb"]
+            assert trainers, job.name
+            assert all(names.index(t.name) < names.index(job.name) for t in trainers)
+    assert rp.get_job("csta-sbu-r1-view").chain == rp.get_job("fig7-sbu-r1-view-gain").chain
+    assert rp.get_job("attention-sbu").chain == rp.get_job("fig7-sbu").chain
+    assert rp.get_job("fig7-utkinect-loso").chain != rp.get_job("fig7-utkinect").chain
+
+
 def test_changed_parameters_or_notebook_rerun(project):
     root, results, jobs, counter = project
     rp.run_jobs(jobs, results, root=root, only=["ok"], log=lambda s: None)

@@ -91,6 +91,10 @@ class Job:
         requires: dataset folders that must exist under the data root (``SBU``, ``NTU``...);
             without them the job is skipped (or fails when named exactly by ``--only``).
         description: one line for ``--list`` and the book.
+        chain: jobs of one chain share run folders (the STA-LSTM runs of one variant, which
+            the Fig. 7 job trains and the CSTA and attention jobs of that variant read): under
+            ``--jobs N`` they run one after another, in the grid's order, and chains side by
+            side. Empty: a chain of its own.
     """
 
     name: str
@@ -100,6 +104,7 @@ class Job:
     quick: Mapping[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     description: str = ""
+    chain: str = ""
 
     def effective_parameters(self, quick: bool) -> dict[str, Any]:
         params = dict(self.parameters)
@@ -232,7 +237,15 @@ def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], descript
         parameters["options"] = dict(options)
     return Job(name=f"fig7-{name}", notebook="notebooks/fig7.ipynb", parameters=parameters,
                outputs=(f"{ds}/cv.csv", chart), quick=_quick(ds, grid["protocols"], options),
-               requires=(DATA_FOLDERS[ds],), description=description)
+               requires=(DATA_FOLDERS[ds],), description=description,
+               chain=_chain(ds, options, grid["protocols"]))
+
+
+def _chain(ds: str, options: Mapping[str, Any] | None, protocols: Sequence[str]) -> str:
+    """The chain (Job.chain) of the jobs that train or read STA-LSTM of ``options``'s variant on
+    ``ds`` under ``protocols``."""
+    variant = (options or {}).get("variant") or "default"
+    return f"{ds}:{variant}:{'+'.join(protocols)}"
 
 
 def _settings_text(options: Mapping[str, Any]) -> str:
@@ -272,7 +285,8 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
                **_quick_options(reference, "reference_options")},
         requires=(folder,),
         description=f"HCN / CSTA-CNN ablation on {folder} ({', '.join(csta['protocols'])}), "
-                    f"{what}vs {against}, coupled map")
+                    f"{what}vs {against}, coupled map",
+        chain=_chain(ds, reference, csta["protocols"]))
 
 
 def _grid() -> list[Job]:
@@ -326,6 +340,7 @@ def _grid() -> list[Job]:
             description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0"
                         + (f", variant {options['variant']}" if options else "")
                         + ") on a test 'kicking' sequence of SBU",
+            chain=_chain("sbu", options, ["5fold"]),
         ))
     return jobs
 
@@ -496,9 +511,11 @@ def default_runs_root(results: Path, root: Path, quick: bool) -> Path:
 
 def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quick: bool,
             force: bool, retrain: bool = False, explicit: bool = False,
-            runs_root: Path | None = None, log: Callable[[str], None] = print) -> Outcome:
+            runs_root: Path | None = None, threads: int | None = None,
+            log: Callable[[str], None] = print) -> Outcome:
     """Run one job unless it is up to date (see the module's docstring); ``retrain`` implies
-    ``force``."""
+    ``force``. ``threads``: the notebook's torch CPU threads where the job leaves them to
+    torch (jobs side by side share the cores)."""
     force = force or retrain
     notebook = root / job.notebook
     if not notebook.is_file():
@@ -529,6 +546,8 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
         "quick": quick,
         "retrain": retrain,
     })
+    if threads is not None and parameters.get("threads") is None:
+        parameters["threads"] = threads
     from stalib.heartbeat import Heartbeat, elapsed_text, notebook_progress
 
     log(f"[{job.name}] running {job.notebook}" + (" (quick)" if quick else ""))
@@ -575,9 +594,17 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
 def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
              data_root: Path | None = None, quick: bool = False, force: bool = False,
              retrain: bool = False, only: Iterable[str] | None = None,
-             runs_root: Path | None = None,
+             runs_root: Path | None = None, workers: int = 1,
              log: Callable[[str], None] = print) -> list[Outcome]:
-    """Run the selected jobs in order; every job is tried whatever happened to the others."""
+    """Run the selected jobs in order; every job is tried whatever happened to the others.
+
+    ``workers`` > 1 runs that many chains (:attr:`Job.chain`) side by side, each in a process
+    of its own and its jobs in order; the outcomes come back in the grid's order. Results files
+    are merged under their lock (:func:`merge_results`), so jobs of different chains may
+    publish into one ``cv.csv``.
+    """
+    if workers < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {workers}")
     only = list(only or [])
     chosen = select(jobs, only)
     root = Path(root or project_root()).absolute()
@@ -586,12 +613,40 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     data_root = Path(data_root).absolute() if data_root is not None else None
     runs_root = Path(runs_root).absolute() if runs_root is not None else None
     results.mkdir(parents=True, exist_ok=True)
-    outcomes = []
+    settings = {"results": results, "root": root, "data_root": data_root, "quick": quick,
+                "force": force, "retrain": retrain, "only": only, "runs_root": runs_root,
+                "threads": max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None}
+    chains: dict[str, list[Job]] = {}
     for job in chosen:
-        explicit = job.name in only
-        outcome = run_job(job, results, root=root, data_root=data_root, quick=quick,
-                          force=force, retrain=retrain, explicit=explicit,
-                          runs_root=runs_root, log=log)
+        chains.setdefault(job.chain or job.name, []).append(job)
+    if workers == 1 or len(chains) == 1:
+        return _run_chain(chosen, settings, log)
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(min(workers, len(chains)),
+                                mp_context=mp.get_context("spawn")) as pool:
+        done = [pool.submit(_run_chain, chain, settings) for chain in chains.values()]
+        outcomes = [o for f in done for o in f.result()]
+    order = {job.name: i for i, job in enumerate(chosen)}
+    return sorted(outcomes, key=lambda o: order[o.job.name])
+
+
+def _run_chain(chain: Sequence[Job], settings: Mapping[str, Any],
+               log: Callable[[str], None] | None = None) -> list[Outcome]:
+    """Run ``chain``'s jobs one after another (:func:`run_jobs`; in a worker process its lines
+    go to its standard output, flushed)."""
+    if log is None:
+        def log(line: str) -> None:
+            print(line, flush=True)
+    outcomes = []
+    for job in chain:
+        outcome = run_job(job, settings["results"], root=settings["root"],
+                          data_root=settings["data_root"], quick=settings["quick"],
+                          force=settings["force"], retrain=settings["retrain"],
+                          explicit=job.name in settings["only"],
+                          runs_root=settings["runs_root"], threads=settings["threads"],
+                          log=log)
         seconds = f" ({outcome.seconds:.1f} s)" if outcome.seconds else ""
         log(f"[{job.name}] {outcome.status}{seconds}: {outcome.message}")
         outcomes.append(outcome)
