@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -352,9 +353,13 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
             ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
             for xi, mean in zip(x, v["mean"], strict=True):
+                # above the error bar (zorder), outlined in the bar's colour: a short bar's
+                # lower whisker may cross its value
                 ax.annotate(f"{mean:.1f}", (xi, 0.03), xycoords=("data", "axes fraction"),
                             ha="center", va="bottom", rotation=90, fontsize=8, color="white",
-                            fontweight="bold", gid="bar-value")
+                            fontweight="bold", gid="bar-value", zorder=5,
+                            path_effects=[patheffects.withStroke(
+                                linewidth=2.5, foreground=colors.get(variant, "tab:gray"))])
             low = min(low, float(np.nanmin(v["mean"].to_numpy() - err[0])))
             if "ci_low" in v and v["ci_low"].notna().any():
                 pooled = True
