@@ -89,7 +89,9 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
         want = sorted([(m, "xsub", "1") for m in fig7 + rp.CSTA_GRID["utkinect"]["models"]]
                       + [(m, "xsub", "1") for _ in rp.VALIDATED.get("utkinect", [])
                          for m in fig7]  # the variants chosen on SBU's validation folds
-                      + [(m, "loso", f) for m in ("lstm", "sta-lstm") for f in ("1", "2")])
+                      + [(m, "loso", f) for g in rp.LONG_GRIDS.values()
+                         if g["dataset"] == "utkinect" for m in g["models"]
+                         for f in ("1", "2")])
         assert got == want
     assert list(results.glob("*/cv-*.csv")) == []
 

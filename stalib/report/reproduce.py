@@ -146,7 +146,8 @@ FIG7_GRID: dict[str, dict[str, Any]] = {
     "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
 }
 #: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
-#: UTKinect leave-one-sequence-out has 199 folds (one seed).
+#: UTKinect leave-one-sequence-out has 199 folds (one seed); ``options`` (TrainConfig fields)
+#: name a variant, as in VALIDATED (see below: the recipe chosen on SBU's validation folds).
 LONG_GRIDS: dict[str, dict[str, Any]] = {
     "utkinect-loso": {"dataset": "utkinect", "models": ["lstm", "sta-lstm"],
                       "protocols": ["loso"], "seeds": [0]},
@@ -181,6 +182,8 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {
     ],
     "utkinect": [R1_VIEW_GAIN],
 }
+LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
+                                            "options": R1_VIEW_GAIN}
 #: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
 #: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
 #: and augmentation (``aug``), then issue 12's recipe (``r1-view``, and a smaller HCN,
@@ -320,11 +323,12 @@ def _grid() -> list[Job]:
         for entry in CSTA_VALIDATED.get(ds, []):
             jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))
     for name, grid in LONG_GRIDS.items():
-        ds = grid["dataset"]
+        ds, options = grid["dataset"], grid.get("options")
+        what = f", variant {options['variant']!r}" if options else ""
         jobs.append(_fig7_job(
-            name, name, ds, {k: v for k, v in grid.items() if k != "dataset"},
-            f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}), every "
-            "fold: hours on a CPU"))
+            name, name, ds, {k: v for k, v in grid.items() if k not in ("dataset", "options")},
+            f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}){what}, "
+            "every fold: hours on a CPU", options))
     for options in ({}, *VALIDATED["sbu"]):
         tag = "sbu" + (f"-{options['variant']}" if options else "")
         jobs.append(Job(
