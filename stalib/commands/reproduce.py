@@ -44,8 +44,9 @@ def register(subparsers) -> None:
                    "that share STA-LSTM runs form a chain and run in order); each notebook gets "
                    "cores/N torch threads unless its job sets them (default 1: one job at a "
                    "time)")
-    p.add_argument("--list", action="store_true", help="list the jobs and whether they are "
-                   "up to date, run nothing")
+    p.add_argument("--list", action="store_true", help="list the jobs, whether they are up "
+                   "to date and how many runs of each training grid have their row in the "
+                   "results, run nothing")
     p.set_defaults(func=run)
 
 
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         width = max((len(job.name) for job in jobs), default=0)
+        loaded: dict = {}
         for job in jobs:
             notebook = root / job.notebook
             if not notebook.is_file():
@@ -78,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 state = "to run"
             needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
-            print(f"{job.name:{width}s}  {state:16s} {job.notebook}{needs}  {job.description}")
+            progress = rp.grid_progress(job, results, data_root, args.quick, loaded)
+            rows = f"{progress[0]}/{progress[1]} runs" if progress else ""
+            print(f"{job.name:{width}s}  {state:11s} {rows:>13s}  {job.notebook}{needs}  "
+                  f"{job.description}")
         return 0
 
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
