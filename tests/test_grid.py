@@ -155,3 +155,30 @@ def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path
     path = tmp_path / "results" / "figures" / "line.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.filename == str(path)
+
+
+def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
+    """--list's "k/n runs": n from the job's grid as its notebook plans it (SBU: 6 models x 5
+    folds x 3 seeds), k the rows of exactly those runs (another variant's row does not count)."""
+    from dataclasses import asdict
+
+    from stalib.report import reproduce as rp
+    from stalib.report.grid import grid_progress
+    from stalib.results import RunRecord, write_rows
+
+    def row(variant, model, fold):
+        return asdict(RunRecord(
+            dataset="sbu", protocol="5fold", variant=variant, model=model, fold=fold, seed=0,
+            accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=1,
+            wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
+            versions="{}"))
+
+    (tmp_path / "sbu").mkdir()
+    write_rows(tmp_path / "sbu" / "cv.csv", [row("r1-view-gain", "lstm", 1),
+                                             row("r1-view-gain", "sta-lstm", 2),
+                                             row("paper", "lstm", 1)])
+    job = rp.get_job("fig7-sbu-r1-view-gain")
+    assert grid_progress(job, tmp_path, data_root) == (2, 90)
+    assert grid_progress(job, tmp_path, data_root, quick=True) == (1, 6)  # fold 1, seed 0
+    assert grid_progress(rp.get_job("data-sbu"), tmp_path, data_root) is None
+    assert grid_progress(job, tmp_path, None) is None

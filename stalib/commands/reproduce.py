@@ -51,6 +51,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stalib.report import grid
     from stalib.report import reproduce as rp
 
     root = rp.project_root()
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 state = "to run"
             needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
-            progress = rp.grid_progress(job, results, data_root, args.quick, loaded)
+            progress = grid.grid_progress(job, results, data_root, args.quick, loaded)
             rows = f"{progress[0]}/{progress[1]} runs" if progress else ""
             print(f"{job.name:{width}s}  {state:11s} {rows:>13s}  {job.notebook}{needs}  "
                   f"{job.description}")

@@ -371,3 +371,25 @@ def top_joints(alpha_row: np.ndarray, names: Sequence[str], k: int = 8) -> list[
     order = np.argsort(-alpha_row, kind="stable")[:k]
     return [{"joint": names[i], "index": int(i), "alpha": round(float(alpha_row[i]), 6)}
             for i in order]
+
+
+def grid_progress(job, results: Path, data_root: Path | None, quick: bool = False,
+                  cache: dict | None = None) -> tuple[int, int] | None:
+    """``(recorded, planned)`` runs of the grid of ``job`` (a :class:`stalib.report.reproduce.Job`:
+    its ``models`` x protocols x seeds x folds, as its notebook plans them) whose rows are in
+    ``results`` (``stalib reproduce --list``); None for a job that trains nothing or whose data
+    is not under ``data_root``. ``cache`` keeps each dataset's load between jobs."""
+    params = job.effective_parameters(quick)
+    if "models" not in params or data_root is None or any(
+            not (Path(data_root) / f).is_dir() for f in job.requires):
+        return None
+    from stalib.experiment import load_data
+
+    cache = {} if cache is None else cache
+    ds = params["dataset"]
+    if ds not in cache:  # the number of folds does not depend on the preprocessing
+        cache[ds] = load_data(ds, data_root)
+    runs = plan_grid(ds, params["models"], params["protocols"], params["seeds"],
+                     params["folds"], params["n1"], params["n2"], ".", data=cache[ds],
+                     options=params.get("options"), model_overrides=params.get("model_overrides"))
+    return len(recorded(runs, results)), len(runs)

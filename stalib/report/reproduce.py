@@ -657,31 +657,6 @@ def _run_chain(chain: Sequence[Job], settings: Mapping[str, Any],
     return outcomes
 
 
-def grid_progress(job: Job, results: Path, data_root: Path | None, quick: bool = False,
-                  cache: dict | None = None) -> tuple[int, int] | None:
-    """``(recorded, planned)`` runs of a training job's grid (its ``models`` x protocols x
-    seeds x folds, as its notebook plans them) whose rows are in ``results``; None for a job
-    that trains nothing or whose data is not under ``data_root``. ``cache`` keeps each
-    dataset's load between jobs."""
-    from stalib.report import grid
-
-    params = job.effective_parameters(quick)
-    if "models" not in params or data_root is None or any(
-            not (Path(data_root) / f).is_dir() for f in job.requires):
-        return None
-    from stalib.experiment import load_data
-
-    cache = {} if cache is None else cache
-    ds = params["dataset"]
-    if ds not in cache:  # the number of folds does not depend on the preprocessing
-        cache[ds] = load_data(ds, data_root)
-    runs = grid.plan_grid(ds, params["models"], params["protocols"], params["seeds"],
-                          params["folds"], params["n1"], params["n2"], ".", data=cache[ds],
-                          options=params.get("options"),
-                          model_overrides=params.get("model_overrides"))
-    return len(grid.recorded(runs, results)), len(runs)
-
-
 def failure_summary(outcomes: Sequence[Outcome]) -> str | None:
     """One paragraph naming every failed job and its notebook, or None when none failed."""
     failed = [o for o in outcomes if o.status == "failed"]
