@@ -202,3 +202,16 @@ def test_tried_lists_every_variant_of_a_missed_target(tmp_path):
     assert t.at["good", "val_seeds"] == 2 and t.at["small", "test_runs"] == 0
     assert t.at["paper", "train_min"] == pytest.approx(60.0)
     assert t.at["paper", "test_mean"] == pytest.approx(70.0)
+
+
+def test_a_fallback_to_the_paper_says_which_validated_grid_is_running(tmp_path):
+    """SA-LSTM's claim falls back to "paper" while its grid at STA-LSTM's validated "new" has
+    2 of 5 runs: the reason says so."""
+    table = _grid_verdict(tmp_path, lambda fold: (
+        ("sta-lstm", "new", 0.9, 0.85), ("sta-lstm", "paper", 0.5, None),
+        ("sa-lstm", "paper", 0.5, None), ("lstm", "paper", 0.7, None))
+        + ((("sa-lstm", "new", 0.88, None),) if fold <= 2 else ()))
+    sa = table.loc["STA-LSTM beats SA-LSTM"]
+    assert sa["variant"] == "paper"
+    assert "sa-lstm at new: 2 test run(s) so far" in sa["why"]
+    assert table.loc["STA-LSTM reaches 91.51 % on SBU (5-fold)", "why"] == ""

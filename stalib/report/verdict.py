@@ -211,6 +211,30 @@ def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
     return {m: defaults[0] for m in models} if defaults else None
 
 
+def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
+             variants: dict[str, str]) -> str:
+    """When a claim falls back to the default settings: the model whose validated variant
+    (best validation, 2 seeds or more) has no whole test grid yet, and its runs so far; else
+    ``""``."""
+    if not set(variants.values()) <= set(DEFAULT_VARIANTS) or val.empty:
+        return ""
+    notes = []
+    for m in models:
+        chooser = VALIDATED_BY.get(m, m)
+        ok = _complete(val, [chooser], seeds=2)
+        if not ok:
+            continue
+        means = {x: val.loc[(val["variant"] == x) & (val["model"] == chooser),
+                            "accuracy"].mean() for x in ok}
+        best = max(means, key=means.get)
+        if best in _complete(test, [m], every_fold=True):
+            continue
+        runs = 0 if test.empty else int(((test["model"] == m) & (test["variant"] == best)).sum())
+        notes.append(f"{m} at {best}: {runs} test run(s) so far")
+    return ("at the default settings until the validated grids are whole (" + "; ".join(notes)
+            + ")") if notes else ""
+
+
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
     """McNemar's exact p per seed over every test sequence, where both models' rows of that
     seed keep ``test_correct`` for the same folds."""
@@ -249,6 +273,7 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
                       f"no complete test-fold runs of {' and '.join(models)} at validated "
                       "or default settings yet")
         return row
+    row["why"] = _pending(t, v, models, variants)
     t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
     row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
                       " vs. ".join(variants[m] for m in models))
