@@ -53,33 +53,9 @@ def _recipe_text(name: str) -> str:
     return " ".join(flags).replace("%", "%%")
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from stalib.models import MODEL_NAMES
-
-    p.add_argument("--dataset", required=True,
-                   help="sbu, utkinect, ntu60 or npz:PATH (your own skeletons, see README)")
-    p.add_argument("--model", default="sta-lstm", metavar="MODEL",
-                   help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
-    p.add_argument("--protocol", default=None,
-                   help=f"split protocol: {protocols_help()} (default: the first; npz: "
-                   "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
-    p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
-                   "(default: $STALIB_DATA)")
-    p.add_argument("--n1", type=int, default=PAPER_N1,
-                   help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
-                   f"{schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[1]} iterations "
-                   f"({schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[0]} by default); far fewer "
-                   "finish sooner but leave the model near chance")
-    p.add_argument("--n2", type=int, default=PAPER_N2,
-                   help=f"Algorithm 1 N2 (default {PAPER_N2}); see --n1")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    for i in (1, 2, 3):
-        p.add_argument(f"--lambda{i}", type=float, default=None,
-                       help=f"eq. (7) lambda{i} (default: the paper's NTU value for ntu60, "
-                       "its SBU value for every other dataset)")
-    p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
+def _add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """The "training recipe" group of :func:`_add_run_options`: ``--recipe`` and the settings
+    beyond Algorithm 1 (each default None: the recipe's value, else the paper's)."""
     recipe = p.add_argument_group(
         "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
     recipe.add_argument("--recipe", default=None, choices=tuple(RECIPES), metavar="NAME",
@@ -111,6 +87,36 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     recipe.add_argument("--augment-swap", action="store_true",
                         help="two-person data: swap the persons of a training sequence with "
                         "probability 1/2")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from stalib.models import MODEL_NAMES
+
+    p.add_argument("--dataset", required=True,
+                   help="sbu, utkinect, ntu60 or npz:PATH (your own skeletons, see README)")
+    p.add_argument("--model", default="sta-lstm", metavar="MODEL",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
+    p.add_argument("--protocol", default=None,
+                   help=f"split protocol: {protocols_help()} (default: the first; npz: "
+                   "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
+    p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
+                   "(default: $STALIB_DATA)")
+    p.add_argument("--n1", type=int, default=PAPER_N1,
+                   help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
+                   f"{schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[1]} iterations "
+                   f"({schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[0]} by default); far fewer "
+                   "finish sooner but leave the model near chance")
+    p.add_argument("--n2", type=int, default=PAPER_N2,
+                   help=f"Algorithm 1 N2 (default {PAPER_N2}); see --n1")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    for i in (1, 2, 3):
+        p.add_argument(f"--lambda{i}", type=float, default=None,
+                       help=f"eq. (7) lambda{i} (default: the paper's NTU value for ntu60, "
+                       "its SBU value for every other dataset)")
+    p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
+    _add_recipe_options(p)
     p.add_argument("--augment-rotation", type=float, default=0.0, metavar="DEGREES",
                    help="turn each training sequence about the vertical axis by a random angle "
                    "up to this (default 0: off, as in the paper)")
