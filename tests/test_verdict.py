@@ -215,3 +215,15 @@ def test_a_fallback_to_the_paper_says_which_validated_grid_is_running(tmp_path):
     assert sa["variant"] == "paper"
     assert "sa-lstm at new: 2 test run(s) so far" in sa["why"]
     assert table.loc["STA-LSTM reaches 91.51 % on SBU (5-fold)", "why"] == ""
+
+
+def test_a_models_choice_reads_only_its_own_validation_runs():
+    """The claim's rows hold other models of its family too: the LSTM's choice is made on the
+    LSTM's validation runs alone, not on STA-LSTM's of the same variant."""
+    import pandas as pd
+
+    val = pd.DataFrame([_row(m, v, f, s, a, f"5fold:val{f % 5 + 1}") for f in range(1, 6)
+                        for s in (0, 1) for m, v, a in (("lstm", "a", 0.80), ("lstm", "b", 0.78),
+                                                        ("sta-lstm", "b", 0.99))])
+    test = pd.DataFrame([_row("lstm", v, f, 0, 0.8) for f in range(1, 6) for v in ("a", "b")])
+    assert verdict.chosen_variant(test, val, ["lstm"]) == "a"

@@ -169,9 +169,18 @@ def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> 
     accuracy over those models, among the variants with validation runs and test runs on every
     fold of every one of them; None when there is none."""
     candidates = _complete(test, models, every_fold=True) & _complete(val, models, seeds=2)
+    return _best_on_validation(val, models, candidates)
+
+
+def _best_on_validation(val: pd.DataFrame, models: list[str], candidates: set[str]
+                        ) -> str | None:
+    """Of ``candidates``, the variant whose validation accuracy, averaged per model over
+    ``models`` (only theirs: ``val`` may hold other models of the claim's family), is highest
+    (ties: the first in name order); None for no candidate."""
     if not candidates:
         return None
-    means = {v: val[val["variant"] == v].groupby("model")["accuracy"].mean().mean()
+    mine = val[val["model"].isin(models)]
+    means = {v: mine[mine["variant"] == v].groupby("model")["accuracy"].mean().mean()
              for v in sorted(candidates)}
     return max(means, key=means.get)
 
@@ -221,13 +230,8 @@ def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
     notes = []
     for m in models:
         chooser = VALIDATED_BY.get(m, m)
-        ok = _complete(val, [chooser], seeds=2)
-        if not ok:
-            continue
-        means = {x: val.loc[(val["variant"] == x) & (val["model"] == chooser),
-                            "accuracy"].mean() for x in ok}
-        best = max(means, key=means.get)
-        if best in _complete(test, [m], every_fold=True):
+        best = _best_on_validation(val, [chooser], _complete(val, [chooser], seeds=2))
+        if best is None or best in _complete(test, [m], every_fold=True):
             continue
         runs = 0 if test.empty else int(((test["model"] == m) & (test["variant"] == best)).sum())
         notes.append(f"{m} at {best}: {runs} test run(s) so far")
