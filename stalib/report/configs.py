@@ -68,14 +68,11 @@ def recorded_defaults() -> dict[str, str]:
 
 
 def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> str:
-    defaults = recorded_defaults()
-
-    def value(side: Mapping[str, str], key: str) -> str:
-        return side.get(key, defaults.get(key, "(none)"))
-
+    """What ``settings`` change from ``reference`` (both already hold every default, see
+    :func:`configuration_groups`)."""
     keys = sorted(set(settings) | set(reference))
-    changed = [f"{k}: {value(reference, k)} → {value(settings, k)}"
-               for k in keys if value(settings, k) != value(reference, k)]
+    changed = [f"{k}: {reference.get(k, '(none)')} → {settings.get(k, '(none)')}"
+               for k in keys if settings.get(k) != reference.get(k)]
     return "; ".join(changed)
 
 
