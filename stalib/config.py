@@ -110,8 +110,8 @@ def check_recipe(name: str, cfg: TrainConfig) -> None:
     pure = TrainConfig(dataset=cfg.dataset, model=cfg.model, **{
         **recipe_settings(name, cfg.dataset),
         **({"preprocess": cfg.preprocess} if cfg.dataset.startswith("npz:") else {})})
-    if cfg.variant == name and cfg.deviations() != pure.deviations():
-        mine, theirs = cfg.deviations(), pure.deviations()
+    mine, theirs = cfg.deviations(), pure.deviations()
+    if cfg.variant == name and mine != theirs:
         diff = ", ".join(f"{k}={mine.get(k)!r}" for k in sorted(set(mine) | set(theirs))
                          if mine.get(k) != theirs.get(k))
         raise ConfigError(f"--recipe {name}: this run changes the recipe ({diff}); name its "
