@@ -159,7 +159,16 @@ def locked(path: Path):
 
 def write_rows(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` to ``path`` in the file's order (model, variant, protocol, fold, seed),
-    through a temporary file and a rename; call it under :func:`locked`."""
+    through a temporary file and a rename; call it under :func:`locked`.
+
+    A row holding a value under a column this version does not know (a file written by a newer
+    stalib) is refused, never written without it: an older checkout appending to a shared
+    results file once dropped every row's ``test_correct`` that way."""
+    unknown = sorted({k for r in rows for k, v in r.items() if k not in COLUMNS and v})
+    if unknown:
+        raise StalibError(f"{path}: its rows have columns this version of stalib does not know "
+                          f"({', '.join(map(str, unknown))}); rewriting it would drop them: use "
+                          "the stalib that wrote them")
     rows = sorted(rows, key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
                                        int(r["seed"])))
     buf = io.StringIO()

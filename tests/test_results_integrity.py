@@ -191,3 +191,21 @@ def test_validation_runs_go_to_their_own_file(tmp_path, one_thread):
     assert not (tmp_path / "results" / "npz-toy" / "cv.csv").exists()
     (row,) = read_records(tmp_path / "results" / "npz-toy" / "validation.csv")
     assert (row["protocol"], row["variant"], row["fold"]) == ("5fold:val2", "tiny", "1")
+
+
+def test_a_column_this_version_does_not_know_is_never_dropped(tmp_path):
+    """A file with a column written by a newer stalib: appending to it is refused, and the file
+    is left as it was (an older checkout once dropped every row's test_correct this way)."""
+    path = tmp_path / "cv.csv"
+    rec = RunRecord(dataset="sbu", protocol="5fold", variant="v", model="lstm", fold=1, seed=0,
+                    accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=1,
+                    wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
+                    versions="{}")
+    append_record(path, rec)
+    text = path.read_text().splitlines()
+    newer = [text[0] + ",from_the_future"] + [line + ",42" for line in text[1:]]
+    path.write_text("\n".join(newer) + "\n")
+    before = path.read_text()
+    with pytest.raises(StalibError, match=r"cv\.csv: its rows have columns .*from_the_future"):
+        append_record(path, dataclasses.replace(rec, fold=2))
+    assert path.read_text() == before
