@@ -89,6 +89,8 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
         want = sorted([(m, "xsub", "1") for m in fig7 + rp.CSTA_GRID["utkinect"]["models"]]
                       + [(m, "xsub", "1") for _ in rp.VALIDATED.get("utkinect", [])
                          for m in fig7]  # the variants chosen on SBU's validation folds
+                      + [(m, "xsub", "1") for _ in rp.CSTA_VALIDATED.get("utkinect", [])
+                         for m in rp.CSTA_GRID["utkinect"]["models"]]
                       + [(m, "loso", f) for g in rp.LONG_GRIDS.values()
                          if g["dataset"] == "utkinect" for m in g["models"]
                          for f in ("1", "2")])
@@ -160,6 +162,9 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert (html / "csta.html").read_text(encoding="utf-8").count("<img") >= 1 + len(
         rp.CSTA_VALIDATED["sbu"])
     assert "Against STA-LSTM (l1-off-aug)" in csta
+    for variant in {o["variant"] for options in rp.VALIDATED.values() for o in options}:
+        # one table per variant, whichever datasets run it (r1-view-gain: SBU and UTKinect)
+        assert csta.count(f"Against STA-LSTM ({variant}), paired") <= 1, variant
     datasets = (html / "datasets.html").read_text(encoding="utf-8")
     assert datasets.count("<img") >= 3
     repro = text_of(html / "reproducibility.html")

@@ -380,8 +380,8 @@ def test_the_grid_of_the_issue():
         k: v for k, v in csta.items() if k != "figure"}
     # it draws the STA-LSTM of that variant: the Fig. 7 job that trains it runs first
     assert names_before("csta-sbu-aug").issuperset({"fig7-sbu-l1-off-aug"})
-    utk = rp.get_job("fig7-utkinect")
-    assert utk.parameters["models"] == ["lstm", "sta-lstm"]
+    utk = rp.get_job("fig7-utkinect")  # cross-subject: one fold, so all six models
+    assert utk.parameters["models"] == list(rp.FIG7_MODELS)
     assert (utk.parameters["protocols"], utk.parameters["seeds"]) == (["xsub"], [0, 1, 2])
     assert utk.quick["folds"] == [1] and utk.quick["seeds"] == [0]
     loso = rp.get_job("fig7-utkinect-loso")  # 199 folds: a job of its own
@@ -394,6 +394,12 @@ def test_the_grid_of_the_issue():
     assert rp.get_job("data-utkinect").parameters["protocols"] == ["xsub", "loso"]
     assert rp.get_job("csta-utkinect").parameters["protocols"] == ["xsub"]
     assert rp.get_job("csta-utkinect").quick["folds"] == [1]
+    # UTKinect, kept out of development, runs SBU's last choices: HCN's r1-view against
+    # STA-LSTM's r1-view-gain
+    utk_csta = rp.get_job("csta-utkinect-r1-view")
+    assert utk_csta.parameters["options"] == {"variant": "r1-view", **rp.R1_VIEW}
+    assert utk_csta.parameters["reference_options"] == rp.R1_VIEW_GAIN
+    assert utk_csta.chain == rp.get_job("fig7-utkinect-r1-view-gain").chain
     for name in ("fig7-ntu", "csta-ntu"):
         job = rp.get_job(name)
         assert job.parameters["protocols"] == ["xsub", "xview"] and job.parameters["seeds"] == [0]
