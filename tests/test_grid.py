@@ -159,26 +159,37 @@ def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path
 
 def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
     """--list's "k/n runs": n from the job's grid as its notebook plans it (SBU: 6 models x 5
-    folds x 3 seeds), k the rows of exactly those runs (another variant's row does not count)."""
+    folds x 3 seeds), k the rows of exactly those runs (another variant's row does not count);
+    the time left from the pace of the recorded runs closest to each missing one."""
     from dataclasses import asdict
 
     from stalib.report import reproduce as rp
     from stalib.report.grid import grid_progress
     from stalib.results import RunRecord, write_rows
 
-    def row(variant, model, fold):
+    def row(variant, model, fold, seconds):
         return asdict(RunRecord(
             dataset="sbu", protocol="5fold", variant=variant, model=model, fold=fold, seed=0,
             accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=1,
-            wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
+            wall_time_s=seconds, device="cpu", git_commit="x", timestamp="t", params="{}",
             versions="{}"))
 
     (tmp_path / "sbu").mkdir()
-    write_rows(tmp_path / "sbu" / "cv.csv", [row("r1-view-gain", "lstm", 1),
-                                             row("r1-view-gain", "sta-lstm", 2),
-                                             row("paper", "lstm", 1)])
+    write_rows(tmp_path / "sbu" / "cv.csv", [row("r1-view-gain", "lstm", 1, 100.0),
+                                             row("r1-view-gain", "sta-lstm", 2, 300.0),
+                                             row("paper", "lstm", 1, 7.0)])
     job = rp.get_job("fig7-sbu-r1-view-gain")
-    assert grid_progress(job, tmp_path, data_root) == (2, 90)
-    assert grid_progress(job, tmp_path, data_root, quick=True) == (1, 6)  # fold 1, seed 0
+    loaded: dict = {}  # SBU loaded once
+    full = grid_progress(job, tmp_path, data_root, cache=loaded)
+    # 14 LSTM runs at its own pace, 14 STA-LSTM runs at its own, the 60 runs of the 4 models
+    # without a row of their own at the median of the variant's rows (200 s)
+    assert full == (2, 90, 14 * 100.0 + 14 * 300.0 + 60 * 200.0, 0)
+    assert full.describe() == "2/90 runs, ~4.9 h left"
+    quick = grid_progress(job, tmp_path, data_root, quick=True, cache=loaded)  # fold 1, seed 0
+    assert quick == (1, 6, 300.0 + 4 * 200.0, 0) and quick.describe() == "1/6 runs, ~18 min left"
+    untimed = grid_progress(rp.get_job("csta-sbu-r1-view"), tmp_path, data_root, cache=loaded)
+    assert untimed == (0, 60, 0.0, 60) and untimed.describe() == "0/60 runs, 60 untimed left"
+    paper = grid_progress(rp.get_job("fig7-sbu"), tmp_path, data_root, cache=loaded)
+    assert paper == (1, 90, 89 * 7.0, 0)  # the paper LSTM's row times every model
     assert grid_progress(rp.get_job("data-sbu"), tmp_path, data_root) is None
     assert grid_progress(job, tmp_path, None) is None

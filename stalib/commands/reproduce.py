@@ -45,8 +45,9 @@ def register(subparsers) -> None:
                    "cores/N torch threads unless its job sets them (default 1: one job at a "
                    "time)")
     p.add_argument("--list", action="store_true", help="list the jobs, whether they are up "
-                   "to date and how many runs of each training grid have their row in the "
-                   "results, run nothing")
+                   "to date, how many runs of each training grid have their row in the "
+                   "results and about how long the others take at the recorded rows' pace; "
+                   "run nothing")
     p.set_defaults(func=run)
 
 
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
                 state = "to run"
             needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
             progress = grid.grid_progress(job, results, data_root, args.quick, loaded)
-            rows = f"{progress[0]}/{progress[1]} runs" if progress else ""
-            print(f"{job.name:{width}s}  {state:11s} {rows:>13s}  {job.notebook}{needs}  "
+            rows = progress.describe() if progress else ""
+            print(f"{job.name:{width}s}  {state:11s} {rows:>30s}  {job.notebook}{needs}  "
                   f"{job.description}")
         return 0
 

@@ -33,7 +33,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -373,12 +373,71 @@ def top_joints(alpha_row: np.ndarray, names: Sequence[str], k: int = 8) -> list[
             for i in order]
 
 
+class GridProgress(NamedTuple):
+    """How far the training grid of a job is (``stalib reproduce --list``)."""
+
+    recorded: int  # runs of the grid whose row is in the results
+    planned: int  # runs of the grid
+    left_s: float  # estimated seconds of the missing runs, one after the other
+    untimed: int  # missing runs with no recorded run of their kind to time them by
+
+    def describe(self) -> str:
+        """``25/90 runs, ~3.1 h left`` (the pace of the recorded runs of each kind)."""
+        text = f"{self.recorded}/{self.planned} runs"
+        if self.recorded == self.planned:
+            return text
+        parts = []
+        if self.left_s > 0:
+            hours = self.left_s / 3600
+            parts.append(f"~{hours:.1f} h" if hours >= 1 else f"~{self.left_s / 60:.0f} min")
+        if self.untimed:
+            parts.append(f"{self.untimed} untimed")
+        return f"{text}, {' + '.join(parts)} left" if parts else text
+
+
+#: The rows that time a missing run, tried in this order: its own kind (dataset, protocol,
+#: variant, model), then the same model and variant under any protocol, then any model of the
+#: same variant and protocol (SA-LSTM's pace for TA-LSTM: a rough estimate).
+PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "variant", "model"),
+                                        ("dataset", "variant", "model"),
+                                        ("dataset", "protocol", "variant"))
+
+
+def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None
+                      ) -> tuple[float, int]:
+    """``(seconds, untimed)`` for the runs ``missing``, one after the other: each costs the
+    median ``wall_time_s`` of the recorded rows ``rows`` closest to its kind (:data:`PACE_BY`:
+    the pace of the machine that ran them, load included); a run that no row of its variant
+    times is counted in ``untimed``."""
+    pace: list[dict[tuple[str, ...], float]] = []
+    if rows is not None and not rows.empty and "wall_time_s" in rows.columns:
+        times = pd.to_numeric(rows["wall_time_s"], errors="coerce")
+        for cols in PACE_BY:
+            groups = times.groupby([rows[c].astype(str) for c in cols]).median()
+            pace.append({tuple(k): float(v) for k, v in groups.dropna().items()})
+    index = {"dataset": 0, "protocol": 1, "variant": 2, "model": 3}
+    seconds, untimed = 0.0, 0
+    for run in missing:
+        key = [str(v) for v in run.key]
+        found = (level.get(tuple(key[index[c]] for c in cols))
+                 for cols, level in zip(PACE_BY, pace, strict=False))  # pace: [] without rows
+        t = next((v for v in found if v is not None), None)
+        if t is None:
+            untimed += 1
+        else:
+            seconds += t
+    return seconds, untimed
+
+
 def grid_progress(job, results: Path, data_root: Path | None, quick: bool = False,
-                  cache: dict | None = None) -> tuple[int, int] | None:
-    """``(recorded, planned)`` runs of the grid of ``job`` (a :class:`stalib.report.reproduce.Job`:
-    its ``models`` x protocols x seeds x folds, as its notebook plans them) whose rows are in
-    ``results`` (``stalib reproduce --list``); None for a job that trains nothing or whose data
-    is not under ``data_root``. ``cache`` keeps each dataset's load between jobs."""
+                  cache: dict | None = None) -> GridProgress | None:
+    """How many runs of the grid of ``job`` (a :class:`stalib.report.reproduce.Job`: its
+    ``models`` x protocols x seeds x folds, as its notebook plans them) have their row in
+    ``results``, and an estimate of the time the others take (:func:`remaining_seconds`); None
+    for a job that trains nothing or whose data is not under ``data_root``. ``cache`` keeps
+    each dataset's load between jobs."""
+    from stalib.results import KEY
+
     params = job.effective_parameters(quick)
     if "models" not in params or data_root is None or any(
             not (Path(data_root) / f).is_dir() for f in job.requires):
@@ -392,4 +451,9 @@ def grid_progress(job, results: Path, data_root: Path | None, quick: bool = Fals
     runs = plan_grid(ds, params["models"], params["protocols"], params["seeds"],
                      params["folds"], params["n1"], params["n2"], ".", data=cache[ds],
                      options=params.get("options"), model_overrides=params.get("model_overrides"))
-    return len(recorded(runs, results)), len(runs)
+    done = recorded(runs, results)
+    keys = ({tuple(map(str, k)) for k in done[list(KEY)].itertuples(index=False)}
+            if not done.empty else set())
+    missing = [r for r in runs if tuple(map(str, r.key)) not in keys]
+    left, untimed = remaining_seconds(missing, recorded_rows(ds, results))
+    return GridProgress(len(runs) - len(missing), len(runs), left, untimed)
