@@ -193,3 +193,18 @@ def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
     assert paper == (1, 90, 89 * 7.0, 0)  # the paper LSTM's row times every model
     assert grid_progress(rp.get_job("data-sbu"), tmp_path, data_root) is None
     assert grid_progress(job, tmp_path, None) is None
+
+
+def test_test_labels_are_each_folds_classes_in_test_order(sbu_data):
+    """The order of a row's test_correct: the fold's test indices as the splits give them."""
+    from stalib.data.registry import get_splits
+    from stalib.report.grid import test_labels
+
+    labels = test_labels("sbu", sbu_data, ["5fold"])
+    assert labels["classes"] == list(sbu_data.class_names)
+    splits = get_splits("sbu", sbu_data, "5fold")
+    assert sorted(labels["protocols"]["5fold"]) == list(range(1, len(splits) + 1))
+    for i, split in enumerate(splits, start=1):
+        got = labels["protocols"]["5fold"][i]
+        assert got.tolist() == [int(sbu_data.labels[j]) for j in split.test]
+    assert sum(len(v) for v in labels["protocols"]["5fold"].values()) == len(sbu_data)

@@ -327,3 +327,36 @@ def test_one_sequence_per_run_is_pooled_with_its_interval():
     assert bars[0, j] == bars[1, j] == pytest.approx(s.loc["5fold", "std"])
     # rows without n_test (hand-made frames) still summarise, without counts
     assert np.isnan(report.summarise(loso.drop(columns="n_test"))["sequences"].iloc[0])
+
+
+def test_per_class_counts_each_run_by_the_class_of_its_test_sequences(tmp_path):
+    """Two folds of 4 test sequences; runs are matched to their fold's labels in test order,
+    summed over runs, and a row without test_correct does not count."""
+    labels = {"classes": ["a", "b", "c"],
+              "protocols": {"5fold": {1: np.array([0, 0, 1, 2]), 2: np.array([1, 1, 0, 0])}}}
+    df = synthetic_runs(models=("lstm",), folds=2, seeds=(0,))
+    df = pd.concat([df, synthetic_runs(models=("linear",), folds=1, seeds=(0,))])
+    df["variant"] = "r1"
+    df["test_correct"] = ["1011", "0110", ""]  # lstm folds 1 and 2; linear has none
+    table = report.per_class(df, labels)
+    assert list(table["model"]) == ["lstm"] and table["runs"].tolist() == [2]
+    row = table.iloc[0]
+    # a: fold 1 seqs 0,1 (1, 0) + fold 2 seqs 2,3 (1, 0) -> 2 of 4; b: fold 1 seq 2 (1) +
+    # fold 2 seqs 0,1 (0, 1) -> 2 of 3; c: fold 1 seq 3 (1) -> 1 of 1
+    assert row["a"] == pytest.approx(50.0)
+    assert row["b"] == pytest.approx(200 / 3)
+    assert row["c"] == pytest.approx(100.0)
+    assert report.per_class(None, labels).empty and report.per_class(df, None).empty
+    bad = df.assign(test_correct=["10", "0110", ""])  # fold 1 has 4 test sequences
+    with pytest.raises(FormatError, match="test_correct has 2 sequences, the fold's test "
+                                          "labels 4"):
+        report.per_class(bad, labels)
+    # what the errors job writes, read back for the book
+    (tmp_path / "sbu").mkdir()
+    table.to_csv(tmp_path / "sbu" / "per_class.csv", index=False)
+    back = report.load_per_class("sbu", tmp_path)
+    assert back["a"].tolist() == [pytest.approx(50.0)]
+    assert report.load_per_class("utkinect", tmp_path) is None
+    (tmp_path / "sbu" / "per_class.csv").write_text("model,a\nlstm,50\n")
+    with pytest.raises(FormatError, match="missing dataset, protocol, variant, label, runs"):
+        report.load_per_class("sbu", tmp_path)

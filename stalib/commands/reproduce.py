@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             notebook = root / job.notebook
             if not notebook.is_file():
                 state = "notebook missing"
-            elif rp.is_up_to_date(results, job, rp.job_hash(job, notebook, args.quick)):
+            elif rp.is_up_to_date(results, job,
+                                  rp.job_hash(job, notebook, args.quick, results)):
                 state = "up to date"
             else:
                 state = "to run"

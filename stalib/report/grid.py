@@ -251,6 +251,18 @@ def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
     return df.drop_duplicates(list(KEY), keep="first").reset_index(drop=True)
 
 
+def test_labels(dataset: str, data, protocols: Iterable[str]) -> dict:
+    """The class of every test sequence of every fold of ``protocols``, in the fold's test order
+    (the order of a row's ``test_correct``): ``{"classes": [...], "protocols": {protocol:
+    {fold: labels}}}``, folds 1-based (:func:`stalib.report.tables.per_class` reads it)."""
+    from stalib.data.registry import get_splits
+
+    return {"classes": list(data.class_names), "protocols": {
+        protocol: {i: np.asarray(data.labels)[np.asarray(split.test, dtype=int)]
+                   for i, split in enumerate(get_splits(dataset, data, protocol), start=1)}
+        for protocol in protocols}}
+
+
 def recorded(runs: Sequence[PlannedRun], *results: str | Path) -> pd.DataFrame:
     """The recorded rows of exactly the runs ``runs`` (see :func:`recorded_rows`)."""
     from stalib.results import KEY

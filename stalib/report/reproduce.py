@@ -95,6 +95,8 @@ class Job:
             the Fig. 7 job trains and the CSTA and attention jobs of that variant read): under
             ``--jobs N`` they run one after another, in the grid's order, and chains side by
             side. Empty: a chain of its own.
+        reads: files under the results folder that the job summarises (``sbu/cv.csv``): their
+            bytes are part of its hash, so it is out of date again when they change.
     """
 
     name: str
@@ -105,6 +107,7 @@ class Job:
     requires: tuple[str, ...] = ()
     description: str = ""
     chain: str = ""
+    reads: tuple[str, ...] = ()
 
     def effective_parameters(self, quick: bool) -> dict[str, Any]:
         params = dict(self.parameters)
@@ -207,6 +210,9 @@ CHOSEN_ON_VALIDATION = ("sbu",)
 QUICK_EPOCHS = 1
 #: Folds of a quick run where it is not just fold 1.
 QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
+#: Written by the errors job of each dataset: test accuracy per class of every model and
+#: variant whose rows keep ``test_correct`` (:func:`stalib.report.tables.per_class`).
+PER_CLASS = "per_class.csv"
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
 ACTION = {"sbu": "kicking", "utkinect": None, "ntu60": None}
 
@@ -297,15 +303,19 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
         chain=_chain(ds, reference, csta["protocols"]))
 
 
+def _protocols(ds: str) -> list[str]:
+    """Every protocol a training job of ``ds`` runs."""
+    return list(dict.fromkeys(FIG7_GRID[ds]["protocols"] + [
+        p for g in LONG_GRIDS.values() if g["dataset"] == ds for p in g["protocols"]]))
+
+
 def _grid() -> list[Job]:
     jobs: list[Job] = []
     for ds, folder in DATA_FOLDERS.items():
         short = SHORT[ds]
         jobs.append(Job(
             name=f"data-{short}", notebook="notebooks/data.ipynb",
-            parameters={"dataset": ds, "protocols": list(dict.fromkeys(
-                FIG7_GRID[ds]["protocols"] + [p for g in LONG_GRIDS.values()
-                                              if g["dataset"] == ds for p in g["protocols"]]))},
+            parameters={"dataset": ds, "protocols": _protocols(ds)},
             outputs=(f"{ds}/data.json", f"figures/data-{ds}-classes.png",
                      f"figures/data-{ds}-lengths.png", f"figures/data-{ds}-skeletons.png"),
             requires=(folder,),
@@ -351,6 +361,14 @@ def _grid() -> list[Job]:
                         + ") on a test 'kicking' sequence of SBU",
             chain=_chain("sbu", options, ["5fold"]),
         ))
+    for ds, folder in DATA_FOLDERS.items():  # last: they summarise what the others recorded
+        jobs.append(Job(
+            name=f"errors-{SHORT[ds]}", notebook="notebooks/errors.ipynb",
+            parameters={"dataset": ds, "protocols": _protocols(ds)},
+            outputs=(f"{ds}/{PER_CLASS}",), requires=(folder,), reads=(f"{ds}/cv.csv",),
+            description=f"{folder}: test accuracy per class of every model and variant whose "
+                        "rows keep which test sequences were right",
+        ))
     return jobs
 
 
@@ -390,13 +408,19 @@ def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
     return [j for j in jobs if j in chosen]
 
 
-def job_hash(job: Job, notebook: Path, quick: bool) -> str:
-    """sha256 of the notebook's bytes, the effective parameters and the declared outputs."""
+def job_hash(job: Job, notebook: Path, quick: bool, results: Path | None = None) -> str:
+    """sha256 of the notebook's bytes, the effective parameters, the declared outputs and the
+    bytes of the files the job reads (:attr:`Job.reads`, under ``results``; a missing one
+    counts as empty)."""
     h = hashlib.sha256()
     h.update(notebook.read_bytes())
     meta = {"parameters": job.effective_parameters(quick), "quick": quick,
             "outputs": list(job.outputs)}
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    for rel in job.reads:
+        path = None if results is None else Path(results) / rel
+        h.update(rel.encode() + b"\0")
+        h.update(path.read_bytes() if path is not None and path.is_file() else b"")
     return h.hexdigest()
 
 
@@ -535,7 +559,7 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
         message = (f"needs {', '.join(f + '/' for f in missing)} {where}; pass --data-root DIR "
                    "or set STALIB_DATA")
         return Outcome(job, "failed" if explicit else "skipped", message)
-    digest = job_hash(job, notebook, quick)
+    digest = job_hash(job, notebook, quick, results)
     if not force and is_up_to_date(results, job, digest):
         return Outcome(job, "up-to-date", "stamp matches, outputs exist")
 

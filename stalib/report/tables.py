@@ -12,6 +12,8 @@ Files read:
   the trainer (:mod:`stalib.results`) for ``stalib cv`` and for the Fig. 7 and CSTA notebooks
   alike. ``variant`` is ``paper`` for the paper's settings (see :mod:`stalib.config`).
 * ``<results>/<dataset>/validation.csv``: inner-validation runs (``--val-fold``), same format.
+* ``<results>/<dataset>/per_class.csv``: test accuracy per class (:func:`per_class`), written
+  by the errors job, which reads the data to know each test sequence's class.
 * ``<results>/literature.csv``: the papers' numbers, ``accuracy`` in PERCENT as printed, with a
   citation per row (``table, dataset, protocol, method, accuracy, source``).
 
@@ -25,7 +27,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS, PAPER_VARIANT
 from stalib.errors import FormatError
-from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, get_job
+from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, PER_CLASS, get_job
 
 RESULTS_ENV = "STALIB_RESULTS"
 
@@ -504,6 +506,63 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
                 "wins": wins, "losses": losses,
                 "p_value": mcnemar_exact(wins, losses) if single else float("nan"),
             })
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
+
+
+def load_per_class(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
+    """The per-class test accuracy the errors job wrote for ``dataset`` (:func:`per_class`),
+    or None when it has not run."""
+    path = results_root(root) / dataset / PER_CLASS
+    if not path.is_file():
+        return None
+    df = pd.read_csv(path)
+    missing = [c for c in ("dataset", "protocol", "variant", "model", "label", "runs")
+               if c not in df.columns]
+    if missing:
+        raise FormatError(str(path), f"expected the columns of stalib.report.per_class, "
+                                     f"missing {', '.join(missing)}")
+    return df
+
+
+def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
+    """Test accuracy per class (percent) of each (dataset, protocol, variant, model), over the
+    runs whose row keeps ``test_correct``: each run's right/wrong sequences are matched to their
+    classes with ``labels``, ``{"classes": [name, ...], "protocols": {protocol: {fold: [label
+    of each test sequence, in test order]}}}`` (:func:`stalib.report.grid.test_labels`).
+
+    Columns: ``dataset, protocol, variant, model, label, runs``, then one per class (the
+    classes of ``labels``, in their order). A row whose ``test_correct`` has another length
+    than its fold's test labels is an error (the labels belong to other splits).
+    """
+    classes = list(labels["classes"]) if labels else []
+    cols = ["dataset", "protocol", "variant", "model", "label", "runs", *classes]
+    if df is None or df.empty or not labels or "test_correct" not in df.columns:
+        return pd.DataFrame(columns=cols)
+    df = _with_variant(df)
+    kept = df["test_correct"].fillna("").astype(str).str.fullmatch(r"[01]+")
+    rows = []
+    for (dataset, protocol, variant, model), g in df[kept].groupby(
+            ["dataset", "protocol", "variant", "model"], sort=False):
+        folds = labels["protocols"].get(str(protocol))
+        if folds is None:
+            continue
+        right, total = np.zeros(len(classes)), np.zeros(len(classes))
+        for fold, correct in zip(g["fold"], g["test_correct"], strict=True):
+            y = np.asarray(folds.get(int(fold), []), dtype=int)
+            hit = np.array([c == "1" for c in correct])
+            if len(y) != len(hit):
+                where = (str(g["source_file"].iloc[0]) if "source_file" in g.columns
+                         else dataset)
+                raise FormatError(where, f"{model} {variant} {protocol} fold {fold}: "
+                                  f"test_correct has {len(hit)} sequences, the fold's test "
+                                  f"labels {len(y)}")
+            right += np.bincount(y[hit], minlength=len(classes))
+            total += np.bincount(y, minlength=len(classes))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = 100.0 * right / total
+        rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+                     "model": model, "label": MODEL_LABELS.get(model, model), "runs": len(g),
+                     **dict(zip(classes, acc, strict=True))})
     return _in_report_order(pd.DataFrame(rows, columns=cols))
 
 
