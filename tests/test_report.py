@@ -360,3 +360,21 @@ def test_per_class_counts_each_run_by_the_class_of_its_test_sequences(tmp_path):
     (tmp_path / "sbu" / "per_class.csv").write_text("model,a\nlstm,50\n")
     with pytest.raises(FormatError, match="missing dataset, protocol, variant, label, runs"):
         report.load_per_class("sbu", tmp_path)
+
+
+def test_variant_settings_name_sbu_settings_where_the_paper_gives_none():
+    """A run at the defaults is at the paper's settings on SBU, at its SBU settings on UTKinect
+    (the paper gives none there): the settings table says which."""
+    from dataclasses import asdict
+
+    from stalib.config import TrainConfig
+
+    rows = []
+    for dataset, variant in (("sbu", "paper"), ("utkinect", "sbu-settings")):
+        df = synthetic_runs(dataset=dataset, models=("lstm",), folds=1, seeds=(0,))
+        df["variant"] = variant
+        df["params"] = json.dumps({"train": asdict(TrainConfig(dataset=dataset))})
+        rows.append(df)
+    got = report.variant_settings(pd.concat(rows))
+    assert dict(zip(got["dataset"], got["settings"], strict=True)) == {
+        "sbu": "the paper's", "utkinect": "the paper's SBU settings"}

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stalib.config import DEFAULT_VARIANTS, PAPER_VARIANT
+from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, PER_CLASS, get_job
 
@@ -381,8 +381,8 @@ def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:
     """What each variant changes from the paper's settings, read from the rows' ``params``.
 
     One row per (dataset, variant, model) with the settings that differ (``settings``, a text
-    such as ``lambda3=0.0``; ``the paper's`` for none), so a reader never has to guess what a
-    variant name means.
+    such as ``lambda3=0.0``; ``the paper's`` for none, ``the paper's SBU settings`` on a dataset
+    the paper gives no settings for), so a reader never has to guess what a variant name means.
     """
     from stalib.results import settings_of_params
 
@@ -391,11 +391,12 @@ def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     rows = []
     for (dataset, variant, model), g in df.groupby(["dataset", "variant", "model"], sort=False):
+        none = "the paper's" if dataset in PAPER_DATASETS else "the paper's SBU settings"
         texts = set()
         for i, params in enumerate(g["params"].astype(str)):
             settings = settings_of_params(params, f"{dataset} {variant} {model} row {i}")
             texts.add("unrecorded" if settings is None else ", ".join(
-                f"{k}={v}" for k, v in sorted(settings.items())) or "the paper's")
+                f"{k}={v}" for k, v in sorted(settings.items())) or none)
         rows.append({"dataset": dataset, "variant": variant, "model": model,
                      "settings": "; ".join(sorted(texts))})
     out = pd.DataFrame(rows, columns=cols)
