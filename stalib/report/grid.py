@@ -427,11 +427,12 @@ def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None
         for cols in PACE_BY:
             groups = times.groupby([rows[c].astype(str) for c in cols]).median()
             pace.append({tuple(k): float(v) for k, v in groups.dropna().items()})
-    index = {"dataset": 0, "protocol": 1, "variant": 2, "model": 3}
+    from stalib.results import KEY
+
     seconds, untimed = 0.0, 0
     for run in missing:
-        key = [str(v) for v in run.key]
-        found = (level.get(tuple(key[index[c]] for c in cols))
+        key = dict(zip(KEY, map(str, run.key), strict=True))
+        found = (level.get(tuple(key[c] for c in cols))
                  for cols, level in zip(PACE_BY, pace, strict=False))  # pace: [] without rows
         t = next((v for v in found if v is not None), None)
         if t is None:
@@ -463,9 +464,9 @@ def grid_progress(job, results: Path, data_root: Path | None, quick: bool = Fals
     runs = plan_grid(ds, params["models"], params["protocols"], params["seeds"],
                      params["folds"], params["n1"], params["n2"], ".", data=cache[ds],
                      options=params.get("options"), model_overrides=params.get("model_overrides"))
-    done = recorded(runs, results)
-    keys = ({tuple(map(str, k)) for k in done[list(KEY)].itertuples(index=False)}
-            if not done.empty else set())
+    rows = recorded_rows(ds, results)  # read once: the recorded keys and the pace
+    keys = (set() if rows is None else
+            {tuple(map(str, k)) for k in rows[list(KEY)].itertuples(index=False)})
     missing = [r for r in runs if tuple(map(str, r.key)) not in keys]
-    left, untimed = remaining_seconds(missing, recorded_rows(ds, results))
+    left, untimed = remaining_seconds(missing, rows)
     return GridProgress(len(runs) - len(missing), len(runs), left, untimed)
