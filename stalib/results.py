@@ -14,6 +14,8 @@ commit of the code (with ``+dirty`` when ``stalib/`` had uncommitted changes), p
 device, wall time and a UTC timestamp. Rows are written under a file lock through a temporary file
 and a rename, so concurrent runs and crashes never leave a half-written or clobbered file. A row
 whose key already exists is replaced only when asked (``replace=True``), never silently.
+:func:`merge_results` adds the rows another machine wrote (``stalib merge``) and never replaces
+one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import io
 import json
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,25 +196,109 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
                 "rerun with --force to replace it"
             )
         rows = [r for r in rows if tuple(str(r[k]) for k in KEY) != key]
-        _check_settings(path, rows, record)
+        _check_settings(path, rows, asdict(record))
         write_rows(path, rows + [asdict(record)])
 
 
-def _check_settings(path: Path, rows: list[dict], record: RunRecord) -> None:
-    """Refuse ``record`` when the rows of its variant were made with other settings."""
-    mine = settings_of_params(record.params, f"{path}: the new row")
+def _row_key(row: dict) -> tuple:
+    return tuple(str(row[k]) for k in KEY)
+
+
+def _check_settings(path: Path, rows: list[dict], record: dict, where: str = "the new row",
+                    hint: str = "name this configuration with --variant NAME") -> None:
+    """Refuse the row ``record`` when the rows of its variant were made with other settings."""
+    mine = settings_of_params(record["params"], f"{path}: {where}")
     if mine is None:
         return
+    group = ("dataset", "protocol", "variant", "model")
     for i, row in enumerate(rows, 2):
-        if (row["dataset"], row["protocol"], row["variant"], row["model"]) != (
-                record.dataset, record.protocol, record.variant, record.model):
+        if any(str(row[k]) != str(record[k]) for k in group):
             continue
         theirs = settings_of_params(row["params"], f"{path}, line {i}")
         if theirs is not None and theirs != mine:
             raise StalibError(
-                f"{path}: variant {record.variant!r} of {record.model} ({record.protocol}) holds "
-                f"runs with other settings ({_describe(theirs)}, this run: {_describe(mine)}); "
-                "name this configuration with --variant NAME")
+                f"{path}: variant {record['variant']!r} of {record['model']} "
+                f"({record['protocol']}) holds runs with other settings ({_describe(theirs)}, "
+                f"{where}: {_describe(mine)}); {hint}")
+
+
+#: The results files of a dataset's folder: test folds, inner validation.
+RESULTS_FILES = ("cv.csv", "validation.csv")
+
+
+def merge_file(src: Path, dest: Path) -> tuple[int, int]:
+    """Add the rows of the results file ``src`` to ``dest`` (created if missing), under its lock.
+
+    A row whose key is not in ``dest`` is added; one equal to ``dest``'s row of its key in
+    every column is already there and skipped; one that differs from it is refused (nothing is
+    replaced), as is a row whose variant holds other settings in ``dest`` (the check of
+    :func:`append_record`). Returns ``(added, already there)``."""
+    incoming = read_records(src)
+    with locked(dest):
+        rows = read_records(dest)
+        added = _new_rows(src, dest, rows, incoming)
+        if added:
+            write_rows(dest, rows + added)
+    return len(added), len(incoming) - len(added)
+
+
+def _new_rows(src: Path, dest: Path, rows: list[dict], incoming: list[dict]) -> list[dict]:
+    """The rows of ``incoming`` (read from ``src``) that ``rows`` (of ``dest``) lacks; see
+    :func:`merge_file` for what is refused."""
+    have = {_row_key(r): r for r in rows}
+    added: list[dict] = []
+    for i, row in enumerate(incoming, 2):
+        key = _row_key(row)
+        old = have.get(key)
+        if old is None:
+            _check_settings(dest, rows + added, row, f"the row of {src}, line {i}",
+                            "rename the variant in one of the two files")
+            have[key] = row
+            added.append(row)
+            continue
+        differ = [c for c in COLUMNS if str(old.get(c, "")) != str(row.get(c, ""))]
+        if differ:
+            raise StalibError(
+                f"{src}, line {i}: another result for {dict(zip(KEY, key, strict=True))} is in "
+                f"{dest} (or earlier in {src.name}); they differ in {', '.join(differ)}; merge "
+                "never replaces a row: remove one of the two first")
+    return added
+
+
+def merge_results(sources: list[Path], dest_dir: Path, dry_run: bool = False
+                  ) -> list[tuple[Path, Path, int, int]]:
+    """Merge every ``<dataset>/cv.csv`` and ``validation.csv`` under each folder of ``sources``
+    into the same file under ``dest_dir`` (:func:`merge_file`), e.g. the results a GPU machine
+    or a cluster node wrote into a folder of its own. All of them are first merged into a copy
+    of ``dest_dir``'s files, so a refused row leaves ``dest_dir`` as it was. Returns
+    ``(source file, file under dest_dir, added, already there)`` per file."""
+    dest_dir = Path(dest_dir)
+    plan = [(f, dest_dir / f.relative_to(src)) for src in map(Path, sources)
+            for f in _results_files(src, dest_dir)]
+    counts = []
+    with tempfile.TemporaryDirectory() as tmp:  # the trial merge, on copies
+        for f, d in plan:
+            trial = Path(tmp) / d.relative_to(dest_dir)
+            if d.exists() and not trial.exists():
+                trial.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(d, trial)
+            counts.append(merge_file(f, trial))
+    if not dry_run:
+        counts = [merge_file(f, d) for f, d in plan]
+    return [(f, d, *c) for (f, d), c in zip(plan, counts, strict=True)]
+
+
+def _results_files(src: Path, dest_dir: Path) -> list[Path]:
+    """The results files under the folder ``src`` (at least one), which is not ``dest_dir``."""
+    expected = f"a results folder holding <dataset>/{' or '.join(RESULTS_FILES)}"
+    if not src.is_dir():
+        raise StalibError(f"{src}: not a folder (expected {expected})")
+    if dest_dir.exists() and dest_dir.resolve() == src.resolve():
+        raise StalibError(f"{src}: this is the results folder it would be merged into")
+    files = sorted(p for name in RESULTS_FILES for p in src.glob(f"*/{name}"))
+    if not files:
+        raise StalibError(f"{src}: no results files in it (expected {expected})")
+    return files
 
 
 def _describe(settings: dict) -> str:
