@@ -190,9 +190,10 @@ LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
                                             "options": R1_VIEW_GAIN}
 #: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
 #: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
-#: and augmentation (``aug``), then issue 12's recipe (``r1-view``, and a smaller HCN,
-#: ``r1-view-small``); only the one the rule chose at each step (``aug``, ``r1-view``) is run on
-#: the test folds, for the four CSTA models. ``reference`` names the Fig. 7 variant of STA-LSTM
+#: and augmentation (``aug``), then issue 12's recipe (``r1-view``, a smaller HCN,
+#: ``r1-view-small``, and ``r1-view-aug``: temporal crop and person swap); only the one the
+#: rule chose at each step (``aug``, ``r1-view``) is run on the test folds, for the four CSTA
+#: models. ``reference`` names the Fig. 7 variant of STA-LSTM
 #: it is compared with and drawn beside: the one the same rule chose for the Fig. 7 models.
 #: UTKinect, kept out of development, runs the last of SBU's choices.
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
