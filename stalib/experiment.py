@@ -34,6 +34,7 @@ from stalib.loss import LossConfig, sta_loss
 from stalib.models import build_model, check_model_name
 from stalib.models.sta_lstm import VARIANTS
 from stalib.results import (
+    RESULTS_FILES,
     RunRecord,
     append_record,
     git_commit,
@@ -69,8 +70,9 @@ def record_key(cfg: TrainConfig) -> tuple:
 
 def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
     """``<results>/<dataset>/cv.csv``, or ``validation.csv`` for an inner-validation run."""
-    name = "cv.csv" if cfg.val_fold is None else "validation.csv"
-    return Path(results_dir) / dataset_key(cfg.dataset) / name
+    test, validation = RESULTS_FILES
+    return Path(results_dir) / dataset_key(cfg.dataset) / (test if cfg.val_fold is None
+                                                           else validation)
 
 
 def loss_config(cfg: TrainConfig) -> LossConfig:

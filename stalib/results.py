@@ -67,6 +67,8 @@ class RunRecord:
 
 
 COLUMNS = [f.name for f in fields(RunRecord)]
+#: The results files of a dataset's folder: test folds, inner validation.
+RESULTS_FILES = ("cv.csv", "validation.csv")
 #: Columns that older files may lack: ``variant`` (worked out from params) and ``test_correct``.
 OPTIONAL_COLUMNS = ("variant", "test_correct")
 
@@ -148,8 +150,13 @@ def variant_of_params(params: str, where: str) -> str:
     return default_variant(train["dataset"]) if "dataset" in train else PAPER_VARIANT
 
 
+def _row_key(row: dict) -> tuple:
+    """A row's :data:`KEY` as strings (as :meth:`RunRecord.key` gives a record's)."""
+    return tuple(str(row[k]) for k in KEY)
+
+
 def has_record(path: Path, key: tuple) -> bool:
-    return any(tuple(str(r[k]) for k in KEY) == tuple(map(str, key)) for r in read_records(path))
+    return any(_row_key(r) == tuple(map(str, key)) for r in read_records(path))
 
 
 @contextlib.contextmanager
@@ -189,19 +196,15 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
     with locked(path):
         rows = read_records(path)
         key = record.key()
-        same = [r for r in rows if tuple(str(r[k]) for k in KEY) == key]
+        same = [r for r in rows if _row_key(r) == key]
         if same and not replace:
             raise StalibError(
                 f"{path}: a result for {dict(zip(KEY, key, strict=True))} exists already; "
                 "rerun with --force to replace it"
             )
-        rows = [r for r in rows if tuple(str(r[k]) for k in KEY) != key]
+        rows = [r for r in rows if _row_key(r) != key]
         _check_settings(path, rows, asdict(record))
         write_rows(path, rows + [asdict(record)])
-
-
-def _row_key(row: dict) -> tuple:
-    return tuple(str(row[k]) for k in KEY)
 
 
 def _check_settings(path: Path, rows: list[dict], record: dict, where: str = "the new row",
@@ -220,10 +223,6 @@ def _check_settings(path: Path, rows: list[dict], record: dict, where: str = "th
                 f"{path}: variant {record['variant']!r} of {record['model']} "
                 f"({record['protocol']}) holds runs with other settings ({_describe(theirs)}, "
                 f"{where}: {_describe(mine)}); {hint}")
-
-
-#: The results files of a dataset's folder: test folds, inner validation.
-RESULTS_FILES = ("cv.csv", "validation.csv")
 
 
 def merge_file(src: Path, dest: Path) -> tuple[int, int]:

@@ -193,8 +193,8 @@ LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
 #: and augmentation (``aug``), then issue 12's recipe (``r1-view``, a smaller HCN,
 #: ``r1-view-small``, and ``r1-view-aug``: temporal crop and person swap); only the one the
 #: rule chose at each step (``aug``, ``r1-view``) is run on the test folds, for the four CSTA
-#: models. ``reference`` names the Fig. 7 variant of STA-LSTM
-#: it is compared with and drawn beside: the one the same rule chose for the Fig. 7 models.
+#: models. ``reference`` names the Fig. 7 variant of STA-LSTM it is compared with and drawn
+#: beside: the one the same rule chose for the Fig. 7 models.
 #: UTKinect, kept out of development, runs the last of SBU's choices.
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
     "sbu": [
