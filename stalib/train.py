@@ -62,9 +62,10 @@ import numpy as np
 import torch
 
 from stalib.config import TrainConfig
-from stalib.data.augment import Augment
+from stalib.data.augment import Augment, PersonSwap
 from stalib.data.batching import Batch, pad_batch
 from stalib.data.core import SkeletonSet
+from stalib.data.registry import preprocess_settings
 from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
 from stalib.errors import ConfigError, StalibError
 
@@ -242,6 +243,33 @@ def set_trainable(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Paramet
 
 
 # ---------------------------------------------------------------------------- batches
+def person_swap(cfg: TrainConfig, data: SkeletonSet, indices: np.ndarray,
+                checked: int = 8) -> PersonSwap | None:
+    """The :class:`~stalib.data.augment.PersonSwap` of ``cfg``'s preprocessing (its dataset and
+    ``preprocess`` settings) for ``data``, which must have been loaded with it: the frame steps
+    must leave its first ``checked`` two-person sequences of ``indices`` where they are, else
+    ConfigError (a swap would put the new person 1 in a frame the data is not in). None for
+    one-person data (:class:`~stalib.data.augment.Augment` refuses the swap there)."""
+    if data.persons != 2:
+        return None
+    swap = PersonSwap(preprocess_settings(cfg.dataset, cfg.preprocess).build(),
+                      data.joints_per_person)
+    seen = 0
+    for i in np.asarray(indices):
+        seq = np.asarray(data[int(i)])
+        if not swap.has_two_persons(seq):
+            continue
+        if not np.allclose(swap.reframe(seq), seq, atol=1e-4):
+            raise ConfigError(
+                f"--augment-swap: sequence {data.names[int(i)]} of {data.name} is not in the "
+                f"frame its preprocessing ({cfg.dataset}, --preprocess {cfg.preprocess or {}}) "
+                "gives; load the data with the run's preprocessing settings")
+        seen += 1
+        if seen == checked:
+            break
+    return swap
+
+
 class BatchStream:
     """An endless stream of shuffled training batches whose position can be saved and restored.
 
@@ -251,14 +279,18 @@ class BatchStream:
     ``batch_size`` sequences and :meth:`next` returns this rank's slice of it; ``weight`` is then
     the weight of this rank's loss (see :func:`stalib.distributed.shard`; 1 for one process).
     With an active ``augment`` (:mod:`stalib.data.augment`) each global batch's sequences are
-    turned, scaled, cropped and swapped by draws from the same generator, after its indices.
+    turned, scaled, cropped and swapped by draws from the same generator, after its indices;
+    a person swap needs ``reframe``, the :class:`~stalib.data.augment.PersonSwap` of the data's
+    preprocessing (:func:`person_swap`).
     """
 
     def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1, augment: Augment | None = None):
+                 rank: int = 0, world: int = 1, augment: Augment | None = None,
+                 reframe: PersonSwap | None = None):
         self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
         self.rank, self.world = rank, world
         self.augment = augment if augment is not None and augment.active else None
+        self.reframe = reframe
         self.rng = np.random.default_rng(seed)
         self.order: np.ndarray = np.empty(0, dtype=np.int64)
         self.pos = 0
@@ -278,7 +310,8 @@ class BatchStream:
         batch = pad_batch(self.data, local)
         if self.augment is not None:
             mine, _ = shard(np.arange(len(chunk)), self.rank, self.world)
-            batch = self.augment(batch, self.rng, len(chunk), mine, self.data.persons)
+            batch = self.augment(batch, self.rng, len(chunk), mine, self.data.persons,
+                                 self.reframe)
         return batch
 
     def state_dict(self) -> dict:
@@ -503,8 +536,10 @@ class Trainer:
         self.progress = progress and info.is_main
         seed_everything(cfg.seed)
         self.stages = schedule_of(cfg)
+        augment = cfg.augmentation()
         self.stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
-                                  info.world, cfg.augmentation())
+                                  info.world, augment,
+                                  person_swap(cfg, data, train_idx) if augment.swap else None)
         if info.enabled and cfg.effective_batch_size < info.world:
             raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
                               f"{info.world} processes: each needs at least one sequence")

@@ -1,5 +1,6 @@
 """Training-time augmentation: rotation about y and scaling, zeros kept, drawn reproducibly,
-the same global batch under data parallelism, off by default."""
+the same global batch under data parallelism, off by default; the person swap in the frame of
+the new person 1 (PersonSwap), on real SBU sequences and made-up NTU ones."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import pytest
 import torch
 
 from stalib.config import TrainConfig
-from stalib.data.augment import Augment
+from stalib.data.augment import Augment, PersonSwap
+from stalib.data.batching import Batch
 from stalib.data.core import SkeletonSet
+from stalib.data.registry import load_dataset
+from stalib.data.transforms import Compose, NTUPreprocess, SBUPreprocess
 from stalib.errors import ConfigError
-from stalib.train import BatchStream
+from stalib.train import BatchStream, person_swap
 
 
 def _data(n: int = 12) -> SkeletonSet:
@@ -112,17 +116,99 @@ def test_temporal_crop_keeps_a_contiguous_window_at_the_front():
     assert torch.equal(out[1, :6], x[1, :6]) and not out[0, 5:].any()
 
 
-def test_person_swap_exchanges_the_two_halves_of_the_joint_axis():
-    x = torch.zeros(2, 3, 4, 3)
-    x[:, :, :2] = 1.0  # person 1
-    out = Augment.swap_persons(x, np.array([True, False]))
-    assert not out[0, :, :2].any() and (out[0, :, 2:] == 1).all()
-    assert torch.equal(out[1], x[1])
+def _read_the_other_way_round(seq: np.ndarray, joints: int) -> np.ndarray:
+    return np.concatenate([seq[:, joints:], seq[:, :joints]], axis=1)
+
+
+@pytest.mark.parametrize("view", [True, False])
+def test_person_swap_equals_preprocessing_the_persons_read_the_other_way_round(data_root, view):
+    settings = SBUPreprocess(view_normalize=view)
+    raw = load_dataset("sbu", data_root, preprocess=False)
+    pre = load_dataset("sbu", data_root, preprocess=settings)
+    swap = PersonSwap(settings.build(), 15)
+    for i in range(len(raw)):  # all 282 real sequences
+        want = settings.build()(_read_the_other_way_round(np.asarray(raw[i]), 15))
+        got = swap(np.asarray(pre[i]))
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        np.testing.assert_allclose(got[0, 2], 0.0, atol=1e-6)  # the new person 1's torso
+        if view:
+            assert got[0, 17, 0] > 0.1 and abs(got[0, 17, 2]) < 1e-5  # person 2 at +x again
+        np.testing.assert_allclose(swap.reframe(np.asarray(pre[i])), pre[i], atol=1e-5)
+
+
+def test_the_bare_exchange_leaves_sbu_person_2_at_minus_x(data_root):
+    """What the swap did up to commit 0827020: the view the test folds never show."""
+    pre = load_dataset("sbu", data_root, preprocess=SBUPreprocess(view_normalize=True))
+    bare = PersonSwap(None, 15)(np.asarray(pre[0]))
+    np.testing.assert_array_equal(bare, _read_the_other_way_round(np.asarray(pre[0]), 15))
+    axis = bare[0, 17] - bare[0, 2]  # the new person 1's torso -> person 2's torso
+    assert axis[0] < -0.1 and np.abs(bare[0, 2]).max() > 0.1  # and person 1 off the origin
+
+
+def _ntu_pair(frames: int = 6, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    bodies = rng.normal(0, 0.3, (frames, 50, 3)) + np.repeat([[1.0, 0, 3.0], [-0.5, 0, 2.5]],
+                                                              25, axis=0)
+    return bodies.astype(np.float32)
+
+
+def test_person_swap_puts_ntu_data_in_the_new_person_1s_body_frame():
+    settings = NTUPreprocess(scale_by_spine=True)
+    raw = _ntu_pair()
+    swap = PersonSwap(settings.build(), 25)
+    np.testing.assert_allclose(swap(settings.build()(raw)),
+                               settings.build()(_read_the_other_way_round(raw, 25)), atol=1e-4)
+    alone = raw.copy()
+    alone[:, 25:] = 0.0  # a one-person action: nobody to put first
+    assert swap.has_two_persons(settings.build()(raw))
+    assert not swap.has_two_persons(settings.build()(alone))
+
+
+def test_without_frame_steps_the_swap_is_the_bare_exchange():
+    seq = _ntu_pair(3)
+    np.testing.assert_array_equal(PersonSwap(Compose([]), 25)(seq),
+                                  _read_the_other_way_round(seq, 25))
+    with pytest.raises(ValueError, match=r"\(T, 50, 3\)"):
+        PersonSwap(None, 25)(seq[:, :30])
+
+
+def test_augment_swaps_whole_rows_first_then_turns_them(data_root):
+    settings = SBUPreprocess(view_normalize=True)
+    data = load_dataset("sbu", data_root, preprocess=settings)
+    swap = PersonSwap(settings.build(), 15)
+    rows = [0, 1, 2, 3]
+    n = max(len(data[i]) for i in rows)
+    x = torch.zeros(4, n + 2, 30, 3)
+    lengths = torch.tensor([len(data[i]) for i in rows])
+    for b, i in enumerate(rows):
+        x[b, : len(data[i])] = torch.as_tensor(np.asarray(data[i]))
+    batch = Batch(x, torch.arange(n + 2)[None] < lengths[:, None], lengths,
+                  torch.zeros(4, dtype=torch.long), torch.arange(4))
+    aug = Augment(rotation=40.0, swap=True)
+    out = aug(batch, np.random.default_rng(7), 4, np.arange(4), 2, swap)
+    rng = np.random.default_rng(7)  # the same draws: angles and factors, then the flips
+    angles, factors = aug.draw(rng, 4)
+    flip = rng.uniform(0.0, 1.0, 4) < 0.5
+    assert flip.any() and not flip.all()
+    for b, i in enumerate(rows):
+        seq = swap(np.asarray(data[i])) if flip[b] else np.asarray(data[i])
+        want = Augment.apply(torch.as_tensor(seq)[None], angles[b : b + 1], factors[b : b + 1])
+        torch.testing.assert_close(out.x[b, : lengths[b]], want[0], atol=1e-5, rtol=0)
+        assert not out.x[b, lengths[b] :].any()
+    with pytest.raises(ValueError, match="PersonSwap"):
+        aug(batch, np.random.default_rng(7), 4, np.arange(4), 2)
+
+
+def test_a_swap_refuses_data_not_in_its_preprocessing_frame(data_root):
+    raw = load_dataset("sbu", data_root, preprocess=False)
+    cfg = TrainConfig(dataset="sbu", augment_swap=True, preprocess={"view_normalize": True})
+    with pytest.raises(ConfigError, match="--augment-swap: sequence .* is not in the frame"):
+        person_swap(cfg, raw, np.arange(10))
+    good = load_dataset("sbu", data_root, preprocess=SBUPreprocess(view_normalize=True))
+    assert isinstance(person_swap(cfg, good, np.arange(10)), PersonSwap)
 
 
 def test_swap_refuses_one_person_data():
-    from stalib.data.batching import Batch
-
     b = Batch(torch.zeros(1, 2, 4, 3), torch.ones(1, 2, dtype=torch.bool), torch.tensor([2]),
               torch.tensor([0]), torch.tensor([0]))
     with pytest.raises(ConfigError, match="two-person"):

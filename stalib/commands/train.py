@@ -86,7 +86,8 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "in [1-C, 1] of its frames (default 0: off)")
     recipe.add_argument("--augment-swap", action="store_true",
                         help="two-person data: swap the persons of a training sequence with "
-                        "probability 1/2")
+                        "probability 1/2, then put it in the frame of the new person 1 (as "
+                        "the preprocessing would have)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:

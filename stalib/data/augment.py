@@ -19,8 +19,16 @@ slice, as one process would.
 The temporal crop (``crop = c``) keeps a random contiguous window of ``round(u L)`` of a
 sequence's ``L`` frames, ``u`` uniform in ``[1 - c, 1]`` (at least one frame), moved to the start
 of the padded row; the person swap (``swap``) exchanges person 1 and person 2 of a sequence with
-probability 1/2 (the two halves of the joint axis). Their draws follow the rotation and scale
-draws, and are made only when they are on, so the batches of runs without them are unchanged.
+probability 1/2 and puts the result in the frame of the new person 1, as preprocessing would
+have (:class:`PersonSwap`). Their draws follow the rotation and scale draws, and are made only
+when they are on, so the batches of runs without them are unchanged.
+
+Up to commit 0827020 the swap only exchanged the two halves of the joint axis, after the
+rotation and the crop, leaving the new person 1 off the origin and, with SBU's view
+normalisation, person 2 at ``-x`` of person 1: a view the test folds never show. The variants
+``r1-view-aug`` (HCN, where the exchange alone changes nothing: HCN takes the maximum over
+persons) and ``r1-view-gain-aug`` (STA-LSTM) in ``results/sbu/validation.csv`` ran with that
+swap; their rows keep the commit.
 """
 
 from __future__ import annotations
@@ -32,7 +40,87 @@ import numpy as np
 import torch
 
 from stalib.data.batching import Batch
+from stalib.data.transforms import Centre, Compose, ViewNormalize, YawAlign, absent_mask
 from stalib.errors import ConfigError
+
+#: The preprocessing steps that fix a sequence's frame from its own joints (a reference frame's
+#: position, or its orientation): what a person swap must apply again, to the new person 1.
+FRAME_STEPS = (Centre, YawAlign, ViewNormalize)
+#: Any tracked joint moves by this much before the frame steps are applied again (they do not
+#: depend on a translation of the whole scene when they translate it themselves), so that none
+#: of them sits at the origin and reads as absent (see :class:`PersonSwap`).
+_LIFT = np.array([0.5, 0.25, 0.125])
+
+
+class PersonSwap:
+    """Exchange person 1 and person 2 of a preprocessed two-person sequence, in the frame of the
+    new person 1: the sequence the same preprocessing makes of the raw one read with its persons
+    the other way round.
+
+    Preprocessing puts a sequence in a frame fixed by person 1 (:data:`FRAME_STEPS`: SBU centres
+    on person 1's torso and, with the view normalisation, turns person 1 -> person 2 onto ``+x``;
+    NTU puts person 1's spine at the origin and shoulders on ``x``). Exchanging the two halves of
+    the joint axis alone leaves the new person 1 away from the origin and, for SBU, facing the
+    other way: a sequence the test folds never show. So after the exchange the frame steps of
+    ``pipeline`` run again; the steps before them (un-normalising, smoothing) act on each joint
+    alone and need no repeat. A joint the first pass put exactly at the origin (the centring
+    joint of the reference frame) is tracked, not absent: every tracked joint is first lifted by
+    :data:`_LIFT` (a translation, which the frame steps remove) so that it does not read as
+    absent, and absent joints stay at the origin. ``pipeline`` without frame steps gives the
+    plain exchange.
+    """
+
+    def __init__(self, pipeline: Compose | None, joints_per_person: int):
+        steps = [] if pipeline is None else pipeline.transforms
+        self.steps = [t for t in steps if isinstance(t, FRAME_STEPS)]
+        self.J = int(joints_per_person)
+        # joints a frame step may have put at exactly (0, 0, 0): the origins it translated to
+        self.origins = sorted({t.joint for t in self.steps if isinstance(t, Centre)}
+                              | {t.origin for t in self.steps if isinstance(t, ViewNormalize)})
+        self.translates = bool(self.origins)
+
+    def tracked(self, seq: np.ndarray) -> np.ndarray:
+        """``(T, K)`` bool: tracked joints of a preprocessed ``seq``; a frame-step origin at the
+        origin counts as tracked in every frame where its person has another tracked joint."""
+        out = ~absent_mask(seq)
+        for o in self.origins:
+            person = slice((o // self.J) * self.J, (o // self.J + 1) * self.J)
+            out[:, o] |= out[:, person].any(axis=1)
+        return out
+
+    def has_two_persons(self, seq: np.ndarray) -> bool:
+        """Whether person 2 is tracked in some frame (else there is nobody to put first)."""
+        return bool(self.tracked(seq)[:, self.J : 2 * self.J].any())
+
+    def reframe(self, seq: np.ndarray) -> np.ndarray:
+        """The frame steps applied again to ``seq`` ``(T, 2J, 3)``: the identity (up to
+        rounding) on a sequence already in the frame of its person 1."""
+        x = self._check(seq)
+        return self._frame(x, self.tracked(x))
+
+    def __call__(self, seq: np.ndarray) -> np.ndarray:
+        x = self._check(seq)
+        keep = self.tracked(x)
+        return self._frame(self._exchange(x), self._exchange(keep))
+
+    def _exchange(self, a: np.ndarray) -> np.ndarray:
+        return np.concatenate([a[:, self.J :], a[:, : self.J]], axis=1)
+
+    def _frame(self, x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        if not self.steps:
+            return x.astype(np.float32)
+        x = x.astype(np.float64)
+        if self.translates:
+            x = np.where(keep[..., None], x + _LIFT, 0.0)
+        out = Compose(self.steps)(x)
+        return np.where(keep[..., None], out, 0.0).astype(np.float32)
+
+    def _check(self, seq: np.ndarray) -> np.ndarray:
+        x = np.asarray(seq)
+        if x.ndim != 3 or x.shape[1:] != (2 * self.J, 3):
+            raise ValueError(f"PersonSwap: expected a (T, {2 * self.J}, 3) sequence, got "
+                             f"{x.shape}")
+        return x
 
 
 @dataclass(frozen=True)
@@ -63,22 +151,31 @@ class Augment:
         return self.rotation > 0 or self.scale > 0 or self.crop > 0 or self.swap
 
     def __call__(self, batch: Batch, rng: np.random.Generator, n: int, mine: np.ndarray,
-                 persons: int) -> Batch:
+                 persons: int, reframe: PersonSwap | None = None) -> Batch:
         """``batch`` (this rank's rows ``mine`` of a global batch of ``n``) augmented with draws
-        from ``rng`` for all ``n`` sequences, in the order rotation and scale, crop, swap."""
+        from ``rng`` for all ``n`` sequences, drawn in the order rotation and scale, crop, swap.
+
+        The swap (``reframe``: the :class:`PersonSwap` of the data's preprocessing, needed when
+        ``swap`` is on) is applied first, on the whole sequence, so that its frame is fixed by
+        the first frame as in preprocessing; then rotation and scale, then the crop. A sequence
+        whose person 2 is never tracked is left as it is."""
         angles, factors = self.draw(rng, n)
-        x, mask, lengths = batch.x, batch.mask, batch.lengths
-        x = self.apply(x, angles[mine], factors[mine])
         if self.crop > 0:
             share = rng.uniform(1.0 - self.crop, 1.0, n)[mine]
             where = rng.uniform(0.0, 1.0, n)[mine]
-            x, mask, lengths = self.crop_frames(x, lengths, share, where)
+        x, mask, lengths = batch.x, batch.mask, batch.lengths
         if self.swap:
             if persons != 2:
                 raise ConfigError(f"--augment-swap needs two-person data, this dataset has "
                                   f"{persons} person(s) per sequence")
+            if reframe is None:
+                raise ValueError("Augment: swap needs the PersonSwap of the data's "
+                                 "preprocessing (reframe=...)")
             flip = (rng.uniform(0.0, 1.0, n) < 0.5)[mine]
-            x = self.swap_persons(x, flip)
+            x = self.swap_persons(x, lengths, flip, reframe)
+        x = self.apply(x, angles[mine], factors[mine])
+        if self.crop > 0:
+            x, mask, lengths = self.crop_frames(x, lengths, share, where)
         return Batch(x, mask, lengths, batch.labels, batch.index)
 
     @staticmethod
@@ -97,11 +194,17 @@ class Augment:
         return out, mask, new
 
     @staticmethod
-    def swap_persons(x: torch.Tensor, flip: np.ndarray) -> torch.Tensor:
-        """Rows ``b`` with ``flip[b]`` get person 2's joints first (joint axis halves swapped)."""
-        half = x.shape[2] // 2
-        swapped = torch.cat([x[:, :, half:], x[:, :, :half]], dim=2)
-        return torch.where(torch.as_tensor(flip)[:, None, None, None], swapped, x)
+    def swap_persons(x: torch.Tensor, lengths: torch.Tensor, flip: np.ndarray,
+                     reframe: PersonSwap) -> torch.Tensor:
+        """Rows ``b`` with ``flip[b]`` (and a tracked person 2) replaced by ``reframe`` of their
+        first ``lengths[b]`` frames: persons exchanged, in the frame of the new person 1."""
+        out = x.clone()
+        for b in np.flatnonzero(flip):
+            n = int(lengths[b])
+            seq = x[b, :n].cpu().numpy()
+            if reframe.has_two_persons(seq):
+                out[b, :n] = torch.as_tensor(reframe(seq), dtype=x.dtype)
+        return out
 
     def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Angles (radians) and scale factors for ``n`` sequences, from ``rng``."""
