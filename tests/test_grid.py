@@ -160,37 +160,48 @@ def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path
 def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
     """--list's "k/n runs": n from the job's grid as its notebook plans it (SBU: 6 models x 5
     folds x 3 seeds), k the rows of exactly those runs (another variant's row does not count);
-    the time left from the pace of the recorded runs closest to each missing one."""
+    the time left from the pace per iteration of the recorded runs closest to each missing one,
+    times the iterations that run will train (its fold's training set, its schedule)."""
+    import math
     from dataclasses import asdict
 
+    from stalib.data.registry import get_splits
     from stalib.report import reproduce as rp
     from stalib.report.grid import grid_progress
     from stalib.results import RunRecord, write_rows
 
-    def row(variant, model, fold, seconds):
+    def row(variant, model, fold, seconds, iterations):
         return asdict(RunRecord(
             dataset="sbu", protocol="5fold", variant=variant, model=model, fold=fold, seed=0,
-            accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=1,
+            accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=iterations,
             wall_time_s=seconds, device="cpu", git_commit="x", timestamp="t", params="{}",
             versions="{}"))
 
     (tmp_path / "sbu").mkdir()
-    write_rows(tmp_path / "sbu" / "cv.csv", [row("r1-view-gain", "lstm", 1, 100.0),
-                                             row("r1-view-gain", "sta-lstm", 2, 300.0),
-                                             row("paper", "lstm", 1, 7.0)])
+    write_rows(tmp_path / "sbu" / "cv.csv", [row("r1-view-gain", "lstm", 1, 100.0, 1200),
+                                             row("r1-view-gain", "sta-lstm", 2, 300.0, 1200),
+                                             row("paper", "lstm", 1, 7.0, 2500)])
     job = rp.get_job("fig7-sbu-r1-view-gain")
     loaded: dict = {}  # SBU loaded once
     full = grid_progress(job, tmp_path, data_root, cache=loaded)
+    # 150 epochs of batches of 32 over each fold's training set
+    its = [150 * math.ceil(len(s.train) / 32) for s in get_splits("sbu", loaded["sbu"], "5fold")]
+    assert len(set(its)) > 1  # the folds differ in size, so in iterations
+    every = 3 * sum(its)  # every fold, 3 seeds
     # 14 LSTM runs at its own pace, 14 STA-LSTM runs at its own, the 60 runs of the 4 models
-    # without a row of their own at the median of the variant's rows (200 s)
-    assert full == (2, 90, 14 * 100.0 + 14 * 300.0 + 60 * 200.0, 0)
-    assert full.describe() == "2/90 runs, ~4.9 h left"
+    # without a row of their own at the median pace of the variant's rows (200 s / 1200)
+    want = (100 * (every - its[0]) + 300 * (every - its[1]) + 4 * 200 * every) / 1200
+    assert full[:2] == (2, 90) and full[3] == 0 and math.isclose(full[2], want)
+    assert full.describe() == f"2/90 runs, ~{want / 3600:.1f} h left"
     quick = grid_progress(job, tmp_path, data_root, quick=True, cache=loaded)  # fold 1, seed 0
-    assert quick == (1, 6, 300.0 + 4 * 200.0, 0) and quick.describe() == "1/6 runs, ~18 min left"
+    q = math.ceil(len(get_splits("sbu", loaded["sbu"], "5fold")[0].train) / 32)  # one epoch
+    assert quick[:2] == (1, 6) and math.isclose(quick[2], (300 + 4 * 200) * q / 1200)
     untimed = grid_progress(rp.get_job("csta-sbu-r1-view"), tmp_path, data_root, cache=loaded)
     assert untimed == (0, 60, 0.0, 60) and untimed.describe() == "0/60 runs, 60 untimed left"
     paper = grid_progress(rp.get_job("fig7-sbu"), tmp_path, data_root, cache=loaded)
-    assert paper == (1, 90, 89 * 7.0, 0)  # the paper LSTM's row times every model
+    # the paper LSTM's pace (7 s per 2500 iterations) times the iterations Algorithm 1 gives
+    # each model: 2500 for the LSTM, SA- and TA-LSTM, 6500 for STA-LSTM
+    assert paper[:2] == (1, 90) and math.isclose(paper[2], 7 * (14 + 4 * 15 + 15 * 6500 / 2500))
     assert grid_progress(rp.get_job("data-sbu"), tmp_path, data_root) is None
     assert grid_progress(job, tmp_path, None) is None
 

@@ -415,22 +415,35 @@ PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "variant", "mode
                                         ("dataset", "protocol", "variant"))
 
 
-def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None
-                      ) -> tuple[float, int]:
+def planned_iterations(cfg: TrainConfig, n_train: int) -> int:
+    """The iterations run ``cfg`` trains on ``n_train`` sequences: every stage of its schedule
+    (:func:`stalib.train.stage_iterations`)."""
+    from stalib.train import schedule_of, stage_iterations
+
+    return sum(stage_iterations(stage, cfg, n_train) for stage in schedule_of(cfg))
+
+
+def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None,
+                      iterations: Sequence[int] | None = None) -> tuple[float, int]:
     """``(seconds, untimed)`` for the runs ``missing``, one after the other: each costs the
     median ``wall_time_s`` of the recorded rows ``rows`` closest to its kind (:data:`PACE_BY`:
-    the pace of the machine that ran them, load included); a run that no row of its variant
-    times is counted in ``untimed``."""
+    the pace of the machine that ran them, load included) or, given each run's ``iterations``
+    (:func:`planned_iterations`), that many times their median seconds per iteration (a
+    leave-one-out fold trains on more sequences than a cross-subject one); a run that no row of
+    its variant times is counted in ``untimed``."""
     pace: list[dict[tuple[str, ...], float]] = []
     if rows is not None and not rows.empty and "wall_time_s" in rows.columns:
         times = pd.to_numeric(rows["wall_time_s"], errors="coerce")
+        if iterations is not None:
+            times = times / pd.to_numeric(rows["iterations"], errors="coerce").where(
+                lambda n: n > 0)
         for cols in PACE_BY:
             groups = times.groupby([rows[c].astype(str) for c in cols]).median()
             pace.append({tuple(k): float(v) for k, v in groups.dropna().items()})
     from stalib.results import KEY
 
     seconds, untimed = 0.0, 0
-    for run in missing:
+    for i, run in enumerate(missing):
         key = dict(zip(KEY, map(str, run.key), strict=True))
         found = (level.get(tuple(key[c] for c in cols))
                  for cols, level in zip(PACE_BY, pace, strict=False))  # pace: [] without rows
@@ -438,7 +451,7 @@ def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None
         if t is None:
             untimed += 1
         else:
-            seconds += t
+            seconds += t if iterations is None else t * iterations[i]
     return seconds, untimed
 
 
@@ -468,5 +481,11 @@ def grid_progress(job, results: Path, data_root: Path | None, quick: bool = Fals
     keys = (set() if rows is None else
             {tuple(map(str, k)) for k in rows[list(KEY)].itertuples(index=False)})
     missing = [r for r in runs if tuple(map(str, r.key)) not in keys]
-    left, untimed = remaining_seconds(missing, rows)
+    from stalib.data.registry import get_splits
+
+    where = [dict(zip(KEY, r.key, strict=True)) for r in missing]  # protocol, 1-based fold
+    splits = {p: get_splits(ds, cache[ds], p) for p in {w["protocol"] for w in where}}
+    iterations = [planned_iterations(r.cfg, len(splits[w["protocol"]][int(w["fold"]) - 1].train))
+                  for r, w in zip(missing, where, strict=True)]
+    left, untimed = remaining_seconds(missing, rows, iterations)
     return GridProgress(len(runs) - len(missing), len(runs), left, untimed)
