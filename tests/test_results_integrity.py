@@ -209,3 +209,28 @@ def test_a_column_this_version_does_not_know_is_never_dropped(tmp_path):
     with pytest.raises(StalibError, match=r"cv\.csv: its rows have columns .*from_the_future"):
         append_record(path, dataclasses.replace(rec, fold=2))
     assert path.read_text() == before
+
+
+def test_every_committed_row_of_a_recipe_has_the_recipes_settings():
+    """A row filed under a recipe's name (``--recipe NAME``) was made with that recipe's
+    settings, so ``stalib cv --recipe NAME --resume`` continues the committed grid rather than
+    skipping runs of other settings under the same name (rows of ``r1-view`` of the LSTM family
+    once read eq. (7)'s L1 term as a mean while the recipe did not)."""
+    from stalib.config import RECIPES, recipe_settings
+    from stalib.results import settings_of_params
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    checked = 0
+    for path in sorted(root.glob("*/*.csv")):
+        if path.name not in ("cv.csv", "validation.csv"):
+            continue
+        for i, row in enumerate(read_records(path), start=2):
+            if row["variant"] not in RECIPES:
+                continue
+            dataset = json.loads(row["params"])["train"]["dataset"]
+            want = TrainConfig(dataset=dataset, model=row["model"],
+                               **recipe_settings(row["variant"], dataset)).deviations()
+            got = settings_of_params(row["params"], f"{path}, line {i}")
+            assert got == want, f"{path}, line {i}: {row['model']} {row['variant']}"
+            checked += 1
+    assert checked > 100  # the recipes' grids are committed

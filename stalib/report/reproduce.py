@@ -164,8 +164,8 @@ CSTA_GRID: dict[str, dict[str, Any]] = {
 }
 #: Issue 12's recipes (:data:`stalib.config.RECIPES`): ``r1-view`` (one stage of 150 epochs,
 #: batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the view normalisation of
-#: each dataset), HCN's choice on validation folds; ``r1-view-gain`` (with the L1 term of
-#: eq. (7) as a mean and alpha scaled by K), STA-LSTM's, where the plain ``r1-view`` underfits
+#: each dataset, the L1 term of eq. (7) as a mean), HCN's choice on validation folds;
+#: ``r1-view-gain`` (with alpha scaled by K), STA-LSTM's, where the plain ``r1-view`` underfits
 #: (the verdict and diagnosis pages). ``stalib cv --recipe NAME`` runs the same settings.
 R1_VIEW: dict[str, Any] = copy.deepcopy(RECIPES["r1-view"])
 R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain",
