@@ -61,7 +61,8 @@ def test_the_reference_of_data_the_paper_lacks_is_its_default_variant():
 
 
 def test_the_committed_results_fit_on_a_page():
-    """806 runs were 806 rows of raw JSON; grouped, they are a few dozen short rows."""
+    """806 runs were 806 rows of raw JSON; grouped, they are a few dozen short rows: at least
+    ten runs a group, however many grids are committed."""
     from stalib import report
 
     runs = report.load_all_cv()
@@ -69,4 +70,4 @@ def test_the_committed_results_fit_on_a_page():
         return
     groups = configuration_groups(runs)
     assert groups["runs"].sum() == len(runs)
-    assert len(groups) <= 60 and groups["differs"].str.len().max() < 600
+    assert 10 * len(groups) <= len(runs) and groups["differs"].str.len().max() < 600

@@ -170,6 +170,37 @@ def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path):
         rp.run_jobs(jobs, results, root=root, workers=0, log=lambda s: None)
 
 
+SUMMARY_BODY = """
+import pathlib
+from stalib.results import read_records
+res, src = pathlib.Path(results_dir), pathlib.Path(results_root) / 'sbu' / 'cv.csv'
+(res / 'tables').mkdir(parents=True, exist_ok=True)
+(res / 'tables' / 'summary.txt').write_text(str(len(read_records(src)) if src.is_file() else 0))
+"""
+
+
+def test_a_job_that_summarises_results_runs_after_every_other(tmp_path):
+    """--jobs 2: a job that reads cv.csv (errors-*) waits for every chain, even listed first,
+    so that it summarises all their rows and a second run finds it up to date."""
+    root, results = tmp_path / "project", tmp_path / "results"
+    make_notebook(root / "notebooks" / "chain.ipynb", CHAIN_BODY,
+                  defaults="name = 'a'\nafter = None\nthreads = None\n")
+    make_notebook(root / "notebooks" / "summary.ipynb", SUMMARY_BODY, defaults="")
+    summary = rp.Job("s", "notebooks/summary.ipynb", {}, outputs=("tables/summary.txt",),
+                     reads=("sbu/cv.csv",))
+    jobs = [summary, *(rp.Job(n, "notebooks/chain.ipynb", {"name": n},
+                              outputs=(f"tables/{n}.txt", "sbu/cv.csv"), chain=n)
+                       for n in ("a1", "b1", "c1"))]
+    chains, summaries = rp.phases(jobs)
+    assert list(chains) == ["a1", "b1", "c1"] and summaries == [summary]
+    outcomes = rp.run_jobs(jobs, results, root=root, workers=2, log=lambda s: None)
+    assert [o.job.name for o in outcomes] == ["s", "a1", "b1", "c1"]
+    assert all(o.status == "ran" for o in outcomes), [o.message for o in outcomes]
+    assert (results / "tables" / "summary.txt").read_text() == "3"
+    again = rp.run_jobs(jobs, results, root=root, workers=2, log=lambda s: None)
+    assert {o.status for o in again} == {"up-to-date"}
+
+
 def test_jobs_that_share_sta_lstm_runs_are_one_chain():
     """A CSTA or attention job reads the STA-LSTM runs a Fig. 7 job of its chain trains, and
     comes after it in the grid."""

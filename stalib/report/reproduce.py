@@ -641,7 +641,9 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     ``workers`` > 1 runs that many chains (:attr:`Job.chain`) side by side, each in a process
     of its own and its jobs in order; the outcomes come back in the grid's order. Results files
     are merged under their lock (:func:`merge_results`), so jobs of different chains may
-    publish into one ``cv.csv``.
+    publish into one ``cv.csv``. A job that summarises results files (:attr:`Job.reads`) runs
+    after all the others, so that it reads what they recorded (side by side, it could stamp a
+    ``cv.csv`` that another chain was still adding rows to, and be out of date at once).
     """
     if workers < 1:
         raise ConfigError(f"--jobs must be >= 1, got {workers}")
@@ -656,20 +658,31 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     settings = {"results": results, "root": root, "data_root": data_root, "quick": quick,
                 "force": force, "retrain": retrain, "only": only, "runs_root": runs_root,
                 "threads": max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None}
-    chains: dict[str, list[Job]] = {}
-    for job in chosen:
-        chains.setdefault(job.chain or job.name, []).append(job)
-    if workers == 1 or len(chains) == 1:
-        return _run_chain(chosen, settings, log)
-    import concurrent.futures as cf
-    import multiprocessing as mp
+    chains, summaries = phases(chosen)
+    if workers == 1 or len(chains) <= 1:
+        outcomes = _run_chain([job for job in chosen if job not in summaries], settings, log)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
 
-    with cf.ProcessPoolExecutor(min(workers, len(chains)),
-                                mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(_run_chain, chain, settings) for chain in chains.values()]
-        outcomes = [o for f in done for o in f.result()]
+        with cf.ProcessPoolExecutor(min(workers, len(chains)),
+                                    mp_context=mp.get_context("spawn")) as pool:
+            done = [pool.submit(_run_chain, chain, settings) for chain in chains.values()]
+            outcomes = [o for f in done for o in f.result()]
+    outcomes += _run_chain(summaries, settings, log)
     order = {job.name: i for i, job in enumerate(chosen)}
     return sorted(outcomes, key=lambda o: order[o.job.name])
+
+
+def phases(jobs: Sequence[Job]) -> tuple[dict[str, list[Job]], list[Job]]:
+    """``jobs`` as :func:`run_jobs` runs them: the chains (:attr:`Job.chain`, each in order) of
+    the jobs that train and draw, which may run side by side, then the jobs that summarise
+    results files (:attr:`Job.reads`), which run after all of them."""
+    chains: dict[str, list[Job]] = {}
+    for job in jobs:
+        if not job.reads:
+            chains.setdefault(job.chain or job.name, []).append(job)
+    return chains, [job for job in jobs if job.reads]
 
 
 def _run_chain(chain: Sequence[Job], settings: Mapping[str, Any],
