@@ -184,6 +184,24 @@ def test_summarise_mean_std_over_folds_and_seeds():
     assert report.summarise(None).empty
 
 
+def test_a_grid_still_running_is_not_set_against_the_paper():
+    """STA-LSTM's rows of a variant on 4 of the 5 folds (a grid still running) keep their mean
+    and runs, but get no difference to the paper's 91.51 and say "running"."""
+    lit = report.load_literature(REPO / "results" / "literature.csv")
+    whole = synthetic_runs(models=("sta-lstm",)).assign(variant="paper")
+    running = whole[whole["fold"] < 5].assign(variant="new")
+    table = report.compare(report.summarise(pd.concat([whole, running])), lit)
+    assert table["whole"].tolist() == [True, False] and table["paper"].tolist() == [91.51] * 2
+    assert not np.isnan(table["diff"].iloc[0]) and np.isnan(table["diff"].iloc[1])
+    shown = report.format_comparison(table)
+    assert shown["Runs (folds × seeds)"].tolist() == ["10 (5 × 2)", "8 (4 × 2), running"]
+    assert shown["Difference (pp)"].iloc[1] == "—"
+    a_seed_short = whole.drop(whole.index[-1])  # fold 5 has one seed of the two
+    assert not report.summarise(a_seed_short)["whole"].iloc[0]
+    one_seed = whole[whole["seed"] == 0].assign(variant="new")  # every fold, seed 0 so far
+    assert report.summarise(pd.concat([whole, one_seed]))["whole"].tolist() == [True, False]
+
+
 def test_compare_with_the_repository_literature():
     lit = report.load_literature(REPO / "results" / "literature.csv")
     runs = pd.concat([

@@ -232,23 +232,30 @@ def _model_rank(model: str) -> int:
 
 
 def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
-              variants: Iterable[str] | None = None) -> pd.DataFrame:
+              variants: Iterable[str] | None = None, protocol_seeds: bool = True
+              ) -> pd.DataFrame:
     """Mean ± std (percent) per (dataset, protocol, variant, model) over folds and seeds.
 
     Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds,
-    correct, sequences, ci_low, ci_high``; ``std`` is NaN for a single run. ``correct`` and
-    ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``). When
-    every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs of
-    0/100 outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of the
-    pooled accuracy (:func:`wilson_interval`), NaN otherwise. Rows follow :data:`MODEL_ORDER`
-    within each dataset and protocol, the ``paper`` variant first. ``variants`` keeps only
-    those variants.
+    correct, sequences, ci_low, ci_high, whole``; ``std`` is NaN for a single run. ``correct``
+    and ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``).
+    When every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs
+    of 0/100 outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of
+    the pooled accuracy (:func:`wilson_interval`), NaN otherwise. ``whole``: the runs cover
+    every fold of the protocol in ``df``, each with the same seeds and (with
+    ``protocol_seeds``) as many as the most any grid of that protocol in ``df`` has; a grid
+    still running is not whole, and :func:`compare` sets no difference to the paper beside it.
+    Rows follow :data:`MODEL_ORDER` within each dataset and protocol, the ``paper`` variant
+    first. ``variants`` keeps only those variants.
     """
     cols = ["dataset", "protocol", "variant", "model", "label", "mean", "std", "runs", "folds",
-            "seeds", "correct", "sequences", "ci_low", "ci_high"]
+            "seeds", "correct", "sequences", "ci_low", "ci_high", "whole"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     df = _with_variant(df)
+    # the folds and seeds of the protocol, from every model's rows
+    fold_count = df.groupby(["dataset", "protocol"])["fold"].nunique()
+    seed_count = df.groupby(["dataset", "protocol"])["seed"].nunique()
     if models is not None:
         df = df[df["model"].isin(list(models))]
     if variants is not None:
@@ -277,6 +284,10 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
             "folds": int(g["fold"].nunique()),
             "seeds": int(g["seed"].nunique()),
             "correct": correct, "sequences": sequences, "ci_low": low, "ci_high": high,
+            "whole": bool(g["fold"].nunique() == fold_count[(dataset, protocol)]
+                          and (not protocol_seeds
+                               or g["seed"].nunique() == seed_count[(dataset, protocol)])
+                          and len(g) == g["fold"].nunique() * g["seed"].nunique()),
         })
     return _in_report_order(pd.DataFrame(rows, columns=cols))
 
@@ -331,11 +342,13 @@ def load_all_validation(root: str | os.PathLike | None = None) -> pd.DataFrame |
 def summarise_validation(df: pd.DataFrame | None,
                          models: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`summarise` of inner-validation runs: per (dataset, protocol, variant, model) over
-    every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``."""
+    every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``.
+    Explorations ran one seed or two by design, so a variant is whole on every fold with its
+    own seeds."""
     if df is None or df.empty:
         return summarise(df)
     base = df["protocol"].astype(str).str.split(":").str[0]
-    return summarise(df.assign(protocol=base), models=models)
+    return summarise(df.assign(protocol=base), models=models, protocol_seeds=False)
 
 
 def validation_choice(val: pd.DataFrame) -> pd.DataFrame:
@@ -430,7 +443,9 @@ def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
             paper.append(float("nan"))
             source.append("")
     out["paper"] = paper
-    out["diff"] = out["mean"] - out["paper"]
+    # a grid still running (summarise's ``whole``) is no measurement to set against the paper
+    out["diff"] = (out["mean"] - out["paper"]).where(out["whole"].astype(bool)
+                                                     if "whole" in out.columns else True)
     out["paper_source"] = source
     return out
 
@@ -644,7 +659,8 @@ def format_comparison(table: pd.DataFrame, dataset_column: bool = True) -> pd.Da
             "Variant": r.get("variant", PAPER_VARIANT),
             "Model": r["label"],
             "Ours (%)": ours,
-            "Runs (folds × seeds)": f"{r['runs']} ({r['folds']} × {r['seeds']})",
+            "Runs (folds × seeds)": f"{r['runs']} ({r['folds']} × {r['seeds']})"
+            + ("" if r.get("whole", True) else ", running"),
         }
         if "paper" in table.columns:
             row["Paper (%)"] = _fmt(r["paper"])
