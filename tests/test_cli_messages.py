@@ -86,3 +86,42 @@ def test_train_prints_train_accuracy_and_the_resume_and_schedule_notes(toy_npz, 
     assert lines[0] == f"--resume: no checkpoint in {out}, starting from the beginning"
     assert lines[1].startswith("note: --n1 1 --n2 1 is 3 iterations of lstm")
     assert "% (4 sequences), train accuracy " in lines[-1] and "% (16), 3 iterations" in lines[-1]
+
+
+def _readme_commands() -> list[str]:
+    """Every ``stalib ...`` command of the README's bash blocks, continuation lines joined,
+    comments and pipes cut off (a synopsis, ``stalib bench [--quick]``, is no command)."""
+    import re
+
+    commands, block = [], False
+    lines = REPO_README.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            block = line.strip() == "```bash"
+        elif block and line.lstrip().startswith("stalib "):
+            text = line
+            while text.rstrip().endswith("\\") and i + 1 < len(lines):
+                i += 1
+                text = text.rstrip()[:-1] + " " + lines[i]
+            text = re.split(r"\s#|\s\|\s|\s&&\s|\s>", text)[0]
+            if " [" not in text:
+                commands.append(text.strip())
+        i += 1
+    return commands
+
+
+def test_every_stalib_command_of_the_readme_parses():
+    """A user copies these lines: each must be a valid command line (parsed, not run)."""
+    import shlex
+
+    commands = _readme_commands()
+    assert len(commands) >= 20, commands  # the README's examples were found
+    parser = build_parser()
+    for command in commands:
+        try:
+            args = parser.parse_args(shlex.split(command)[1:])
+        except SystemExit as stop:
+            raise AssertionError(f"README: {command!r} does not parse") from stop
+        assert callable(args.func), command

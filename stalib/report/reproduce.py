@@ -194,21 +194,29 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {
 }
 LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
                                             "options": R1_VIEW_GAIN}
+#: ``r1-view`` with each training sequence turned about the vertical axis by up to 30 degrees
+#: and scaled by up to 10 %: HCN's best on validation folds after ``r1-view``.
+R1_VIEW_ROT: dict[str, Any] = {"variant": "r1-view-rot", **copy.deepcopy(R1_VIEW),
+                               "augment_rotation": 30.0, "augment_scale": 0.1}
 #: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
 #: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
 #: and augmentation (``aug``), then issue 12's recipe (``r1-view``, a smaller HCN,
-#: ``r1-view-small``, and ``r1-view-aug``: temporal crop and person swap); only the one the
-#: rule chose at each step (``aug``, ``r1-view``) is run on the test folds, for the four CSTA
-#: models. ``reference`` names the Fig. 7 variant of STA-LSTM it is compared with and drawn
+#: ``r1-view-small``, and ``r1-view-aug``: temporal crop and person swap), then ``r1-view`` with
+#: rotation and scaling (``r1-view-rot``); only the one the rule chose at each step (``aug``,
+#: ``r1-view``, ``r1-view-rot``) is run on the test folds, for the four CSTA models.
+#: ``reference`` names the Fig. 7 variant of STA-LSTM it is compared with and drawn
 #: beside: the one the same rule chose for the Fig. 7 models.
-#: UTKinect, kept out of development, runs the last of SBU's choices.
+#: UTKinect, kept out of development, runs SBU's last two choices (against STA-LSTM's
+#: ``r1-view-gain``: the person swap does nothing to one person).
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
     "sbu": [
         {"options": {"variant": "aug", "augment_rotation": 30.0, "augment_scale": 0.1},
          "reference": "l1-off-aug"},
         {"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
+        {"options": R1_VIEW_ROT, "reference": "r1-view-gain-swap"},
     ],
-    "utkinect": [{"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"}],
+    "utkinect": [{"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
+                 {"options": R1_VIEW_ROT, "reference": "r1-view-gain"}],
 }
 #: The datasets whose variants are explored on their own validation folds (the others run the
 #: variants chosen on SBU's).

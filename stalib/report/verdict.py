@@ -3,15 +3,17 @@
 Report layer: reads the committed results (``results/<dataset>/cv.csv`` for the test folds,
 ``validation.csv`` for the inner-validation runs) and never trains.
 
-For each claim, **which of our runs speak for it** is decided on the validation folds only:
-each model of the claim speaks at its own chosen variant (settings), the variant with the best
-validation accuracy among those with both validation runs and test runs on every fold of that
-model (:func:`chosen_variants`): a comparison sets each model at its best validated recipe
-(STA-LSTM's recipe may scale alpha by K, a reading the LSTM has no use for); an ablation
-(SA-LSTM, TA-LSTM, CSTA-CNN ...) speaks at the variant chosen for the model it ablates
-(:data:`VALIDATED_BY`) once its test grid of that variant is whole. A variant is validated by at
-least two seeds; on UTKinect, kept out of development, the variants chosen on SBU's validation
-folds speak (:data:`VALIDATED_ON`). When a model of the claim has no validated variant, the
+For each claim, **which of our runs speak for it** is decided on the validation folds only
+(:func:`chosen_variants`). A model and its ablations form a family (:data:`VALIDATED_BY`:
+STA-LSTM with the plain LSTM, SA-LSTM, TA-LSTM and their unregularised forms; HCN with its
+attention variants and CSTA-CNN), and the models of a claim from one family speak at one
+common variant (an ablation keeps one recipe and changes parts, as Fig. 7 does): the best on
+the family root's validation runs, of at least two seeds, among the variants in which every
+model of the claim has test runs on every fold with the same seeds. A grid still running thus
+never speaks; the next-best validated recipe whose grids are whole speaks meanwhile, and the
+claim says which grid it waits for. On UTKinect, kept out of development, the variants chosen
+on SBU's validation folds speak (:data:`VALIDATED_ON`), less those that change nothing there
+(:data:`NOT_APPLICABLE`: the person swap on one-person data). When there is no such variant, the
 paper's settings (``paper``) speak for all of them, so a validated recipe is never set against
 unvalidated settings. The test-fold runs so chosen then give the measurement:
 
@@ -134,6 +136,24 @@ def _protocol(claim: Claim) -> str:
 #: settings: UTKinect has no inner folds of its own (cross-subject is one split; leave-one-
 #: sequence-out folds are one sequence), so it is run at the recipe chosen on SBU's.
 VALIDATED_ON: dict[str, tuple[str, str]] = {"utkinect": ("sbu", "5fold")}
+#: Variants chosen on another dataset's validation folds that change nothing on the held-out
+#: data, and why: they are no candidate there (their runs would repeat, bit for bit, those of
+#: the variant they extend, which speaks instead).
+NOT_APPLICABLE: dict[str, dict[str, str]] = {
+    "utkinect": {"r1-view-gain-swap": "one person per sequence: the person swap "
+                                      "(stalib.data.augment.PersonSwap) leaves it as it is"},
+}
+
+
+def _validation_rows(claim: Claim, val: pd.DataFrame | None, models: list[str]
+                     ) -> pd.DataFrame:
+    """The validation runs of ``models`` that choose the settings of ``claim``: its own data's,
+    or those of the data it is validated on (:data:`VALIDATED_ON`), less the variants that do
+    not apply to its data (:data:`NOT_APPLICABLE`)."""
+    data, protocol = VALIDATED_ON.get(claim.dataset, (claim.dataset, _protocol(claim)))
+    v = _rows(val, data, models, protocol)
+    skip = NOT_APPLICABLE.get(claim.dataset, {})
+    return v[~v["variant"].isin(list(skip))] if skip and not v.empty else v
 
 
 def _rows(df: pd.DataFrame | None, dataset: str, models: list[str], protocol: str
@@ -164,14 +184,6 @@ def _complete(df: pd.DataFrame, models: list[str], every_fold: bool = False, see
         not every_fold or all(whole(g[g["model"] == m]) for m in models))}
 
 
-def chosen_variant(test: pd.DataFrame, val: pd.DataFrame, models: list[str]) -> str | None:
-    """The variant chosen on validation for ``models`` together: the best mean validation
-    accuracy over those models, among the variants with validation runs and test runs on every
-    fold of every one of them; None when there is none."""
-    candidates = _complete(test, models, every_fold=True) & _complete(val, models, seeds=2)
-    return _best_on_validation(val, models, candidates)
-
-
 def _best_on_validation(val: pd.DataFrame, models: list[str], candidates: set[str]
                         ) -> str | None:
     """Of ``candidates``, the variant whose validation accuracy, averaged per model over
@@ -188,32 +200,44 @@ def _best_on_validation(val: pd.DataFrame, models: list[str], candidates: set[st
 #: The model whose validation runs choose the settings of an ablation of it: an ablation is run
 #: at the recipe chosen for the full model (Fig. 7: one recipe, models that differ in their
 #: parts, the plain LSTM being STA-LSTM without both attentions; the CSTA ablation likewise on
-#: HCN's). Where the ablation's grid of that variant is not whole, its own choice speaks.
+#: HCN's). A model not listed is the root of its own family.
 VALIDATED_BY: dict[str, str] = {
     "lstm": "sta-lstm", "sa-lstm": "sta-lstm", "sa-lstm-noreg": "sta-lstm", "ta-lstm": "sta-lstm",
     "ta-lstm-noreg": "sta-lstm", "hcn-joint": "hcn", "hcn-frame": "hcn", "csta-cnn": "hcn",
 }
 
 
+def _families(models: list[str]) -> dict[str, list[str]]:
+    """The models of a claim grouped by the model whose validation runs choose their settings
+    (:data:`VALIDATED_BY`; a model not listed chooses its own)."""
+    groups: dict[str, list[str]] = {}
+    for m in models:
+        groups.setdefault(VALIDATED_BY.get(m, m), []).append(m)
+    return groups
+
+
 def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
                     ) -> dict[str, str] | None:
     """The variant that speaks for each model of a claim, chosen on validation folds only.
 
-    An ablation (:data:`VALIDATED_BY`) speaks at the variant chosen for the model it ablates,
-    where its test grid of that variant is whole; every other model at its own
-    :func:`chosen_variant` (so a comparison sets each model at its best validated recipe).
-    When a model has neither, the default variant (``paper``, or ``sbu-settings`` on data the
-    paper lacks) speaks for all, where it has test runs of every one (a validated recipe is
-    never set against unvalidated settings); else None."""
-    def validated(m: str) -> str | None:
-        if m in VALIDATED_BY:
-            family = chosen_variant(test, val, [VALIDATED_BY[m]])
-            if family in _complete(test, [m], every_fold=True):
-                return family
-        return chosen_variant(test, val, [m])
-
-    chosen = {m: validated(m) for m in models}
-    if all(chosen.values()):
+    The models of one family (:data:`VALIDATED_BY`: STA-LSTM and its ablations, HCN and its)
+    speak at one common variant, as an ablation keeps one recipe and changes parts: the best on
+    the family root's validation runs among the variants in which every one of those models has
+    a whole test grid (so a grid still running never speaks, and the next-best recipe whose
+    grids are whole speaks meanwhile, :func:`_pending` saying so). Models of different families
+    each speak at their family's choice. When a family has no such variant, the default variant
+    (``paper``, or ``sbu-settings`` on data the paper lacks) speaks for all, where it has test
+    runs of every one (a validated recipe is never set against unvalidated settings); else
+    None."""
+    chosen: dict[str, str] = {}
+    for root, members in _families(models).items():
+        candidates = (_complete(test, members, every_fold=True)
+                      & _complete(val, [root], seeds=2))
+        best = _best_on_validation(val, [root], candidates)
+        if best is None:
+            break
+        chosen.update({m: best for m in members})
+    else:
         return chosen
     done = _complete(test, models, every_fold=True)
     defaults = [v for v in DEFAULT_VARIANTS if v in done]
@@ -222,21 +246,27 @@ def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
 
 def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
              variants: dict[str, str]) -> str:
-    """When a claim falls back to the default settings: the model whose validated variant
-    (best validation, 2 seeds or more) has no whole test grid yet, and its runs so far; else
-    ``""``."""
-    if not set(variants.values()) <= set(DEFAULT_VARIANTS) or val.empty:
+    """When a claim speaks at other settings than its family's best on validation (two seeds
+    or more), because that variant's test grid of some model is not whole yet: which model, at
+    which variant, and its runs so far; else ``""``."""
+    if val.empty:
         return ""
-    notes = []
-    for m in models:
-        chooser = VALIDATED_BY.get(m, m)
-        best = _best_on_validation(val, [chooser], _complete(val, [chooser], seeds=2))
-        if best is None or best in _complete(test, [m], every_fold=True):
+    notes, best_of = [], {}
+    for root, members in _families(models).items():
+        best = _best_on_validation(val, [root], _complete(val, [root], seeds=2))
+        if best is None or all(variants[m] == best for m in members):
             continue
-        runs = 0 if test.empty else int(((test["model"] == m) & (test["variant"] == best)).sum())
-        notes.append(f"{m} at {best}: {runs} test run(s) so far")
-    return ("at the default settings until the validated grids are whole (" + "; ".join(notes)
-            + ")") if notes else ""
+        best_of[root] = best
+        for m in members:
+            if best not in _complete(test, [m], every_fold=True):
+                runs = 0 if test.empty else int(
+                    ((test["model"] == m) & (test["variant"] == best)).sum())
+                notes.append(f"{m} at {best}: {runs} test run(s) so far")
+    if not notes:
+        return ""
+    speaking = " vs. ".join(dict.fromkeys(variants[m] for m in models))
+    return (f"at {speaking} until the test grids of the validated "
+            f"{' and '.join(dict.fromkeys(best_of.values()))} are whole ({'; '.join(notes)})")
 
 
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
@@ -262,9 +292,8 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
     models = [claim.model] + ([claim.reference] if claim.reference else [])
     # every model's rows of the claim's data: an ablation's settings are chosen on another's
     family = models + [VALIDATED_BY[m] for m in models if m in VALIDATED_BY]
-    val_data, val_protocol = VALIDATED_ON.get(claim.dataset, (claim.dataset, protocol))
     t = _rows(test, claim.dataset, family, protocol)
-    v = _rows(val, val_data, family, val_protocol)
+    v = _validation_rows(claim, val, family)
     row = {"claim": claim.text, "source": claim.source, "dataset": claim.dataset,
            "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
@@ -366,9 +395,8 @@ def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> 
     cols = ["variant", "val_mean", "val_runs", "val_seeds", "test_mean", "test_runs",
             "train_mean", "train_min", "chosen"]
     protocol = _protocol(claim)
-    val_data, val_protocol = VALIDATED_ON.get(claim.dataset, (claim.dataset, protocol))
     t = _rows(test, claim.dataset, [claim.model], protocol)
-    v = _rows(val, val_data, [claim.model], val_protocol)
+    v = _validation_rows(claim, val, [claim.model])
     if t.empty and v.empty:
         return pd.DataFrame(columns=cols)
     speaks = assess(claim, test, val)["variant"]
