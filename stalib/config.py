@@ -47,6 +47,12 @@ SCHEDULE_KINDS = ("staged", "joint")
 LR_SCHEDULES = ("constant", "cosine", "step")
 #: Readings of the L1 term of eq. (7): the paper's sum over all weights, or their mean.
 L1_READINGS = ("sum", "mean")
+#: How ``weight_decay`` acts: ``decoupled`` (AdamW: each step shrinks the weights by lr x
+#: weight_decay, 1e-7 at 1e-3 x 1e-4, next to nothing) or ``l2`` (Adam with weight_decay x w added
+#: to the gradient, an L2 penalty of weight_decay / 2 x ||w||^2, then normalised by Adam like any
+#: gradient: what ``torch.optim.Adam(weight_decay=...)`` does, and the reading of many public
+#: skeleton reimplementations).
+WEIGHT_DECAY_MODES = ("decoupled", "l2")
 
 #: The variant of a run with the paper's settings, and of an unnamed run with other settings.
 PAPER_VARIANT = "paper"
@@ -149,7 +155,8 @@ class TrainConfig:
     epochs: int | None = None  # one-stage schedules: epochs x ceil(n_train / batch) iterations
     lr_schedule: str = "constant"  # within each stage: constant | cosine | step (x0.1 at 1/2, 3/4)
     warmup: float = 0.0  # share of each stage's iterations with a linear warm-up of the rate
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0; the paper has none
+    weight_decay: float = 0.0  # weight decay when > 0 (see weight_decay_mode); the paper has none
+    weight_decay_mode: str = "decoupled"  # decoupled (AdamW) | l2 (Adam's L2 on the gradient)
     l1_reading: str = "sum"  # eq. (7) 4th term: lambda3 * sum |w| (paper) or lambda3 * mean |w|
     device: str = "auto"  # auto | cpu | cuda
     bf16: bool = False  # bfloat16 autocast on CUDA
@@ -194,7 +201,9 @@ class TrainConfig:
                               f"norm; leave it out for no clipping), got {self.grad_clip}")
         for name, value, choices in (("schedule", self.schedule, SCHEDULE_KINDS),
                                      ("lr-schedule", self.lr_schedule, LR_SCHEDULES),
-                                     ("l1-reading", self.l1_reading, L1_READINGS)):
+                                     ("l1-reading", self.l1_reading, L1_READINGS),
+                                     ("weight-decay-mode", self.weight_decay_mode,
+                                      WEIGHT_DECAY_MODES)):
             if value not in choices:
                 raise ConfigError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(
@@ -207,6 +216,9 @@ class TrainConfig:
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ConfigError(f"--weight-decay must be a finite number >= 0, got "
                               f"{self.weight_decay}")
+        if self.weight_decay_mode != "decoupled" and self.weight_decay == 0:
+            raise ConfigError(f"--weight-decay-mode {self.weight_decay_mode} needs "
+                              "--weight-decay > 0 (without it there is no decay to apply)")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:

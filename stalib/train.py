@@ -186,9 +186,12 @@ def lr_factor(cfg: TrainConfig, n_iter: int) -> Callable[[int], float]:
 
 
 def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig, n_iter: int):
-    """Adam at ``--lr`` (AdamW, decoupled, when ``--weight-decay`` > 0) and, unless the rate is
-    constant, a ``LambdaLR`` scheduler of :func:`lr_factor` (stepped after every iteration)."""
-    if cfg.weight_decay > 0:
+    """Adam at ``--lr`` (with ``--weight-decay`` > 0: AdamW, decoupled, or Adam's L2 term on the
+    gradient, :data:`stalib.config.WEIGHT_DECAY_MODES`) and, unless the rate is constant, a
+    ``LambdaLR`` scheduler of :func:`lr_factor` (stepped after every iteration)."""
+    if cfg.weight_decay > 0 and cfg.weight_decay_mode == "l2":
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    elif cfg.weight_decay > 0:
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
         opt = torch.optim.Adam(params, lr=cfg.lr)

@@ -47,7 +47,7 @@ def test_recipe_settings_are_deviations_and_need_a_variant():
     ("schedule", "both", "--schedule"), ("lr_schedule", "linear", "--lr-schedule"),
     ("l1_reading", "max", "--l1-reading"), ("epochs", 0, "--epochs"),
     ("warmup", 1.0, "--warmup"), ("weight_decay", -1.0, "--weight-decay"),
-    ("augment_crop", 1.0, "--augment-crop"),
+    ("augment_crop", 1.0, "--augment-crop"), ("weight_decay_mode", "l1", "--weight-decay-mode"),
 ])
 def test_bad_recipe_settings_are_refused_naming_the_flag(field, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -95,6 +95,27 @@ def test_optimizer_adam_or_adamw_and_a_scheduler_only_when_the_rate_changes():
         opt.step()
         sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 2)))
+
+
+def test_weight_decay_modes_decoupled_or_l2_on_the_gradient():
+    """At lr 1e-3 and W 1e-4, AdamW shrinks a weight with no loss gradient by lr x W a step
+    (1e-7); Adam's L2 reading adds W x w to its gradient, which Adam normalises to a step of about
+    lr: four orders of magnitude more."""
+    moved = {}
+    for mode in ("decoupled", "l2"):
+        p = [torch.nn.Parameter(torch.ones(3, dtype=torch.float64))]  # 1 - 1e-7 in float64
+        opt, _ = make_optimizer(p, TrainConfig(weight_decay=1e-4, weight_decay_mode=mode), 10)
+        assert type(opt) is (torch.optim.AdamW if mode == "decoupled" else torch.optim.Adam)
+        assert opt.param_groups[0]["weight_decay"] == 1e-4
+        p[0].grad = torch.zeros(3, dtype=torch.float64)
+        opt.step()
+        moved[mode] = float(1.0 - p[0].detach()[0])
+    assert moved["decoupled"] == pytest.approx(1e-7, rel=1e-2)
+    assert moved["l2"] == pytest.approx(1e-3, rel=1e-2)
+    assert TrainConfig(weight_decay=1e-4, weight_decay_mode="l2").deviations() == {
+        "weight_decay": 1e-4, "weight_decay_mode": "l2"}
+    with pytest.raises(ConfigError, match="--weight-decay-mode l2 needs --weight-decay > 0"):
+        TrainConfig(weight_decay_mode="l2")
 
 
 def test_cosine_run_follows_its_schedule_and_resumes_to_the_same_weights(tmp_path):

@@ -10,7 +10,15 @@ import os
 import sys
 from pathlib import Path
 
-from stalib.config import PAPER_N1, PAPER_N2, RECIPES, TrainConfig, check_recipe, recipe_settings
+from stalib.config import (
+    PAPER_N1,
+    PAPER_N2,
+    RECIPES,
+    WEIGHT_DECAY_MODES,
+    TrainConfig,
+    check_recipe,
+    recipe_settings,
+)
 from stalib.errors import ConfigError, StalibError
 
 
@@ -77,7 +85,12 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     recipe.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
                         help="linear warm-up over this share of each stage's iterations")
     recipe.add_argument("--weight-decay", type=float, default=None,
-                        help="decoupled weight decay (AdamW); default 0")
+                        help="weight decay (default 0); decoupled (AdamW) unless "
+                        "--weight-decay-mode l2")
+    recipe.add_argument("--weight-decay-mode", default=None, choices=WEIGHT_DECAY_MODES,
+                        help="decoupled: AdamW shrinks the weights by lr x W each step; l2: "
+                        "Adam with W x w added to the gradient (torch.optim.Adam's "
+                        "weight_decay), a far stronger pull at the same W (default decoupled)")
     recipe.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
                         help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
                         "|w| over the weight matrices")
@@ -186,7 +199,8 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
         augment_crop=args.augment_crop, augment_swap=args.augment_swap,
         schedule=pick("schedule"), epochs=pick("epochs"), lr_schedule=pick("lr_schedule"),
-        warmup=args.warmup, weight_decay=pick("weight_decay"), l1_reading=pick("l1_reading"),
+        warmup=args.warmup, weight_decay=pick("weight_decay"),
+        weight_decay_mode=pick("weight_decay_mode"), l1_reading=pick("l1_reading"),
         preprocess={**recipe.get("preprocess", {}),
                     **_overrides(args.preprocess, "--preprocess", "smooth=null")},
     )
