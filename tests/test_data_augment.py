@@ -34,6 +34,23 @@ def test_a_quarter_turn_about_y_and_a_scale():
     assert torch.allclose(out[0, 0], want, atol=1e-6)
 
 
+def test_apply_turns_each_sequence_by_its_own_angle():
+    """Each row equals the rotation of that row alone: p @ R_b^T for every joint of b."""
+    rng = np.random.default_rng(3)
+    x = torch.as_tensor(rng.normal(size=(4, 5, 6, 3)), dtype=torch.float64)
+    angles, factors = rng.uniform(-np.pi, np.pi, 4), rng.uniform(0.5, 1.5, 4)
+    out = Augment.apply(x, angles, factors)
+    for b in range(4):
+        c, s = np.cos(angles[b]), np.sin(angles[b])
+        r = factors[b] * np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+        assert np.allclose(out[b].numpy(), x[b].numpy() @ r.T, atol=1e-12)
+
+
+def test_apply_rejects_a_batch_that_is_not_b_t_k_3():
+    with pytest.raises(ValueError, match=r"Augment.apply: x of shape \(B, T, K, 3\)"):
+        Augment.apply(torch.zeros(2, 6, 3), np.zeros(2), np.ones(2))
+
+
 def test_rotation_keeps_height_and_distances_and_zeros():
     rng = np.random.default_rng(1)
     x = torch.as_tensor(rng.normal(size=(5, 6, 4, 3)), dtype=torch.float32)

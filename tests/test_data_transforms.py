@@ -146,6 +146,19 @@ def test_absent_mask():
     assert absent_mask(seq).tolist() == [[True, False, True], [True, True, True]]
 
 
+def test_absent_mask_is_the_all_zero_test_of_each_joint():
+    """Where exactly one or two coordinates are 0 the joint is tracked; any shape (T, K, 3) or
+    a lone frame; other last axes fall back to the plain reduction."""
+    rng = np.random.default_rng(0)
+    seq = rng.normal(size=(40, 7, 3))
+    seq[rng.random((40, 7, 3)) < 0.4] = 0.0  # single zero coordinates
+    seq[rng.random((40, 7)) < 0.3] = 0.0  # whole joints
+    want = np.all(seq == 0, axis=-1)
+    assert 0 < want.sum() < want.size and np.array_equal(absent_mask(seq), want)
+    assert np.array_equal(absent_mask(seq[0]), want[0])
+    assert absent_mask(np.zeros((2, 3, 2))).tolist() == [[True] * 3] * 2
+
+
 # --------------------------------------------------------------------------- compose, settings
 def test_compose_order():
     add = lambda s: s + 1  # noqa: E731

@@ -216,7 +216,8 @@ class Augment:
     def apply(x: torch.Tensor, angles: np.ndarray, factors: np.ndarray) -> torch.Tensor:
         """``x`` (B, T, K, 3) with sequence ``b`` turned by ``angles[b]`` about ``y`` and scaled
         by ``factors[b]``."""
-        if x.shape[0] != len(angles) or x.shape[0] != len(factors) or x.shape[-1] != 3:
+        if (x.ndim != 4 or x.shape[-1] != 3 or x.shape[0] != len(angles)
+                or x.shape[0] != len(factors)):
             raise ValueError(f"Augment.apply: x of shape (B, T, K, 3) and B angles and factors, "
                              f"got {tuple(x.shape)}, {len(angles)}, {len(factors)}")
         c, s = np.cos(angles), np.sin(angles)
@@ -224,4 +225,6 @@ class Augment:
         # row vectors: p' = p @ R^T with R = [[c, 0, s], [0, 1, 0], [-s, 0, c]]
         rot = np.stack([np.stack([c, zero, -s], -1), np.stack([zero, one, zero], -1),
                         np.stack([s, zero, c], -1)], -2) * factors[:, None, None]
-        return torch.einsum("btkj,bjl->btkl", x, torch.as_tensor(rot, dtype=x.dtype))
+        b, t, k, _ = x.shape  # one (T K, 3) @ (3, 3) product per sequence
+        return torch.bmm(x.reshape(b, t * k, 3), torch.as_tensor(rot, dtype=x.dtype)
+                         ).reshape(b, t, k, 3)
