@@ -86,6 +86,39 @@ def test_batching_share():
     shape = bench.Shape("tiny", "tiny", 4, 8, 6, 2, 3, "sbu")
     out = bench.batching_share(shape, torch.device("cpu"), iterations=2)
     assert 0 < out["wait_share"] < 1 and out["wait_ms"] > 0 and out["compute_ms"] > 0
+    assert out["augment"] is False
+
+
+# SBU's 2 x 15 joints: the person swap reframes with SBU's preprocessing, which needs its joints
+SMALL_SBU = bench.Shape("small-sbu", "small SBU", 4, 8, 30, 2, 3, "sbu")
+
+
+def test_batching_share_with_the_augmentations():
+    out = bench.batching_share(SMALL_SBU, torch.device("cpu"), iterations=2, augment=True)
+    assert out["augment"] is True and out["wait_ms"] > 0 and 0 < out["wait_share"] < 1
+
+
+def test_augment_cost_times_each_augmentation_and_all_together():
+    rows = bench.augment_cost(SMALL_SBU, repeats=2)
+    assert [r["augment"] for r in rows] == list(bench.AUGMENTS)
+    assert all(r["batch_ms"] > 0 and r["shape"] == "small-sbu" and r["repeats"] == 2
+               for r in rows)
+    assert all(r["sequence_ms"] == pytest.approx(r["batch_ms"] / 4, abs=1e-3) for r in rows)
+    assert rows[-1]["settings"] == {"rotation": 30.0, "scale": 0.1, "crop": 0.2, "swap": True}
+
+
+def test_the_benchmarked_swap_changes_the_batch():
+    """What augment_cost times does the work: the swap with SBU's reframing moves every
+    two-person sequence it flips (none of them is left untouched)."""
+    from stalib.data.augment import Augment
+    from stalib.data.batching import pad_batch
+
+    data = bench.synthetic_set(SMALL_SBU.batch, SMALL_SBU)
+    batch = pad_batch(data, np.arange(4))
+    out = Augment(swap=True)(batch, np.random.default_rng(1), 4, np.arange(4), 2,
+                             bench.person_swap_of(SMALL_SBU, data))
+    moved = [not torch.equal(out.x[b], batch.x[b]) for b in range(4)]
+    assert any(moved)
 
 
 def test_sweep_quick(monkeypatch):

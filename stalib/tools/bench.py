@@ -19,9 +19,10 @@ NTU by a smaller variant (batch 32, 100 frames), labelled as such, and repeats l
 **Data path** (:func:`run_data_bench`): the vectorised NTU parser against the line-by-line
 reference on the same files (the real samples of the data root when there is one, and files
 generated with :func:`stalib.data.ntu.format_skeleton`); the peak memory of an NTU cache build for
-two numbers of generated files (each build in a fresh subprocess); and the share of a training
-iteration spent waiting for the batch (``BatchStream`` padding, the copy to the device) against
-the compute, at the SBU and NTU shapes.
+two numbers of generated files (each build in a fresh subprocess); the cost of each training-time
+augmentation (:func:`augment_cost`); and the share of a training iteration spent waiting for the
+batch (``BatchStream`` padding, with and without the augmentations, the copy to the device)
+against the compute, at the SBU and NTU shapes.
 
 **Sweep** (:func:`run_sweep`): step time against sequence length (batch fixed) and against
 batch size (length fixed) at NTU's joints and classes, for the book's performance chapter.
@@ -58,6 +59,7 @@ import numpy as np
 import torch
 
 from stalib.models.sta_lstm import VARIANTS
+from stalib.results import cpu_description, cpu_name
 
 KIND = "stalib-bench"
 SWEEP_KIND = "stalib-sweep"
@@ -114,16 +116,6 @@ def load_average() -> list[float] | None:
         return None
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> dict:
     """CPU count, torch threads, devices, versions: what the numbers depend on."""
     try:
@@ -131,7 +123,8 @@ def machine_info() -> dict:
     except AttributeError:  # pragma: no cover - macOS
         usable = os.cpu_count()
     info = {
-        "cpu": cpu_name(), "cpu_count": os.cpu_count(), "cpu_usable": usable,
+        "cpu": cpu_name(), "cpu_description": cpu_description(), "cpu_count": os.cpu_count(),
+        "cpu_usable": usable,
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
         "numpy": np.__version__, "python": platform.python_version(),
         "platform": platform.platform(), "mkldnn": torch.backends.mkldnn.is_available(),
@@ -493,14 +486,61 @@ def synthetic_set(n: int, shape: Shape, seed: int = 0):
         persons=shape.persons, joints_per_person=shape.joints // shape.persons, name="synthetic")
 
 
+#: The augmentations timed by :func:`augment_cost`, each alone and all together at the settings
+#: of the SBU recipes (``--augment-rotation 30 --augment-scale 0.1``, ``--augment-crop 0.2``,
+#: ``--augment-swap``); ``"all"`` is also what :func:`batching_share` streams with ``augment``.
+AUGMENTS: dict[str, dict] = {
+    "rotation + scale": {"rotation": 30.0, "scale": 0.1},
+    "temporal crop": {"crop": 0.2},
+    "person swap": {"swap": True},
+    "all": {"rotation": 30.0, "scale": 0.1, "crop": 0.2, "swap": True},
+}
+
+
+def person_swap_of(shape: Shape, data):
+    """The :class:`~stalib.data.augment.PersonSwap` of ``shape``'s dataset preprocessing."""
+    from stalib.data.augment import PersonSwap
+    from stalib.data.registry import preprocess_settings
+
+    return PersonSwap(preprocess_settings(shape.dataset).build(), data.joints_per_person)
+
+
+def augment_cost(shape: Shape, repeats: int = 3) -> list[dict]:
+    """Milliseconds per batch (median over ``repeats``) of each of :data:`AUGMENTS` applied by
+    :class:`stalib.data.augment.Augment` to a padded batch of ``shape`` on the CPU, where the
+    trainer applies it. The synthetic sequences have both persons tracked in every frame: the
+    worst case of the swap, which reframes every sequence it flips (a sequence with one person
+    is left as it is)."""
+    from stalib.data.augment import Augment
+    from stalib.data.batching import pad_batch
+
+    data = synthetic_set(shape.batch, shape)
+    batch = pad_batch(data, np.arange(shape.batch))
+    reframe, mine = person_swap_of(shape, data), np.arange(shape.batch)
+    out = []
+    for name, kw in AUGMENTS.items():
+        augment, rng, times = Augment(**kw), np.random.default_rng(0), []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            augment(batch, rng, shape.batch, mine, shape.persons, reframe)
+            times.append(time.perf_counter() - t0)
+        ms = 1000 * statistics.median(times)
+        out.append({"shape": shape.key, "augment": name, "settings": kw, "repeats": repeats,
+                    "batch_ms": round(ms, 3), "sequence_ms": round(ms / shape.batch, 4)})
+    return out
+
+
 def batching_share(shape: Shape, device: torch.device, iterations: int, model: str = "sta-lstm",
-                   prefetch: bool = False) -> dict:
-    """Time waiting for batches (padding, copy to the device) vs the training step's compute.
+                   prefetch: bool = False, augment: bool = False) -> dict:
+    """Time waiting for batches (padding, augmentation, copy to the device) vs the training
+    step's compute.
 
     Uses the trainer's own :class:`stalib.train.BatchStream` and :class:`stalib.train.Loader`
-    on a synthetic set of ``2 x batch`` sequences (lengths uniform in [T/3, T]).
+    on a synthetic set of ``2 x batch`` sequences (lengths uniform in [T/3, T]); ``augment``:
+    the stream applies ``AUGMENTS["all"]``, as a run of an augmented recipe does.
     """
     from stalib.config import TrainConfig
+    from stalib.data.augment import Augment
     from stalib.data.batching import pad_batch
     from stalib.experiment import make_loss
     from stalib.models import build_model
@@ -511,8 +551,11 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     net = build_model(model, shape.joints, shape.classes, shape.persons).to(device).train()
     loss_fn = make_loss(TrainConfig(dataset=shape.dataset, model=model, device="cpu"))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loader = Loader(BatchStream(data, np.arange(len(data)), shape.batch, 0), device,
-                    prefetch=prefetch)
+    stream = (BatchStream(data, np.arange(len(data)), shape.batch, 0,
+                          augment=Augment(**AUGMENTS["all"]),
+                          reframe=person_swap_of(shape, data)) if augment else
+              BatchStream(data, np.arange(len(data)), shape.batch, 0))
+    loader = Loader(stream, device, prefetch=prefetch)
     wait, compute = [], []
     try:
         for i in range(iterations + 1):  # the first is a warm-up
@@ -539,7 +582,7 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
         pad.append(time.perf_counter() - t0)
     w, c = statistics.median(wait), statistics.median(compute)
     return {"shape": shape.key, "device": device.type, "model": model, "prefetch": prefetch,
-            "iterations": iterations, "wait_ms": round(1000 * w, 3),
+            "augment": augment, "iterations": iterations, "wait_ms": round(1000 * w, 3),
             "compute_ms": round(1000 * c, 3), "pad_batch_ms": round(1000 * statistics.median(pad),
                                                                    3),
             "wait_share": round(w / (w + c), 4)}
@@ -600,17 +643,26 @@ def run_data_bench(settings: BenchSettings, data_root: str | None = None,
         out["cache_memory"] = {"runs": mem, "frames_per_file": 60, "workers": 1,
                                "peak_rss_ratio": round(peaks[-1] / peaks[0], 3)
                                if None not in peaks else None}
+    out["augment"] = []
+    for key in settings.shapes:
+        for r in augment_cost(SHAPES[key], repeats=3 if quick else 5):
+            out["augment"].append(r)
+            log(f"  augmentation, {SHAPES[key].label}, {r['augment']}: {r['batch_ms']} ms per "
+                f"batch ({r['sequence_ms']} ms per sequence)")
     shares = []
     for device in devices_to_run(settings.device):
         for key in settings.shapes:
             shape = SHAPES[key]
             iterations = 10 if shape.batch * shape.frames < 5000 else 2
             for prefetch in ([False, True] if device.type == "cuda" else [False]):
-                r = batching_share(shape, device, iterations, prefetch=prefetch)
-                shares.append(r)
-                log(f"  batches, {device.type} {shape.label}{' prefetch' if prefetch else ''}: "
-                    f"wait {r['wait_ms']} ms, compute {r['compute_ms']} ms per iteration "
-                    f"({100 * r['wait_share']:.2f}% waiting)")
+                for augment in (False, True):
+                    r = batching_share(shape, device, iterations, prefetch=prefetch,
+                                       augment=augment)
+                    shares.append(r)
+                    log(f"  batches, {device.type} {shape.label}"
+                        f"{' prefetch' if prefetch else ''}{' augmented' if augment else ''}: "
+                        f"wait {r['wait_ms']} ms, compute {r['compute_ms']} ms per iteration "
+                        f"({100 * r['wait_share']:.2f}% waiting)")
     out["batching"] = shares
     return out
 
