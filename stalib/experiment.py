@@ -37,10 +37,11 @@ from stalib.results import (
     RESULTS_FILES,
     RunRecord,
     append_record,
-    git_commit,
+    code_commit,
     has_record,
     package_versions,
     params_json,
+    run_commit,
     utc_now,
 )
 from stalib.train import atomic_torch_save, train_run, write_json_atomic
@@ -212,6 +213,7 @@ def run_experiment(
                           "start again")
     if force and not resume and checkpoint.exists():
         checkpoint.unlink()
+    code_commit()  # the code of this process, before it trains (see run_commit)
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
@@ -226,13 +228,15 @@ def run_experiment(
         seed=cfg.seed, accuracy=round(res.accuracy, 6),
         train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,
-        git_commit=git_commit(), timestamp=utc_now(), params=params_json(settings),
+        git_commit=run_commit(res.trained_by), timestamp=utc_now(),
+        params=params_json(settings),
         versions=params_json(package_versions()),
         test_correct="" if res.test_correct is None else "".join(
             "1" if c else "0" for c in res.test_correct),
     )
     save_model(out / "model.pt", cfg, model, data)
-    write_json_atomic({**asdict(record), "params": settings, "history": res.history},
+    write_json_atomic({**asdict(record), "params": settings, "history": res.history,
+                       "trained_by": res.trained_by},
                       out / "metrics.json")
     if results_csv is not None:
         append_record(results_csv, record, replace=force)

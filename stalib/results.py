@@ -10,8 +10,9 @@ before variants existed (no ``variant`` column) are read with each row's variant
 its recorded configuration.
 
 Every row says how it was made: the run's full configuration (``params``, JSON), the seed, the git
-commit of the code (with ``+dirty`` when ``stalib/`` had uncommitted changes), package versions,
-device, wall time and a UTC timestamp. Rows are written under a file lock through a temporary file
+commit of the code (with ``+dirty`` when ``stalib/`` had uncommitted changes, ``+mixed`` when
+the run's code was not one commit: see :func:`run_commit`), package versions, device, wall time
+and a UTC timestamp. Rows are written under a file lock through a temporary file
 and a rename, so concurrent runs and crashes never leave a half-written or clobbered file. A row
 whose key already exists is replaced only when asked (``replace=True``), never silently.
 :func:`merge_results` adds the rows another machine wrote (``stalib merge``) and never replaces
@@ -30,6 +31,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,33 @@ RESULTS_FILES = ("cv.csv", "validation.csv")
 OPTIONAL_COLUMNS = ("variant", "test_correct")
 
 
+#: The mark of a row whose code was not one commit (:func:`run_commit`).
+MIXED = "+mixed"
+_CODE_COMMIT: str | None = None
+
+
+def code_commit() -> str:
+    """The commit of the code this process runs: :func:`git_commit` the first time it is asked
+    (a run asks before it trains), kept for the life of the process. Python keeps the modules it
+    has imported, so a checkout during a long ``stalib cv`` moves :func:`git_commit` but not
+    the code that trains."""
+    global _CODE_COMMIT
+    if _CODE_COMMIT is None:
+        _CODE_COMMIT = git_commit()
+    return _CODE_COMMIT
+
+
+def run_commit(trained_by: Iterable[str] = ()) -> str:
+    """The ``git_commit`` of a run's row: :func:`code_commit`, with :data:`MIXED` appended when
+    the run's code was not that one commit: the checkout moved while this process ran
+    (:func:`git_commit` now says otherwise; modules imported late may be the new ones), or part
+    of the run was trained by another commit's code (``trained_by``: the commits of the
+    processes that wrote the checkpoints it resumed)."""
+    mine = code_commit()
+    others = ({git_commit()} | set(trained_by)) - {mine}
+    return mine + (MIXED if others else "")
+
+
 def git_commit(path: Path | None = None) -> str:
     """The commit of the code in use, ``+dirty`` if ``stalib/`` has uncommitted changes."""
     here = Path(path or Path(__file__).resolve().parent.parent)
@@ -89,16 +118,50 @@ def git_commit(path: Path | None = None) -> str:
     return sha + ("+dirty" if dirty else "")
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else what :mod:`platform` says)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_description() -> str:
+    """The CPU as far as it decides the arithmetic: its model name, family and model numbers
+    (``/proc/cpuinfo``: a virtual machine may show a bare vendor name) and the vector
+    instructions torch's kernels use (``torch.backends.cpu.get_cpu_capability``). The same
+    run can round differently on another CPU and train to other weights."""
+    import torch
+
+    numbers = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key = line.split(":", 1)[0].strip()
+            if key in ("cpu family", "model") and key not in numbers:
+                numbers[key] = line.split(":", 1)[1].strip()
+    family = (f" (family {numbers['cpu family']} model {numbers['model']})"
+              if len(numbers) == 2 else "")
+    return f"{cpu_name()}{family}, {torch.backends.cpu.get_cpu_capability()}"
+
+
 def package_versions() -> dict:
+    """Python, torch, numpy and stalib versions, and the CPU (:func:`cpu_description`) and
+    GPU that ran the code: what a row's numbers depend on besides its settings and commit."""
     import numpy
     import torch
 
     import stalib
 
-    return {
+    out = {
         "python": platform.python_version(), "torch": torch.__version__,
-        "numpy": numpy.__version__, "stalib": stalib.__version__,
+        "numpy": numpy.__version__, "stalib": stalib.__version__, "cpu": cpu_description(),
     }
+    if torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
 
 
 def utc_now() -> str:

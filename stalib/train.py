@@ -68,6 +68,7 @@ from stalib.data.core import SkeletonSet
 from stalib.data.registry import preprocess_settings
 from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
 from stalib.errors import ConfigError, StalibError
+from stalib.results import code_commit
 
 Mode = Literal["off", "train", "frozen"]
 
@@ -481,6 +482,9 @@ class RunResult:
     device: str
     history: list[dict] = field(default_factory=list)  # per-log-interval losses
     test_correct: np.ndarray | None = None  # (n_test,) bool in test order; None under DDP
+    # the commits whose code trained the run (stalib.results.code_commit of this process, and
+    # of the processes that wrote the checkpoints it resumed)
+    trained_by: list[str] = field(default_factory=list)
 
 
 LossFn = Callable[[torch.nn.Module, object, Batch], dict]
@@ -551,6 +555,7 @@ class Trainer:
         self.stage_i, self.iteration, self.done_iters, self.elapsed = 0, 0, 0, 0.0
         self.history: list[dict] = []
         self.resumed_state: dict | None = None  # optimizer (and scheduler) of a resumed stage
+        self.trained_by = [code_commit()]  # and those of the checkpoints resumed (restore)
         self.loader: Loader | None = None
         self.t0 = time.perf_counter()
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
@@ -578,6 +583,8 @@ class Trainer:
         self.stage_i, self.iteration = ckpt["stage"], ckpt["iteration"]
         self.done_iters, self.elapsed = ckpt["done_iters"], ckpt["elapsed"]
         self.history = ckpt["history"]
+        # checkpoints written before commits were kept say nothing: "unknown" marks them
+        self.trained_by = sorted(set(ckpt.get("trained_by", ["unknown"])) | {code_commit()})
         # Rebuild the architecture the checkpoint was taken in, then load its weights. A
         # checkpoint at a stage boundary (iteration 0) holds the weights at the end of the
         # previous stage; the next stage then starts as it would have without the interruption.
@@ -603,6 +610,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": None if sched is None else sched.state_dict(),
             "stream": self.loader.state_dict(), "rng": rng_states(),
+            "trained_by": self.trained_by,
         }, self.checkpoint)
 
     # ------------------------------------------------------------------ the loop
@@ -742,7 +750,7 @@ class Trainer:
         where = str(self.device) if not self.info.enabled else (
             f"{self.device.type} x{self.info.world} (DDP {self.info.backend or 'gloo'})")
         return RunResult(test_acc, train_acc, self.done_iters, self.elapsed, where, self.history,
-                         test_correct)
+                         test_correct, list(self.trained_by))
 
 
 @torch.no_grad()

@@ -60,7 +60,7 @@ def test_a_row_of_run_experiment_says_how_it_was_made(tmp_path, one_thread):
     assert params["model_config"]["hidden"] == 4
     assert (row["dataset"], row["model"], row["fold"], row["seed"]) == ("npz-toy", "lstm", "2",
                                                                        "7")
-    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", row["git_commit"])
+    assert re.fullmatch(r"([0-9a-f]{40}(\+dirty)?|unknown)(\+mixed)?", row["git_commit"])
     assert row["git_commit"] == git_commit()
     assert json.loads(row["versions"]) == package_versions()
     assert {"python", "torch", "numpy", "stalib"} <= set(json.loads(row["versions"]))
@@ -72,6 +72,23 @@ def test_a_row_of_run_experiment_says_how_it_was_made(tmp_path, one_thread):
     assert row["device"] == "cpu" and float(row["wall_time_s"]) >= 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["params"] == params and metrics["seed"] == 7
+
+
+def test_a_row_names_the_code_that_trained_it_and_marks_a_mix(monkeypatch):
+    """code_commit is the commit when the process first asks (before its first run trains) and
+    stays; run_commit marks +mixed when the checkout moved since, or a resumed checkpoint was
+    written by other code."""
+    import stalib.results as results
+
+    now = {"commit": "a" * 40}
+    monkeypatch.setattr(results, "git_commit", lambda path=None: now["commit"])
+    monkeypatch.setattr(results, "_CODE_COMMIT", None)
+    assert results.code_commit() == "a" * 40
+    assert results.run_commit() == results.run_commit(["a" * 40]) == "a" * 40
+    assert results.run_commit(["c" * 40, "a" * 40]) == "a" * 40 + results.MIXED
+    now["commit"] = "b" * 40  # a checkout while the process runs
+    assert results.code_commit() == "a" * 40
+    assert results.run_commit() == "a" * 40 + results.MIXED
 
 
 def record(seed: int, accuracy: float = 0.5, fold: int = 1, variant: str = "paper",

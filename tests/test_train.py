@@ -146,6 +146,28 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
             assert torch.equal(v, model.state_dict()[k]), f"stop {stop}: {k} differs"
 
 
+def test_a_resumed_run_names_every_commit_that_trained_it(tmp_path, monkeypatch):
+    """The checkpoint keeps the commit of the code that wrote it; a run resumed by another
+    commit's code says both (the row then carries +mixed: stalib.results.run_commit)."""
+    import stalib.train as train_module
+
+    data = toy_set()
+    idx = np.arange(len(data))
+    cfg = small_cfg()
+    monkeypatch.setattr(train_module, "code_commit", lambda: "a" * 40)
+    model = build_model("sta-lstm", data.num_joints, data.num_classes, **cfg.model_overrides)
+    with pytest.raises(SystemExit):
+        train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
+                  checkpoint=tmp_path / "m.pt", stop_after=6)
+    assert torch.load(tmp_path / "m.pt", weights_only=False)["trained_by"] == ["a" * 40]
+    monkeypatch.setattr(train_module, "code_commit", lambda: "b" * 40)
+    res = train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False,
+                    checkpoint=tmp_path / "m.pt", resume=True)
+    assert res.trained_by == ["a" * 40, "b" * 40]
+    fresh = train_run(cfg, model, make_loss(cfg), data, idx, idx, progress=False)
+    assert fresh.trained_by == ["b" * 40]
+
+
 def test_resume_refuses_another_configuration(tmp_path):
     data = toy_set()
     idx = np.arange(len(data))
