@@ -396,3 +396,30 @@ def test_variant_settings_name_sbu_settings_where_the_paper_gives_none():
     got = report.variant_settings(pd.concat(rows))
     assert dict(zip(got["dataset"], got["settings"], strict=True)) == {
         "sbu": "the paper's", "utkinect": "the paper's SBU settings"}
+
+
+def test_rerun_agreement_counts_runs_that_predict_alike(tmp_path):
+    runs = synthetic_runs(models=("sta-lstm",), folds=2, seeds=(0,)).assign(
+        variant="r1", test_correct=["1101", "0111"])
+    write_cv(tmp_path, runs)
+    reruns = runs.assign(git_commit="def456")
+    reruns.loc[1, ["accuracy", "test_correct"]] = [runs.loc[1, "accuracy"] - 0.25, "0011"]
+    path = tmp_path / report.RERUNS / "sbu-cv.csv"
+    path.parent.mkdir()
+    reruns.to_csv(path, index=False)
+    agree = report.rerun_agreement(report.load_cv("sbu", tmp_path),
+                                   report.load_reruns("sbu", tmp_path))
+    (row,) = agree.to_dict("records")
+    assert (row["runs"], row["same predictions"]) == (2, 1)
+    assert row["recorded (%)"] == pytest.approx(100 * runs["accuracy"].mean(), abs=0.01)
+    assert row["rerun (%)"] == pytest.approx(row["recorded (%)"] - 12.5, abs=0.01)
+    assert row["largest difference (pp)"] == pytest.approx(25.0)
+    assert (row["recorded commits"], row["rerun commits"]) == ("abc123", "def456")
+    assert report.load_reruns("sbu", tmp_path, name="validation.csv") is None
+    assert report.rerun_agreement(runs, None).empty
+
+
+def test_a_rerun_without_its_recorded_row_is_an_error(tmp_path):
+    runs = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(variant="r1")
+    with pytest.raises(FormatError, match="has no recorded row"):
+        report.rerun_agreement(runs.iloc[:0], runs.assign(seed=5, source_file="x.csv"))

@@ -727,6 +727,60 @@ def performance(df: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
 
 
+#: Runs trained again to check that recorded rows reproduce: ``<results>/reruns/<dataset>-<file>``
+#: (``sbu-cv.csv``, ``sbu-validation.csv``), rows of the results format. They are checks, not
+#: results: no table or claim reads them but :func:`rerun_agreement`.
+RERUNS = "reruns"
+
+
+def load_reruns(dataset: str, root: str | os.PathLike | None = None,
+                name: str = "cv.csv") -> pd.DataFrame | None:
+    """The reruns of ``dataset``'s ``name`` rows (None when there are none)."""
+    path = results_root(root) / RERUNS / f"{dataset}-{name}"
+    return read_cv(path) if path.is_file() else None
+
+
+def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) -> pd.DataFrame:
+    """Each rerun beside the recorded row of the same run (dataset, protocol, variant, model,
+    fold, seed), per (protocol, variant, model): how many runs, how many predicted every test
+    sequence as the recorded one did (``test_correct`` equal), the mean accuracy (percent) of
+    the recorded rows and of the reruns, and the largest difference of one run. A rerun with no
+    recorded row is a FormatError: it checks nothing."""
+    cols = ["protocol", "variant", "model", "runs", "same predictions", "recorded (%)",
+            "rerun (%)", "largest difference (pp)", "recorded commits", "rerun commits"]
+    if reruns is None or reruns.empty or recorded is None:
+        return pd.DataFrame(columns=cols)
+    key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
+    both = reruns.merge(recorded, on=key, how="left", suffixes=("_rerun", ""),
+                        indicator=True)
+    lost = both[both["_merge"] != "both"]
+    if not lost.empty:
+        first = lost.iloc[0]
+        source = reruns["source_file"].iloc[0] if "source_file" in reruns else RERUNS
+        raise FormatError(source,
+                          f"rerun of {dict(zip(key, (first[k] for k in key), strict=True))} "
+                          "has no recorded row to compare with")
+    both["protocol"] = both["protocol"].astype(str).str.split(":").str[0]  # val folds together
+    rows = []
+    for (protocol, variant, model), g in both.groupby(["protocol", "variant", "model"],
+                                                      sort=False):
+        same = (g["test_correct"].astype(str) == g["test_correct_rerun"].astype(str)) & (
+            g["test_correct"].astype(str).str.len() > 0)
+        rows.append({
+            "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
+            "same predictions": int(same.sum()),
+            "recorded (%)": round(100 * g["accuracy"].mean(), 2),
+            "rerun (%)": round(100 * g["accuracy_rerun"].mean(), 2),
+            "largest difference (pp)": round(100 * (g["accuracy_rerun"] - g["accuracy"]).abs()
+                                             .max(), 2),
+            "recorded commits": ", ".join(sorted(c[:7] for c in g["git_commit"].astype(str)
+                                                 .unique())),
+            "rerun commits": ", ".join(sorted(c[:7] for c in g["git_commit_rerun"]
+                                              .astype(str).unique())),
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
 def provenance(df: pd.DataFrame) -> dict:
     """Where the runs came from: commits, seeds, devices, package versions, time span."""
     if df is None or df.empty:
