@@ -37,7 +37,6 @@ from stalib.results import (
     RESULTS_FILES,
     RunRecord,
     append_record,
-    code_commit,
     has_record,
     package_versions,
     params_json,
@@ -213,7 +212,6 @@ def run_experiment(
                           "start again")
     if force and not resume and checkpoint.exists():
         checkpoint.unlink()
-    code_commit()  # the code of this process, before it trains (see run_commit)
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),

@@ -551,10 +551,9 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     net = build_model(model, shape.joints, shape.classes, shape.persons).to(device).train()
     loss_fn = make_loss(TrainConfig(dataset=shape.dataset, model=model, device="cpu"))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    stream = (BatchStream(data, np.arange(len(data)), shape.batch, 0,
-                          augment=Augment(**AUGMENTS["all"]),
-                          reframe=person_swap_of(shape, data)) if augment else
-              BatchStream(data, np.arange(len(data)), shape.batch, 0))
+    stream = BatchStream(data, np.arange(len(data)), shape.batch, 0,
+                         augment=Augment(**AUGMENTS["all"]) if augment else None,
+                         reframe=person_swap_of(shape, data) if augment else None)
     loader = Loader(stream, device, prefetch=prefetch)
     wait, compute = [], []
     try:
