@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command ``stalib ARGS`` (``argv`` None: ``sys.argv``): first started again in the
+    portable deterministic mode (:func:`stalib.determinism.reexec`) unless ``--native`` is
+    given. Called with ``argv`` (tests, other Python code) it runs in this process as it is."""
+    if argv is None:
+        from stalib import determinism
+
+        if "--native" in sys.argv[1:]:  # its workers and notebook kernels record native rows
+            os.environ[determinism.MARK] = determinism.NATIVE
+        else:
+            determinism.reexec(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

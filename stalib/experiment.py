@@ -37,6 +37,7 @@ from stalib.results import (
     RESULTS_FILES,
     RunRecord,
     append_record,
+    encode_correct,
     has_record,
     package_versions,
     params_json,
@@ -73,6 +74,46 @@ def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
     test, validation = RESULTS_FILES
     return Path(results_dir) / dataset_key(cfg.dataset) / (test if cfg.val_fold is None
                                                            else validation)
+
+
+def dataset_identity(cfg: TrainConfig) -> dict:
+    """What identifies a run's data beyond its name: for an ``npz:`` file (filed by its stem,
+    :func:`dataset_key`) the sha256 of its bytes, ``{"data_sha256": ...}``; else nothing."""
+    if not cfg.dataset.startswith("npz:"):
+        return {}
+    import hashlib
+
+    path = Path(cfg.dataset[4:])
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise StalibError(f"{path}: cannot read the dataset ({err.strerror})") from None
+    return {"data_sha256": digest.hexdigest()}
+
+
+def check_dataset_identity(results_csv: Path, cfg: TrainConfig) -> None:
+    """Refuse to file ``cfg``'s run in ``results_csv`` when that file holds runs of another
+    ``npz:`` file of the same name (other bytes): ``a/x.npz`` and ``b/x.npz`` both file under
+    ``npz-x``, and a ``--resume`` would take one's rows for the other's."""
+    mine = dataset_identity(cfg).get("data_sha256")
+    if mine is None:
+        return
+    from stalib.results import read_records
+
+    for i, row in enumerate(read_records(results_csv), 2):
+        try:
+            theirs = json.loads(row["params"])
+        except json.JSONDecodeError:
+            continue
+        if theirs.get("data_sha256", mine) != mine:
+            other = str(theirs.get("train", {}).get("dataset", "?"))[4:]
+            raise StalibError(
+                f"{cfg.dataset[4:]}: other content than {other} (sha256 {mine[:12]} vs "
+                f"{theirs['data_sha256'][:12]}), whose runs {results_csv} holds (line {i}) under "
+                f"the same name; rename one of the two files or use another --results folder")
 
 
 def loss_config(cfg: TrainConfig) -> LossConfig:
@@ -193,19 +234,32 @@ def run_experiment(
     progress: bool = True,
     data: SkeletonSet | None = None,
     stop_after: int | None = None,
+    native: bool | None = None,
 ) -> Experiment:
-    """Train ``cfg`` on its fold, save the run folder ``out`` and (optionally) a results row."""
+    """Train ``cfg`` on its fold, save the run folder ``out`` and (optionally) a results row.
+
+    A run that writes a row (``results_dir``) runs in the portable deterministic mode
+    (:mod:`stalib.determinism`), checked before it trains: outside it the run is refused, unless
+    ``native`` (the machine's own kernels and threads, which the row says; None: as the process
+    was started, :func:`stalib.determinism.native_requested`)."""
+    from stalib import determinism
+
+    if native is None:
+        native = determinism.native_requested()
     out = Path(out)
     data = data if data is not None else load_data_for(cfg, data_root)
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
+    mode = determinism.current(cfg.device).text()
     if results_dir is not None:
+        mode = determinism.row_mode(cfg.device, native)
         results_csv = results_file(results_dir, cfg)
+        check_dataset_identity(results_csv, cfg)
         key = record_key(cfg)
-        if has_record(results_csv, key) and not force:
-            raise StalibError(f"{results_csv}: a result for {key} exists already; "
-                              "use --force to replace it")
+        if has_record(results_csv, key, determinism.word(mode)) and not force:
+            raise StalibError(f"{results_csv}: a result for {key} exists already "
+                              f"({determinism.word(mode)} mode); use --force to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:
         raise StalibError(f"{checkpoint} exists: pass --resume to continue it or --force to "
@@ -215,7 +269,7 @@ def run_experiment(
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
-                "dataset_name": data.name,
+                "dataset_name": data.name, **dataset_identity(cfg),
                 "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
                 "loss": asdict(loss_config(cfg))
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",
@@ -229,8 +283,8 @@ def run_experiment(
         git_commit=run_commit(res.trained_by), timestamp=utc_now(),
         params=params_json(settings),
         versions=params_json(package_versions()),
-        test_correct="" if res.test_correct is None else "".join(
-            "1" if c else "0" for c in res.test_correct),
+        test_correct="" if res.test_correct is None else encode_correct(res.test_correct),
+        determinism=mode,
     )
     save_model(out / "model.pt", cfg, model, data)
     write_json_atomic({**asdict(record), "params": settings, "history": res.history,

@@ -36,9 +36,15 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stalib.determinism import PORTABLE, UNRECORDED, word
 from stalib.errors import StalibError
 
 KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
+#: A run may be recorded once per mode (:func:`stalib.determinism.word`): the row of a run made
+#: before the portable mode stays, as history, beside the row of its rerun in the mode. A results
+#: file holds one row per :data:`KEY` and mode; the report reads one of them
+#: (:func:`speaking_rows`).
+MODE = "mode"
 
 
 @dataclass
@@ -60,19 +66,74 @@ class RunRecord:
     timestamp: str
     params: str  # JSON: the TrainConfig and model/loss settings
     versions: str  # JSON: python, torch, numpy, stalib
-    # which test sequences the model got right, in the fold's test order ("1"/"0" each), for
-    # paired tests between models (McNemar); "" in rows written before it was kept, or by DDP
+    # which test sequences the model got right, in the fold's test order, one letter each ("c"
+    # right, "w" wrong: encode_correct), for paired tests between models (McNemar); "" in rows
+    # written before it was kept, or by DDP
     test_correct: str = ""
+    # how the run computed (stalib.determinism.Mode.text): "portable cpu isa=AVX2 threads=1
+    # cbwr=AVX2,STRICT", "native ...", or "unrecorded" in rows written before the column existed
+    determinism: str = UNRECORDED
 
     def key(self) -> tuple:
         return tuple(str(getattr(self, k)) for k in KEY)
+
+    def stored_key(self) -> tuple:
+        return stored_key(asdict(self))
 
 
 COLUMNS = [f.name for f in fields(RunRecord)]
 #: The results files of a dataset's folder: test folds, inner validation.
 RESULTS_FILES = ("cv.csv", "validation.csv")
-#: Columns that older files may lack: ``variant`` (worked out from params) and ``test_correct``.
-OPTIONAL_COLUMNS = ("variant", "test_correct")
+#: Columns that older files may lack: ``variant`` (worked out from params), ``test_correct``
+#: and ``determinism`` (``unrecorded``).
+OPTIONAL_COLUMNS = ("variant", "test_correct", "determinism")
+#: The letters of ``test_correct``: right, wrong. Letters, not "1"/"0": a CSV reader (pandas'
+#: defaults, a spreadsheet) reads a string of digits as a number and drops its leading zeros.
+RIGHT, WRONG = "c", "w"
+
+
+def encode_correct(correct: Iterable[bool]) -> str:
+    """``test_correct`` of a row: one letter per test sequence, :data:`RIGHT` or :data:`WRONG`."""
+    return "".join(RIGHT if c else WRONG for c in correct)
+
+
+def decode_correct(text: object) -> list[bool] | None:
+    """The right/wrong of each test sequence of a row's ``test_correct`` (None when the row keeps
+    none). Reads the letters and the digits ("1"/"0") rows were written with before."""
+    text = "" if text is None else str(text).strip()
+    if not text or text == "nan":
+        return None
+    if set(text) <= {RIGHT, WRONG}:
+        return [c == RIGHT for c in text]
+    if set(text) <= {"0", "1"}:
+        return [c == "1" for c in text]
+    raise StalibError(f"test_correct {text[:20]!r}: expected letters {RIGHT!r} (right) and "
+                      f"{WRONG!r} (wrong), one per test sequence")
+
+
+def stored_key(row: dict) -> tuple:
+    """The key under which a file holds ``row``: its :data:`KEY` and its mode."""
+    return (*_row_key(row), word(row.get("determinism")))
+
+
+def speaking_rows(rows: list[dict]) -> list[dict]:
+    """The rows a report reads, one per :data:`KEY` (see :func:`speaking_mask`)."""
+    return [r for r, keep in zip(rows, speaking_mask(rows), strict=True) if keep]
+
+
+def speaking_mask(rows: Iterable[dict]) -> list[bool]:
+    """Which of ``rows`` a report reads: a configuration's (dataset, protocol, variant, model)
+    portable rows when they cover every (fold, seed) its other rows cover (its portable grid is
+    whole), else its other rows: history, made before the mode or with ``--native``."""
+    rows = list(rows)
+    keys = [_row_key(r) for r in rows]
+    portable = [word(r.get("determinism")) == PORTABLE for r in rows]
+    covered: dict[tuple, set] = {}
+    needed: dict[tuple, set] = {}
+    for key, p in zip(keys, portable, strict=True):
+        (covered if p else needed).setdefault(key[:4], set()).add(key[4:])
+    whole = {g for g, runs in covered.items() if needed.get(g, set()) <= runs}
+    return [p == (k[:4] in whole) for k, p in zip(keys, portable, strict=True)]
 
 
 #: The mark of a row whose code was not one commit (:func:`run_commit`).
@@ -184,6 +245,8 @@ def read_records(path: Path) -> list[dict]:
     for row in rows:
         if row.get("test_correct") is None:  # written before the column existed
             row["test_correct"] = ""
+        if not row.get("determinism"):
+            row["determinism"] = UNRECORDED
     if "variant" not in reader.fieldnames:  # written before variants existed
         for i, row in enumerate(rows, 2):
             row["variant"] = variant_of_params(row["params"], f"{path}, line {i}")
@@ -218,17 +281,39 @@ def _row_key(row: dict) -> tuple:
     return tuple(str(row[k]) for k in KEY)
 
 
-def has_record(path: Path, key: tuple) -> bool:
-    return any(_row_key(r) == tuple(map(str, key)) for r in read_records(path))
+def has_record(path: Path, key: tuple, mode: str | None = None) -> bool:
+    """Whether ``path`` holds a row of ``key`` (:data:`KEY`), of the mode ``mode`` when given
+    (``portable``: a rerun in the portable mode does not count the history row as done)."""
+    return any(_row_key(r) == tuple(map(str, key)) and (
+        mode is None or word(r.get("determinism")) == mode) for r in read_records(path))
 
 
 @contextlib.contextmanager
 def locked(path: Path):
-    """Hold the exclusive lock of the results file ``path`` (``<path>.lock``)."""
+    """Hold the exclusive lock of the results file ``path`` (``<path>.lock``), and remove the
+    lock file after use.
+
+    A process that opened the lock file before its holder removed it may get a lock on the
+    removed file; it checks, once it holds the lock, that the name still leads to the file it
+    locked, and tries again when not. So two processes never hold the lock at once, and no
+    ``*.lock`` stays behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+    name = path.with_name(path.name + ".lock")
+    while True:
+        with open(name, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                same = os.stat(name).st_ino == os.fstat(lock.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                continue
+            try:
+                yield
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+            return
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
@@ -244,7 +329,7 @@ def write_rows(path: Path, rows: list[dict]) -> None:
                           f"({', '.join(map(str, unknown))}); rewriting it would drop them: use "
                           "the stalib that wrote them")
     rows = sorted(rows, key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
-                                       int(r["seed"])))
+                                       int(r["seed"]), word(r.get("determinism"))))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -258,14 +343,14 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
     """Add ``record`` to the CSV at ``path`` atomically, under an exclusive lock."""
     with locked(path):
         rows = read_records(path)
-        key = record.key()
-        same = [r for r in rows if _row_key(r) == key]
+        key = record.stored_key()
+        same = [r for r in rows if stored_key(r) == key]
         if same and not replace:
             raise StalibError(
-                f"{path}: a result for {dict(zip(KEY, key, strict=True))} exists already; "
-                "rerun with --force to replace it"
+                f"{path}: a result for {dict(zip(KEY, key, strict=True))} exists already "
+                f"({key[-1]} mode); rerun with --force to replace it"
             )
-        rows = [r for r in rows if _row_key(r) != key]
+        rows = [r for r in rows if stored_key(r) != key]
         _check_settings(path, rows, asdict(record))
         write_rows(path, rows + [asdict(record)])
 
@@ -307,10 +392,10 @@ def merge_file(src: Path, dest: Path) -> tuple[int, int]:
 def _new_rows(src: Path, dest: Path, rows: list[dict], incoming: list[dict]) -> list[dict]:
     """The rows of ``incoming`` (read from ``src``) that ``rows`` (of ``dest``) lacks; see
     :func:`merge_file` for what is refused."""
-    have = {_row_key(r): r for r in rows}
+    have = {stored_key(r): r for r in rows}
     added: list[dict] = []
     for i, row in enumerate(incoming, 2):
-        key = _row_key(row)
+        key = stored_key(row)
         old = have.get(key)
         if old is None:
             _check_settings(dest, rows + added, row, f"the row of {src}, line {i}",

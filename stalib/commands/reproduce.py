@@ -44,6 +44,9 @@ def register(subparsers) -> None:
                    "that share STA-LSTM runs form a chain and run in order); each notebook gets "
                    "cores/N torch threads unless its job sets them (default 1: one job at a "
                    "time)")
+    p.add_argument("--native", action="store_true",
+                   help="run the notebooks outside the portable deterministic mode (the CPU's "
+                   "own kernels, the cores shared between --jobs); their rows say 'native'")
     p.add_argument("--list", action="store_true", help="list the jobs, whether they are up "
                    "to date, how many runs of each training grid have their row in the "
                    "results and about how long the others take at the recorded rows' pace; "

@@ -156,7 +156,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="start again / replace existing results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads per process (the portable mode runs 1: more only "
+                   "with --native)")
+    p.add_argument("--native", action="store_true",
+                   help="run outside the portable deterministic mode: the CPU's own vector "
+                   "kernels (AVX-512 where it has them) and --threads; faster on some CPUs, but "
+                   "the bits depend on the machine; rows say 'native' and stalib rerun skips "
+                   "them (see stalib.determinism)")
 
 
 def _overrides(pairs: list[str], flag: str = "--set", example: str = "dropout=0.3") -> dict:
@@ -213,9 +220,20 @@ def _threads(args) -> None:
     if args.threads is not None:
         import torch
 
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        _check_threads(args)
         torch.set_num_threads(args.threads)
+
+
+def _check_threads(args) -> None:
+    """``--threads`` is a positive count, and 1 in the portable mode (not ``--native``)."""
+    if args.threads is None:
+        return
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    if args.threads > 1 and not args.native:
+        raise ConfigError(f"--threads {args.threads}: the portable deterministic mode runs one "
+                          "thread per process (parallel runs: cv --jobs N); pass --native to "
+                          "use more, with rows that other machines cannot repeat bit for bit")
 
 
 def _check_outputs(args, cfg: TrainConfig) -> None:
@@ -259,7 +277,7 @@ def cmd_train(args) -> int:
             return 0
         exp = run_experiment(cfg, Path(args.out), args.data_root,
                              Path(args.results) if args.results else None, resume=args.resume,
-                             force=args.force, progress=not args.quiet)
+                             force=args.force, progress=not args.quiet, native=args.native)
     finally:
         distributed.shutdown()
     r = exp.record
@@ -292,14 +310,17 @@ def _cv_job(job: dict) -> dict:
     cfg = TrainConfig.from_dict(job["cfg"])
     try:
         exp = run_experiment(cfg, Path(job["out"]), job["data_root"], Path(job["results"]),
-                             resume=job["resume"], force=job["force"], progress=job["progress"])
+                             resume=job["resume"], force=job["force"], progress=job["progress"],
+                             native=job["native"])
     except StalibError as err:
         return {"fold": cfg.fold, "seed": cfg.seed, "error": str(err)}
     return {"fold": cfg.fold, "seed": cfg.seed, "accuracy": exp.record.accuracy}
 
 
 def cmd_cv(args) -> int:
+    from stalib.determinism import NATIVE, PORTABLE
     from stalib.experiment import (
+        check_dataset_identity,
         dataset_key,
         load_data_for,
         num_folds,
@@ -312,6 +333,7 @@ def cmd_cv(args) -> int:
 
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    _check_threads(args)
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
         raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
                           "train --fold F --seed S` per run, or `stalib cv --jobs N`")
@@ -337,24 +359,27 @@ def cmd_cv(args) -> int:
         raise ConfigError(f"--validation needs at least 3 folds (train, validation, test); "
                           f"{args.dataset} {protocol_of(base)} has {n}")
     jobs, skipped = [], 0
+    mode = NATIVE if args.native else PORTABLE
+    check_dataset_identity(csv_path, base)
     for seed in seeds:
         for fold in folds:
             val = fold % n + 1 if args.validation else None  # the next fold, 1 after the last
             cfg = _config(args, fold, seed, val)
-            if has_record(csv_path, record_key(cfg)) and not args.force:
+            if has_record(csv_path, record_key(cfg), mode) and not args.force:
                 if args.resume:
                     skipped += 1
                     continue
                 raise StalibError(f"{csv_path}: fold {fold} seed {seed} of {args.model} is done "
-                                  "already; --resume skips finished folds, --force redoes them")
+                                  f"already ({mode} mode); --resume skips finished folds, --force "
+                                  "redoes them")
             name = f"fold{fold}-seed{seed}" if val is None else f"fold{fold}-val{val}-seed{seed}"
             check_run_folder(out_root / name, resume=False, force=args.force)
             jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / name),
                          "data_root": args.data_root, "results": str(results),
                          "resume": args.resume, "force": args.force,
-                         "progress": not args.quiet and args.jobs == 1,
-                         "threads": args.threads or (1 if args.jobs > 1 else
-                                                     max(1, os.cpu_count() or 1))})
+                         "progress": not args.quiet and args.jobs == 1, "native": args.native,
+                         "threads": args.threads or (1 if args.jobs > 1 or not args.native
+                                                     else max(1, os.cpu_count() or 1))})
     if skipped:
         print(f"{skipped} finished run(s) already in {csv_path}: skipped")
     failures = []

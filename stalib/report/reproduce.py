@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stalib.config import PAPER_N1, PAPER_N2, RECIPES
+from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
 KERNEL_NAME = "python3"
@@ -672,7 +673,9 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     results.mkdir(parents=True, exist_ok=True)
     settings = {"results": results, "root": root, "data_root": data_root, "quick": quick,
                 "force": force, "retrain": retrain, "only": only, "runs_root": runs_root,
-                "threads": max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None}
+                # the portable mode's kernels inherit one thread; native ones share the cores
+                "threads": max(1, (os.cpu_count() or 1) // workers)
+                if workers > 1 and native_requested() else None}
     chains, summaries = phases(chosen)
     if workers == 1 or len(chains) <= 1:
         outcomes = _run_chain([job for job in chosen if job not in summaries], settings, log)

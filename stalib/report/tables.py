@@ -36,6 +36,7 @@ import pandas as pd
 from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, PER_CLASS, get_job
+from stalib.results import decode_correct, speaking_mask
 
 RESULTS_ENV = "STALIB_RESULTS"
 
@@ -150,6 +151,9 @@ def load_cv(dataset: str, root: str | os.PathLike | None = None,
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)
+    # a run recorded in the portable mode and before it: the configuration's portable rows
+    # when its portable grid is whole, else the others (stalib.results.speaking_mask)
+    df = df[speaking_mask(df.to_dict("records"))]
     # the same run recorded twice counts once; two different results for it are an error
     key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
     for _, group in df[df.duplicated(key, keep=False)].groupby(key):
@@ -555,7 +559,7 @@ def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
     if df is None or df.empty or not labels or "test_correct" not in df.columns:
         return pd.DataFrame(columns=cols)
     df = _with_variant(df)
-    kept = df["test_correct"].fillna("").astype(str).str.fullmatch(r"[01]+")
+    kept = df["test_correct"].map(decode_correct).notna()
     rows = []
     for (dataset, protocol, variant, model), g in df[kept].groupby(
             ["dataset", "protocol", "variant", "model"], sort=False):
@@ -565,7 +569,7 @@ def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
         right, total = np.zeros(len(classes)), np.zeros(len(classes))
         for fold, correct in zip(g["fold"], g["test_correct"], strict=True):
             y = np.asarray(folds.get(int(fold), []), dtype=int)
-            hit = np.array([c == "1" for c in correct])
+            hit = np.array(decode_correct(correct), dtype=bool)
             if len(y) != len(hit):
                 where = (str(g["source_file"].iloc[0]) if "source_file" in g.columns
                          else dataset)
@@ -764,8 +768,9 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
     rows = []
     for (protocol, variant, model), g in both.groupby(["protocol", "variant", "model"],
                                                       sort=False):
-        same = (g["test_correct"].astype(str) == g["test_correct_rerun"].astype(str)) & (
-            g["test_correct"].astype(str).str.len() > 0)
+        same = pd.Series([decode_correct(a) is not None and decode_correct(a) == decode_correct(b)
+                          for a, b in zip(g["test_correct"], g["test_correct_rerun"],
+                                          strict=True)], index=g.index)
         rows.append({
             "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
             "same predictions": int(same.sum()),

@@ -44,6 +44,7 @@ import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS
 from stalib.report import tables as report
+from stalib.results import decode_correct
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
 
@@ -276,12 +277,12 @@ def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
     for seed in sorted(set(a["seed"]) & set(b["seed"])):
         x, y = a[a["seed"] == seed].set_index("fold"), b[b["seed"] == seed].set_index("fold")
         folds = sorted(set(x.index) & set(y.index))
-        bits = [(str(x.at[f, "test_correct"]), str(y.at[f, "test_correct"])) for f in folds]
-        if not folds or not all(p and len(p) == len(q) and set(p + q) <= {"0", "1"}
-                                for p, q in bits):
+        bits = [(decode_correct(x.at[f, "test_correct"]), decode_correct(y.at[f, "test_correct"]))
+                for f in folds]
+        if not folds or not all(p and q and len(p) == len(q) for p, q in bits):
             continue
-        u = np.array([c == "1" for p, _ in bits for c in p])
-        v = np.array([c == "1" for _, q in bits for c in q])
+        u = np.array([c for p, _ in bits for c in p])
+        v = np.array([c for _, q in bits for c in q])
         out.append(report.mcnemar_exact(int((u & ~v).sum()), int((v & ~u).sum())))
     return out
 

@@ -1,0 +1,157 @@
+"""``stalib rerun``: train recorded runs again from their rows and say whether they come back.
+
+A row of a results file holds everything its run needs: the configuration (``params.train``,
+:class:`stalib.config.TrainConfig`), the seed, and the data it names. :func:`rerun_rows` trains
+each drawn row again in this process's mode, into a folder of its own (a temporary one, or
+``keep``), never into the results folder it read, and :func:`compare` sets the new row beside
+the recorded one: ``accuracy``, ``train_accuracy`` and ``test_correct`` exactly.
+
+Rows are drawn from those recorded in the portable deterministic mode (:mod:`stalib.determinism`):
+only they promise the same bits on another machine. ``all_modes`` draws the others too (rows
+made before the mode or with ``--native``), to rerun them in the mode: that is how a grid made
+before the mode is recorded again (``--keep DIR``, then ``stalib merge DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stalib.determinism import PORTABLE, word
+from stalib.errors import ConfigError, StalibError
+from stalib.results import KEY, decode_correct, read_records
+
+#: The columns a rerun must give again, bit for bit.
+COMPARED = ("accuracy", "train_accuracy", "test_correct")
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The rows of a file that a rerun trains again, and how many it left aside."""
+
+    rows: list[dict]
+    not_portable: int  # rows outside the portable mode, left aside (no all_modes)
+    filtered: int  # rows of other models or variants (the filters)
+
+
+def draw(path: Path, *, models: Sequence[str] = (), variants: Sequence[str] = (),
+         sample: int | None = None, seed: int = 0, all_modes: bool = False) -> Drawn:
+    """The rows of the results file ``path`` to rerun: those of ``models`` and ``variants``
+    (every one when empty), of the portable mode unless ``all_modes``, and of those ``sample``
+    drawn at random with ``seed`` (every one when None), in the file's order."""
+    path = Path(path)
+    if not path.is_file():
+        raise StalibError(f"{path}: no such results file (expected <results>/<dataset>/cv.csv "
+                          "or validation.csv)")
+    rows = read_records(path)
+    for flag, wanted, column in (("--models", models, "model"),
+                                 ("--variants", variants, "variant")):
+        unknown = sorted(set(wanted) - {r[column] for r in rows})
+        if unknown:
+            raise ConfigError(f"{flag}: {', '.join(unknown)} not in {path} (it holds "
+                              f"{', '.join(sorted({r[column] for r in rows}))})")
+    chosen = [r for r in rows if (not models or r["model"] in models)
+              and (not variants or r["variant"] in variants)]
+    portable = [r for r in chosen if all_modes or word(r["determinism"]) == PORTABLE]
+    if sample is not None:
+        if sample < 1:
+            raise ConfigError(f"--sample must be >= 1, got {sample}")
+        if sample < len(portable):
+            picked = set(random.Random(seed).sample(range(len(portable)), sample))
+            portable = [r for i, r in enumerate(portable) if i in picked]
+    return Drawn(portable, len(chosen) - len([r for r in chosen if all_modes or
+                                              word(r["determinism"]) == PORTABLE]),
+                 len(rows) - len(chosen))
+
+
+def config_of(row: dict, where: str):
+    """The :class:`TrainConfig` a row was trained with (``params.train``)."""
+    from stalib.config import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(json.loads(row["params"])["train"])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise StalibError(f"{where}: the row keeps no configuration to rerun ({err})") from None
+
+
+def compare(recorded: dict, rerun: dict) -> list[str]:
+    """What differs between a recorded row and its rerun (empty: identical)."""
+    out = []
+    for column in ("accuracy", "train_accuracy"):
+        if float(recorded[column]) != float(rerun[column]):
+            out.append(f"{column} {float(recorded[column]):.6f} -> {float(rerun[column]):.6f}")
+    a, b = decode_correct(recorded["test_correct"]), decode_correct(rerun["test_correct"])
+    if a != b:
+        if a is None or b is None or len(a) != len(b):
+            out.append("test_correct not comparable")
+        else:
+            out.append(f"test_correct: {sum(x != y for x, y in zip(a, b, strict=True))} of "
+                       f"{len(a)} sequences predicted otherwise")
+    return out
+
+
+def label(row: dict) -> str:
+    return (f"{row['dataset']} {row['protocol']} {row['variant']} {row['model']} fold "
+            f"{row['fold']} seed {row['seed']}")
+
+
+def _one(job: dict) -> dict:
+    """Train one drawn row again (in a worker process under ``jobs`` > 1); its new row."""
+    from stalib.experiment import results_file, run_experiment
+
+    cfg = config_of(job["row"], job["where"])
+    results = Path(job["results"])
+    csv_path = results_file(results, cfg)
+    key = tuple(str(job["row"][k]) for k in KEY)
+    done = [r for r in read_records(csv_path) if tuple(str(r[k]) for k in KEY) == key
+            and word(r["determinism"]) == PORTABLE]
+    if done:  # kept from an earlier rerun into the same folder (--keep): not trained again
+        return done[0]
+    exp = run_experiment(cfg, Path(job["out"]), job["data_root"], results, resume=True,
+                         progress=False)
+    from dataclasses import asdict
+
+    return asdict(exp.record)
+
+
+def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Path | None,
+               jobs: int = 1, report: Callable[[dict, dict], None] | None = None
+               ) -> list[tuple[dict, dict]]:
+    """Train every row of ``rows`` (of the file ``path``) again in this process's mode and
+    return ``(recorded, rerun)`` pairs in their order. The new rows and run folders go to
+    ``keep`` (kept: a later call resumes there) or to a temporary folder; ``report`` is called
+    with each pair as it comes."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    with tempfile.TemporaryDirectory(prefix="stalib-rerun-") as tmp:
+        root = Path(keep) if keep is not None else Path(tmp)
+        work = [{"row": r, "where": f"{path}, {label(r)}", "results": str(root),
+                 "data_root": data_root,
+                 "out": str(root / "runs" / r["dataset"] / r["protocol"].replace(":", "-")
+                            / f"{r['model']}@{r['variant']}" / f"fold{r['fold']}-seed{r['seed']}")}
+                for r in rows]
+        for r in rows:
+            config_of(r, f"{path}, {label(r)}")  # every row readable before any training
+        pairs: list[tuple[dict, dict] | None] = [None] * len(rows)
+        if jobs == 1:
+            outcomes = ((i, _one(w)) for i, w in enumerate(work))
+        else:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
+            futures = {pool.submit(_one, w): i for i, w in enumerate(work)}
+            outcomes = ((futures[f], f.result()) for f in cf.as_completed(futures))
+        try:
+            for i, new in outcomes:
+                pairs[i] = (rows[i], new)
+                if report is not None:
+                    report(rows[i], new)
+        finally:
+            if jobs > 1:
+                pool.shutdown(cancel_futures=True)
+    return [p for p in pairs if p is not None]
