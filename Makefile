@@ -16,6 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (stalib)" >/dev/null
+	$(BIN)/python -m stalib.determinism --kernel-spec
 	touch $(STAMP)
 
 venv: $(STAMP)

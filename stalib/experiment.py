@@ -76,29 +76,27 @@ def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
                                                            else validation)
 
 
-def dataset_identity(cfg: TrainConfig) -> dict:
-    """What identifies a run's data beyond its name: for an ``npz:`` file (filed by its stem,
-    :func:`dataset_key`) the sha256 of its bytes, ``{"data_sha256": ...}``; else nothing."""
+def dataset_identity(cfg: TrainConfig, data: SkeletonSet) -> dict:
+    """What identifies a run's data beyond its name: for an ``npz:`` dataset (filed by its
+    file's stem, :func:`dataset_key`) the sha256 of its content as loaded (coordinates,
+    sequence bounds, labels, groups, names, classes), ``{"data_sha256": ...}``; else nothing."""
     if not cfg.dataset.startswith("npz:"):
         return {}
     import hashlib
 
-    path = Path(cfg.dataset[4:])
     digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as err:
-        raise StalibError(f"{path}: cannot read the dataset ({err.strerror})") from None
+    for arr in (data.frames, data.offsets, data.labels):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    for texts in (data.groups, data.names, data.class_names):
+        digest.update("\x00".join(map(str, texts)).encode() + b"\x01")
     return {"data_sha256": digest.hexdigest()}
 
 
-def check_dataset_identity(results_csv: Path, cfg: TrainConfig) -> None:
+def check_dataset_identity(results_csv: Path, cfg: TrainConfig, data: SkeletonSet) -> None:
     """Refuse to file ``cfg``'s run in ``results_csv`` when that file holds runs of another
-    ``npz:`` file of the same name (other bytes): ``a/x.npz`` and ``b/x.npz`` both file under
-    ``npz-x``, and a ``--resume`` would take one's rows for the other's."""
-    mine = dataset_identity(cfg).get("data_sha256")
+    ``npz:`` dataset of the same file name (other content): ``a/x.npz`` and ``b/x.npz`` both
+    file under ``npz-x``, and a ``--resume`` would take one's rows for the other's."""
+    mine = dataset_identity(cfg, data).get("data_sha256")
     if mine is None:
         return
     from stalib.results import read_records
@@ -113,7 +111,7 @@ def check_dataset_identity(results_csv: Path, cfg: TrainConfig) -> None:
             raise StalibError(
                 f"{cfg.dataset[4:]}: other content than {other} (sha256 {mine[:12]} vs "
                 f"{theirs['data_sha256'][:12]}), whose runs {results_csv} holds (line {i}) under "
-                f"the same name; rename one of the two files or use another --results folder")
+                "the same name; rename one of the two files or use another --results folder")
 
 
 def loss_config(cfg: TrainConfig) -> LossConfig:
@@ -255,7 +253,7 @@ def run_experiment(
     if results_dir is not None:
         mode = determinism.row_mode(cfg.device, native)
         results_csv = results_file(results_dir, cfg)
-        check_dataset_identity(results_csv, cfg)
+        check_dataset_identity(results_csv, cfg, data)
         key = record_key(cfg)
         if has_record(results_csv, key, determinism.word(mode)) and not force:
             raise StalibError(f"{results_csv}: a result for {key} exists already "
@@ -269,7 +267,7 @@ def run_experiment(
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
-                "dataset_name": data.name, **dataset_identity(cfg),
+                "dataset_name": data.name, **dataset_identity(cfg, data),
                 "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
                 "loss": asdict(loss_config(cfg))
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",

@@ -347,7 +347,7 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
         same = [r for r in rows if stored_key(r) == key]
         if same and not replace:
             raise StalibError(
-                f"{path}: a result for {dict(zip(KEY, key, strict=True))} exists already "
+                f"{path}: a result for {dict(zip(KEY, key[:-1], strict=True))} exists already "
                 f"({key[-1]} mode); rerun with --force to replace it"
             )
         rows = [r for r in rows if stored_key(r) != key]
@@ -406,7 +406,8 @@ def _new_rows(src: Path, dest: Path, rows: list[dict], incoming: list[dict]) -> 
         differ = [c for c in COLUMNS if str(old.get(c, "")) != str(row.get(c, ""))]
         if differ:
             raise StalibError(
-                f"{src}, line {i}: another result for {dict(zip(KEY, key, strict=True))} is in "
+                f"{src}, line {i}: another result for {dict(zip(KEY, key[:-1], strict=True))} "
+                f"({key[-1]} mode) is in "
                 f"{dest} (or earlier in {src.name}); they differ in {', '.join(differ)}; merge "
                 "never replaces a row: remove one of the two first")
     return added

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
+# The portable deterministic mode in this process and every process it starts (the CLI in a
+# subprocess, notebook kernels), as the stalib command runs: set before numpy and torch load
+# (a test that writes a results row in this process needs it; one thread also keeps the tiny
+# models fast on a busy machine). Had a plugin loaded them first, say so: the mode's tests fail.
+if "torch" not in sys.modules and "numpy" not in sys.modules:
+    from stalib.determinism import enable
+
+    enable()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-# One torch / OpenMP thread in this process and in every process it starts (the CLI in a
-# subprocess, notebook kernels): the tests' models are tiny, and on a busy two-core machine two
-# threads per step made a 42-iteration run six times slower (0.6 s against 3.8 s).
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 NO_DATA = "no data root: set STALIB_DATA to the folder holding SBU/, UTKinect/ and NTU-samples/"
 
 

@@ -185,3 +185,35 @@ def test_a_run_uses_and_records_its_preprocessing(tmp_path, npz_path):
     prob, _, _ = classify(model, seq)
     assert np.allclose(prob, classify(model, np.asarray(centred[0]))[0])
     assert not np.allclose(read_for_model(npz_path, meta["dataset"])[0][1], seq)
+
+
+def _npz_file(path, shift: float):
+    from stalib.data.core import SkeletonSet
+    from stalib.data.npz import save_npz
+
+    rng = np.random.default_rng(0)
+    seqs = [(rng.normal(size=(6, 6, 3)) + shift).astype(np.float32) for _ in range(20)]
+    data = SkeletonSet.from_sequences(seqs, [i % 2 for i in range(20)],
+                                      [f"g{i % 5}" for i in range(20)],
+                                      [f"s{i}" for i in range(20)], ["a", "b"], 1, 6, name="x")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_npz(data, path)
+
+
+def test_an_npz_of_the_same_name_but_other_content_is_refused(tmp_path, capsys):
+    """a/mine.npz and b/mine.npz both file under npz-mine: a cv --resume on the second once
+    reported the first file's accuracy; now it is refused, naming both files."""
+    from stalib.cli import main
+
+    first, second = _npz_file(tmp_path / "a" / "mine.npz", 0.0), _npz_file(
+        tmp_path / "b" / "mine.npz", 1.0)
+    args = ["--model", "lstm", "--n1", "1", "--n2", "1", "--folds", "1", "--seeds", "0",
+            "--set", "hidden=4", "--results", str(tmp_path / "results"), "--quiet", "--resume"]
+    assert main(["cv", "--dataset", f"npz:{first}", "--out", str(tmp_path / "r1"), *args]) == 0
+    capsys.readouterr()
+    code = main(["cv", "--dataset", f"npz:{second}", "--out", str(tmp_path / "r2"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert f"{second}: other content than {first}" in err[0]
+    again = main(["cv", "--dataset", f"npz:{first}", "--out", str(tmp_path / "r1"), *args])
+    assert again == 0  # the same file resumes as before

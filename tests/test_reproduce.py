@@ -145,10 +145,11 @@ append_record(res / 'sbu' / 'cv.csv', RunRecord(
 """
 
 
-def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path):
+def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path, monkeypatch):
     """--jobs 2: two chains at once; within a chain the second job runs after the first and
     sees its outputs; every job's row lands in the one cv.csv; outcomes in the grid's order;
-    a job that leaves its threads to torch gets cores/2."""
+    a job that leaves its threads to torch keeps the portable mode's one thread (threads None),
+    and gets cores/2 under --native."""
     import os
 
     from stalib.results import read_records
@@ -165,7 +166,15 @@ def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path):
     assert all(o.status == "ran" for o in outcomes), [o.message for o in outcomes]
     rows = read_records(results / "sbu" / "cv.csv")
     assert sorted(r["model"] for r in rows) == ["a1", "a2", "b1", "b2"]
-    assert (results / "tables" / "a1.txt").read_text() == str(max(1, os.cpu_count() // 2))
+    assert (results / "tables" / "a1.txt").read_text() == "None"
+    from stalib import determinism
+
+    monkeypatch.setenv(determinism.MARK, determinism.NATIVE)
+    native = rp.run_jobs(jobs[:1], tmp_path / "native", root=root, workers=2,
+                         log=lambda s: None)
+    assert native[0].status == "ran", native[0].message
+    assert (tmp_path / "native" / "tables" / "a1.txt").read_text() == str(
+        max(1, os.cpu_count() // 2))
     with pytest.raises(ConfigError, match="--jobs must be >= 1"):
         rp.run_jobs(jobs, results, root=root, workers=0, log=lambda s: None)
 

@@ -48,7 +48,7 @@ def test_a_differing_row_of_the_same_key_is_refused_and_nothing_is_written(tmp_p
                                           r"'0'.* they differ in accuracy; merge never replaces"):
         merge_results([ok, bad], dest)
     assert (dest / "sbu" / "cv.csv").read_bytes() == before  # not even the good folder's row
-    assert sorted(p.name for p in dest.rglob("*")) == ["cv.csv", "cv.csv.lock", "sbu"]
+    assert sorted(p.name for p in dest.rglob("*")) == ["cv.csv", "sbu"]  # no lock left
 
 
 def test_two_sources_disagreeing_with_each_other_are_refused(tmp_path):

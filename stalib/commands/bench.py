@@ -88,6 +88,9 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: stable numbers on a shared machine; "
                         "0: torch's default)")
+    p.add_argument("--native", action="store_true",
+                   help="time the CPU's own kernels (AVX-512 where it has them), outside the "
+                   "portable deterministic mode every row-writing run uses: the mode's cost")
     p.add_argument("--shapes", default=None, help="comma-separated: sbu, ntu, ntu-quick")
     p.add_argument("--models", default=None,
                    help="comma-separated: lstm, sta-lstm, sta-lstm-reference, csta-cnn")

@@ -360,7 +360,7 @@ def cmd_cv(args) -> int:
                           f"{args.dataset} {protocol_of(base)} has {n}")
     jobs, skipped = [], 0
     mode = NATIVE if args.native else PORTABLE
-    check_dataset_identity(csv_path, base)
+    check_dataset_identity(csv_path, base, data)
     for seed in seeds:
         for fold in folds:
             val = fold % n + 1 if args.validation else None  # the next fold, 1 after the last

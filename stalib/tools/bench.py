@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stalib.determinism import current as determinism_mode
 from stalib.models.sta_lstm import VARIANTS
 from stalib.results import cpu_description, cpu_name
 
@@ -129,6 +130,7 @@ def machine_info() -> dict:
         "numpy": np.__version__, "python": platform.python_version(),
         "platform": platform.platform(), "mkldnn": torch.backends.mkldnn.is_available(),
         "cuda_available": torch.cuda.is_available(), "devices": {"cpu": cpu_name()},
+        "determinism": determinism_mode().text(),
     }
     if torch.cuda.is_available():
         info["cuda"] = torch.version.cuda
