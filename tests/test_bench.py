@@ -202,3 +202,16 @@ def test_arithmetic_floor_of_the_sta_over_lstm_ratio():
     assert 1.7 < bench.mac_ratio(bench.SHAPES["sbu"]) < bench.mac_ratio(bench.SHAPES["ntu"]) < 1.9
     with pytest.raises(ValueError):
         bench.macs_per_frame("csta-cnn", 50, 60)
+
+
+def test_mode_cost_sets_each_step_in_the_mode_beside_the_native_one():
+    from stalib.tools.bench import mode_cost
+
+    def doc(ms):
+        return {"rows": [{"device": "cpu", "precision": "fp32", "shape": "sbu",
+                          "shape_label": "SBU", "model": m, "model_label": m, "step_ms": v,
+                          "cpu_ms": v} for m, v in zip(("lstm", "sta-lstm"), ms, strict=True)]}
+
+    cost = mode_cost(doc([12.0, 30.0]), doc([10.0, 20.0]))
+    assert list(cost["model_label"]) == ["lstm", "sta-lstm"]
+    assert list(cost["ratio"]) == [1.2, 1.5]

@@ -898,6 +898,21 @@ def bench_frame(doc: dict):
     return df
 
 
+def mode_cost(portable: dict, native: dict):
+    """The portable deterministic mode's cost: per (shape, model) of two bench files, one run
+    in the mode and one ``--native``, both step times and their ratio (for the book)."""
+    import pandas as pd
+
+    cols = ["shape_label", "model_label", "portable_ms", "native_ms", "ratio"]
+    a, b = bench_frame(portable), bench_frame(native)
+    key = ["device", "precision", "shape", "model"]
+    both = a.merge(b[[*key, "step_ms"]], on=key, suffixes=("", "_native"))
+    both = both[both["device"] == "cpu"]
+    return pd.DataFrame({"shape_label": both["shape_label"], "model_label": both["model_label"],
+                         "portable_ms": both["step_ms"], "native_ms": both["step_ms_native"],
+                         "ratio": both["step_ms"] / both["step_ms_native"]}, columns=cols)
+
+
 def plot_sweep(doc: dict):
     """Two panels: step time against frames (batch fixed) and against batch (frames fixed)."""
     from matplotlib.figure import Figure
