@@ -73,23 +73,45 @@ def default_variant(dataset: str) -> str:
     return PAPER_VARIANT if dataset in PAPER_DATASETS else SBU_SETTINGS_VARIANT
 
 
-#: Named training recipes: the :class:`TrainConfig` fields each sets beside the paper's settings
-#: (``stalib train/cv --recipe NAME`` applies one and files the runs under NAME). They are the
-#: recipes of issue 12, chosen on SBU's inner-validation folds (the report's verdict page):
-#: ``r1`` one stage of 150 epochs, batch 32, Adam with cosine decay, AdamW weight decay 1e-4;
-#: ``r1-view`` with the dataset's view normalisation (npz data: name its axes with
-#: ``--preprocess view_axes=[R,L,S0,S1]``) and eq. (7)'s L1 term as a mean over the weights (a
-#: setting of the LSTM family only, see :meth:`TrainConfig.deviations`); ``r1-view-gain`` with
-#: alpha scaled by the number of joints (``alpha_gain=joints``; nothing to the models without
-#: spatial attention): the attention models' choice. The committed rows of each are these
-#: settings (``tests/test_results_integrity.py``).
+#: Named configurations: the :class:`TrainConfig` fields each sets beside the paper's settings.
+#: This is the one registry: ``stalib train/cv --recipe NAME`` applies one and files the runs
+#: under NAME, ``stalib recipes`` lists them, :meth:`TrainConfig.from_recipe` builds one in
+#: Python, and the report's grid (:mod:`stalib.report.reproduce`) runs its variants by these
+#: names. The committed rows of each are these settings (``tests/test_results_integrity.py``).
+#: What each changes and where it was chosen is :data:`RECIPE_NOTES`.
 RECIPES: dict[str, dict] = {
+    "l1-off": {"lambda3": 0.0},
+    "l1-off-aug": {"lambda3": 0.0, "augment_rotation": 30.0, "augment_scale": 0.1},
+    "aug": {"augment_rotation": 30.0, "augment_scale": 0.1},
     "r1": {"schedule": "joint", "epochs": 150, "batch_size": 32, "lr_schedule": "cosine",
            "weight_decay": 1e-4},
 }
 RECIPES["r1-view"] = {**RECIPES["r1"], "preprocess": {"view_normalize": True},
                       "l1_reading": "mean"}
 RECIPES["r1-view-gain"] = {**RECIPES["r1-view"], "model_overrides": {"alpha_gain": "joints"}}
+RECIPES["r1-view-gain-swap"] = {**RECIPES["r1-view-gain"], "augment_swap": True}
+RECIPES["r1-view-rot"] = {**RECIPES["r1-view"], "augment_rotation": 30.0, "augment_scale": 0.1}
+RECIPES["r1-view-rot-l2"] = {**RECIPES["r1-view-rot"], "weight_decay_mode": "l2"}
+RECIPES["r1-view-lr1e-2"] = {**RECIPES["r1-view"], "lr": 0.01}
+#: Per named configuration: what it is, and where it was chosen (inner-validation folds only).
+RECIPE_NOTES: dict[str, tuple[str, str]] = {
+    "l1-off": ("the paper's settings without eq. (7)'s L1 term", "SBU validation, Fig. 7 models"),
+    "l1-off-aug": ("l1-off with rotation (30 degrees) and scaling (10 %) of training sequences",
+                   "SBU validation, Fig. 7 models"),
+    "aug": ("the paper's settings with rotation and scaling", "SBU validation, HCN / CSTA-CNN"),
+    "r1": ("one stage of 150 epochs, batch 32, Adam with cosine decay, AdamW weight decay 1e-4",
+           "SBU validation, HCN"),
+    "r1-view": ("r1 with the dataset's view normalisation and eq. (7)'s L1 term as a mean "
+                "(npz: --preprocess view_axes=[R,L,S0,S1])", "SBU validation, HCN"),
+    "r1-view-gain": ("r1-view with alpha scaled by the number of joints",
+                     "SBU validation, STA-LSTM"),
+    "r1-view-gain-swap": ("r1-view-gain with the person swap (two-person data)",
+                          "SBU validation, STA-LSTM: the Fig. 7 models' chosen configuration"),
+    "r1-view-rot": ("r1-view with rotation and scaling", "SBU validation, HCN"),
+    "r1-view-rot-l2": ("r1-view-rot with Adam's L2 weight decay instead of AdamW's",
+                       "SBU validation, HCN: the CSTA models' chosen configuration"),
+    "r1-view-lr1e-2": ("r1-view at learning rate 1e-2", "SBU validation, the linear baseline"),
+}
 
 
 def recipe_settings(name: str, dataset: str) -> dict:
@@ -309,6 +331,24 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_recipe(cls, name: str, dataset: str = "sbu", model: str = "sta-lstm",
+                    **place) -> TrainConfig:
+        """The named configuration ``name`` (:data:`RECIPES`) of ``model`` on ``dataset``, filed
+        under its name; ``place`` sets what places a run without changing its settings (fold,
+        seed, val_fold, protocol, device, checkpoint_every). A setting that changes the
+        configuration would file it under a name that is not its own: refused (build the
+        configuration with ``TrainConfig(...)`` and a ``variant`` name of its own instead)."""
+        changed = sorted(set(place) - set(_NOT_SETTINGS) | ({"variant"} & set(place)))
+        if changed:
+            raise ConfigError(f"TrainConfig.from_recipe({name!r}): {', '.join(changed)} would "
+                              "change the named configuration; build TrainConfig(...) with a "
+                              "variant name of its own")
+        cfg = cls(dataset=dataset, model=model, variant=name,
+                  **recipe_settings(name, dataset), **place)
+        check_recipe(name, cfg)
+        return cfg
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

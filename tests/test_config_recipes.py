@@ -64,3 +64,44 @@ def test_a_view_recipe_on_npz_data_needs_its_axes(tmp_path):
     cfg = npz("--recipe", "r1-view", "--preprocess", "view_axes=[8,4,0,2]")
     assert cfg.preprocess == {"view_axes": (8, 4, 0, 2)} and cfg.variant_name == "r1-view"
     assert npz("--recipe", "r1").preprocess == {}
+
+
+def test_the_chosen_configurations_are_named():
+    """The report's chosen variants are recipes of the one registry: --recipe NAME gives the
+    settings their committed rows were made with (held row by row in test_results_integrity),
+    and TrainConfig.from_recipe the same configuration in Python."""
+    cli = _cfg("--recipe", "r1-view-gain-swap")
+    assert cli.augment_swap and cli.model_overrides == {"alpha_gain": "joints"}
+    assert cli.variant_name == "r1-view-gain-swap"
+    api = TrainConfig.from_recipe("r1-view-gain-swap", "sbu", cli.model)
+    assert api.deviations() == cli.deviations() and api.variant_name == cli.variant_name
+    assert _cfg("--recipe", "r1-view-rot-l2").weight_decay_mode == "l2"
+    assert _cfg("--recipe", "l1-off").lambda3 == 0.0
+
+
+def test_from_recipe_refuses_a_setting_that_would_change_it():
+    with pytest.raises(ConfigError, match=r"from_recipe\('r1-view'\): epochs would change"):
+        TrainConfig.from_recipe("r1-view", epochs=2)
+    assert TrainConfig.from_recipe("r1-view", fold=3, seed=2).fold == 3  # places, not settings
+    with pytest.raises(ConfigError, match="--recipe 'r2': expected one of"):
+        TrainConfig.from_recipe("r2")
+
+
+def test_stalib_recipes_lists_every_name_with_its_flags(capsys):
+    from stalib.cli import main
+    from stalib.config import RECIPE_NOTES
+
+    assert set(RECIPE_NOTES) == set(RECIPES)
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    for name in RECIPES:
+        assert f"\n{name}\n" in f"\n{out}"
+    assert "flags: --lambda3 0.0 --augment-rotation 30.0 --augment-scale 0.1" in out
+    assert out.rstrip().endswith("--lr 0.01")  # r1-view-lr1e-2, listed last
+
+
+def test_a_variant_named_as_a_recipe_must_be_that_recipe():
+    """--variant r1-view-gain-swap --epochs 2 once filed a 2-epoch run under the report's name."""
+    with pytest.raises(ConfigError, match=r"--recipe r1-view-gain-swap: this run changes"):
+        _cfg("--variant", "r1-view-gain-swap", "--epochs", "2")
+    assert _cfg("--variant", "l1-off", "--lambda3", "0").variant_name == "l1-off"

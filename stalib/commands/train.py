@@ -48,27 +48,14 @@ def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
     return a * n1 + b * n2, f"{a} x N1 + {b} x N2"
 
 
-def _recipe_text(name: str) -> str:
-    """``--schedule joint --epochs 150 ...``: recipe ``name`` as the flags it stands for."""
-    flags = []
-    for key, value in RECIPES[name].items():
-        if isinstance(value, dict):
-            flag = "--preprocess" if key == "preprocess" else "--set"
-            flags += [f"{flag} {k}={str(v).lower() if isinstance(v, bool) else v}"
-                      for k, v in value.items()]
-        else:
-            flags.append(f"--{key.replace('_', '-')} {value}")
-    return " ".join(flags).replace("%", "%%")
-
-
 def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     """The "training recipe" group of :func:`_add_run_options`: ``--recipe`` and the settings
     beyond Algorithm 1 (each default None: the recipe's value, else the paper's)."""
     recipe = p.add_argument_group(
         "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
     recipe.add_argument("--recipe", default=None, choices=tuple(RECIPES), metavar="NAME",
-                        help="a named recipe (stalib.config.RECIPES): "
-                        + "; ".join(f"{name}: {_recipe_text(name)}" for name in RECIPES)
+                        help="a named configuration (stalib.config.RECIPES; `stalib recipes` "
+                        "lists them with their settings): " + ", ".join(RECIPES)
                         + ". Its runs are filed under NAME; a flag beside it wins, and then "
                         "needs --variant")
     recipe.add_argument("--schedule", default=None, choices=("staged", "joint"),
@@ -94,10 +81,10 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     recipe.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
                         help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
                         "|w| over the weight matrices")
-    recipe.add_argument("--augment-crop", type=float, default=0.0, metavar="C",
+    recipe.add_argument("--augment-crop", type=float, default=None, metavar="C",
                         help="crop each training sequence in time to a random window of a share "
                         "in [1-C, 1] of its frames (default 0: off)")
-    recipe.add_argument("--augment-swap", action="store_true",
+    recipe.add_argument("--augment-swap", action="store_true", default=None,
                         help="two-person data: swap the persons of a training sequence with "
                         "probability 1/2, then put it in the frame of the new person 1 (as "
                         "the preprocessing would have)")
@@ -124,17 +111,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"Algorithm 1 N2 (default {PAPER_N2}); see --n1")
     p.add_argument("--batch-size", type=int, default=None,
                    help="default: the paper's (SBU 8, NTU 256), 8 otherwise")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
     for i in (1, 2, 3):
         p.add_argument(f"--lambda{i}", type=float, default=None,
                        help=f"eq. (7) lambda{i} (default: the paper's NTU value for ntu60, "
                        "its SBU value for every other dataset)")
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
     _add_recipe_options(p)
-    p.add_argument("--augment-rotation", type=float, default=0.0, metavar="DEGREES",
+    p.add_argument("--augment-rotation", type=float, default=None, metavar="DEGREES",
                    help="turn each training sequence about the vertical axis by a random angle "
                    "up to this (default 0: off, as in the paper)")
-    p.add_argument("--augment-scale", type=float, default=0.0, metavar="S",
+    p.add_argument("--augment-scale", type=float, default=None, metavar="S",
                    help="scale each training sequence by a random factor in [1-S, 1+S] "
                    "(default 0: off)")
     p.add_argument("--preprocess", action="append", default=[], metavar="KEY=VALUE",
@@ -197,14 +184,14 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     cfg = TrainConfig(
         dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
         val_fold=val_fold if val_fold is not None else getattr(args, "val_fold", None),
-        n1=args.n1, n2=args.n2, batch_size=pick("batch_size"), lr=args.lr,
-        lambda1=args.lambda1, lambda2=args.lambda2, lambda3=args.lambda3,
+        n1=args.n1, n2=args.n2, batch_size=pick("batch_size"), lr=pick("lr"),
+        lambda1=pick("lambda1"), lambda2=pick("lambda2"), lambda3=pick("lambda3"),
         grad_clip=args.grad_clip, device=args.device, bf16=args.bf16,
         checkpoint_every=args.checkpoint_every,
         model_overrides={**recipe.get("model_overrides", {}), **_overrides(args.set)},
         variant=args.variant if args.variant is not None else (args.recipe if recipe else None),
-        augment_rotation=args.augment_rotation, augment_scale=args.augment_scale,
-        augment_crop=args.augment_crop, augment_swap=args.augment_swap,
+        augment_rotation=pick("augment_rotation"), augment_scale=pick("augment_scale"),
+        augment_crop=pick("augment_crop"), augment_swap=pick("augment_swap"),
         schedule=pick("schedule"), epochs=pick("epochs"), lr_schedule=pick("lr_schedule"),
         warmup=args.warmup, weight_decay=pick("weight_decay"),
         weight_decay_mode=pick("weight_decay_mode"), l1_reading=pick("l1_reading"),
@@ -213,6 +200,8 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     )
     if recipe:
         check_recipe(args.recipe, cfg)
+    elif cfg.variant in RECIPES:  # --variant NAME of a named configuration: its settings only
+        check_recipe(cfg.variant, cfg)
     return cfg
 
 

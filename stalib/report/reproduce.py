@@ -173,8 +173,8 @@ R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain",
                                 **copy.deepcopy(RECIPES["r1-view-gain"])}
 #: ``r1-view-gain`` with the person swap (in the frame of the new person 1,
 #: :class:`stalib.data.augment.PersonSwap`): STA-LSTM's best on validation folds after it.
-R1_VIEW_GAIN_SWAP: dict[str, Any] = {**copy.deepcopy(R1_VIEW_GAIN),
-                                     "variant": "r1-view-gain-swap", "augment_swap": True}
+R1_VIEW_GAIN_SWAP: dict[str, Any] = {"variant": "r1-view-gain-swap",
+                                     **copy.deepcopy(RECIPES["r1-view-gain-swap"])}
 #: Settings explored on inner-validation folds (``stalib cv --validation``, never a test fold;
 #: the runs are in ``<dataset>/validation.csv`` and the book's Fig. 7 page shows them and the
 #: rule that chooses among them), each run on the test folds as a labelled variant of the
@@ -185,9 +185,8 @@ R1_VIEW_GAIN_SWAP: dict[str, Any] = {**copy.deepcopy(R1_VIEW_GAIN),
 #: of development, runs the recipe chosen on SBU's validation folds.
 VALIDATED: dict[str, list[dict[str, Any]]] = {
     "sbu": [
-        {"variant": "l1-off", "lambda3": 0.0},
-        {"variant": "l1-off-aug", "lambda3": 0.0, "augment_rotation": 30.0,
-         "augment_scale": 0.1},
+        {"variant": "l1-off", **RECIPES["l1-off"]},
+        {"variant": "l1-off-aug", **RECIPES["l1-off-aug"]},
         R1_VIEW_GAIN,
         R1_VIEW_GAIN_SWAP,
     ],
@@ -197,13 +196,12 @@ LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
                                             "options": R1_VIEW_GAIN}
 #: ``r1-view`` with each training sequence turned about the vertical axis by up to 30 degrees
 #: and scaled by up to 10 %: HCN's best on validation folds after ``r1-view``.
-R1_VIEW_ROT: dict[str, Any] = {"variant": "r1-view-rot", **copy.deepcopy(R1_VIEW),
-                               "augment_rotation": 30.0, "augment_scale": 0.1}
+R1_VIEW_ROT: dict[str, Any] = {"variant": "r1-view-rot", **copy.deepcopy(RECIPES["r1-view-rot"])}
 #: ``r1-view-rot`` with its weight decay as Adam's L2 term on the gradient instead of AdamW's
 #: decoupled decay (which, at learning rate 1e-3 and W 1e-4, moves a weight by 1e-7 a step):
 #: HCN's best on validation folds after ``r1-view-rot``.
-R1_VIEW_ROT_L2: dict[str, Any] = {**copy.deepcopy(R1_VIEW_ROT), "variant": "r1-view-rot-l2",
-                                  "weight_decay_mode": "l2"}
+R1_VIEW_ROT_L2: dict[str, Any] = {"variant": "r1-view-rot-l2",
+                                  **copy.deepcopy(RECIPES["r1-view-rot-l2"])}
 #: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
 #: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
 #: and augmentation (``aug``), then issue 12's recipe (``r1-view``, a smaller HCN,
@@ -218,7 +216,7 @@ R1_VIEW_ROT_L2: dict[str, Any] = {**copy.deepcopy(R1_VIEW_ROT), "variant": "r1-v
 #: ``r1-view-gain``: the person swap does nothing to one person).
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
     "sbu": [
-        {"options": {"variant": "aug", "augment_rotation": 30.0, "augment_scale": 0.1},
+        {"options": {"variant": "aug", **RECIPES["aug"]},
          "reference": "l1-off-aug"},
         {"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
         {"options": R1_VIEW_ROT_L2, "reference": "r1-view-gain-swap"},
