@@ -188,6 +188,9 @@ class TrainConfig:
     augment_scale: float = 0.0  # and scaled by a factor in [1 - s, 1 + s] (stalib.data.augment)
     augment_crop: float = 0.0  # and cropped in time to a share in [1 - c, 1] of the frames
     augment_swap: bool = False  # and, for two-person data, persons swapped with probability 1/2
+    # the crop's window stretched back to the sequence's length (crop-resize in time), not
+    # shortened: with augment_crop, and the resample setting, every sequence keeps its frames
+    augment_crop_resize: bool = False
     # the dataset's preprocessing, the fields that differ from its paper settings (the
     # *Preprocess dataclasses of stalib.data.transforms), e.g. {"smooth": None}; {}: the paper's
     preprocess: dict = field(default_factory=dict)
@@ -205,9 +208,10 @@ class TrainConfig:
             self.protocol = None  # one spelling per run: None is the standard protocol
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
-        if self.val_fold is not None and (self.val_fold < 1 or self.val_fold == self.fold):
-            raise ConfigError(f"--val-fold must be a fold >= 1 other than --fold {self.fold}, "
-                              f"got {self.val_fold}")
+        # (a validation fold that is the test fold is refused where the splits are known,
+        # stalib.experiment.fold_indices; on a one-split protocol val folds number its subjects)
+        if self.val_fold is not None and self.val_fold < 1:
+            raise ConfigError(f"--val-fold must be >= 1, got {self.val_fold}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
         if not (math.isfinite(self.lr) and 0 < self.lr <= MAX_LR):
@@ -305,7 +309,7 @@ class TrainConfig:
         from stalib.data.augment import Augment
 
         return Augment(self.augment_rotation, self.augment_scale, self.augment_crop,
-                       self.augment_swap)
+                       self.augment_swap, self.augment_crop_resize)
 
     @property
     def variant_name(self) -> str:

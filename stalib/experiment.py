@@ -192,14 +192,42 @@ def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.nd
         return np.asarray(split.train), np.asarray(split.test)
     # Inner validation for choosing settings without the test fold: train on the outer fold's
     # training part minus the validation fold's test part, evaluate on the latter.
+    if len(splits) == 1:  # one fixed split (cross-subject): its training groups in turn
+        groups = inner_groups(data, split)
+        if not 1 <= cfg.val_fold <= len(groups):
+            raise ConfigError(f"--val-fold {cfg.val_fold} is out of range 1..{len(groups)} for "
+                              f"{cfg.dataset} {protocol_of(cfg)} (one per training group: "
+                              f"{', '.join(groups)})")
+        train = np.asarray(split.train)
+        held = np.asarray(data.groups)[train] == groups[cfg.val_fold - 1]
+        return train[~held], train[held]
     if not 1 <= cfg.val_fold <= len(splits):
         raise ConfigError(f"--val-fold {cfg.val_fold} is out of range 1..{len(splits)} for "
                           f"{cfg.dataset} {protocol_of(cfg)}")
     val = np.asarray(splits[cfg.val_fold - 1].test)
     if np.isin(val, split.test).any():
         raise ConfigError(f"--val-fold {cfg.val_fold} overlaps the test part of --fold "
-                          f"{cfg.fold}: inner validation needs a k-fold protocol")
+                          f"{cfg.fold}: choose a validation fold other than the test fold")
     return np.setdiff1d(np.asarray(split.train), val), val
+
+
+def inner_groups(data: SkeletonSet, split) -> list[str]:
+    """The groups (subjects) of a fixed split's training part, sorted: the inner-validation
+    folds of a one-split protocol (UTKinect cross-subject: its five training subjects), each
+    held out in turn, so settings are chosen on the training subjects alone."""
+    return sorted({str(g) for g in np.asarray(data.groups)[np.asarray(split.train)]})
+
+
+def validation_folds(cfg: TrainConfig, data: SkeletonSet) -> list[tuple[int, int]]:
+    """The (test fold, validation fold) pairs of ``stalib cv --validation`` for ``cfg``'s
+    protocol: each fold k with fold k+1 (1 after the last) on a k-fold protocol; on a one-split
+    protocol, its one fold with each training group in turn (:func:`inner_groups`)."""
+    from stalib.data.registry import get_splits
+
+    splits = get_splits(cfg.dataset, data, protocol_of(cfg))
+    if len(splits) == 1:
+        return [(1, j) for j in range(1, len(inner_groups(data, splits[0])) + 1)]
+    return [(k, k % len(splits) + 1) for k in range(1, len(splits) + 1)]
 
 
 def num_folds(cfg: TrainConfig, data: SkeletonSet) -> int:

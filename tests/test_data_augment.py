@@ -133,6 +133,38 @@ def test_temporal_crop_keeps_a_contiguous_window_at_the_front():
     assert torch.equal(out[1, :6], x[1, :6]) and not out[0, 5:].any()
 
 
+def test_crop_resize_stretches_the_same_window_back_to_the_length(sbu_data):
+    """The window crop_frames keeps (same draws), resampled to the row's length: on a real
+    sequence it equals Resample of that window, and the mask and lengths do not change."""
+    from stalib.data.transforms import Resample
+
+    seqs = [sbu_data[i] for i in (0, 5)]
+    n = [len(q) for q in seqs]
+    x = torch.zeros(2, max(n), *seqs[0].shape[1:])
+    for b, q in enumerate(seqs):
+        x[b, : len(q)] = torch.as_tensor(q)
+    lengths, share, where = torch.tensor(n), np.array([0.5, 1.0]), np.array([0.4, 0.3])
+    out = Augment.crop_resize_frames(x, lengths, share, where)
+    cropped, _, kept = Augment.crop_frames(x, lengths, share, where)
+    want = Resample(n[0])(cropped[0, : int(kept[0])].numpy())
+    np.testing.assert_array_equal(out[0, : n[0]].numpy(), want)
+    assert torch.equal(out[1], x[1])  # share 1: the whole sequence, untouched
+    assert not out[0, n[0]:].any()  # padding stays zero
+
+
+def test_crop_resize_keeps_masks_and_needs_a_crop():
+    data = _data()
+    aug = Augment(crop=0.5, crop_resize=True)
+    plain = BatchStream(data, np.arange(12), 4, seed=3).next()
+    got = BatchStream(data, np.arange(12), 4, seed=3, augment=aug).next()
+    assert torch.equal(got.mask, plain.mask) and torch.equal(got.lengths, plain.lengths)
+    assert not torch.equal(got.x, plain.x)
+    with pytest.raises(ConfigError, match="--augment-crop-resize stretches the window"):
+        Augment(crop_resize=True)
+    assert TrainConfig(augment_crop=0.5, augment_crop_resize=True).deviations() == {
+        "augment_crop": 0.5, "augment_crop_resize": True}
+
+
 def _read_the_other_way_round(seq: np.ndarray, joints: int) -> np.ndarray:
     return np.concatenate([seq[:, joints:], seq[:, :joints]], axis=1)
 

@@ -198,3 +198,50 @@ def test_sbu_pipeline_on_sequence():
     out = SBUPreprocess().build()(seq)
     assert out.shape == seq.shape
     np.testing.assert_allclose(out[0, 2], 0, atol=1e-6)
+
+
+def test_resample_gives_every_real_sequence_the_same_length_and_keeps_its_ends(sbu_data):
+    from stalib.data.transforms import Resample
+
+    step = Resample(32)
+    for i in range(0, len(sbu_data), 20):
+        seq = sbu_data[i]
+        out = step(seq)
+        assert out.shape == (32, *seq.shape[1:]) and out.dtype == np.float32
+        np.testing.assert_allclose(out[0], seq[0], atol=1e-6)
+        np.testing.assert_allclose(out[-1], seq[-1], atol=1e-6)
+        # a frame between two frames lies on the segment between them
+        lo, hi = seq.min(axis=0), seq.max(axis=0)
+        assert (out >= lo - 1e-5).all() and (out <= hi + 1e-5).all()
+
+
+def test_resample_is_exact_on_linear_motion_and_invents_no_joint():
+    from stalib.data.transforms import Resample
+
+    t = np.arange(5, dtype=np.float32)
+    seq = np.stack([np.stack([t, 2 * t + 1, -t], -1)] * 2, 1)  # (5, 2, 3), moving linearly
+    out = Resample(9)(seq)
+    np.testing.assert_allclose(out[:, 0, 0], np.linspace(0, 4, 9), atol=1e-6)
+    seq[2, 1] = 0.0  # joint 1 absent in frame 2
+    out = Resample(9)(seq)
+    assert (out[3:6, 1] == 0).all()  # every frame that reads frame 2 keeps it absent
+    assert (out[:3, 1] != 0).any() and (out[6:, 1] != 0).all()
+    assert (Resample(4)(seq[:1]) == seq[:1]).all()  # one frame, repeated
+    with pytest.raises(ValueError, match="resample must be a number of frames >= 2"):
+        Resample(1)
+
+
+def test_the_resample_setting_runs_after_the_steps_and_keeps_the_cache_key(data_root):
+    from stalib.data.registry import load_dataset, preprocess_settings
+    from stalib.data.transforms import Resample
+
+    plain = preprocess_settings("sbu", {"view_normalize": True})
+    fixed = preprocess_settings("sbu", {"view_normalize": True, "resample": 16})
+    assert fixed.describe() == plain.describe() + " -> Resample(16)"
+    assert fixed.fingerprint() == plain.fingerprint()  # NTU caches are built before it
+    a = load_dataset("sbu", data_root, preprocess=plain)
+    b = load_dataset("sbu", data_root, preprocess=fixed)
+    assert (np.diff(b.offsets) == 16).all() and len(b) == len(a)
+    np.testing.assert_array_equal(b[7], Resample(16)(a[7]))
+    with pytest.raises(ConfigError, match="resample must be a number of frames >= 2"):
+        preprocess_settings("sbu", {"resample": 0})

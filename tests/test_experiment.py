@@ -14,7 +14,7 @@ import torch
 from stalib.config import TrainConfig
 from stalib.data.core import SkeletonSet
 from stalib.data.npz import save_npz
-from stalib.errors import StalibError
+from stalib.errors import ConfigError, StalibError
 from stalib.experiment import load_model, run_experiment, trained_model
 from stalib.results import COLUMNS, read_records
 
@@ -217,3 +217,35 @@ def test_an_npz_of_the_same_name_but_other_content_is_refused(tmp_path, capsys):
     assert f"{second}: other content than {first}" in err[0]
     again = main(["cv", "--dataset", f"npz:{first}", "--out", str(tmp_path / "r1"), *args])
     assert again == 0  # the same file resumes as before
+
+
+def test_inner_validation_of_one_fixed_split_holds_out_each_training_subject(utkinect_data):
+    """UTKinect cross-subject has one split: its validation folds are its five training
+    subjects in turn, so settings are chosen without the test subjects."""
+    from stalib.experiment import fold_indices, validation_folds
+
+    cfg = TrainConfig(dataset="utkinect", model="lstm", protocol="xsub")
+    assert validation_folds(cfg, utkinect_data) == [(1, j) for j in range(1, 6)]
+    groups = np.asarray(utkinect_data.groups)
+    _, test = fold_indices(cfg, utkinect_data)
+    held_out = []
+    for j in range(1, 6):
+        train, val = fold_indices(TrainConfig(dataset="utkinect", model="lstm", protocol="xsub",
+                                              val_fold=j), utkinect_data)
+        assert len(set(groups[val])) == 1 and not set(groups[val]) & set(groups[train])
+        assert not (set(train) | set(val)) & set(test)  # never a test subject
+        held_out += list(groups[val])
+    assert sorted(set(held_out)) == ["s01", "s03", "s05", "s07", "s09"]
+    with pytest.raises(ConfigError, match=r"--val-fold 6 is out of range 1\.\.5 .*s01, s03"):
+        fold_indices(TrainConfig(dataset="utkinect", model="lstm", protocol="xsub",
+                                 val_fold=6), utkinect_data)
+
+
+def test_a_validation_fold_that_is_the_test_fold_is_refused(sbu_data):
+    from stalib.experiment import fold_indices, validation_folds
+
+    cfg = TrainConfig(dataset="sbu", model="lstm", fold=2, val_fold=2)
+    with pytest.raises(ConfigError, match="overlaps the test part of --fold 2"):
+        fold_indices(cfg, sbu_data)
+    assert validation_folds(TrainConfig(dataset="sbu", model="lstm"), sbu_data) == [
+        (1, 2), (2, 3), (3, 4), (4, 5), (5, 1)]

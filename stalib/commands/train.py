@@ -84,6 +84,9 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     recipe.add_argument("--augment-crop", type=float, default=None, metavar="C",
                         help="crop each training sequence in time to a random window of a share "
                         "in [1-C, 1] of its frames (default 0: off)")
+    recipe.add_argument("--augment-crop-resize", action="store_true", default=None,
+                        help="with --augment-crop: resample the cropped window back to the "
+                        "sequence's length (crop-resize in time) instead of shortening it")
     recipe.add_argument("--augment-swap", action="store_true", default=None,
                         help="two-person data: swap the persons of a training sequence with "
                         "probability 1/2, then put it in the frame of the new person 1 (as "
@@ -192,6 +195,7 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         variant=args.variant if args.variant is not None else (args.recipe if recipe else None),
         augment_rotation=pick("augment_rotation"), augment_scale=pick("augment_scale"),
         augment_crop=pick("augment_crop"), augment_swap=pick("augment_swap"),
+        augment_crop_resize=pick("augment_crop_resize"),
         schedule=pick("schedule"), epochs=pick("epochs"), lr_schedule=pick("lr_schedule"),
         warmup=args.warmup, weight_decay=pick("weight_decay"),
         weight_decay_mode=pick("weight_decay_mode"), l1_reading=pick("l1_reading"),
@@ -316,6 +320,7 @@ def cmd_cv(args) -> int:
         protocol_of,
         record_key,
         results_file,
+        validation_folds,
     )
     from stalib.report.grid import model_folder
     from stalib.results import has_record
@@ -344,15 +349,18 @@ def cmd_cv(args) -> int:
         if not 1 <= f <= n:
             raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {args.dataset} "
                               f"{protocol_of(base)}")
-    if args.validation and n < 3:
-        raise ConfigError(f"--validation needs at least 3 folds (train, validation, test); "
-                          f"{args.dataset} {protocol_of(base)} has {n}")
+    if args.validation and n == 2:
+        raise ConfigError(f"--validation needs one fixed split or at least 3 folds (train, "
+                          f"validation, test); {args.dataset} {protocol_of(base)} has {n}")
+    # (test fold, validation fold): k-fold protocols pair fold k with fold k+1; a one-split
+    # protocol holds out each training group (subject) in turn
+    pairs = ([p for p in validation_folds(base, data) if p[0] in folds] if args.validation
+             else [(f, None) for f in folds])
     jobs, skipped = [], 0
     mode = NATIVE if args.native else PORTABLE
     check_dataset_identity(csv_path, base, data)
     for seed in seeds:
-        for fold in folds:
-            val = fold % n + 1 if args.validation else None  # the next fold, 1 after the last
+        for fold, val in pairs:
             cfg = _config(args, fold, seed, val)
             if has_record(csv_path, record_key(cfg), mode) and not args.force:
                 if args.resume:
@@ -459,8 +467,9 @@ def register(sub) -> None:
     p.add_argument("--validation", action="store_true",
                    help="inner validation for choosing settings: for each fold k, train on its "
                    "training part without fold k+1 (fold 1 after the last) and evaluate on "
-                   "fold k+1, never on the test fold k; rows go to RESULTS/<dataset>/"
-                   "validation.csv")
+                   "fold k+1, never on the test fold k; on a one-split protocol (UTKinect "
+                   "xsub) hold out each training subject in turn; rows go to "
+                   "RESULTS/<dataset>/validation.csv")
     p.set_defaults(func=cmd_cv)
 
     p = sub.add_parser("predict", help="classify one skeleton file with a trained model",

@@ -40,7 +40,14 @@ import numpy as np
 import torch
 
 from stalib.data.batching import Batch
-from stalib.data.transforms import Centre, Compose, ViewNormalize, YawAlign, absent_mask
+from stalib.data.transforms import (
+    Centre,
+    Compose,
+    Resample,
+    ViewNormalize,
+    YawAlign,
+    absent_mask,
+)
 from stalib.errors import ConfigError
 
 #: The preprocessing steps that fix a sequence's frame from its own joints (a reference frame's
@@ -132,6 +139,7 @@ class Augment:
     scale: float = 0.0
     crop: float = 0.0  # temporal crop: keep a fraction in [1 - crop, 1] of the frames
     swap: bool = False  # swap the two persons with probability 1/2
+    crop_resize: bool = False  # the crop's window resampled to the sequence's length
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rotation) and 0.0 <= self.rotation <= 180.0):
@@ -145,9 +153,15 @@ class Augment:
                               f"crop removes), got {self.crop}")
         if not isinstance(self.swap, bool):
             raise ConfigError(f"--augment-swap must be true or false, got {self.swap!r}")
+        if not isinstance(self.crop_resize, bool):
+            raise ConfigError(f"--augment-crop-resize must be true or false, got "
+                              f"{self.crop_resize!r}")
+        if self.crop_resize and self.crop == 0:
+            raise ConfigError("--augment-crop-resize stretches the window of --augment-crop "
+                              "back to the sequence's length: give --augment-crop C > 0 too")
 
     @property
-    def active(self) -> bool:
+    def active(self) -> bool:  # crop_resize only changes what the crop does
         return self.rotation > 0 or self.scale > 0 or self.crop > 0 or self.swap
 
     def __call__(self, batch: Batch, rng: np.random.Generator, n: int, mine: np.ndarray,
@@ -174,9 +188,27 @@ class Augment:
             flip = (rng.uniform(0.0, 1.0, n) < 0.5)[mine]
             x = self.swap_persons(x, lengths, flip, reframe)
         x = self.apply(x, angles[mine], factors[mine])
-        if self.crop > 0:
+        if self.crop > 0 and self.crop_resize:
+            x = self.crop_resize_frames(x, lengths, share, where)
+        elif self.crop > 0:
             x, mask, lengths = self.crop_frames(x, lengths, share, where)
         return Batch(x, mask, lengths, batch.labels, batch.index)
+
+    @staticmethod
+    def crop_resize_frames(x: torch.Tensor, lengths: torch.Tensor, share: np.ndarray,
+                           where: np.ndarray) -> torch.Tensor:
+        """The window of :meth:`crop_frames` (same draws) resampled back to the row's ``L_b``
+        frames (:class:`stalib.data.transforms.Resample`): the sequence is seen faster or
+        slower, and no shorter."""
+        out = x.clone()
+        old = lengths.cpu().numpy()
+        kept = np.clip(np.rint(share * old), 1, old).astype(np.int64)
+        start = np.minimum(np.floor(where * (old - kept + 1)), old - kept).astype(np.int64)
+        for b, (s, k, n) in enumerate(zip(start, kept, old, strict=True)):
+            if n >= 2 and k != n:
+                window = x[b, s : s + k].cpu().numpy()
+                out[b, :n] = torch.as_tensor(Resample(int(n))(window), dtype=x.dtype)
+        return out
 
     @staticmethod
     def crop_frames(x: torch.Tensor, lengths: torch.Tensor, share: np.ndarray,

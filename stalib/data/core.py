@@ -177,6 +177,21 @@ class SkeletonSet:
             skipped=list(self.skipped),
         )
 
+    def resampled(self, resample) -> SkeletonSet:
+        """A new set with every sequence passed through ``resample`` (a
+        :class:`stalib.data.transforms.Resample`), which gives each the same number of frames;
+        the offsets follow."""
+        seqs = [resample(np.array(self.frames[self.offsets[i]:self.offsets[i + 1]],
+                                  dtype=np.float32)) for i in range(len(self))]
+        lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+        return SkeletonSet(
+            frames=np.concatenate(seqs).astype(np.float32) if seqs else self.frames[:0],
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            labels=self.labels, groups=self.groups, names=self.names,
+            class_names=list(self.class_names), persons=self.persons,
+            joints_per_person=self.joints_per_person, attrs=dict(self.attrs), name=self.name,
+            skipped=list(self.skipped))
+
     def map_frames(self, fn) -> SkeletonSet:
         """A new set with ``fn(seq) -> seq'`` applied to every sequence.
 

@@ -191,6 +191,8 @@ def load_dataset(
         else:
             data = load_ntu(folder, cache_dir=cache_dir, preprocess=settings, strict=strict,
                             workers=workers, progress=progress)
+    if settings is not None and settings.resampler() is not None:
+        data = data.resampled(settings.resampler())
     bad = [s for s in data.skipped if s.startswith("skipped:")]
     if bad:
         warnings.warn(f"{data.name}: {len(bad)} bad input(s) skipped (strict=False); see "

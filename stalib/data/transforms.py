@@ -105,6 +105,43 @@ class Compose:
         return f"Compose({self.transforms!r})"
 
 
+class Resample:
+    """Linear interpolation of a ``(T, K, 3)`` sequence to ``frames`` frames: frame ``i`` of the
+    result is the sequence at time ``s_i = i (T - 1) / (frames - 1)`` (the first and the last
+    frame are kept), interpolated between frames ``floor(s_i)`` and ``floor(s_i) + 1``; a
+    one-frame sequence is repeated. A joint absent (``(0, 0, 0)``) in a frame the interpolation
+    reads with a non-zero weight is absent in the result: no position is invented from a
+    missing one.
+
+    The one step that changes ``T``: every sequence gets the same length, as the linear model
+    and HCN see theirs (inside the model there). It runs after the other steps, at load time
+    (the ``resample`` setting of each ``*Preprocess``), so that a training crop or person swap
+    works on the resampled sequence."""
+
+    def __init__(self, frames: int):
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+            raise ValueError(f"resample must be a number of frames >= 2, got {frames!r}")
+        self.frames = frames
+
+    def __call__(self, seq: np.ndarray) -> np.ndarray:
+        x = _as_sequence(seq, "Resample").astype(np.float32)
+        t = x.shape[0]
+        if t == 0:
+            raise ValueError("Resample: a sequence without frames")
+        pos = np.linspace(0.0, t - 1, self.frames)
+        lo = np.minimum(np.floor(pos).astype(np.int64), t - 1)
+        hi = np.minimum(lo + 1, t - 1)
+        w = (pos - lo).astype(np.float32)[:, None, None]
+        out = (1.0 - w) * x[lo] + w * x[hi]
+        absent = absent_mask(x)
+        gone = (absent[lo] & (w[..., 0] < 1.0)) | (absent[hi] & (w[..., 0] > 0.0))
+        out[gone] = 0.0
+        return out.astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"Resample({self.frames})"
+
+
 class SBUUnnormalize:
     """Undo SBU's coordinate normalisation, then scale to about metres.
 
@@ -390,6 +427,7 @@ class _Settings:
     def __post_init__(self) -> None:
         try:
             self.build()
+            self.resampler()
         except ValueError as err:
             raise ConfigError(f"{type(self).__name__}: {err}") from None
 
@@ -397,13 +435,23 @@ class _Settings:
         raise NotImplementedError
 
     def fingerprint(self) -> str:
-        """A short hash of the settings (the NTU cache is keyed by it)."""
-        blob = json.dumps({"type": type(self).__name__, **asdict(self)}, sort_keys=True)
+        """A short hash of the settings (the NTU cache is keyed by it). ``resample`` is left
+        out: it runs after the cache (:meth:`resampler`)."""
+        settings = {k: v for k, v in asdict(self).items() if k != "resample"}
+        blob = json.dumps({"type": type(self).__name__, **settings}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def resampler(self) -> Resample | None:
+        """The :class:`Resample` step of the ``resample`` setting (None: sequences keep their
+        length, the paper's)."""
+        frames = getattr(self, "resample", None)
+        return None if frames is None else Resample(frames)
 
     def describe(self) -> str:
         """The transforms as text, e.g. for a results record."""
-        steps = self.build().transforms
+        steps = list(self.build().transforms)
+        if self.resampler() is not None:
+            steps.append(self.resampler())
         return " -> ".join(repr(t) for t in steps) if steps else "none"
 
 
@@ -428,6 +476,7 @@ class SBUPreprocess(_Settings):
     smooth_polyorder: int = 2
     centre_joint: int | None = SBU_TORSO
     view_normalize: bool = False
+    resample: int | None = None  # frames of every sequence after the steps (Resample)
 
     def build(self) -> Compose:
         steps: list[Transform] = [SBUUnnormalize(self.scale)] if self.unnormalize else []
@@ -466,6 +515,7 @@ class UTKinectPreprocess(_Settings):
     smooth_window: int = 5
     smooth_polyorder: int = 2
     view_normalize: bool = False
+    resample: int | None = None
 
     def build(self) -> Compose:
         return _smooth_then_centre(self, UTKINECT_VIEW_AXES if self.view_normalize else None)
@@ -482,6 +532,7 @@ class NTUPreprocess(_Settings):
     smooth: str | None = None
     smooth_window: int = 5
     smooth_polyorder: int = 2
+    resample: int | None = None
 
     def build(self) -> Compose:
         steps = _smoother(self.smooth, self.smooth_window, self.smooth_polyorder)
@@ -503,6 +554,7 @@ class NpzPreprocess(_Settings):
     smooth_window: int = 5
     smooth_polyorder: int = 2
     view_axes: tuple[int, int, int, int] | None = None
+    resample: int | None = None
 
     def __post_init__(self) -> None:
         if self.view_axes is not None:
