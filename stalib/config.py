@@ -93,24 +93,47 @@ RECIPES["r1-view-gain-swap"] = {**RECIPES["r1-view-gain"], "augment_swap": True}
 RECIPES["r1-view-rot"] = {**RECIPES["r1-view"], "augment_rotation": 30.0, "augment_scale": 0.1}
 RECIPES["r1-view-rot-l2"] = {**RECIPES["r1-view-rot"], "weight_decay_mode": "l2"}
 RECIPES["r1-view-lr1e-2"] = {**RECIPES["r1-view"], "lr": 0.01}
+# Candidates of the baselines issue (26), chosen among on the inner-validation folds of SBU and
+# UTKinect cross-subject together by the rule of stalib.report.selection, written before runs.
+_T32 = {"preprocess": {"view_normalize": True, "resample": 32}}
+_CROP = {"augment_crop": 0.5, "augment_crop_resize": True}
+_ROT = {"augment_rotation": 30.0, "augment_scale": 0.1}
+RECIPES["r1-view-gain-swap-t32"] = {**RECIPES["r1-view-gain-swap"], **_T32}
+RECIPES["r1-view-gain-swap-t32-crop"] = {**RECIPES["r1-view-gain-swap-t32"], **_CROP}
+RECIPES["r1-view-gain-swap-t32-crop-rot"] = {**RECIPES["r1-view-gain-swap-t32-crop"], **_ROT}
+RECIPES["r1-view-rot-l2-crop"] = {**RECIPES["r1-view-rot-l2"], **_CROP}
 #: Per named configuration: what it is, and where it was chosen (inner-validation folds only).
 RECIPE_NOTES: dict[str, tuple[str, str]] = {
-    "l1-off": ("the paper's settings without eq. (7)'s L1 term", "SBU validation, Fig. 7 models"),
+    "l1-off": ("the paper's settings without eq. (7)'s L1 term",
+               "chosen on SBU validation, Fig. 7 models"),
     "l1-off-aug": ("l1-off with rotation (30 degrees) and scaling (10 %) of training sequences",
-                   "SBU validation, Fig. 7 models"),
-    "aug": ("the paper's settings with rotation and scaling", "SBU validation, HCN / CSTA-CNN"),
+                   "chosen on SBU validation, Fig. 7 models"),
+    "aug": ("the paper's settings with rotation and scaling",
+            "chosen on SBU validation, HCN / CSTA-CNN"),
     "r1": ("one stage of 150 epochs, batch 32, Adam with cosine decay, AdamW weight decay 1e-4",
-           "SBU validation, HCN"),
+           "chosen on SBU validation, HCN"),
     "r1-view": ("r1 with the dataset's view normalisation and eq. (7)'s L1 term as a mean "
-                "(npz: --preprocess view_axes=[R,L,S0,S1])", "SBU validation, HCN"),
+                "(npz: --preprocess view_axes=[R,L,S0,S1])", "chosen on SBU validation, HCN"),
     "r1-view-gain": ("r1-view with alpha scaled by the number of joints",
-                     "SBU validation, STA-LSTM"),
+                     "chosen on SBU validation, STA-LSTM"),
     "r1-view-gain-swap": ("r1-view-gain with the person swap (two-person data)",
-                          "SBU validation, STA-LSTM: the Fig. 7 models' chosen configuration"),
-    "r1-view-rot": ("r1-view with rotation and scaling", "SBU validation, HCN"),
+                          "chosen on SBU validation, STA-LSTM: the Fig. 7 models' configuration"),
+    "r1-view-rot": ("r1-view with rotation and scaling", "chosen on SBU validation, HCN"),
     "r1-view-rot-l2": ("r1-view-rot with Adam's L2 weight decay instead of AdamW's",
-                       "SBU validation, HCN: the CSTA models' chosen configuration"),
-    "r1-view-lr1e-2": ("r1-view at learning rate 1e-2", "SBU validation, the linear baseline"),
+                       "chosen on SBU validation, HCN: the CSTA models' chosen configuration"),
+    "r1-view-lr1e-2": ("r1-view at learning rate 1e-2",
+                       "chosen on SBU validation, the linear baseline"),
+    "r1-view-gain-swap-t32": ("r1-view-gain-swap with every sequence resampled to 32 frames",
+                              "a candidate, not chosen yet (SBU + UTKinect validation, "
+                              "stalib.report.selection)"),
+    "r1-view-gain-swap-t32-crop": ("r1-view-gain-swap-t32 with a random crop of 50-100 % of "
+                                   "each training sequence stretched back to 32 frames",
+                                   "a candidate, not chosen yet"),
+    "r1-view-gain-swap-t32-crop-rot": ("r1-view-gain-swap-t32-crop with rotation and scaling",
+                                       "a candidate, not chosen yet"),
+    "r1-view-rot-l2-crop": ("r1-view-rot-l2 with a random crop of 50-100 % of each training "
+                            "sequence stretched back to its length (HCN's own SBU recipe "
+                            "crops so)", "a candidate, not chosen yet"),
 }
 
 

@@ -34,5 +34,5 @@ def register(subparsers) -> None:
 def run(args) -> int:
     for name in RECIPES:
         what, chosen = RECIPE_NOTES[name]
-        print(f"{name}\n  {what}; chosen on {chosen}\n  flags: {recipe_flags(name)}")
+        print(f"{name}\n  {what}; {chosen}\n  flags: {recipe_flags(name)}")
     return 0

@@ -1,0 +1,101 @@
+"""The rule that chooses each model family's configuration, written before its runs.
+
+A configuration chosen on SBU's five tiny validation folds overfits SBU: ``r1-view-gain`` lifted
+STA-LSTM there and lowered the LSTM on UTKinect. So a family's configuration is chosen on the
+inner-validation folds of two datasets together, and must hold on both:
+
+* **SBU**: each test fold k trained without fold k+1, evaluated on fold k+1 (5 runs a seed).
+* **UTKinect cross-subject**: its training subjects, each held out in turn (5 runs a seed; the
+  test subjects are never seen: :func:`stalib.experiment.validation_folds`).
+
+**The rule** (:func:`choose`). For each candidate of a family (:data:`FAMILIES`, in order of
+added steps, simplest first), its score is the mean over the two datasets of the mean over the
+family's probe models of their mean validation accuracy over seeds 0 and 1 (every fold of
+both). A candidate is scored only when all its runs are recorded. The highest score wins,
+except that a simpler candidate within :data:`MARGIN` points of it wins instead: one
+validation fold of SBU is 12 sequences, and a step must earn its place. The chosen
+configuration is then run once on the test folds of both datasets, for every model of the
+family; test folds never choose.
+
+Written down at commit time before any of the candidates' validation runs (the git history of
+this file is the record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: The datasets a choice must hold on, with their protocol.
+DATASETS = {"sbu": "5fold", "utkinect": "xsub"}
+#: Seeds of every validation run.
+SEEDS = (0, 1)
+#: Points of validation accuracy a more complex candidate must win by.
+MARGIN = 0.5
+
+
+@dataclass(frozen=True)
+class Family:
+    """Models that share a configuration: ``probes`` are run on validation folds, ``models``
+    on the test folds at the chosen one; ``candidates`` (recipe names of
+    :data:`stalib.config.RECIPES`) in order of added steps, simplest first."""
+
+    probes: tuple[str, ...]
+    models: tuple[str, ...]
+    candidates: tuple[str, ...]
+
+
+FAMILIES: dict[str, Family] = {
+    "fig7": Family(
+        probes=("lstm", "sta-lstm"),
+        models=("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"),
+        candidates=("r1-view-gain-swap", "r1-view-gain-swap-t32", "r1-view-gain-swap-t32-crop",
+                    "r1-view-gain-swap-t32-crop-rot")),
+    "csta": Family(
+        probes=("hcn",),
+        models=("hcn", "hcn-joint", "hcn-frame", "csta-cnn"),
+        candidates=("r1-view-rot-l2", "r1-view-rot-l2-crop")),
+}
+
+
+def runs_needed(dataset: str) -> int:
+    """Validation runs of one probe model and candidate on ``dataset``: 5 folds per seed."""
+    return 5 * len(SEEDS)
+
+
+def scores(family: Family, validation: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """Per candidate, probe model and dataset: validation runs recorded, their mean accuracy
+    (percent); and per candidate its score (None until every run is recorded). ``validation``:
+    each dataset's validation rows (:func:`stalib.report.tables.load_cv` of
+    ``validation.csv``)."""
+    out = []
+    for candidate in family.candidates:
+        for dataset, protocol in DATASETS.items():
+            df = validation.get(dataset)
+            for model in family.probes:
+                runs = pd.DataFrame() if df is None else df[
+                    (df["variant"] == candidate) & (df["model"] == model)
+                    & df["protocol"].astype(str).str.startswith(protocol + ":val")
+                    & df["seed"].astype(int).isin(SEEDS)]
+                out.append({"candidate": candidate, "dataset": dataset, "model": model,
+                            "runs": len(runs), "needed": runs_needed(dataset),
+                            "accuracy": 100 * runs["accuracy"].mean() if len(runs) else None})
+    table = pd.DataFrame(out)
+    whole = table.groupby("candidate", sort=False)["runs"].sum() == table.groupby(
+        "candidate", sort=False)["needed"].sum()
+    per_dataset = table.groupby(["candidate", "dataset"], sort=False)["accuracy"].mean()
+    score = per_dataset.groupby(level=0, sort=False).mean()
+    table["score"] = [score[c] if whole[c] else None for c in table["candidate"]]
+    return table
+
+
+def choose(family: Family, validation: dict[str, pd.DataFrame | None]) -> str | None:
+    """The family's configuration by the rule (see the module), or None while a candidate's
+    runs are missing."""
+    table = scores(family, validation)
+    per = table.drop_duplicates("candidate").set_index("candidate")["score"]
+    if per.isna().any():
+        return None
+    best = per.max()
+    return next(c for c in family.candidates if per[c] >= best - MARGIN)

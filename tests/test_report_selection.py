@@ -1,0 +1,46 @@
+"""The rule of stalib.report.selection: mean over SBU and UTKinect of the probes' validation
+means; a simpler candidate within the margin wins; nothing is chosen while runs are missing."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from stalib.config import RECIPES
+from stalib.report.selection import DATASETS, FAMILIES, SEEDS, Family, choose, scores
+
+FAM = Family(probes=("lstm", "sta-lstm"), models=("lstm", "sta-lstm"),
+             candidates=("a", "b", "c"))
+
+
+def _rows(acc: dict) -> dict[str, pd.DataFrame]:
+    """Validation rows: acc[(candidate, dataset)] for every probe, fold and seed."""
+    out = {}
+    for dataset, protocol in DATASETS.items():
+        out[dataset] = pd.DataFrame([
+            {"variant": c, "model": m, "protocol": f"{protocol}:val{j}", "seed": s,
+             "accuracy": acc[(c, dataset)]}
+            for c in FAM.candidates for m in FAM.probes for j in range(1, 6) for s in SEEDS])
+    return out
+
+
+def test_the_mean_over_both_datasets_decides_and_a_close_simpler_one_wins():
+    acc = {("a", "sbu"): 0.90, ("a", "utkinect"): 0.80,   # 85.0
+           ("b", "sbu"): 0.95, ("b", "utkinect"): 0.78,   # 86.5: better on SBU alone
+           ("c", "sbu"): 0.92, ("c", "utkinect"): 0.82}   # 87.0
+    assert choose(FAM, _rows(acc)) == "b"  # within 0.5 of c, and simpler
+    acc[("c", "utkinect")] = 0.84  # 88.0: c now wins by more than the margin
+    assert choose(FAM, _rows(acc)) == "c"
+
+
+def test_nothing_is_chosen_while_a_run_is_missing():
+    acc = {(c, d): 0.9 for c in FAM.candidates for d in DATASETS}
+    rows = _rows(acc)
+    rows["utkinect"] = rows["utkinect"].iloc[1:]
+    assert choose(FAM, rows) is None
+    table = scores(FAM, rows)
+    assert table["score"].isna().any() and (table["runs"] <= table["needed"]).all()
+
+
+def test_every_candidate_is_a_named_configuration():
+    for family in FAMILIES.values():
+        assert set(family.candidates) <= set(RECIPES) and set(family.probes) <= set(family.models)
