@@ -137,17 +137,24 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Datasets of one person per sequence, where a recipe's person swap is dropped.
+ONE_PERSON = ("utkinect",)
+
+
 def recipe_settings(name: str, dataset: str) -> dict:
     """The :class:`TrainConfig` fields of recipe ``name`` for ``dataset`` (a copy). npz data
     has no ``view_normalize`` setting: its view normalisation is ``view_axes``, which only the
     user can name, so a view recipe there keeps ``preprocess`` for the user to fill (see
-    :func:`check_recipe`)."""
+    :func:`check_recipe`). On one-person data (:data:`ONE_PERSON`) a recipe's person swap is
+    dropped: the same recipe runs on SBU and UTKinect."""
     if name not in RECIPES:
         raise ConfigError(f"--recipe {name!r}: expected one of {', '.join(RECIPES)}")
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in RECIPES[name].items()}
     if dataset.startswith("npz:") and "preprocess" in out:
         out["preprocess"] = {k: v for k, v in out["preprocess"].items()
                              if k != "view_normalize"}
+    if dataset in ONE_PERSON:  # the person swap is nothing to one person: not a setting there
+        out.pop("augment_swap", None)
     return out
 
 

@@ -105,3 +105,9 @@ def test_a_variant_named_as_a_recipe_must_be_that_recipe():
     with pytest.raises(ConfigError, match=r"--recipe r1-view-gain-swap: this run changes"):
         _cfg("--variant", "r1-view-gain-swap", "--epochs", "2")
     assert _cfg("--variant", "l1-off", "--lambda3", "0").variant_name == "l1-off"
+
+
+def test_a_recipe_with_the_person_swap_runs_on_one_person_data_without_it():
+    cfg = _cfg("--recipe", "r1-view-gain-swap", "--dataset", "utkinect")
+    assert not cfg.augment_swap and cfg.variant_name == "r1-view-gain-swap"
+    assert _cfg("--recipe", "r1-view-gain-swap", "--dataset", "sbu").augment_swap
