@@ -24,7 +24,9 @@
 
 # %% tags=["parameters"]
 # Parameters: papermill (`stalib reproduce`) replaces these; the job values are in
-# stalib/report/reproduce.py. Paths are relative to this folder when the notebook is run by hand.
+# stalib/report/reproduce.py. Folders left None are this checkout's results/ (or
+# $STALIB_RESULTS) and runs/, however the notebook is started. List parameters from the
+# command line need papermill's -y: papermill NB OUT -y '{"seeds": [0, 1]}'.
 dataset = 'sbu'
 models = ['lstm', 'sa-lstm-noreg', 'sa-lstm', 'ta-lstm-noreg', 'ta-lstm', 'sta-lstm']
 protocols = ['5fold']
@@ -37,11 +39,20 @@ options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0
 model_overrides = {}  # per model, e.g. {"sta-lstm": {"alpha_gain": "joints"}}
 threads = None  # torch CPU threads (None: torch's default)
 data_root = None  # the folder holding SBU/, UTKinect/, NTU/ (None: $STALIB_DATA)
-results_dir = "../results"  # where this notebook WRITES (under stalib reproduce: a staging copy)
-results_root = "../results"  # the results folder, to READ what other jobs wrote
-runs_root = "../runs"  # run folders: <runs_root>/<dataset>/<protocol>/<model>/fold<f>-seed<s>
+results_dir = None  # where this notebook WRITES (under stalib reproduce: a staging copy)
+results_root = None  # the results folder, to READ what other jobs wrote
+runs_root = None  # run folders: <runs_root>/<dataset>/<protocol>/<model>/fold<f>-seed<s>
 quick = False  # stalib reproduce --quick (the job's quick parameters are already applied)
 retrain = False  # stalib reproduce --retrain: train every run again and replace its row
+
+# %%
+# this checkout's stalib first, however the notebook was started (JupyterLab, papermill,
+# jupyter execute): the nearest folder at or above the working directory that holds it
+import sys
+from pathlib import Path
+
+sys.path[:0] = [str(p) for p in [Path.cwd(), *Path.cwd().parents]
+                if (p / "stalib" / "__init__.py").is_file()][:1]
 
 # %%
 from IPython.display import display

@@ -33,3 +33,13 @@ def test_pyproject_runtime_dependencies_are_required():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
     assert deps == _requirements()
+
+
+def test_jupyterlab_is_in_the_environment():
+    """Notebooks open interactively from the environment the README's commands build."""
+    import shutil
+    import sys
+
+    assert "jupyterlab>=4" in _requirements()
+    assert shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)), (
+        "jupyter lab is not installed beside this interpreter")

@@ -141,10 +141,11 @@ def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path
 
     before = torch.get_num_threads()
     try:
-        folders = grid.setup_notebook(1, str(tmp_path / "results"), tmp_path / "runs")
-        assert folders == (tmp_path / "results", tmp_path / "runs")
+        folders = grid.setup_notebook(1, str(tmp_path / "results"), tmp_path / "read",
+                                      tmp_path / "runs")
+        assert folders == (tmp_path / "results", tmp_path / "read", tmp_path / "runs")
         assert torch.get_num_threads() == 1
-        assert grid.setup_notebook(None) == ()  # None: torch's default, untouched
+        grid.setup_notebook(None)  # None: torch's default, untouched
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)

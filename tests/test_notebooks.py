@@ -171,3 +171,32 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert "fig7-sbu" in repro and "attention-sbu" in repro
     for page in html.glob("*.html"):
         assert "Traceback" not in page.read_text(encoding="utf-8"), page.name
+
+
+def test_papermill_from_another_folder_writes_only_inside_the_checkout(tmp_path, data_root):
+    """A notebook run by papermill from a folder outside the repository, without folder
+    parameters, writes its results into this checkout's results folder ($STALIB_RESULTS
+    here, so the committed results stay untouched), and nothing into the caller's folder
+    (``results_dir="../results"`` once resolved against the caller's working directory)."""
+    outside, results = tmp_path / "outside", tmp_path / "results"
+    elsewhere = outside / "cwd"
+    elsewhere.mkdir(parents=True)
+    env = dict(os.environ, STALIB_DATA=str(data_root), STALIB_RESULTS=str(results))
+    out = tmp_path / "executed.ipynb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", str(REPO / "notebooks" / "data.ipynb"), str(out),
+         "-p", "dataset", "sbu", "-y", '{"seeds": [0]}', "--kernel", "python3"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert list(elsewhere.iterdir()) == [] and list(outside.iterdir()) == [elsewhere]
+    assert (results / "sbu" / "data.json").is_file()
+
+
+def test_a_notebook_without_folders_finds_its_checkout_from_anywhere(tmp_path, monkeypatch):
+    from stalib.report import grid
+
+    monkeypatch.delenv("STALIB_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    results_dir, results_root, runs_root = grid.setup_notebook(None)
+    assert results_dir == results_root == REPO / "results" and runs_root == REPO / "runs"
+    assert grid.setup_notebook(None, "a", "b", "c") == (Path("a"), Path("b"), Path("c"))

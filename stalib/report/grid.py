@@ -44,10 +44,13 @@ from stalib.errors import ConfigError
 RUN_FOLDER = "fold{fold}-seed{seed}"
 
 
-def setup_notebook(threads: int | None, *folders: str | Path) -> tuple[Path, ...]:
+def setup_notebook(threads: int | None, results_dir: str | Path | None = None,
+                   results_root: str | Path | None = None, runs_root: str | Path | None = None
+                   ) -> tuple[Path, Path, Path]:
     """What every experiment notebook does first: sets torch's CPU threads (``threads``; None
-    or 0: torch's default), silences tqdm's warning that ipywidgets is missing, and returns the
-    ``folders`` (its ``results_dir``, ``results_root``...) as paths."""
+    or 0: torch's default), silences tqdm's warning that ipywidgets is missing, and returns its
+    ``results_dir``, ``results_root`` and ``runs_root`` as paths. A folder left None is this
+    checkout's, wherever the notebook runs from (:func:`default_folders`)."""
     import warnings
 
     import torch
@@ -55,7 +58,25 @@ def setup_notebook(threads: int | None, *folders: str | Path) -> tuple[Path, ...
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
     if threads:
         torch.set_num_threads(int(threads))
-    return tuple(Path(f) for f in folders)
+    results, runs = default_folders()
+    return (Path(results_dir) if results_dir is not None else results,
+            Path(results_root) if results_root is not None else results,
+            Path(runs_root) if runs_root is not None else runs)
+
+
+def default_folders() -> tuple[Path, Path]:
+    """``(results, runs)`` of a notebook started without them: ``$STALIB_RESULTS`` or this
+    checkout's ``results/``, and the checkout's ``runs/``. The checkout is the one above the
+    working directory (JupyterLab, ``jupyter execute``), else the one of the imported stalib
+    (papermill from another folder), so a notebook never writes into the caller's folder."""
+    from stalib.report.tables import project_root, results_root
+
+    project = project_root()
+    if project is None:
+        raise ConfigError("this notebook finds no stalib checkout (pyproject.toml beside "
+                          "results/) above the working directory or the imported stalib: "
+                          "pass results_dir, results_root and runs_root")
+    return results_root(), project / "runs"
 
 
 def save_figure(fig, path: str | Path):
