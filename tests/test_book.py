@@ -394,8 +394,23 @@ for (const list of article.querySelectorAll('ul, ol')) {
     if (names.length > 1 && new Set(names).size < names.length) repeated.push(text);
   }
 }
-return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repeated: repeated};
+// what a reader of a main page should not meet: a table wider than the column (even in its
+// scroll box), a table of more than 15 rows, a paragraph of more than 120 words
+const wide = Array.from(article.querySelectorAll('table'))
+  .filter(t => t.getBoundingClientRect().width > column.width + 1)
+  .map(t => (t.querySelector('th') || t).innerText.trim().slice(0, 40));
+const long = Array.from(article.querySelectorAll('table'))
+  .filter(t => t.querySelectorAll('tbody tr').length > 15)
+  .map(t => (t.querySelector('th') || t).innerText.trim().slice(0, 40));
+const wordy = Array.from(article.querySelectorAll('p'))
+  .map(q => q.innerText.trim().split(/\\s+/).length).filter(n => n > 120);
+return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repeated: repeated,
+        wide: wide, long: long, wordy: wordy};
 """
+#: The main pages rewritten to be read at a glance (issue 24): on these the browser test also
+#: fails on a table wider than the column, one of more than 15 rows, a paragraph of more than
+#: 120 words. The other pages still hold such tables and paragraphs (being rewritten).
+READABLE = ("intro",)
 PAGES = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
          "performance", "reproducibility")
 
@@ -408,7 +423,9 @@ def test_browser_pages_read_at_page_width(browser, served):
         _open(browser, f"{base}/{page}.html")
         found = browser.execute_script(LAYOUT)
         assert found["column"] > 500, (page, found)  # the real text column, not a sidebar
-        bad = {k: v for k, v in found.items() if k != "column" and v}
+        checks = ("clipped", "narrow", "repeated") + (
+            ("wide", "long", "wordy") if page in READABLE else ())
+        bad = {k: found[k] for k in checks if found[k]}
         if bad:
             problems[page] = bad
     assert problems == {}

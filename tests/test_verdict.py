@@ -271,3 +271,32 @@ def test_a_variant_that_changes_nothing_on_held_out_data_is_no_candidate_there(t
     write_rows(tmp_path / "utkinect" / "cv.csv", test)
     row = verdict.verdict(tmp_path).set_index("claim").loc[verdict.CLAIMS[10].text]
     assert row["variant"] == "gain" and row["why"] == ""
+
+
+def test_the_intro_title_says_what_the_committed_results_say():
+    """The book's title carries the verdict in words; it must stay true of results/: STA-LSTM's
+    SBU target reproduced, and no attention gain of Fig. 7 on SBU reproduced."""
+    from pathlib import Path
+
+    from stalib.report import verdict as v
+
+    title = (Path(__file__).resolve().parents[1] / "book" / "intro.md").read_text()
+    assert "STA-LSTM's SBU accuracy reproduces, the attention gains do not" in title
+    root = Path(__file__).resolve().parents[1] / "results"
+    table = v.verdict(root).set_index("claim")
+    assert table.loc["STA-LSTM reaches 91.51 % on SBU (5-fold)", "verdict"] == v.REPRODUCED
+    gains = [c.text for c in v.CLAIMS if c.kind == "comparison" and c.dataset == "sbu"
+             and c.model != "csta-cnn"]
+    assert (table.loc[gains, "verdict"] == v.NOT_REPRODUCED).all()
+
+
+def test_the_claims_table_has_every_claim_its_word_and_the_paper_value():
+    from stalib.report import verdict as v
+
+    table = v.verdict(None)
+    text = v.claims_table(table)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(v.CLAIMS)
+    assert "| 91.51 % |" in text and "[Table 1](table1.md)" in text
+    for word in table["verdict"]:
+        assert f"**{word}" in text

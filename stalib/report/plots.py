@@ -313,6 +313,12 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
     return fig
 
 
+#: Okabe and Ito's colour-blind-safe palette (less its black, the paper's marker): one distinct
+#: colour per variant of a bar chart.
+VARIANT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                  "#999999")
+
+
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
     """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol, one panel
     a row so that the chart reads at the width of a page (where every run tests one sequence,
@@ -333,12 +339,13 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     table = compare(summary, literature) if literature is not None else summary.assign(
         paper=np.nan)
     variants = list(dict.fromkeys(table["variant"]))
-    colors = dict(zip(variants, ("tab:blue", "tab:orange", "tab:green", "tab:purple",
-                                 "tab:brown", "tab:gray"), strict=False))
+    if len(variants) > len(VARIANT_COLORS):
+        raise ValueError(f"plot_ablation draws at most {len(VARIANT_COLORS)} variants in "
+                         f"distinct colours, got {len(variants)}")
+    colors = dict(zip(variants, VARIANT_COLORS, strict=False))
     groups = list(table.groupby(["dataset", "protocol"], sort=False))
     fig = _figure((COLUMN_WIDTH_IN, 3.3 * len(groups) + 0.6))
     axes = fig.subplots(len(groups), 1, squeeze=False, sharey=True)[:, 0]
-    low = 100.0  # the panels share their y axis: one range for all
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
         pooled = False  # a bar of this panel shows a Wilson interval (one sequence per run)
@@ -360,7 +367,6 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
                             fontweight="bold", gid="bar-value", zorder=5,
                             path_effects=[patheffects.withStroke(
                                 linewidth=2.5, foreground=colors.get(variant, "tab:gray"))])
-            low = min(low, float(np.nanmin(v["mean"].to_numpy() - err[0])))
             if "ci_low" in v and v["ci_low"].notna().any():
                 pooled = True
         paper = g.drop_duplicates("model").set_index("model")["paper"].reindex(models)
@@ -369,7 +375,6 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         if has.any():
             ax.scatter(np.arange(len(models))[has], paper[has], marker="D", s=40,
                        color="black", zorder=5, gid="paper", label="paper (text)")
-            low = min(low, float(np.nanmin(paper[has])))
         ax.set_xlim(-0.6, max(len(models), 2) - 0.4)
         ax.set_xticks(np.arange(len(models)))
         # "SA-LSTM (w/o reg.)" on two lines: the labels of six models fit side by side
@@ -380,7 +385,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         name = DATASETS.get(dataset, dataset)
         ax.set_title(f"{name}, {protocol_label(dataset, protocol)}"
                      + (" (bars: 95 % CI)" if pooled else " (bars: mean ± std)"), fontsize=10)
-    axes[0].set_ylim(max(0.0, np.floor(low / 10.0) * 10.0 - 5.0), 100.0)
+    axes[0].set_ylim(0.0, 100.0)  # from 0: a bar's height is its accuracy
     handles, labels = {}, []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
