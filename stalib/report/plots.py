@@ -315,8 +315,8 @@ def plot_beta_diff(beta, ax: Axes | None = None, title: str | None = None) -> Fi
 
 #: Okabe and Ito's colour-blind-safe palette (less its black, the paper's marker): one distinct
 #: colour per variant of a bar chart.
-VARIANT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-                  "#999999")
+VARIANT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999",
+                  "#F0E442")  # yellow last: the white value inside a bar reads badly on it
 
 
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:

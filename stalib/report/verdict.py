@@ -351,9 +351,55 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
 
 
 def verdict(root=None) -> pd.DataFrame:
-    """:func:`assess` of every claim of :data:`CLAIMS` on the committed results."""
+    """:func:`assess` of every claim of :data:`CLAIMS` on the committed results, with each
+    claim's baseline check (:func:`baseline_check`) in ``baseline``."""
     test, val = report.load_all_cv(root), report.load_all_validation(root)
-    return pd.DataFrame([assess(c, test, val) for c in CLAIMS])
+    table = pd.DataFrame([assess(c, test, val) for c in CLAIMS])
+    table["baseline"] = [baseline_check(c, r, test, val) for c, (_, r) in
+                         zip(CLAIMS, table.iterrows(), strict=True)]
+    return table
+
+
+def linear_floor(dataset: str, protocol: str, test: pd.DataFrame | None,
+                 val: pd.DataFrame | None) -> float | None:
+    """The linear baseline's mean test accuracy (percent) on ``dataset`` and ``protocol``, at
+    its variant chosen on validation folds as any model's is (:func:`chosen_variants`); None
+    without its runs."""
+    probe = Claim("the linear floor", "", dataset, "target", "linear", protocol=protocol)
+    t = _rows(test, dataset, ["linear"], protocol)
+    if t.empty:
+        return None
+    variants = chosen_variants(t, _validation_rows(probe, val, ["linear"]), ["linear"])
+    if variants is None:
+        return None
+    return float(100.0 * t.loc[t["variant"] == variants["linear"], "accuracy"].astype(
+        float).mean())
+
+
+def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
+                   val: pd.DataFrame | None) -> str:
+    """Whether the claim's baseline stood where it should: the model a comparison is made
+    against (a target: the model itself) beside the linear floor of the same data, and beside
+    its published value where the literature file has one (HCN on SBU). "" when the claim has
+    no measurement."""
+    if not isinstance(row["variant"], str):
+        return ""
+    model = claim.reference or claim.model
+    label = report.MODEL_LABELS.get(model, model)
+    mine = float(row["reference"] if claim.kind == "comparison" else row["ours"])
+    notes = []
+    floor = linear_floor(claim.dataset, row["protocol"], test, val)
+    if floor is not None:
+        notes.append(f"{label} {'at or above' if mine >= floor else 'below'} the linear "
+                     f"floor ({floor:.2f} %)")
+    if claim.kind == "comparison":
+        lit = report.load_literature()
+        same = lit[(lit["dataset"] == claim.dataset) & (lit["method"] == label)]
+        if not same.empty:
+            published = float(same["accuracy"].iloc[0])
+            notes.append(f"{published - mine:.2f} pp under its published {published:.2f} %"
+                         if mine < published else f"at its published {published:.2f} %")
+    return "; ".join(notes)
 
 
 def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
@@ -406,8 +452,8 @@ def claims_table(table: pd.DataFrame) -> str:
     def num(x, spec):
         return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
-    lines = ["| Claim | Paper | Ours [95 % interval] | Verdict | Evidence |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| Claim | Paper | Ours [95 % interval] | Verdict | Baseline | Evidence |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for claim, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
         text = claim.text.split(" (")[0]
         interval = ("" if math.isnan(r["ci_low"]) else
@@ -425,9 +471,22 @@ def claims_table(table: pd.DataFrame) -> str:
             if r["verdict"] == NOT_REPRODUCED and not math.isnan(r["ci_high"]):
                 word += f": at most {num(max(r['ci_high'], 0.0), '+.2f')} pp here"
         page = _evidence(claim)
-        lines.append(f"| {text} | {paper} | {ours} | **{word}** | [{PAGE_TITLES[page]}]"
-                     f"({page}) |")
+        baseline = r.get("baseline") or "—"
+        lines.append(f"| {text} | {paper} | {ours} | **{word}** | {baseline} | "
+                     f"[{PAGE_TITLES[page]}]({page}) |")
     return "\n".join(lines)
+
+
+def speaking_variants(table: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """``{(dataset, protocol): variant}``: the variant at which the Fig. 7 claim "STA-LSTM beats
+    the LSTM" speaks on each dataset and protocol (:func:`verdict`'s rows), the one the Fig. 7
+    page draws beside the paper's settings."""
+    out = {}
+    for claim, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
+        if (claim.model, claim.reference) == ("sta-lstm", "lstm") and isinstance(
+                r["variant"], str):
+            out[(r["dataset"], r["protocol"])] = r["variant"]
+    return out
 
 
 def claims_sentence(table: pd.DataFrame) -> str:
