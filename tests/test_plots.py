@@ -259,3 +259,24 @@ def test_ablation_draws_a_loso_panel_with_its_interval(tmp_path):
     spans = sorted(tuple(sorted((seg[0][1], seg[1][1]))) for seg in segments if len(seg) == 2)
     assert any(a == pytest.approx(low) and b == pytest.approx(high) for a, b in spans)
     _png(fig, tmp_path)
+
+
+def test_the_claims_figure_has_one_row_per_measured_claim():
+    from types import SimpleNamespace
+
+    claims = [SimpleNamespace(text="A beats B", dataset="sbu", kind="comparison", value=None),
+              SimpleNamespace(text="A reaches 91.5 % on SBU", dataset="sbu", kind="target",
+                              value=91.5),
+              SimpleNamespace(text="A reaches 73 % on NTU", dataset="ntu60", kind="target",
+                              value=73.0)]
+    nan = float("nan")
+    table = pd.DataFrame([
+        dict(variant="v", diff=1.0, ours=90.0, ci_low=-0.5, ci_high=2.5, verdict="not reproduced"),
+        dict(variant="v", diff=-0.6, ours=90.9, ci_low=88.8, ci_high=93.0, verdict="reproduced"),
+        dict(variant=None, diff=nan, ours=nan, ci_low=nan, ci_high=nan,
+             verdict="not testable here")])
+    fig = plots.plot_claims(table, claims)
+    assert len(_by_gid(fig, "ours")) == 2 and len(_by_gid(fig, "interval")) == 2
+    assert [p.get_xdata()[0] for p in _by_gid(fig, "paper")] == [91.5]  # targets only
+    with pytest.raises(ValueError):
+        plots.plot_claims(table.iloc[2:], claims[2:])

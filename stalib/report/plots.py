@@ -446,3 +446,58 @@ def plot_coupled_map(coupled, alpha, layout: Layout | str | None = None,
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:
+    """The verdict as a figure: one row per claim with a measurement, ours with its 95 %
+    interval (a dot and a bar) beside what the paper claims (a black diamond). Top, the
+    comparisons as paired gains in points, against 0 (no gain); below, the targets in percent.
+
+    ``table`` is :func:`stalib.report.verdict.verdict`, ``claims`` its ``CLAIMS`` (same order).
+    Claims without runs (full NTU RGB+D) are left out; a row without an interval (one fold, or
+    leave-one-sequence-out) shows its dot alone."""
+    rows = [(c, r) for c, (_, r) in zip(claims, table.iterrows(), strict=True)
+            if isinstance(r["variant"], str)]
+    if not rows:
+        raise ValueError("plot_claims needs at least one claim with a measurement")
+    kinds = [k for k in ("comparison", "target") if any(c.kind == k for c, _ in rows)]
+    groups = [[(c, r) for c, r in rows if c.kind == k] for k in kinds]
+    fig = _figure((COLUMN_WIDTH_IN, 0.28 * len(rows) + 1.2 * len(kinds) + 0.4))
+    axes = fig.subplots(len(kinds), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": [len(g) + 1.5 for g in groups]})[:, 0]
+    for ax, kind, group in zip(axes, kinds, groups, strict=True):
+        y = np.arange(len(group))[::-1]
+        for yi, (c, r) in zip(y, group, strict=True):
+            value = r["diff"] if kind == "comparison" else r["ours"]
+            colour = "#009E73" if r["verdict"] == "reproduced" else "#D55E00"
+            if not np.isnan(r["ci_low"]):
+                ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=colour, linewidth=2,
+                        gid="interval")
+            ax.plot([value], [yi], "o", color=colour, gid="ours")
+            if kind == "target":
+                ax.plot([c.value], [yi], "D", color="black", markersize=5, gid="paper")
+        if kind == "comparison":
+            ax.axvline(0.0, color="black", linewidth=0.8)
+            ax.set_title("Claimed gains: ours, paired (points), with the 95 % interval; "
+                         "0 is no gain", fontsize=8)
+        else:
+            ax.set_title("Claimed accuracies: ours (%) with the 95 % interval; "
+                         "black diamond: the paper", fontsize=8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([_short_claim(c) for c, _ in group], fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_ylim(-0.7, len(group) - 0.3)
+        ax.grid(axis="x", linewidth=0.3)
+    fig.suptitle("Each claim: green, reproduced; red, not reproduced", fontsize=9)
+    return fig
+
+
+def _short_claim(claim) -> str:
+    """A claim's label for :func:`plot_claims`: its text without the parenthesis, and its data
+    where the text does not name it."""
+    from stalib.report.tables import DATASET_SHORT
+
+    text = claim.text.split(" (")[0].replace(" on UTKinect leave-one-sequence-out",
+                                             " on UTKinect LOSO")
+    where = DATASET_SHORT.get(claim.dataset, claim.dataset)
+    return text if where in text else f"{text} ({where})"

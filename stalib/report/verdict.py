@@ -493,11 +493,25 @@ def claims_sentence(table: pd.DataFrame) -> str:
     """The verdict in one sentence: how many claims reproduce, do not, or cannot be tested."""
     words = table["verdict"].value_counts()
     testable = int(len(table) - words.get(NOT_TESTABLE, 0))
-    return (f"**Of the {testable} claims testable here, {int(words.get(REPRODUCED, 0))} "
-            f"reproduce and {int(words.get(NOT_REPRODUCED, 0))} do not; "
+    yes, no = int(words.get(REPRODUCED, 0)), int(words.get(NOT_REPRODUCED, 0))
+    return (f"**Of the {testable} claims testable here, {yes} "
+            f"{'reproduces' if yes == 1 else 'reproduce'} and {no} "
+            f"{'does' if no == 1 else 'do'} not; "
             f"{int(words.get(NOT_TESTABLE, 0))} need the full NTU RGB+D, which is not here.** "
             "Where a claimed gain is not reproduced, the table gives the largest gain the data "
-            "cannot exclude (the upper end of the paired 95 % interval).")
+            "cannot exclude (the upper end of the paired 95 % interval)." + _attention_bound(table))
+
+
+def _attention_bound(table: pd.DataFrame) -> str:
+    """" On SBU, attention adds at most X points to the LSTM": the largest upper end of the
+    intervals of the attention models' gains over the LSTM on SBU, when none reproduces."""
+    rows = [r for c, (_, r) in zip(CLAIMS, table.iterrows(), strict=True)
+            if c.dataset == "sbu" and c.reference == "lstm" and not math.isnan(r["ci_high"])]
+    if not rows or any(r["verdict"] == REPRODUCED for r in rows):
+        return ""
+    bound = max(r["ci_high"] for r in rows)
+    return (f" **Does attention help? On SBU, attention adds at most {bound:+.2f} points to the "
+            "plain LSTM**, with 95 % confidence, at the configuration that speaks.")
 
 
 def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> pd.DataFrame:
