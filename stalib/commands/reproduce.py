@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from stalib.errors import ConfigError
+from stalib.workers import jobs_arg, resolve_jobs
 
 QUICK_RESULTS = Path("runs") / "quick" / "results"
 
@@ -39,11 +40,9 @@ def register(subparsers) -> None:
                    "project's runs/, where `stalib cv` puts them; under --quick RESULTS/.runs")
     p.add_argument("--data-root", metavar="DIR", default=None,
                    help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="run N chains of jobs side by side, each in a process of its own (jobs "
-                   "that share STA-LSTM runs form a chain and run in order); each notebook gets "
-                   "cores/N torch threads unless its job sets them (default 1: one job at a "
-                   "time)")
+    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
+                   help="worker processes side by side, one thread each (default 1); auto: one "
+                   "per usable core, half as many on a GPU (stalib.workers)")
     p.add_argument("--native", action="store_true",
                    help="run the notebooks outside the portable deterministic mode (the CPU's "
                    "own kernels, the cores shared between --jobs); their rows say 'native'")
@@ -95,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
                            force=args.force, retrain=args.retrain, only=args.only,
                            runs_root=Path(args.runs) if args.runs else None,
-                           workers=args.jobs, log=lambda line: print(line, flush=True))
+                           workers=resolve_jobs(args.jobs, "auto"),
+                           log=lambda line: print(line, flush=True))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ran", "up-to-date", "skipped")}
     print(f"reproduce: {counts['ran']} ran, {counts['up-to-date']} up to date, "
           f"{counts['skipped']} skipped (data missing), results in {results}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stalib.workers import jobs_arg, resolve_jobs
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -30,8 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--keep", default=None, metavar="DIR",
                    help="write the reruns' rows and run folders to DIR and keep them (a second "
                    "call resumes there; `stalib merge DIR` adds the rows to results/)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="worker processes side by side, one thread each (default 1)")
+    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
+                   help="worker processes side by side, one thread each (default 1); auto: one "
+                   "per usable core, half as many on a GPU (stalib.workers)")
     p.add_argument("--data-root", default=None, metavar="DIR",
                    help="the data root (default $STALIB_DATA)")
     p.set_defaults(func=run)
@@ -62,7 +65,8 @@ def run(args) -> int:
         print(f"{label(recorded)}: {'; '.join(differs) if differs else 'identical'}", flush=True)
 
     pairs = rerun_rows(drawn.rows, path, data_root=args.data_root,
-                       keep=Path(args.keep) if args.keep else None, jobs=args.jobs,
+                       keep=Path(args.keep) if args.keep else None,
+                       jobs=resolve_jobs(args.jobs, "auto"),
                        report=report)
     print(f"{identical} of {len(pairs)} identical")
     return 0 if identical == len(pairs) else 1

@@ -20,6 +20,7 @@ from stalib.config import (
     recipe_settings,
 )
 from stalib.errors import ConfigError, StalibError
+from stalib.workers import jobs_arg, resolve_jobs
 
 
 def protocols_help() -> str:
@@ -325,8 +326,7 @@ def cmd_cv(args) -> int:
     from stalib.report.grid import model_folder
     from stalib.results import has_record
 
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    args.jobs = resolve_jobs(args.jobs, args.device)
     _check_threads(args)
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
         raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
@@ -463,7 +463,9 @@ def register(sub) -> None:
     p.add_argument("--out", default=None,
                    help="runs folder (default runs/<dataset>/<protocol>/<model>)")
     p.add_argument("--results", default="results", help="results folder (default results/)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
+                   help="worker processes side by side, one thread each (default 1); auto: "
+                   "one per usable core, half as many on a GPU (stalib.workers)")
     p.add_argument("--validation", action="store_true",
                    help="inner validation for choosing settings: for each fold k, train on its "
                    "training part without fold k+1 (fold 1 after the last) and evaluate on "
