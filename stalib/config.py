@@ -234,6 +234,9 @@ class TrainConfig:
         for name in ("n1", "n2"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
+        if self.n1 == 0 and self.n2 == 0 and self.epochs is None:
+            raise ConfigError("--n1 0 --n2 0 trains 0 iterations: the model would be saved "
+                              "untrained; give --n1 or --n2 > 0 (or --epochs)")
         if self.protocol is not None and self.protocol == DEFAULT_PROTOCOL.get(self.dataset):
             self.protocol = None  # one spelling per run: None is the standard protocol
         if self.fold < 1:

@@ -95,3 +95,11 @@ def test_committed_rows_never_call_a_utkinect_run_paper():
 
     rows = read_records(REPO / "results" / "utkinect" / "cv.csv")
     assert rows and not [r for r in rows if r["variant"] == "paper"]
+
+
+def test_zero_iterations_are_refused():
+    """--n1 0 --n2 0 once trained nothing and saved the untrained model."""
+    with pytest.raises(ConfigError, match="--n1 0 --n2 0 trains 0 iterations"):
+        TrainConfig(n1=0, n2=0)
+    assert TrainConfig(n1=0, n2=1).n2 == 1
+    assert TrainConfig(n1=0, n2=0, schedule="joint", epochs=2).epochs == 2

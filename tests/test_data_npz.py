@@ -125,3 +125,23 @@ def test_not_an_npz(tmp_path):
         load_npz(npy)
     with pytest.raises(DataRootError, match="not found"):
         load_npz(tmp_path / "missing.npz")
+
+
+def test_labels_with_gaps_are_said_not_silently_made_classes(tmp_path):
+    """Labels 0, 2, 4, 6 without class names once loaded as 7 classes without a word."""
+    import warnings
+
+    from stalib.data.npz import LabelGapWarning, load_npz
+
+    rng = np.random.default_rng(0)
+    frames = rng.normal(size=(8 * 5, 4, 3)).astype(np.float32)
+    path = tmp_path / "gaps.npz"
+    np.savez(path, frames=frames, lengths=np.full(8, 5), labels=np.array([0, 2, 4, 6] * 2))
+    with pytest.warns(LabelGapWarning, match=r"labels 1, 3, 5 have no sequence, yet the model "
+                                             r"gets 7 classes"):
+        data = load_npz(path)
+    assert data.num_classes == 7
+    np.savez(path, frames=frames, lengths=np.full(8, 5), labels=np.array([0, 1, 2, 3] * 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no gap: no warning
+        load_npz(path)

@@ -554,3 +554,24 @@ def test_a_job_that_reads_the_rows_is_out_of_date_when_they_change(tmp_path):
     names = [j.name for j in rp.JOBS]
     trains = [i for i, j in enumerate(rp.JOBS) if "models" in j.parameters]
     assert min(names.index(f"errors-{s}") for s in rp.SHORT.values()) > max(trains)
+
+
+def test_a_plain_reproduce_names_the_long_jobs_and_waits_for_yes(data_root, monkeypatch,
+                                                                  capsys):
+    """`stalib reproduce` with no option once started a 35-hour job without a word."""
+    from stalib.cli import main
+    from stalib.commands import reproduce as cmd
+
+    repo = Path(__file__).resolve().parents[1]
+    long = cmd._long_jobs(rp.JOBS, repo / "results", data_root, repo, force=False)
+    assert long  # today: fig7-utkinect-loso-r1-view-gain, none of its 398 runs recorded
+    name, progress = long[0]
+    ran = []
+    monkeypatch.setattr(rp, "run_jobs", lambda *a, **k: ran.append(k) or [])
+    monkeypatch.setenv("STALIB_DATA", str(data_root))
+    assert main(["reproduce"]) == 2
+    captured = capsys.readouterr()
+    assert f"{name}: {progress}" in captured.out and " h left" in progress
+    assert "pass --yes to start them all, or --only NAME for one" in captured.err
+    assert ran == []
+    assert main(["reproduce", "--yes"]) == 0 and len(ran) == 1

@@ -43,6 +43,10 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
                    help="worker processes side by side, one thread each (default 1); auto: one "
                    "per usable core, half as many on a GPU (stalib.workers)")
+    p.add_argument("--yes", action="store_true",
+                   help="start even when a job would train for more than an hour (without it, "
+                   "such jobs are listed with their time and nothing runs; --only NAME asks "
+                   "for one job by name)")
     p.add_argument("--native", action="store_true",
                    help="run the notebooks outside the portable deterministic mode (the CPU's "
                    "own kernels, the cores shared between --jobs); their rows say 'native'")
@@ -91,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
                   f"{job.description}")
         return 0
 
+    if not (args.quick or args.only or args.yes):
+        long = _long_jobs(jobs, results, data_root, root, args.force or args.retrain)
+        if long:
+            print("\n".join(f"  {name}: {text}" for name, text in long))
+            raise ConfigError(f"{len(long)} job(s) above would train for more than an hour each "
+                              "(the pace of the recorded runs); pass --yes to start them all, "
+                              "or --only NAME for one")
     outcomes = rp.run_jobs(rp.JOBS, results, root=root, data_root=data_root, quick=args.quick,
                            force=args.force, retrain=args.retrain, only=args.only,
                            runs_root=Path(args.runs) if args.runs else None,
@@ -104,3 +115,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"stalib reproduce: {summary}", file=sys.stderr)
         return 1
     return 0
+
+
+#: A job that would train this long (seconds, at the recorded pace) needs --yes or --only.
+LONG_S = 3600.0
+
+
+def _long_jobs(jobs, results: Path, data_root: Path | None, root: Path, force: bool
+               ) -> list[tuple[str, str]]:
+    """``(name, progress)`` of the jobs a plain ``stalib reproduce`` would run whose missing
+    runs take more than :data:`LONG_S` at the recorded pace (:func:`grid_progress`)."""
+    from stalib.report import grid
+    from stalib.report import reproduce as rp
+
+    out, loaded = [], {}
+    for job in jobs:
+        notebook = root / job.notebook
+        if not notebook.is_file() or any(
+                data_root is None or not (data_root / f).is_dir() for f in job.requires):
+            continue
+        if not force and rp.is_up_to_date(results, job, rp.job_hash(job, notebook, False,
+                                                                     results)):
+            continue
+        progress = grid.grid_progress(job, results, data_root, False, loaded)
+        if progress is not None and progress.left_s > LONG_S:
+            out.append((job.name, progress.describe()))
+    return out

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import struct
 import tokenize
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -224,7 +225,18 @@ def _labels_and_classes(path: Path, a: dict, n: int) -> tuple[np.ndarray, np.nda
                                        "class names")
     else:
         class_names = np.asarray([str(c) for c in range(int(labels.max()) + 1)])
+        gaps = sorted(set(range(len(class_names))) - set(labels.tolist()))
+        if gaps:  # 0, 2, 4, 6 would silently make a 7-class model
+            shown = ", ".join(map(str, gaps[:8])) + (", ..." if len(gaps) > 8 else "")
+            warnings.warn(f"{path}: labels {shown} have no sequence, yet the model gets "
+                          f"{len(class_names)} classes (0..{len(class_names) - 1}); number the "
+                          "classes 0..C-1 without gaps, or name them with 'class_names'",
+                          LabelGapWarning, stacklevel=2)
     return labels, class_names
+
+
+class LabelGapWarning(UserWarning):
+    """Labels of an npz file without class names leave classes without a sequence."""
 
 
 def _persons(path: Path, a: dict, num_joints: int) -> int:
