@@ -280,3 +280,17 @@ def test_the_claims_figure_has_one_row_per_measured_claim():
     assert [p.get_xdata()[0] for p in _by_gid(fig, "paper")] == [91.5]  # targets only
     with pytest.raises(ValueError):
         plots.plot_claims(table.iloc[2:], claims[2:])
+
+
+def test_per_class_heat_map_has_a_cell_per_model_and_class():
+    per = pd.DataFrame([
+        dict(dataset="sbu", protocol="5fold", variant="v", model=m, label=m, runs=15,
+             kicking=80.0 + i, punching=float("nan") if i else 70.0)
+        for i, m in enumerate(["lstm", "sta-lstm"])])
+    fig = plots.plot_per_class(per)
+    (image,) = _by_gid(fig, "per-class")
+    assert image.get_array().shape == (2, 2)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["80", "70", "81"]  # a class without runs stays blank
+    with pytest.raises(ValueError):
+        plots.plot_per_class(per.iloc[:0])

@@ -501,3 +501,33 @@ def _short_claim(claim) -> str:
                                              " on UTKinect LOSO")
     where = DATASET_SHORT.get(claim.dataset, claim.dataset)
     return text if where in text else f"{text} ({where})"
+
+
+def plot_per_class(per: pd.DataFrame) -> Figure:
+    """Test accuracy per class as a heat-map: one row per model, variant (and protocol where
+    several), one column per class, the percentage written in each cell.
+
+    ``per`` is :func:`stalib.report.tables.per_class` output (``results/<dataset>/
+    per_class.csv``)."""
+    meta = ("dataset", "protocol", "variant", "model", "label", "runs")
+    classes = [c for c in per.columns if c not in meta]
+    if per.empty or not classes:
+        raise ValueError("plot_per_class needs per-class rows")
+    several = per["protocol"].nunique() > 1
+    names = [f"{r['label']} ({r['variant']}" + (f", {r['protocol']})" if several else ")")
+             for _, r in per.iterrows()]
+    values = per[classes].astype(float).to_numpy()
+    fig = _figure((COLUMN_WIDTH_IN, 0.22 * len(per) + 1.6))
+    ax = fig.subplots()
+    image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0.0, vmax=100.0,
+                      gid="per-class")
+    for i, j in np.ndindex(values.shape):
+        if not np.isnan(values[i, j]):
+            ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=5.5,
+                    color="white" if values[i, j] < 60 else "black")
+    ax.set_xticks(np.arange(len(classes)))
+    ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=6.5)
+    ax.set_yticks(np.arange(len(names)))
+    ax.set_yticklabels(names, fontsize=6)
+    fig.colorbar(image, ax=ax, label="test accuracy (%)", shrink=0.8)
+    return fig
