@@ -111,3 +111,27 @@ def test_a_recipe_with_the_person_swap_runs_on_one_person_data_without_it():
     cfg = _cfg("--recipe", "r1-view-gain-swap", "--dataset", "utkinect")
     assert not cfg.augment_swap and cfg.variant_name == "r1-view-gain-swap"
     assert _cfg("--recipe", "r1-view-gain-swap", "--dataset", "sbu").augment_swap
+
+
+def test_the_chosen_recipe_is_the_committed_rows_settings():
+    """--recipe r1-view-gain-swap trains what the report's STA-LSTM rows were trained with."""
+    import json
+    from pathlib import Path
+
+    from stalib.results import read_records
+
+    rows = [r for r in read_records(Path(__file__).resolve().parents[1] / "results" / "sbu"
+                                    / "cv.csv")
+            if r["model"] == "sta-lstm" and r["variant"] == "r1-view-gain-swap"]
+    assert rows
+    committed = TrainConfig.from_dict(json.loads(rows[0]["params"])["train"])
+    cli = build_parser().parse_args(["train", "--recipe", "r1-view-gain-swap", "--dataset",
+                                     "sbu", "--model", "sta-lstm", "--fold", "1", "--out", "d"])
+    cfg = _config(cli, 1, 0)
+    assert cfg.deviations() == committed.deviations()
+    assert cfg.variant_name == committed.variant_name == "r1-view-gain-swap"
+    with pytest.raises(ConfigError, match="--recipe r1-view-gain-swap: this run changes the "
+                                          r"recipe \(epochs=2"):
+        _config(build_parser().parse_args(["train", "--recipe", "r1-view-gain-swap", "--dataset",
+                                           "sbu", "--model", "sta-lstm", "--epochs", "2",
+                                           "--out", "d"]), 1, 0)
