@@ -142,7 +142,8 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert "STA-LSTM (this replication, custom)" in table1 and "91.51" in table1
     assert "STA-LSTM (this replication, l1-off)" in table1
     fig7 = text_of(html / "fig7.html")
-    assert "lambda3=0.0" in fig7 and "n1=20" in fig7  # what each variant changes
+    variants = text_of(html / "appendix-variants.html")
+    assert "lambda3=0.0" in variants and "n1=20" in variants  # what each variant changes
     # STA-LSTM against the LSTM on the runs both have (the quick grid runs both on SBU)
     assert "Paired difference (pp)" in fig7 and "Runs won" in fig7
     assert "literature: Song et al., AAAI 2017, Table 1" in table1
@@ -156,10 +157,10 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     assert (html / "attention.html").read_text(encoding="utf-8").count("<img") == 4 * (
         1 + len(rp.VALIDATED["sbu"]))
     assert "a quick run" in attention and "Δβ peaks at frame" in attention
-    csta = text_of(html / "csta.html")
+    csta = text_of(html / "appendix-csta.html")
     assert "Paired by protocol, fold and seed" in csta
     # the coupled map of each CSTA job of SBU (the paper's settings and each chosen variant)
-    assert (html / "csta.html").read_text(encoding="utf-8").count("<img") >= 1 + len(
+    assert (html / "appendix-csta.html").read_text(encoding="utf-8").count("<img") >= 1 + len(
         rp.CSTA_VALIDATED["sbu"])
     assert "Against STA-LSTM (l1-off-aug)" in csta
     for variant in {o["variant"] for options in rp.VALIDATED.values() for o in options}:
@@ -167,8 +168,8 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
         assert csta.count(f"Against STA-LSTM ({variant}), paired") <= 1, variant
     datasets = (html / "datasets.html").read_text(encoding="utf-8")
     assert datasets.count("<img") >= 3
-    repro = text_of(html / "reproducibility.html")
-    assert "fig7-sbu" in repro and "attention-sbu" in repro
+    stamps = text_of(html / "appendix-runs.html")  # the executed notebooks
+    assert "fig7-sbu" in stamps and "attention-sbu" in stamps
     for page in html.glob("*.html"):
         assert "Traceback" not in page.read_text(encoding="utf-8"), page.name
 
