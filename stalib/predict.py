@@ -7,7 +7,12 @@ the model's training data was (the dataset's paper settings, changed by the run'
 * ``sbu``: one ``skeleton_pos.txt``;
 * ``utkinect``: one ``joints_sSS_eEE.txt`` (the whole recording is one sequence);
 * ``ntu60``: one ``.skeleton`` file;
-* ``npz:...``: an ``.npz`` in stalib's format (every sequence in it is classified).
+* ``npz:...``: an ``.npz`` in stalib's format (every sequence in it is classified; its labels,
+  when it has the model's classes, give the accuracy and the commonest confusions).
+
+A long recording (a raw UTKinect file holds ten actions) is one sequence to the model: with
+``window`` (and ``stride``) it is classified window by window, and consecutive windows of the
+same top class are printed as one segment.
 """
 
 from __future__ import annotations
@@ -55,6 +60,45 @@ def read_for_model(path: str | Path, dataset: str, preprocess: Mapping[str, Any]
             for i in range(len(data))]
 
 
+def npz_labels(path: str | Path, class_names: list[str]) -> list[int] | None:
+    """The labels of an ``.npz`` file when its classes are the model's (same names, or labels
+    within the model's classes when the file names none), else None."""
+    from stalib.data.npz import load_npz
+
+    data = load_npz(path)
+    if list(data.class_names) == list(class_names) or (
+            data.class_names == [str(c) for c in range(len(data.class_names))]
+            and len(data.class_names) <= len(class_names)):
+        return [int(x) for x in data.labels]
+    return None
+
+
+def windows(length: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """``[(start, end)]`` of the windows of ``window`` frames every ``stride`` frames over a
+    sequence of ``length`` frames, the last one ending at the last frame (a sequence no longer
+    than the window is one window)."""
+    if length <= window:
+        return [(0, length)]
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] + window < length:
+        starts.append(length - window)
+    return [(a, a + window) for a in starts]
+
+
+def segments(spans: list[tuple[int, int]], classes: list[int], probs: list[float]
+             ) -> list[tuple[int, int, int, float]]:
+    """Consecutive windows of one top class merged: ``[(first frame, last frame + 1, class,
+    mean probability of the class over its windows)]``."""
+    out: list[list] = []
+    for (a, b), c, pr in zip(spans, classes, probs, strict=True):
+        if out and out[-1][2] == c:
+            out[-1][1] = b
+            out[-1][3].append(pr)
+        else:
+            out.append([a, b, c, [pr]])
+    return [(a, b, c, float(np.mean(ps))) for a, b, c, ps in out]
+
+
 @torch.no_grad()
 def classify(model: torch.nn.Module, seq: np.ndarray, device: str = "cpu"):
     """``(probabilities (C,), alpha (T, K) or None, beta (T,) or None)`` for one sequence."""
@@ -68,32 +112,73 @@ def classify(model: torch.nn.Module, seq: np.ndarray, device: str = "cpu"):
 
 
 def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: str | None = None,
-                 device: str = "cpu") -> int:
-    """Print the ``top`` classes of every sequence in ``file``; optionally draw the attention."""
+                 device: str = "cpu", window: int | None = None, stride: int | None = None,
+                 index: int = 0) -> int:
+    """Print the ``top`` classes of every sequence in ``file`` (window by window with
+    ``window``); on an npz with the model's classes its accuracy and commonest confusions;
+    optionally draw the attention of sequence ``index``."""
     from stalib.experiment import load_model
     from stalib.outputs import check_file, check_model_file, plot_suffixes
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
+    if window is not None and window < 2:
+        raise ConfigError(f"--window must be >= 2 frames, got {window}")
+    if stride is not None and (window is None or stride < 1):
+        raise ConfigError("--stride needs --window, and must be >= 1")
     if plot:  # before any work: a bad --plot fails now, not after the prediction is printed
         check_file(plot, "--plot", plot_suffixes())
     check_model_file(checkpoint)
     model, meta = load_model(checkpoint, device=device)
     sequences = read_for_model(file, meta["dataset"],
                                meta.get("train_config", {}).get("preprocess"))
-    for name, seq in sequences:
+    if not 0 <= index < len(sequences):
+        raise ConfigError(f"--index {index}: {file} holds {len(sequences)} sequence(s), "
+                          f"numbered 0..{len(sequences) - 1}")
+    names = meta["class_names"]
+    truth = (npz_labels(file, names) if str(file).endswith(".npz") else None)
+    predicted = []
+    for i, (name, seq) in enumerate(sequences):
         if seq.shape[1] != meta["num_joints"]:
             raise FormatError(file, f"{seq.shape[1]} joints per frame, the model expects "
                               f"{meta['num_joints']}")
         prob, alpha, beta = classify(model, seq, device)
         order = np.argsort(-prob)[:top]
-        print(f"{name} ({len(seq)} frames), model {meta['model']} trained on {meta['dataset']}:")
+        predicted.append(int(order[0]))
+        label = f", true class {names[truth[i]]}" if truth is not None else ""
+        print(f"{name} ({len(seq)} frames{label}), model {meta['model']} trained on "
+              f"{meta['dataset']}:")
         for rank, c in enumerate(order, 1):
-            print(f"  {rank}. {meta['class_names'][c]:<24s} {100 * prob[c]:6.2f}%")
-        if plot:
-            _plot(plot, seq, alpha, beta, meta, f"{name}: {meta['class_names'][order[0]]}")
-            plot = None  # one figure: the first sequence
+            print(f"  {rank}. {names[c]:<24s} {100 * prob[c]:6.2f}%")
+        if window is not None and len(seq) > window:
+            spans = windows(len(seq), window, stride or max(1, window // 2))
+            tops, probs = [], []
+            for a, b in spans:
+                p_win, _, _ = classify(model, seq[a:b], device)
+                tops.append(int(np.argmax(p_win)))
+                probs.append(float(p_win.max()))
+            print(f"  by window ({window} frames, every {stride or max(1, window // 2)}):")
+            for a, b, c, pr in segments(spans, tops, probs):
+                print(f"    frames {a}-{b - 1}: {names[c]:<24s} {100 * pr:6.2f}%")
+        if plot and i == index:
+            _plot(plot, seq, alpha, beta, meta, f"{name}: {names[order[0]]}")
+    if truth is not None:
+        _print_accuracy(truth, predicted, names)
     return 0
+
+
+def _print_accuracy(truth: list[int], predicted: list[int], names: list[str]) -> None:
+    """``accuracy: K of N (x %)`` and the three commonest confusions."""
+    right = sum(t == p for t, p in zip(truth, predicted, strict=True))
+    print(f"accuracy: {right} of {len(truth)} ({100 * right / len(truth):.2f} %)")
+    wrong: dict[tuple[int, int], int] = {}
+    for t, p in zip(truth, predicted, strict=True):
+        if t != p:
+            wrong[(t, p)] = wrong.get((t, p), 0) + 1
+    worst = sorted(wrong.items(), key=lambda kv: -kv[1])[:3]
+    if worst:
+        print("commonest confusions: " + "; ".join(
+            f"{names[t]} taken for {names[p]} ({n}x)" for (t, p), n in worst))
 
 
 def _plot(out: str, seq, alpha, beta, meta: dict, title: str) -> None:

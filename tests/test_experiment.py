@@ -249,3 +249,49 @@ def test_a_validation_fold_that_is_the_test_fold_is_refused(sbu_data):
         fold_indices(cfg, sbu_data)
     assert validation_folds(TrainConfig(dataset="sbu", model="lstm"), sbu_data) == [
         (1, 2), (2, 3), (3, 4), (4, 5), (5, 1)]
+
+
+def test_predict_on_a_labelled_npz_gives_the_accuracy_and_draws_the_chosen_sequence(
+        tmp_path, npz_path):
+    """On an npz it once printed 80 sequences without their labels or an accuracy, and --plot
+    drew only the first."""
+    exp = run_experiment(tiny(npz_path), tmp_path / "run", progress=False)
+    png = tmp_path / "att.png"
+    res = subprocess.run(
+        [sys.executable, "-m", "stalib", "predict", str(exp.out / "model.pt"), str(npz_path),
+         "--top", "1", "--plot", str(png), "--index", "3"], capture_output=True, text=True,
+        check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count(", true class ") == 30
+    last = res.stdout.strip().splitlines()
+    assert any(line.startswith("accuracy: ") and " of 30 (" in line for line in last[-2:])
+    assert png.stat().st_size > 1000 and "s3 (" in res.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "stalib", "predict", str(exp.out / "model.pt"), str(npz_path),
+         "--index", "30"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--index 30:" in bad.stderr and "0..29" in bad.stderr
+
+
+def test_windows_cover_a_long_recording_and_segments_merge_equal_neighbours():
+    from stalib.predict import segments, windows
+
+    assert windows(10, 20, 5) == [(0, 10)]
+    assert windows(10, 4, 3) == [(0, 4), (3, 7), (6, 10)]
+    assert windows(11, 4, 3) == [(0, 4), (3, 7), (6, 10), (7, 11)]  # the last frame covered
+    spans = windows(10, 4, 3)
+    merged = segments(spans, [2, 2, 5], [0.9, 0.7, 0.6])
+    assert merged == [(0, 7, 2, 0.8), (6, 10, 5, 0.6)]
+
+
+def test_predict_by_window_prints_segments(tmp_path, npz_path):
+    from stalib.predict import predict_file
+
+    exp = run_experiment(tiny(npz_path), tmp_path / "run", progress=False)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert predict_file(exp.out / "model.pt", npz_path, top=1, window=4, stride=2) == 0
+    text = out.getvalue()
+    assert "by window (4 frames, every 2):" in text and "    frames 0-" in text

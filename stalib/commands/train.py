@@ -433,7 +433,8 @@ def cmd_predict(args) -> int:
     from stalib.predict import predict_file
 
     return predict_file(args.checkpoint, args.file, top=args.top, plot=args.plot,
-                        device=args.device)
+                        device=args.device, window=args.window, stride=args.stride,
+                        index=args.index)
 
 
 def register(sub) -> None:
@@ -484,4 +485,11 @@ def register(sub) -> None:
                    help="draw the spatial attention alpha at the most focused frame (named) and "
                    "the temporal attention beta of the whole sequence (.png, .pdf, .svg, ...)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--window", type=int, default=None, metavar="FRAMES",
+                   help="also classify a long recording window by window (a raw UTKinect file "
+                   "holds ten actions) and print its segments")
+    p.add_argument("--stride", type=int, default=None, metavar="FRAMES",
+                   help="frames between windows (default half the window)")
+    p.add_argument("--index", type=int, default=0, metavar="I",
+                   help="--plot: the sequence of the file to draw (default 0, the first)")
     p.set_defaults(func=cmd_predict)
