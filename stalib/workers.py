@@ -30,6 +30,13 @@ def jobs_arg(text: str) -> int | str:
     return value
 
 
+def add_jobs_option(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N|auto`` of the commands that run several trainings (cv, reproduce, rerun)."""
+    parser.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
+                        help="worker processes side by side, one thread each (default 1); "
+                        "auto: one per usable core, half as many on a GPU (stalib.workers)")
+
+
 def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

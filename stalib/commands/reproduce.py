@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from stalib.errors import ConfigError
-from stalib.workers import jobs_arg, resolve_jobs
+from stalib.workers import add_jobs_option, resolve_jobs
 
 QUICK_RESULTS = Path("runs") / "quick" / "results"
 
@@ -40,9 +40,7 @@ def register(subparsers) -> None:
                    "project's runs/, where `stalib cv` puts them; under --quick RESULTS/.runs")
     p.add_argument("--data-root", metavar="DIR", default=None,
                    help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
-    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
-                   help="worker processes side by side, one thread each (default 1); auto: one "
-                   "per usable core, half as many on a GPU (stalib.workers)")
+    add_jobs_option(p)
     p.add_argument("--yes", action="store_true",
                    help="start even when a job would train for more than an hour (without it, "
                    "such jobs are listed with their time and nothing runs; --only NAME asks "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stalib.workers import jobs_arg, resolve_jobs
+from stalib.workers import add_jobs_option, resolve_jobs
 
 
 def register(subparsers) -> None:
@@ -32,9 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--keep", default=None, metavar="DIR",
                    help="write the reruns' rows and run folders to DIR and keep them (a second "
                    "call resumes there; `stalib merge DIR` adds the rows to results/)")
-    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
-                   help="worker processes side by side, one thread each (default 1); auto: one "
-                   "per usable core, half as many on a GPU (stalib.workers)")
+    add_jobs_option(p)
     p.add_argument("--data-root", default=None, metavar="DIR",
                    help="the data root (default $STALIB_DATA)")
     p.set_defaults(func=run)

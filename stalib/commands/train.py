@@ -20,7 +20,7 @@ from stalib.config import (
     recipe_settings,
 )
 from stalib.errors import ConfigError, StalibError
-from stalib.workers import jobs_arg, resolve_jobs
+from stalib.workers import add_jobs_option, resolve_jobs
 
 
 def protocols_help() -> str:
@@ -464,9 +464,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None,
                    help="runs folder (default runs/<dataset>/<protocol>/<model>)")
     p.add_argument("--results", default="results", help="results folder (default results/)")
-    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
-                   help="worker processes side by side, one thread each (default 1); auto: "
-                   "one per usable core, half as many on a GPU (stalib.workers)")
+    add_jobs_option(p)
     p.add_argument("--validation", action="store_true",
                    help="inner validation for choosing settings: for each fold k, train on its "
                    "training part without fold k+1 (fold 1 after the last) and evaluate on "
