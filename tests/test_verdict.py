@@ -304,3 +304,17 @@ def test_the_claims_table_has_every_claim_its_word_and_the_paper_value():
     assert "| 91.51 % |" in text and "[Table 1](table1.md)" in text
     for word in table["verdict"]:
         assert f"**{word}" in text
+
+
+def test_a_claim_waits_for_no_candidate_the_two_dataset_rule_has_not_chosen():
+    """Validation runs of the baselines' candidates (stalib.report.selection) once made every
+    Fig. 7 claim 'wait for' the best of them on SBU alone, before the rule chose anything."""
+    from pathlib import Path
+
+    from stalib.report import selection
+    from stalib.report import verdict as v
+
+    table = v.verdict(Path(__file__).resolve().parents[1] / "results")
+    undecided = [c for fam in selection.FAMILIES.values() for c in fam.candidates[1:]]
+    for why in table["why"]:
+        assert not any(f"validated {c} " in why for c in undecided), why
