@@ -93,8 +93,7 @@ index = att.index
 assert index in set(test.tolist())  # a test sequence of this fold, never seen in training
 alpha, beta, frames = att.alpha, att.beta, att.frames
 names = get_layout(dataset).names(data.persons)
-dbeta = np.diff(beta)
-shown = int(np.argmax(dbeta)) + 1 if len(beta) > 1 else 0  # 0-based frame of the largest Δβ
+shown = plots.shown_frame(alpha, beta)  # 0-based: where Δβ peaks (Fig. 5a's rule)
 lift = grid.foot_lift(frames, dataset)
 print(f"{out}: {protocol} fold {fold} seed {seed}; test sequence {att.name} "
       f"({data.class_names[att.label]}), {len(beta)} frames, predicted "

@@ -294,3 +294,15 @@ def test_per_class_heat_map_has_a_cell_per_model_and_class():
     assert texts == ["80", "70", "81"]  # a class without runs stays blank
     with pytest.raises(ValueError):
         plots.plot_per_class(per.iloc[:0])
+
+
+def test_one_frame_rule_for_fig5a_and_predict():
+    """predict --plot once showed the frame of the largest alpha, the book's Fig. 5a the peak
+    of beta_t - beta_(t-1): two rules."""
+    alpha = np.full((5, 3), 1 / 3)
+    alpha[0] = [0.9, 0.05, 0.05]  # the most focused frame is 0 ...
+    beta = np.array([0.1, 0.1, 0.5, 0.6, 0.6])  # ... Δβ peaks at frame 2
+    assert plots.shown_frame(alpha, beta) == 2
+    assert plots.shown_frame(alpha, None) == 0  # no temporal attention: the largest weight
+    fig = plots.plot_attention_summary(np.zeros((5, 3, 3)), alpha, beta, None)
+    assert "frame 3 of 5, where Δβ peaks" in fig.axes[0].get_title()

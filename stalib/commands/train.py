@@ -480,8 +480,10 @@ def register(sub) -> None:
     p.add_argument("file", help="a skeleton file of the model's dataset format")
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--plot", default=None, metavar="OUT.png",
-                   help="draw the spatial attention alpha at the most focused frame (named) and "
-                   "the temporal attention beta of the whole sequence (.png, .pdf, .svg, ...)")
+                   help="draw the spatial attention alpha at the frame where the temporal "
+                   "attention rises most (the peak of beta_t - beta_(t-1), Fig. 5a's rule; the "
+                   "largest joint weight without temporal attention) and beta of the whole "
+                   "sequence (.png, .pdf, .svg, ...)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--window", type=int, default=None, metavar="FRAMES",
                    help="also classify a long recording window by window (a raw UTKinect file "

@@ -191,22 +191,33 @@ def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
     return fig
 
 
+def shown_frame(alpha, beta) -> int:
+    """The frame (0-based) whose spatial attention Fig. 5(a) draws, one rule for the book and
+    ``stalib predict --plot``: where the temporal attention rises most, the peak of
+    ``beta_t - beta_{t-1}`` (the paper reads it at the moment of the action); without temporal
+    attention (``beta`` None), the frame with the largest joint weight."""
+    if beta is not None:
+        beta = _as_vector(beta)
+        return int(np.argmax(np.diff(beta))) + 1 if len(beta) > 1 else 0
+    return int(np.argmax(_as_matrix(alpha, "alpha").max(axis=1)))
+
+
 def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
                            title: str | None = None) -> Figure:
     """What ``stalib predict --plot`` draws: spatial attention ``alpha`` (T, K) and temporal
     attention ``beta`` (T,) of one sequence ``seq`` (T, K, 3), one panel a row.
 
-    With a skeleton ``layout`` the alpha panel is Fig. 5(a) for the frame whose attention is the
-    most focused (the largest weight), named in its title (1-based, of T); without one it is the
-    joints x frames heatmap. The beta panel marks that frame. Either may be None (a model with
-    one kind of attention): its panel is left out.
+    With a skeleton ``layout`` the alpha panel is Fig. 5(a) at the frame of :func:`shown_frame`
+    (where Δβ peaks), named in its title (1-based, of T); without one it is the joints x frames
+    heatmap. The beta panel marks that frame. Either may be None (a model with one kind of
+    attention): its panel is left out.
     """
     if alpha is None and beta is None:
         raise ValueError("nothing to draw: no alpha and no beta")
     seq = np.asarray(seq, dtype=float)
     alpha = None if alpha is None else _as_matrix(alpha, "alpha")
     beta = None if beta is None else _as_vector(beta)
-    frame = int(np.argmax(alpha.max(axis=1))) if alpha is not None else None
+    frame = shown_frame(alpha, beta) if alpha is not None else None
     skeleton = alpha is not None and layout is not None
     heights = []
     if alpha is not None:
@@ -217,13 +228,14 @@ def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
     axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
     row = 0
     if alpha is not None:
-        name = f"frame {frame + 1} of {len(alpha)}, the one with the largest weight"
+        name = (f"frame {frame + 1} of {len(alpha)}, where Δβ peaks" if beta is not None
+                else f"frame {frame + 1} of {len(alpha)}, the one with the largest weight")
         if skeleton:
             plot_skeleton_attention(seq[frame], alpha[frame], layout, ax=axes[0],
                                     title=rf"Spatial attention $\alpha$ at {name}")
         else:
             plot_alpha_heatmap(alpha, None, ax=axes[0],
-                               title=rf"Spatial attention $\alpha$ (most focused: {name})")
+                               title=rf"Spatial attention $\alpha$ (shown: {name})")
         row = 1
     if beta is not None:
         ax = axes[row]
