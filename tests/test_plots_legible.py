@@ -116,10 +116,12 @@ def test_coupled_map_one_map_a_row_with_readable_joint_names():
 def test_predict_figure_draws_alpha_and_beta_and_names_the_frame():
     seq = RNG.normal(size=(12, 30, 3))
     alpha = RNG.random((12, 30))
-    alpha[7, 4] = 5.0  # frame 8 has the most focused attention
-    fig = plots.plot_attention_summary(seq, alpha, RNG.random(12), "sbu", title="t")
+    alpha[7, 4] = 5.0  # frame 8 has the most focused attention ...
+    beta = np.linspace(0.0, 0.1, 12)
+    beta[7:] += 1.0  # ... and beta rises most into frame 8: Fig. 5a's rule shows frame 8
+    fig = plots.plot_attention_summary(seq, alpha, beta, "sbu", title="t")
     titles = [ax.get_title() for ax in fig.axes]
-    assert any("frame 8 of 12" in t for t in titles)
+    assert any("frame 8 of 12, where Δβ peaks" in t for t in titles)
     assert any("Temporal attention" in t for t in titles)
     [line] = [a for a in fig.findobj() if a.get_gid() == "alpha-frame"]
     assert line.get_xdata()[0] == 8
