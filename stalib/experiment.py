@@ -92,11 +92,12 @@ def dataset_identity(cfg: TrainConfig, data: SkeletonSet) -> dict:
     return {"data_sha256": digest.hexdigest()}
 
 
-def check_dataset_identity(results_csv: Path, cfg: TrainConfig, data: SkeletonSet) -> None:
+def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) -> None:
     """Refuse to file ``cfg``'s run in ``results_csv`` when that file holds runs of another
-    ``npz:`` dataset of the same file name (other content): ``a/x.npz`` and ``b/x.npz`` both
-    file under ``npz-x``, and a ``--resume`` would take one's rows for the other's."""
-    mine = dataset_identity(cfg, data).get("data_sha256")
+    ``npz:`` dataset of the same file name (other content; ``identity``:
+    :func:`dataset_identity` of the run's data): ``a/x.npz`` and ``b/x.npz`` both file under
+    ``npz-x``, and a ``--resume`` would take one's rows for the other's."""
+    mine = identity.get("data_sha256")
     if mine is None:
         return
     from stalib.results import read_records
@@ -277,11 +278,13 @@ def run_experiment(
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
-    mode = determinism.current(cfg.device).text()
-    if results_dir is not None:
+    identity = dataset_identity(cfg, data)  # a hash of an npz's content: computed once
+    if results_dir is None:
+        mode = determinism.current(cfg.device).text()
+    else:
         mode = determinism.row_mode(cfg.device, native)
         results_csv = results_file(results_dir, cfg)
-        check_dataset_identity(results_csv, cfg, data)
+        check_dataset_identity(results_csv, cfg, identity)
         key = record_key(cfg)
         if has_record(results_csv, key, determinism.word(mode)) and not force:
             raise StalibError(f"{results_csv}: a result for {key} exists already "
@@ -295,7 +298,7 @@ def run_experiment(
     res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
-                "dataset_name": data.name, **dataset_identity(cfg, data),
+                "dataset_name": data.name, **identity,
                 "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
                 "loss": asdict(loss_config(cfg))
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",

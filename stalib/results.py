@@ -39,12 +39,11 @@ from pathlib import Path
 from stalib.determinism import PORTABLE, UNRECORDED, word
 from stalib.errors import StalibError
 
-KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
 #: A run may be recorded once per mode (:func:`stalib.determinism.word`): the row of a run made
 #: before the portable mode stays, as history, beside the row of its rerun in the mode. A results
-#: file holds one row per :data:`KEY` and mode; the report reads one of them
+#: file holds one row per :data:`KEY` and mode (:func:`stored_key`); the report reads one of them
 #: (:func:`speaking_rows`).
-MODE = "mode"
+KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
 
 
 @dataclass

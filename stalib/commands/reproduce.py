@@ -78,14 +78,7 @@ def run(args: argparse.Namespace) -> int:
         width = max((len(job.name) for job in jobs), default=0)
         loaded: dict = {}
         for job in jobs:
-            notebook = root / job.notebook
-            if not notebook.is_file():
-                state = "notebook missing"
-            elif rp.is_up_to_date(results, job,
-                                  rp.job_hash(job, notebook, args.quick, results)):
-                state = "up to date"
-            else:
-                state = "to run"
+            state = _state(job, root, results, args.quick)
             needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
             progress = grid.grid_progress(job, results, data_root, args.quick, loaded)
             rows = progress.describe() if progress else ""
@@ -115,6 +108,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _state(job, root: Path, results: Path, quick: bool) -> str:
+    """``notebook missing``, ``up to date`` (its stamp matches) or ``to run``."""
+    from stalib.report import reproduce as rp
+
+    notebook = root / job.notebook
+    if not notebook.is_file():
+        return "notebook missing"
+    if rp.is_up_to_date(results, job, rp.job_hash(job, notebook, quick, results)):
+        return "up to date"
+    return "to run"
+
+
 #: A job that would train this long (seconds, at the recorded pace) needs --yes or --only.
 LONG_S = 3600.0
 
@@ -124,16 +129,12 @@ def _long_jobs(jobs, results: Path, data_root: Path | None, root: Path, force: b
     """``(name, progress)`` of the jobs a plain ``stalib reproduce`` would run whose missing
     runs take more than :data:`LONG_S` at the recorded pace (:func:`grid_progress`)."""
     from stalib.report import grid
-    from stalib.report import reproduce as rp
 
     out, loaded = [], {}
     for job in jobs:
-        notebook = root / job.notebook
-        if not notebook.is_file() or any(
+        state = _state(job, root, results, quick=False)
+        if state == "notebook missing" or (state == "up to date" and not force) or any(
                 data_root is None or not (data_root / f).is_dir() for f in job.requires):
-            continue
-        if not force and rp.is_up_to_date(results, job, rp.job_hash(job, notebook, False,
-                                                                     results)):
             continue
         progress = grid.grid_progress(job, results, data_root, False, loaded)
         if progress is not None and progress.left_s > LONG_S:

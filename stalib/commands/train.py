@@ -315,6 +315,7 @@ def cmd_cv(args) -> int:
     from stalib.determinism import NATIVE, PORTABLE
     from stalib.experiment import (
         check_dataset_identity,
+        dataset_identity,
         dataset_key,
         load_data_for,
         num_folds,
@@ -358,7 +359,7 @@ def cmd_cv(args) -> int:
              else [(f, None) for f in folds])
     jobs, skipped = [], 0
     mode = NATIVE if args.native else PORTABLE
-    check_dataset_identity(csv_path, base, data)
+    check_dataset_identity(csv_path, base, dataset_identity(base, data))
     for seed in seeds:
         for fold, val in pairs:
             cfg = _config(args, fold, seed, val)

@@ -768,9 +768,9 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
     rows = []
     for (protocol, variant, model), g in both.groupby(["protocol", "variant", "model"],
                                                       sort=False):
-        same = pd.Series([decode_correct(a) is not None and decode_correct(a) == decode_correct(b)
-                          for a, b in zip(g["test_correct"], g["test_correct_rerun"],
-                                          strict=True)], index=g.index)
+        recorded_bits = [decode_correct(x) for x in g["test_correct"]]
+        same = pd.Series([a is not None and a == decode_correct(b) for a, b in zip(
+            recorded_bits, g["test_correct_rerun"], strict=True)], index=g.index)
         rows.append({
             "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
             "same predictions": int(same.sum()),

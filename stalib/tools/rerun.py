@@ -18,12 +18,12 @@ import json
 import random
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from stalib.determinism import PORTABLE, word
 from stalib.errors import ConfigError, StalibError
-from stalib.results import KEY, decode_correct, read_records
+from stalib.results import decode_correct, read_records, stored_key
 
 #: The columns a rerun must give again, bit for bit.
 COMPARED = ("accuracy", "train_accuracy", "test_correct")
@@ -57,15 +57,14 @@ def draw(path: Path, *, models: Sequence[str] = (), variants: Sequence[str] = ()
     chosen = [r for r in rows if (not models or r["model"] in models)
               and (not variants or r["variant"] in variants)]
     portable = [r for r in chosen if all_modes or word(r["determinism"]) == PORTABLE]
+    left_aside = len(chosen) - len(portable)
     if sample is not None:
         if sample < 1:
             raise ConfigError(f"--sample must be >= 1, got {sample}")
         if sample < len(portable):
             picked = set(random.Random(seed).sample(range(len(portable)), sample))
             portable = [r for i, r in enumerate(portable) if i in picked]
-    return Drawn(portable, len(chosen) - len([r for r in chosen if all_modes or
-                                              word(r["determinism"]) == PORTABLE]),
-                 len(rows) - len(chosen))
+    return Drawn(portable, left_aside, len(rows) - len(chosen))
 
 
 def config_of(row: dict, where: str):
@@ -106,15 +105,12 @@ def _one(job: dict) -> dict:
     cfg = config_of(job["row"], job["where"])
     results = Path(job["results"])
     csv_path = results_file(results, cfg)
-    key = tuple(str(job["row"][k]) for k in KEY)
-    done = [r for r in read_records(csv_path) if tuple(str(r[k]) for k in KEY) == key
-            and word(r["determinism"]) == PORTABLE]
+    mine = stored_key({**job["row"], "determinism": PORTABLE})
+    done = [r for r in read_records(csv_path) if stored_key(r) == mine]
     if done:  # kept from an earlier rerun into the same folder (--keep): not trained again
         return done[0]
     exp = run_experiment(cfg, Path(job["out"]), job["data_root"], results, resume=True,
                          progress=False)
-    from dataclasses import asdict
-
     return asdict(exp.record)
 
 
