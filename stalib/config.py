@@ -117,20 +117,23 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
     "r1-view-gain": ("r1-view with alpha scaled by the number of joints",
                      "chosen on SBU validation, STA-LSTM"),
     "r1-view-gain-swap": ("r1-view-gain with the person swap (two-person data)",
-                          "chosen on SBU validation, STA-LSTM: the Fig. 7 models' configuration"),
+                          "chosen on SBU validation, STA-LSTM: the Fig. 7 models' configuration "
+                          "until the two-dataset rule chose r1-view-gain-swap-t32-crop-rot"),
     "r1-view-rot": ("r1-view with rotation and scaling", "chosen on SBU validation, HCN"),
     "r1-view-rot-l2": ("r1-view-rot with Adam's L2 weight decay instead of AdamW's",
                        "chosen on SBU validation, HCN: the CSTA models' chosen configuration"),
     "r1-view-lr1e-2": ("r1-view at learning rate 1e-2",
                        "chosen on SBU validation, the linear baseline"),
     "r1-view-gain-swap-t32": ("r1-view-gain-swap with every sequence resampled to 32 frames",
-                              "a candidate, not chosen yet (SBU + UTKinect validation, "
-                              "stalib.report.selection)"),
+                              "a candidate of the Fig. 7 models, not chosen (SBU + UTKinect "
+                              "validation, stalib.report.selection)"),
     "r1-view-gain-swap-t32-crop": ("r1-view-gain-swap-t32 with a random crop of 50-100 % of "
                                    "each training sequence stretched back to 32 frames",
-                                   "a candidate, not chosen yet"),
+                                   "a candidate of the Fig. 7 models, not chosen"),
     "r1-view-gain-swap-t32-crop-rot": ("r1-view-gain-swap-t32-crop with rotation and scaling",
-                                       "a candidate, not chosen yet"),
+                                       "chosen on SBU + UTKinect validation (the two-dataset "
+                                       "rule, stalib.report.selection): the Fig. 7 models' "
+                                       "configuration"),
     "r1-view-rot-l2-crop": ("r1-view-rot-l2 with a random crop of 50-100 % of each training "
                             "sequence stretched back to its length (HCN's own SBU recipe "
                             "crops so)", "a candidate, not chosen yet"),

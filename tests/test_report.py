@@ -423,3 +423,24 @@ def test_a_rerun_without_its_recorded_row_is_an_error(tmp_path):
     runs = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(variant="r1")
     with pytest.raises(FormatError, match="has no recorded row"):
         report.rerun_agreement(runs.iloc[:0], runs.assign(seed=5, source_file="x.csv"))
+
+
+def test_a_portable_rerun_is_set_beside_the_portable_row_of_its_run(tmp_path):
+    """A run recorded before the mode and again in it: its rerun in the mode is compared with
+    the portable row, not the other, and says where each was recorded."""
+    portable = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
+    old = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(
+        variant="r1", test_correct="cwcw", determinism="unrecorded", accuracy=0.5)
+    new = old.assign(determinism=portable, test_correct="cccw", accuracy=0.75,
+                     timestamp="2026-12-03T10:00:00Z",
+                     versions='{"cpu": "CPU A, AVX2"}')
+    write_cv(tmp_path, pd.concat([old, new], ignore_index=True))
+    recorded = report.load_cv("sbu", tmp_path, every_mode=True)
+    assert len(recorded) == 2 and len(report.load_cv("sbu", tmp_path)) == 1
+    reruns = new.assign(timestamp="2026-12-04T10:00:00Z", versions='{"cpu": "CPU B, AVX2"}',
+                        git_commit="def4567")
+    (row,) = report.rerun_agreement(recorded, reruns).to_dict("records")
+    assert (row["runs"], row["same predictions"], row["identical"]) == (1, 1, 1)
+    text = report.rerun_provenance(recorded, reruns)
+    assert "Recorded 2026-12-03 on CPU A, AVX2" in text and "rerun 2026-12-04 on CPU B" in text
+    assert "commit def4567" in text

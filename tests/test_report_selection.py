@@ -6,7 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from stalib.config import RECIPES
-from stalib.report.selection import DATASETS, FAMILIES, SEEDS, Family, choose, scores
+from stalib.report.selection import (
+    DATASETS,
+    FAMILIES,
+    SEEDS,
+    Family,
+    choose,
+    format_scores,
+    scores,
+)
 
 FAM = Family(probes=("lstm", "sta-lstm"), models=("lstm", "sta-lstm"),
              candidates=("a", "b", "c"))
@@ -44,3 +52,17 @@ def test_nothing_is_chosen_while_a_run_is_missing():
 def test_every_candidate_is_a_named_configuration():
     for family in FAMILIES.values():
         assert set(family.candidates) <= set(RECIPES) and set(family.probes) <= set(family.models)
+
+
+def test_the_score_table_shows_runs_missing_and_the_choice():
+    acc = {(c, d): 0.9 for c in FAM.candidates for d in DATASETS}
+    rows = _rows(acc)
+    val = pd.concat([df.assign(dataset=d) for d, df in rows.items()], ignore_index=True)
+    fig7 = FAMILIES["fig7"]
+    val = val[val["variant"] == "a"].assign(variant=fig7.candidates[0])
+    shown = format_scores(val)
+    first = shown[shown["Candidate"] == fig7.candidates[0]].iloc[0]
+    assert first["SBU 5fold"] == "90.00 · 90.00" and first["Score"] == "90.00"
+    second = shown[shown["Candidate"] == fig7.candidates[1]].iloc[0]
+    assert second["UTKinect xsub"] == "0/10 runs · 0/10 runs" and second["Score"] == "—"
+    assert not (shown["Chosen"] == "yes").any()  # a candidate's runs are missing

@@ -271,3 +271,15 @@ def test_pandas_reads_every_committed_test_correct_as_its_string():
         assert kept["test_correct"].map(type).eq(str).all(), path
         assert (kept["test_correct"].str.len() == kept["n_test"]).all(), path
         assert kept["test_correct"].str.fullmatch("[cw]+").all(), path
+
+
+def test_no_rehearsal_row_is_committed_as_a_result():
+    """Rows of the NTU rehearsal (generated data, stalib.tools.rehearsal) are never results."""
+    from stalib.tools.rehearsal import PREFIX
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    files = sorted(root.rglob("*.csv"))
+    assert files
+    for path in files:
+        text = path.read_text()
+        assert f",{PREFIX}" not in text, f"{path}: a rehearsal row"

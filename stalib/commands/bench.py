@@ -30,10 +30,13 @@ def cmd_bench(args) -> int:
         raise ConfigError(f"--repeats must be >= 1, got {args.repeats}")
     if args.grid_jobs < 1:
         raise ConfigError(f"--grid-jobs must be >= 1, got {args.grid_jobs}")
-    modes = sum(map(bool, (args.sweep, args.grid)))
+    modes = sum(map(bool, (args.sweep, args.grid, args.ntu_rehearsal)))
     if modes > 1:
-        raise ConfigError("--sweep and --grid are separate runs: give one of them")
-    if args.grid:
+        raise ConfigError("--sweep, --grid and --ntu-rehearsal are separate runs: give one of "
+                          "them")
+    if args.ntu_rehearsal is not None:
+        doc = _rehearse(args)
+    elif args.grid:
         doc = bench.run_grid_timing(args.grid_dataset, args.data_root, seed=args.grid_seed,
                                     n1=args.grid_n1, n2=args.grid_n2, device=args.device
                                     if args.device != "all" else "cpu",
@@ -66,6 +69,36 @@ def cmd_bench(args) -> int:
         path = bench.write_json(doc, args.json)
         print(f"wrote {path}")
     return 0
+
+
+def _rehearse(args) -> dict:
+    """``--ntu-rehearsal N``: the NTU path on N generated files (:mod:`stalib.tools.rehearsal`)."""
+    import tempfile
+
+    import torch
+
+    from stalib.config import RECIPES
+    from stalib.data.root import resolve_data_root
+    from stalib.report import selection, tables
+    from stalib.report.reproduce import execute_notebook
+    from stalib.tools import rehearsal
+
+    if args.ntu_rehearsal < 1:
+        raise ConfigError(f"--ntu-rehearsal must be >= 1 (files to generate), got "
+                          f"{args.ntu_rehearsal}")
+    if args.recipe is not None and args.recipe not in RECIPES:
+        raise ConfigError(f"--recipe {args.recipe!r}: expected one of {', '.join(RECIPES)}")
+    models = list(_names(args.models, rehearsal.MODELS, "--models") or rehearsal.DEFAULT_MODELS)
+    device = args.device if args.device != "all" else (
+        "cuda" if torch.cuda.is_available() else "cpu")
+    root = resolve_data_root(args.data_root)
+    recipe = args.recipe or selection.chosen("fig7", tables.load_all_validation())
+    with tempfile.TemporaryDirectory(prefix="stalib-rehearsal-") as tmp:
+        doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models, recipe,
+                            execute=lambda params, out: execute_notebook("fig7", out, params),
+                            device=device)
+    print(rehearsal.format_summary(doc))
+    return doc
 
 
 def register(sub) -> None:
@@ -107,5 +140,16 @@ def register(sub) -> None:
     p.add_argument("--grid-jobs", type=int, default=2,
                    help="--grid: runs trained side by side, one torch thread each (default 2, "
                    "the 2 cores of the target laptop)")
+    p.add_argument("--ntu-rehearsal", type=int, default=None, metavar="N",
+                   help="rehearse the NTU RGB+D path on N generated .skeleton files built from "
+                   "the real samples: cache build, one epoch of each model (--models; default "
+                   "lstm,sta-lstm) at the chosen configuration on --device, the Fig. 7 "
+                   "notebook; extrapolated to the full 56,880 files")
+    p.add_argument("--rehearsal-dir", default=None, metavar="DIR",
+                   help="--ntu-rehearsal: keep the tree, cache, rows and executed notebook here "
+                   "(default: a temporary folder, removed after)")
+    p.add_argument("--recipe", default=None, metavar="NAME",
+                   help="--ntu-rehearsal: the named configuration (default: the Fig. 7 "
+                   "family's choice on validation)")
     p.set_defaults(func=cmd_bench)
 

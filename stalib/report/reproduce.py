@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stalib.config import PAPER_N1, PAPER_N2, RECIPES
+from stalib.config import PAPER_N1, PAPER_N2, RECIPES, recipe_settings
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
@@ -183,14 +183,21 @@ R1_VIEW_GAIN_SWAP: dict[str, Any] = {"variant": "r1-view-gain-swap",
 #: augmentation on top of the better setting, then the recipe of issue 12, then that recipe with
 #: the person swap (its validation winner for STA-LSTM). UTKinect, kept out
 #: of development, runs the recipe chosen on SBU's validation folds.
+#: Then the configuration the two-dataset rule chose (:mod:`stalib.report.selection`: SBU and
+#: UTKinect cross-subject validation together), run on the test folds of both.
+T32_CROP_ROT = "r1-view-gain-swap-t32-crop-rot"
+#: Variants chosen on two datasets' validation folds (the others on SBU's alone).
+TWO_DATASET_CHOICES = (T32_CROP_ROT,)
 VALIDATED: dict[str, list[dict[str, Any]]] = {
     "sbu": [
         {"variant": "l1-off", **RECIPES["l1-off"]},
         {"variant": "l1-off-aug", **RECIPES["l1-off-aug"]},
         R1_VIEW_GAIN,
         R1_VIEW_GAIN_SWAP,
+        {"variant": T32_CROP_ROT, **recipe_settings(T32_CROP_ROT, "sbu")},
     ],
-    "utkinect": [R1_VIEW_GAIN],
+    "utkinect": [R1_VIEW_GAIN, {"variant": T32_CROP_ROT,
+                                **recipe_settings(T32_CROP_ROT, "utkinect")}],
 }
 LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
                                             "options": R1_VIEW_GAIN}
@@ -349,8 +356,9 @@ def _grid() -> list[Job]:
             f"({', '.join(fig7['protocols'])}), every fold and seed"))
         for options in VALIDATED.get(ds, []):
             variant = options["variant"]
-            where = ("explored on validation folds" if ds in CHOSEN_ON_VALIDATION else
-                     "chosen on SBU's validation folds")
+            where = ("chosen on SBU's and UTKinect's validation folds together"
+                     if variant in TWO_DATASET_CHOICES else "explored on validation folds"
+                     if ds in CHOSEN_ON_VALIDATION else "chosen on SBU's validation folds")
             jobs.append(_fig7_job(
                 f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
                 f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
@@ -556,6 +564,20 @@ def _error_text(err: BaseException) -> str:
         return f"{ename}{where}: {evalue[0] if evalue else ''}".rstrip(": ")
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def execute_notebook(name: str, executed: Path, parameters: Mapping[str, Any]) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` of this checkout with ``parameters`` (papermill, the
+    jobs' kernel, its working directory the notebooks folder) into ``executed``; returns it.
+    For runs outside the jobs (``stalib bench --ntu-rehearsal``)."""
+    import papermill
+
+    notebook = project_root() / "notebooks" / f"{name}.ipynb"
+    papermill.execute_notebook(
+        str(notebook), str(executed), parameters=dict(parameters), kernel_name=KERNEL_NAME,
+        cwd=str(notebook.parent), progress_bar=False, log_output=False,
+        extra_arguments=KERNEL_ARGUMENTS)
+    return executed
 
 
 def default_runs_root(results: Path, root: Path, quick: bool) -> Path:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
+from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS, PER_CLASS, get_job
 from stalib.results import decode_correct, speaking_mask
@@ -130,6 +131,8 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in CV_COLUMNS if c not in df.columns]
     if missing:
         raise FormatError(path, f"not a results file: missing columns {', '.join(missing)}")
+    if "determinism" not in df.columns:  # written before the column existed
+        df["determinism"] = UNRECORDED
     acc = pd.to_numeric(df["accuracy"], errors="coerce")
     bad = ~acc.between(0.0, 1.0)
     if bad.any():
@@ -144,18 +147,22 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def load_cv(dataset: str, root: str | os.PathLike | None = None,
-            name: str = "cv.csv") -> pd.DataFrame | None:
-    """All runs of ``dataset`` (None when no results file exists yet); ``name="validation.csv"``
-    for the inner-validation runs."""
+            name: str = "cv.csv", every_mode: bool = False) -> pd.DataFrame | None:
+    """The runs of ``dataset`` that speak (None when no results file exists yet);
+    ``name="validation.csv"`` for the inner-validation runs. A run recorded in the portable
+    mode and before it speaks in the portable mode once its configuration's portable grid is
+    whole, else as recorded before (:func:`stalib.results.speaking_mask`); ``every_mode``: each
+    run in every mode it was recorded in."""
     files = cv_files(dataset, root, name)
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)
-    # a run recorded in the portable mode and before it: the configuration's portable rows
-    # when its portable grid is whole, else the others (stalib.results.speaking_mask)
-    df = df[speaking_mask(df.to_dict("records"))]
-    # the same run recorded twice counts once; two different results for it are an error
     key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
+    if every_mode:
+        key.append("determinism")
+    else:
+        df = df[speaking_mask(df.to_dict("records"))]
+    # the same run recorded twice counts once; two different results for it are an error
     for _, group in df[df.duplicated(key, keep=False)].groupby(key):
         if group["accuracy"].nunique() > 1:
             first = group.iloc[0]
@@ -735,26 +742,34 @@ def performance(df: pd.DataFrame) -> pd.DataFrame:
 #: (``sbu-cv.csv``, ``sbu-validation.csv``), rows of the results format. They are checks, not
 #: results: no table or claim reads them but :func:`rerun_agreement`.
 RERUNS = "reruns"
+PORTABLE_RERUNS = "reruns/portable"
 
 
 def load_reruns(dataset: str, root: str | os.PathLike | None = None,
-                name: str = "cv.csv") -> pd.DataFrame | None:
-    """The reruns of ``dataset``'s ``name`` rows (None when there are none)."""
-    path = results_root(root) / RERUNS / f"{dataset}-{name}"
+                name: str = "cv.csv", folder: str = RERUNS) -> pd.DataFrame | None:
+    """The reruns of ``dataset``'s ``name`` rows kept under ``folder`` of the results (None when
+    there are none): :data:`RERUNS` those before the portable mode, :data:`PORTABLE_RERUNS`
+    those of portable rows by ``stalib rerun``."""
+    path = results_root(root) / folder / f"{dataset}-{name}"
     return read_cv(path) if path.is_file() else None
 
 
 def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) -> pd.DataFrame:
     """Each rerun beside the recorded row of the same run (dataset, protocol, variant, model,
-    fold, seed), per (protocol, variant, model): how many runs, how many predicted every test
-    sequence as the recorded one did (``test_correct`` equal), the mean accuracy (percent) of
-    the recorded rows and of the reruns, and the largest difference of one run. A rerun with no
-    recorded row is a FormatError: it checks nothing."""
-    cols = ["protocol", "variant", "model", "runs", "same predictions", "recorded (%)",
-            "rerun (%)", "largest difference (pp)", "recorded commits", "rerun commits"]
+    fold, seed, and mode: ``recorded`` holds every mode, :func:`load_cv`'s ``every_mode``), per
+    (protocol, variant, model): how many runs, how many predicted every test sequence as the
+    recorded one did (``test_correct`` equal), how many are identical (that, and the same
+    accuracy and training accuracy), the mean accuracy (percent) of the recorded rows and of the
+    reruns, and the largest difference of one run. A rerun with no recorded row is a
+    FormatError: it checks nothing."""
+    cols = ["protocol", "variant", "model", "runs", "same predictions", "identical",
+            "recorded (%)", "rerun (%)", "largest difference (pp)", "recorded commits",
+            "rerun commits"]
     if reruns is None or reruns.empty or recorded is None:
         return pd.DataFrame(columns=cols)
-    key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
+    key = ["dataset", "protocol", "variant", "model", "fold", "seed", "determinism"]
+    recorded, reruns = (df if "determinism" in df else df.assign(determinism=UNRECORDED)
+                        for df in (recorded, reruns))
     both = reruns.merge(recorded, on=key, how="left", suffixes=("_rerun", ""),
                         indicator=True)
     lost = both[both["_merge"] != "both"]
@@ -771,9 +786,13 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
         recorded_bits = [decode_correct(x) for x in g["test_correct"]]
         same = pd.Series([a is not None and a == decode_correct(b) for a, b in zip(
             recorded_bits, g["test_correct_rerun"], strict=True)], index=g.index)
+        identical = same & (g["accuracy"] == g["accuracy_rerun"])
+        if "train_accuracy" in g:
+            identical &= (g["train_accuracy"].astype(float)
+                          == g["train_accuracy_rerun"].astype(float))
         rows.append({
             "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
-            "same predictions": int(same.sum()),
+            "same predictions": int(same.sum()), "identical": int(identical.sum()),
             "recorded (%)": round(100 * g["accuracy"].mean(), 2),
             "rerun (%)": round(100 * g["accuracy_rerun"].mean(), 2),
             "largest difference (pp)": round(100 * (g["accuracy_rerun"] - g["accuracy"]).abs()
@@ -784,6 +803,23 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
                                               .astype(str).unique())),
         })
     return pd.DataFrame(rows, columns=cols)
+
+
+def rerun_provenance(recorded: pd.DataFrame, reruns: pd.DataFrame) -> str:
+    """When, on which CPU and at which commit the rerun runs were recorded, and when and where
+    they were rerun: one sentence for the table of :func:`rerun_agreement`."""
+    key = ["dataset", "protocol", "variant", "model", "fold", "seed", "determinism"]
+    rows = recorded.merge(reruns[key], on=key)
+
+    def where(df: pd.DataFrame) -> str:
+        days = sorted({str(t)[:10] for t in df["timestamp"]})
+        cpus = sorted({str(json.loads(v).get("cpu", "?")) if str(v).startswith("{") else "?"
+                       for v in df["versions"]})
+        commits = sorted({str(c)[:7] for c in df["git_commit"]})
+        span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        return f"{span} on {'; '.join(cpus)}, commit {', '.join(commits)}"
+
+    return f"Recorded {where(rows)}; rerun {where(reruns)}."
 
 
 def provenance(df: pd.DataFrame) -> dict:

@@ -15,7 +15,10 @@ claim says which grid it waits for. On UTKinect, kept out of development, the va
 on SBU's validation folds speak (:data:`VALIDATED_ON`), less those that change nothing there
 (:data:`NOT_APPLICABLE`: the person swap on one-person data). When there is no such variant, the
 paper's settings (``paper``) speak for all of them, so a validated recipe is never set against
-unvalidated settings. The test-fold runs so chosen then give the measurement:
+unvalidated settings. Where the two-dataset rule of :mod:`stalib.report.selection` has chosen a
+family's configuration (on the validation folds of SBU and UTKinect cross-subject together), that
+configuration speaks on both, once its test grids are whole, and the claims wait for it
+(:func:`decided_variants`). The test-fold runs so chosen then give the measurement:
 
 * a **comparison** ("A beats B by up to G points") is paired run by run (same fold and seed,
   :func:`stalib.report.paired`): the mean paired difference, the 95 % interval of the mean of
@@ -171,19 +174,21 @@ def _complete(df: pd.DataFrame, models: list[str], every_fold: bool = False, see
               ) -> set[str]:
     """Variants with runs of every one of ``models``, of at least ``seeds`` seeds each (on the
     validation side 2: one seed chose wrongly twice in this project's history); on the test side
-    (``every_fold``), runs of every fold with the same seeds on each fold, so that a grid still
-    running (a fold or a seed short) never speaks for a claim."""
+    (``every_fold``), runs of every fold with the same seeds on each fold and for each model, so
+    that a grid still running (a fold or a seed short, also on one-split data) never speaks for
+    a claim."""
     if df.empty:
         return set()
     folds = set(df["fold"])
 
     def whole(g: pd.DataFrame) -> bool:
-        seeds = g.groupby("fold")["seed"].agg(frozenset)
-        return set(seeds.index) == folds and len(set(seeds)) == 1
+        per_fold = g.groupby(["model", "fold"])["seed"].agg(frozenset)
+        return (all(set(per_fold[m].index) == folds for m in models)
+                and len(set(per_fold[models])) == 1)
 
     return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"]) and all(
         g.loc[g["model"] == m, "seed"].nunique() >= seeds for m in models) and (
-        not every_fold or all(whole(g[g["model"] == m]) for m in models))}
+        not every_fold or whole(g))}
 
 
 def _best_on_validation(val: pd.DataFrame, models: list[str], candidates: set[str]
@@ -218,24 +223,30 @@ def _families(models: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
-                    ) -> dict[str, str] | None:
+def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
+                    decided: dict[str, str] | None = None) -> dict[str, str] | None:
     """The variant that speaks for each model of a claim, chosen on validation folds only.
 
     The models of one family (:data:`VALIDATED_BY`: STA-LSTM and its ablations, HCN and its)
-    speak at one common variant, as an ablation keeps one recipe and changes parts: the best on
-    the family root's validation runs among the variants in which every one of those models has
-    a whole test grid (so a grid still running never speaks, and the next-best recipe whose
-    grids are whole speaks meanwhile, :func:`_pending` saying so). Models of different families
-    each speak at their family's choice. When a family has no such variant, the default variant
+    speak at one common variant, as an ablation keeps one recipe and changes parts. Where the
+    two-dataset rule of :mod:`stalib.report.selection` has chosen the family's configuration
+    (``decided``: family root to variant, :func:`decided_variants`) and every one of those
+    models has a whole test grid of it, that variant speaks. Otherwise the best on the family
+    root's validation runs among the variants in which every one of those models has a whole
+    test grid (so a grid still running never speaks, and the next-best recipe whose grids are
+    whole speaks meanwhile, :func:`_pending` saying so). Models of different families each
+    speak at their family's choice. When a family has no such variant, the default variant
     (``paper``, or ``sbu-settings`` on data the paper lacks) speaks for all, where it has test
     runs of every one (a validated recipe is never set against unvalidated settings); else
     None."""
     chosen: dict[str, str] = {}
     for root, members in _families(models).items():
-        candidates = (_complete(test, members, every_fold=True)
-                      & _complete(val, [root], seeds=2))
-        best = _best_on_validation(val, [root], candidates)
+        whole = _complete(test, members, every_fold=True)
+        rule = (decided or {}).get(root)
+        if rule in whole:
+            chosen.update({m: rule for m in members})
+            continue
+        best = _best_on_validation(val, [root], whole & _complete(val, [root], seeds=2))
         if best is None:
             break
         chosen.update({m: best for m in members})
@@ -247,29 +258,51 @@ def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str]
 
 
 def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
-             variants: dict[str, str]) -> str:
-    """When a claim speaks at other settings than its family's best on validation (two seeds
-    or more), because that variant's test grid of some model is not whole yet: which model, at
-    which variant, and its runs so far; else ``""``."""
-    if val.empty:
+             variants: dict[str, str], decided: dict[str, str] | None = None) -> str:
+    """When a claim speaks at other settings than its family's choice (the two-dataset rule's,
+    ``decided``, else the best on validation with two seeds or more), because that variant's
+    test grid of some model is not whole yet: which model, at which variant, and its runs so
+    far; else ``""``."""
+    if val.empty and not decided:
         return ""
     notes, best_of = [], {}
     for root, members in _families(models).items():
-        best = _best_on_validation(val, [root], _complete(val, [root], seeds=2)
-                                   - _undecided(root, test, val))
+        best = (decided or {}).get(root) or _best_on_validation(
+            val, [root], _complete(val, [root], seeds=2) - _undecided(root, test, val))
         if best is None or all(variants[m] == best for m in members):
             continue
+        if best in _complete(test, members, every_fold=True):
+            continue
         best_of[root] = best
-        for m in members:
-            if best not in _complete(test, [m], every_fold=True):
-                runs = 0 if test.empty else int(
-                    ((test["model"] == m) & (test["variant"] == best)).sum())
-                notes.append(f"{m} at {best}: {runs} test run(s) so far")
+        # the models whose own grid is short, or all of them when only their seeds differ
+        short = [m for m in members if best not in _complete(test, [m], every_fold=True)]
+        for m in short or members:
+            runs = 0 if test.empty else int(
+                ((test["model"] == m) & (test["variant"] == best)).sum())
+            notes.append(f"{m} at {best}: {runs} test run(s) so far")
     if not notes:
         return ""
     speaking = " vs. ".join(dict.fromkeys(variants[m] for m in models))
     return (f"at {speaking} until the test grids of the validated "
             f"{' and '.join(dict.fromkeys(best_of.values()))} are whole ({'; '.join(notes)})")
+
+
+def decided_variants(claim: Claim, val: pd.DataFrame | None) -> dict[str, str]:
+    """``{family root: variant}`` for each family whose configuration the two-dataset rule of
+    :mod:`stalib.report.selection` has chosen, on the data that rule chooses for (SBU 5-fold,
+    UTKinect cross-subject; other data and protocols: ``{}``). ``val``: every dataset's
+    validation rows."""
+    from stalib.report import selection
+
+    if val is None or val.empty or selection.DATASETS.get(claim.dataset) != _protocol(claim):
+        return {}
+    rows = {d: val[val["dataset"] == d] for d in selection.DATASETS}
+    out = {}
+    for family in selection.FAMILIES.values():
+        chosen = selection.choose(family, rows)
+        if chosen is not None:
+            out.update({m: chosen for m in family.models if VALIDATED_BY.get(m, m) == m})
+    return out
 
 
 def _undecided(root: str, test: pd.DataFrame, val: pd.DataFrame) -> set[str]:
@@ -319,14 +352,15 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
            "verdict": NOT_TESTABLE, "why": ""}
-    variants = chosen_variants(t, v, models)
+    decided = decided_variants(claim, val)
+    variants = chosen_variants(t, v, models, decided)
     if variants is None:
         row["why"] = ("full NTU RGB+D is not available here (five sample files only)"
                       if claim.dataset.startswith("ntu") else
                       f"no complete test-fold runs of {' and '.join(models)} at validated "
                       "or default settings yet")
         return row
-    row["why"] = _pending(t, v, models, variants)
+    row["why"] = _pending(t, v, models, variants, decided)
     t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
     row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
                       " vs. ".join(variants[m] for m in models))
