@@ -285,13 +285,15 @@ class BatchStream:
     With an active ``augment`` (:mod:`stalib.data.augment`) each global batch's sequences are
     turned, scaled, cropped and swapped by draws from the same generator, after its indices;
     a person swap needs ``reframe``, the :class:`~stalib.data.augment.PersonSwap` of the data's
-    preprocessing (:func:`person_swap`).
+    preprocessing (:func:`person_swap`). An augmented batch is moved to ``device`` before it
+    is augmented, so that on a GPU the augmentation runs there (:class:`Augment`).
     """
 
     def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
                  rank: int = 0, world: int = 1, augment: Augment | None = None,
-                 reframe: PersonSwap | None = None):
+                 reframe: PersonSwap | None = None, device: torch.device | str = "cpu"):
         self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
+        self.device = torch.device(device)
         self.rank, self.world = rank, world
         self.augment = augment if augment is not None and augment.active else None
         self.reframe = reframe
@@ -313,6 +315,8 @@ class BatchStream:
         local, self.weight = shard(chunk, self.rank, self.world)
         batch = pad_batch(self.data, local)
         if self.augment is not None:
+            # on a GPU the batch goes there first: rotation, scale and crop run batched on it
+            batch = batch.to(self.device)
             mine, _ = shard(np.arange(len(chunk)), self.rank, self.world)
             batch = self.augment(batch, self.rng, len(chunk), mine, self.data.persons,
                                  self.reframe)
@@ -352,7 +356,7 @@ class Loader:
     def _fetch(self):
         state = self.stream.state_dict()
         batch = self.stream.next()
-        if self.pin:
+        if self.pin and batch.x.device.type == "cpu":  # an augmented batch is there already
             batch = pin_batch(batch)
         return state, batch, self.stream.weight
 
@@ -546,7 +550,8 @@ class Trainer:
         augment = cfg.augmentation()
         self.stream = BatchStream(data, train_idx, cfg.effective_batch_size, cfg.seed, info.rank,
                                   info.world, augment,
-                                  person_swap(cfg, data, train_idx) if augment.swap else None)
+                                  person_swap(cfg, data, train_idx) if augment.swap else None,
+                                  device=device)
         if info.enabled and cfg.effective_batch_size < info.world:
             raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
                               f"{info.world} processes: each needs at least one sequence")

@@ -262,3 +262,42 @@ def test_swap_refuses_one_person_data():
               torch.tensor([0]), torch.tensor([0]))
     with pytest.raises(ConfigError, match="two-person"):
         Augment(swap=True)(b, np.random.default_rng(0), 1, np.arange(1), persons=1)
+
+
+def _padded_batch(rng, lengths, joints=6, t=None):
+    """Random rows of the given lengths, zero-padded, some joints absent in some frames."""
+    t = t or max(lengths)
+    x = torch.zeros(len(lengths), t, joints, 3)
+    for b, n in enumerate(lengths):
+        x[b, :n] = torch.as_tensor(rng.normal(0, 1, (n, joints, 3)), dtype=torch.float32)
+        gone = rng.uniform(size=(n, joints)) < 0.1
+        x[b, :n][torch.as_tensor(gone)] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_the_batched_crops_equal_the_crop_of_each_row_alone_bit_for_bit(device):
+    """The crops run on the whole batch on its device; each row must be what cropping (and
+    resampling, stalib.data.transforms.Resample) that row alone gives, to the bit."""
+    from stalib.data.transforms import Resample
+
+    rng = np.random.default_rng(4)
+    lengths = [1, 2, 7, 30, 64, 64, 13, 40]
+    x = _padded_batch(rng, lengths)
+    share, where = rng.uniform(0.5, 1.0, len(lengths)), rng.uniform(0, 1, len(lengths))
+    share[3] = 1.0  # a row the crop keeps whole
+    lens = torch.tensor(lengths)
+    stretched = Augment.crop_resize_frames(x.to(device), lens, share, where).cpu()
+    cropped, mask, kept = Augment.crop_frames(x.to(device), lens, share, where)
+    cropped = cropped.cpu()
+    for b, n in enumerate(lengths):
+        k = int(kept[b])
+        start = int(min(np.floor(where[b] * (n - k + 1)), n - k))
+        assert k == max(1, min(n, int(np.rint(share[b] * n))))
+        assert torch.equal(cropped[b, :k], x[b, start:start + k]) and not cropped[b, k:].any()
+        assert mask[b].sum() == k
+        want = x[b].numpy().copy()
+        if n >= 2 and k != n:
+            want[:n] = Resample(n)(x[b, start:start + k].numpy())
+        np.testing.assert_array_equal(stretched[b].numpy(), want)

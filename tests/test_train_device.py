@@ -92,3 +92,27 @@ def test_training_on_cuda_matches_cpu(bf16):
     tol = 5e-2 if bf16 else 1e-4
     for k, v in cpu_model.state_dict().items():
         torch.testing.assert_close(model.state_dict()[k].cpu(), v, atol=tol, rtol=tol, msg=k)
+
+
+@cuda
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_an_augmented_batch_is_augmented_on_the_gpu_as_on_the_cpu(prefetch):
+    """Rotation, scale and crop run on the training device: the batches of a CUDA run are the
+    CPU run's (the same draws; the rotation's product may round otherwise in the last bits)."""
+    from stalib.data.augment import Augment
+
+    data = toy_set()
+    aug = Augment(rotation=30.0, scale=0.1, crop=0.5, crop_resize=True)
+    idx = np.arange(len(data))
+    cpu = Loader(BatchStream(data, idx, 4, 0, augment=aug), torch.device("cpu"))
+    gpu = Loader(BatchStream(data, idx, 4, 0, augment=aug, device="cuda"),
+                 torch.device("cuda"), prefetch=prefetch)
+    try:
+        for _ in range(4):
+            a, _ = cpu.next()
+            b, _ = gpu.next()
+            assert b.x.is_cuda and torch.equal(a.index, b.index.cpu())
+            torch.testing.assert_close(b.x.cpu(), a.x, atol=1e-6, rtol=1e-6)
+            assert torch.equal(a.mask, b.mask.cpu()) and torch.equal(a.lengths, b.lengths.cpu())
+    finally:
+        gpu.close()

@@ -97,6 +97,8 @@ def _rehearse(args) -> dict:
         doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models, recipe,
                             execute=lambda params, out: execute_notebook("fig7", out, params),
                             device=device)
+    if args.note:
+        doc["note"] = args.note
     print(rehearsal.format_summary(doc))
     return doc
 

@@ -2,6 +2,13 @@
 random scaling, a random temporal crop and, for two-person data, a random swap of the persons;
 one draw per sequence.
 
+Rotation, scale and the crop run on the whole batch at once on its device (the trainer moves an
+augmented batch to the training device first, :class:`stalib.train.BatchStream`): one batched
+matrix product, and gathers of frames with the interpolation of the crop's resampling. On the
+CPU they give, bit for bit, what the per-sequence code before them gave (tested). The person
+swap does not: it applies the preprocessing's frame steps again to each swapped sequence
+(numpy, :class:`PersonSwap`), so its rows go to the CPU and back.
+
 Not in the paper (section 5.1 trains on the preprocessed skeletons as they are), so it is off
 by default (:class:`stalib.config.TrainConfig` ``augment_rotation = augment_scale = 0``) and a
 run that uses it is filed under a variant of its own.
@@ -43,7 +50,6 @@ from stalib.data.batching import Batch
 from stalib.data.transforms import (
     Centre,
     Compose,
-    Resample,
     ViewNormalize,
     YawAlign,
     absent_mask,
@@ -195,35 +201,68 @@ class Augment:
         return Batch(x, mask, lengths, batch.labels, batch.index)
 
     @staticmethod
+    def _window(lengths: torch.Tensor, share: np.ndarray, where: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: its length ``L_b``, the frames the crop keeps ``max(1, round(share[b] L_b))``
+        and the window's first frame ``floor(where[b] (L_b - kept + 1))``."""
+        old = lengths.cpu().numpy().astype(np.int64)
+        kept = np.clip(np.rint(share * old), 1, old).astype(np.int64)
+        start = np.minimum(np.floor(where * (old - kept + 1)), old - kept).astype(np.int64)
+        return old, kept, start
+
+    @staticmethod
+    def _absent(x: torch.Tensor) -> torch.Tensor:
+        """``(..., 1)`` bool: joints exactly at (0, 0, 0) (coordinates compared one by one, as
+        :func:`stalib.data.transforms.absent_mask` does: a reduction over 3 is slower)."""
+        return ((x[..., 0] == 0) & (x[..., 1] == 0) & (x[..., 2] == 0)).unsqueeze(-1)
+
+    @staticmethod
+    def _gather_frames(x: torch.Tensor, frames: np.ndarray) -> torch.Tensor:
+        """``out[b, t] = x[b, frames[b, t]]`` for ``frames`` ``(B, T)``, on ``x``'s device."""
+        b, t = x.shape[:2]
+        rows = torch.as_tensor(frames + np.arange(b)[:, None] * t, device=x.device).reshape(-1)
+        return x.reshape(b * t, -1).index_select(0, rows).reshape(x.shape)
+
+    @staticmethod
     def crop_resize_frames(x: torch.Tensor, lengths: torch.Tensor, share: np.ndarray,
                            where: np.ndarray) -> torch.Tensor:
         """The window of :meth:`crop_frames` (same draws) resampled back to the row's ``L_b``
-        frames (:class:`stalib.data.transforms.Resample`): the sequence is seen faster or
-        slower, and no shorter."""
-        out = x.clone()
-        old = lengths.cpu().numpy()
-        kept = np.clip(np.rint(share * old), 1, old).astype(np.int64)
-        start = np.minimum(np.floor(where * (old - kept + 1)), old - kept).astype(np.int64)
-        for b, (s, k, n) in enumerate(zip(start, kept, old, strict=True)):
-            if n >= 2 and k != n:
-                window = x[b, s : s + k].cpu().numpy()
-                out[b, :n] = torch.as_tensor(Resample(int(n))(window), dtype=x.dtype)
-        return out
+        frames: the sequence is seen faster or slower, and no shorter. All rows at once on
+        ``x``'s device, bit for bit :class:`stalib.data.transforms.Resample` of each window (the
+        sample positions are numpy's ``linspace``, the interpolation the same float32
+        operations in the same order; an absent joint read with a non-zero weight stays
+        absent)."""
+        old, kept, start = Augment._window(lengths, share, where)
+        t = np.arange(x.shape[1])[None, :]
+        n, k = old[:, None], kept[:, None]
+        # np.linspace(0, k - 1, n): i * step, its last sample exactly k - 1
+        pos = np.where(t == n - 1, k - 1.0, t * ((k - 1) / np.maximum(n - 1, 1)))
+        lo = np.minimum(np.floor(pos).astype(np.int64), k - 1)
+        hi = np.minimum(lo + 1, k - 1)
+        change = (t < n) & (n >= 2) & (k != n)
+        last = x.shape[1] - 1
+        a = Augment._gather_frames(x, np.minimum(start[:, None] + lo, last))
+        b = Augment._gather_frames(x, np.minimum(start[:, None] + hi, last))
+        w = torch.as_tensor((pos - lo).astype(np.float32), device=x.device)[..., None, None]
+        out = (1.0 - w) * a + w * b
+        out = out.masked_fill((Augment._absent(a) & (w < 1.0)) | (Augment._absent(b) & (w > 0.0)),
+                              0.0)
+        keep = torch.as_tensor(change, device=x.device)[..., None, None]
+        return torch.where(keep, out.to(x.dtype), x)
 
     @staticmethod
     def crop_frames(x: torch.Tensor, lengths: torch.Tensor, share: np.ndarray,
                     where: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Keep ``max(1, round(share[b] L_b))`` frames of row ``b`` from start
-        ``floor(where[b] (L_b - kept + 1))``, moved to the front; returns ``x, mask, lengths``."""
-        out = torch.zeros_like(x)
-        old = lengths.cpu().numpy()
-        kept = np.clip(np.rint(share * old), 1, old).astype(np.int64)
-        start = np.minimum(np.floor(where * (old - kept + 1)), old - kept).astype(np.int64)
-        for b, (s, k) in enumerate(zip(start, kept, strict=True)):
-            out[b, :k] = x[b, s : s + k]
+        ``floor(where[b] (L_b - kept + 1))``, moved to the front; returns ``x, mask, lengths``.
+        All rows at once on ``x``'s device (a gather: the kept frames are copied exactly)."""
+        _, kept, start = Augment._window(lengths, share, where)
+        t = np.arange(x.shape[1])[None, :]
+        moved = Augment._gather_frames(x, np.minimum(start[:, None] + t, x.shape[1] - 1))
         new = torch.as_tensor(kept, dtype=lengths.dtype)
         mask = torch.arange(x.shape[1])[None, :] < new[:, None]
-        return out, mask, new
+        out = moved.masked_fill(~mask.to(x.device)[..., None, None], 0.0)
+        return out, mask.to(lengths.device), new.to(lengths.device)
 
     @staticmethod
     def swap_persons(x: torch.Tensor, lengths: torch.Tensor, flip: np.ndarray,
@@ -235,7 +274,7 @@ class Augment:
             n = int(lengths[b])
             seq = x[b, :n].cpu().numpy()
             if reframe.has_two_persons(seq):
-                out[b, :n] = torch.as_tensor(reframe(seq), dtype=x.dtype)
+                out[b, :n] = torch.as_tensor(reframe(seq), dtype=x.dtype, device=x.device)
         return out
 
     def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -258,5 +297,6 @@ class Augment:
         rot = np.stack([np.stack([c, zero, -s], -1), np.stack([zero, one, zero], -1),
                         np.stack([s, zero, c], -1)], -2) * factors[:, None, None]
         b, t, k, _ = x.shape  # one (T K, 3) @ (3, 3) product per sequence
-        return torch.bmm(x.reshape(b, t * k, 3), torch.as_tensor(rot, dtype=x.dtype)
+        return torch.bmm(x.reshape(b, t * k, 3),
+                         torch.as_tensor(rot, dtype=x.dtype, device=x.device)
                          ).reshape(b, t, k, 3)

@@ -555,7 +555,8 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     stream = BatchStream(data, np.arange(len(data)), shape.batch, 0,
                          augment=Augment(**AUGMENTS["all"]) if augment else None,
-                         reframe=person_swap_of(shape, data) if augment else None)
+                         reframe=person_swap_of(shape, data) if augment else None,
+                         device=device)
     loader = Loader(stream, device, prefetch=prefetch)
     wait, compute = [], []
     try:
