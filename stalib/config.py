@@ -227,6 +227,9 @@ class TrainConfig:
     # the dataset's preprocessing, the fields that differ from its paper settings (the
     # *Preprocess dataclasses of stalib.data.transforms), e.g. {"smooth": None}; {}: the paper's
     preprocess: dict = field(default_factory=dict)
+    # bad input files skipped, each named in the run's record, instead of stopping at the first
+    # (stalib.data.registry.load_dataset's strict=False): the data is then not the whole dataset
+    skip_bad: bool = False
     variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:

@@ -157,26 +157,28 @@ def make_loss(cfg: TrainConfig):
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, data_root: str | None, preprocess: str) -> SkeletonSet:
+def _load(name: str, data_root: str | None, preprocess: str, strict: bool) -> SkeletonSet:
     from stalib.data.registry import load_dataset
 
-    return load_dataset(name, data_root,
+    return load_dataset(name, data_root, strict=strict,
                         preprocess=preprocess_settings(name, json.loads(preprocess)))
 
 
 def load_data(name: str, data_root: str | Path | None,
-              preprocess: Mapping[str, Any] | None = None) -> SkeletonSet:
+              preprocess: Mapping[str, Any] | None = None, skip_bad: bool = False
+              ) -> SkeletonSet:
     """The dataset, loaded once per process (``stalib cv`` trains many folds on it), with its
     paper preprocessing changed by ``preprocess`` (a run's ``TrainConfig.preprocess``; any
-    spelling of the same setting shares one load)."""
+    spelling of the same setting shares one load); ``skip_bad``: bad files skipped (listed in
+    ``SkeletonSet.skipped``) instead of an error at the first."""
     changes = preprocess_changes(name, preprocess) if preprocess else {}
     return _load(name, None if data_root is None else str(data_root),
-                 json.dumps(changes, sort_keys=True))
+                 json.dumps(changes, sort_keys=True), not skip_bad)
 
 
 def load_data_for(cfg: TrainConfig, data_root: str | Path | None) -> SkeletonSet:
     """The dataset of run ``cfg``, preprocessed as that run is."""
-    return load_data(cfg.dataset, data_root, cfg.preprocess)
+    return load_data(cfg.dataset, data_root, cfg.preprocess, cfg.skip_bad)
 
 
 def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.ndarray]:
@@ -299,6 +301,7 @@ def run_experiment(
                     resume=resume, progress=progress, stop_after=stop_after)
     settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
                 "dataset_name": data.name, **identity,
+                **({"skipped": list(data.skipped)} if cfg.skip_bad else {}),
                 "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
                 "loss": asdict(loss_config(cfg))
                 if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",

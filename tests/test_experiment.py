@@ -295,3 +295,34 @@ def test_predict_by_window_prints_segments(tmp_path, npz_path):
         assert predict_file(exp.out / "model.pt", npz_path, top=1, window=4, stride=2) == 0
     text = out.getvalue()
     assert "by window (4 frames, every 2):" in text and "    frames 0-" in text
+
+
+def test_skip_bad_trains_on_what_loads_and_records_what_it_skipped(tmp_path, npz_path,
+                                                                   fake_sbu):
+    """--skip-bad: a bad file stops a run unless skipped; a skipped one is named in the row,
+    which is filed under a variant of its own (the data is not the whole dataset)."""
+    from stalib.errors import FormatError
+    from stalib.experiment import load_data
+
+    root = fake_sbu()
+    bad = sorted((root / "SBU").rglob("skeleton_pos.txt"))[0]
+    bad.write_text("1,2,3\n")
+    with pytest.raises(FormatError, match="skeleton_pos.txt"):
+        load_data("sbu", root)
+    data = load_data("sbu", root, skip_bad=True)
+    assert len(data.skipped) == 1 and "skeleton_pos.txt" in data.skipped[0]
+    cfg = tiny(npz_path, skip_bad=True)
+    assert cfg.deviations()["skip_bad"] is True and cfg.variant_name != "paper"
+    given = SkeletonSet.from_sequences(*_toy(), persons=1, joints_per_person=4, name="toy",
+                                       skipped=["skipped: x.skeleton: no frames"])
+    run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False,
+                   data=given)
+    (row,) = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")
+    assert json.loads(row["params"])["skipped"] == ["skipped: x.skeleton: no frames"]
+
+
+def _toy():
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(0, 0.05, (8, 4, 3)).astype(np.float32) for _ in range(30)]
+    return (seqs, [i % 3 for i in range(30)], [f"g{i % 5}" for i in range(30)],
+            [f"s{i}" for i in range(30)], ["up", "left", "right"])

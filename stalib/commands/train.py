@@ -106,6 +106,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
     p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
                    "(default: $STALIB_DATA)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="skip malformed input files, each named in a warning and in the run's "
+                   "record, instead of stopping at the first (default: stop with an error); "
+                   "the run then trains on less than the whole dataset and its variant says "
+                   "so")
     p.add_argument("--n1", type=int, default=PAPER_N1,
                    help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
                    f"{schedule_size('sta-lstm', PAPER_N1, PAPER_N2)[1]} iterations "
@@ -202,6 +207,7 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         weight_decay_mode=pick("weight_decay_mode"), l1_reading=pick("l1_reading"),
         preprocess={**recipe.get("preprocess", {}),
                     **_overrides(args.preprocess, "--preprocess", "smooth=null")},
+        skip_bad=args.skip_bad,
     )
     if recipe:
         check_recipe(args.recipe, cfg)
