@@ -1,0 +1,536 @@
+"""Summaries of results rows for the book: mean ± std per model, the literature beside them,
+paired differences, per-class accuracy, reruns against their rows. Report layer, computing only:
+it takes DataFrames (:mod:`stalib.report.results_files` reads them) and returns DataFrames
+(:mod:`stalib.report.display` formats them). Our numbers are in percent: the mean and the sample
+standard deviation (ddof=1) over all runs of a model, over folds and seeds together; ``runs``
+says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
+from stalib.determinism import UNRECORDED
+from stalib.errors import FormatError
+from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
+from stalib.report.results_files import DATASETS, RERUNS
+from stalib.results import decode_correct
+
+DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU RGB+D"}
+
+
+MODEL_ORDER: tuple[str, ...] = FIG7_MODELS + CSTA_MODELS
+
+
+MODEL_LABELS: dict[str, str] = {
+    "lstm": "LSTM",
+    "sa-lstm-noreg": "SA-LSTM (w/o reg.)",
+    "sa-lstm": "SA-LSTM",
+    "ta-lstm-noreg": "TA-LSTM (w/o reg.)",
+    "ta-lstm": "TA-LSTM",
+    "sta-lstm": "STA-LSTM",
+    "hcn": "HCN",
+    "hcn-joint": "HCN + joint weights",
+    "hcn-frame": "HCN + frame weights",
+    "csta-cnn": "CSTA-CNN",
+}
+
+
+_NTU_PROTOCOLS = {
+    "cs": "cs", "xsub": "cs", "crosssubject": "cs",
+    "cv": "cv", "xview": "cv", "crossview": "cv",
+}
+
+
+PROTOCOL_LABELS = {"cs": "Cross-Subject", "cv": "Cross-View"}
+
+
+def canonical_protocol(dataset: str, protocol) -> str:
+    """A protocol id comparable across files: NTU ``xsub``/``cross-subject`` -> ``cs`` etc."""
+    if protocol is None or (isinstance(protocol, float) and np.isnan(protocol)):
+        return ""
+    text = re.sub(r"[\s_\-]", "", str(protocol).lower())
+    if str(dataset).startswith("ntu"):
+        return _NTU_PROTOCOLS.get(text, text)
+    return text
+
+
+def protocol_label(dataset: str, protocol: str) -> str:
+    """What a reader sees: ``Cross-Subject`` for NTU ``cs``; other protocols as they are."""
+    if str(dataset).startswith("ntu"):
+        return PROTOCOL_LABELS.get(canonical_protocol(dataset, protocol), str(protocol))
+    return str(protocol)
+
+
+def _dataset_rank(dataset: str) -> int:
+    order = list(DATASETS)
+    return order.index(dataset) if dataset in order else len(order)
+
+
+def _model_rank(model: str) -> int:
+    return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
+
+
+def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
+              variants: Iterable[str] | None = None, protocol_seeds: bool = True
+              ) -> pd.DataFrame:
+    """Mean ± std (percent) per (dataset, protocol, variant, model) over folds and seeds.
+
+    Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds,
+    correct, sequences, ci_low, ci_high, whole``; ``std`` is NaN for a single run. ``correct``
+    and ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``).
+    When every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs
+    of 0/100 outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of
+    the pooled accuracy (:func:`wilson_interval`), NaN otherwise. ``whole``: the runs cover
+    every fold of the protocol in ``df``, each with the same seeds and (with
+    ``protocol_seeds``) as many as the most any grid of that protocol in ``df`` has; a grid
+    still running is not whole, and :func:`compare` sets no difference to the paper beside it.
+    Rows follow :data:`MODEL_ORDER` within each dataset and protocol, the ``paper`` variant
+    first. ``variants`` keeps only those variants.
+    """
+    cols = ["dataset", "protocol", "variant", "model", "label", "mean", "std", "runs", "folds",
+            "seeds", "correct", "sequences", "ci_low", "ci_high", "whole"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    df = _with_variant(df)
+    # the folds and seeds of the protocol, from every model's rows
+    fold_count = df.groupby(["dataset", "protocol"])["fold"].nunique()
+    seed_count = df.groupby(["dataset", "protocol"])["seed"].nunique()
+    if models is not None:
+        df = df[df["model"].isin(list(models))]
+    if variants is not None:
+        df = df[df["variant"].isin(list(variants))]
+    rows = []
+    for (dataset, protocol, variant, model), g in df.groupby(
+            ["dataset", "protocol", "variant", "model"], sort=False):
+        acc = 100.0 * g["accuracy"].astype(float)
+        n_test = (pd.to_numeric(g["n_test"], errors="coerce") if "n_test" in g.columns
+                  else pd.Series(np.nan, index=g.index))
+        correct = sequences = low = high = float("nan")
+        if n_test.notna().all():
+            sequences = int(n_test.sum())
+            correct = int(np.rint(g["accuracy"].astype(float) * n_test).sum())
+            if _one_sequence_each(n_test, g["seed"]):
+                low, high = wilson_interval(correct, sequences)
+        rows.append({
+            "dataset": dataset,
+            "protocol": protocol,
+            "variant": variant,
+            "model": model,
+            "label": MODEL_LABELS.get(model, model),
+            "mean": float(acc.mean()),
+            "std": float(acc.std(ddof=1)) if len(acc) > 1 else float("nan"),
+            "runs": int(len(acc)),
+            "folds": int(g["fold"].nunique()),
+            "seeds": int(g["seed"].nunique()),
+            "correct": correct, "sequences": sequences, "ci_low": low, "ci_high": high,
+            "whole": bool(g["fold"].nunique() == fold_count[(dataset, protocol)]
+                          and (not protocol_seeds
+                               or g["seed"].nunique() == seed_count[(dataset, protocol)])
+                          and len(g) == g["fold"].nunique() * g["seed"].nunique()),
+        })
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
+
+
+def _in_report_order(out: pd.DataFrame) -> pd.DataFrame:
+    """Rows by dataset (:data:`DATASETS` order), protocol, variant (``paper`` first) and model
+    (:data:`MODEL_ORDER`)."""
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
+                     _vrank=out["variant"].map(_variant_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
+                           "model"], kind="stable")
+    return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
+
+
+def _one_sequence_each(n_test: pd.Series, seeds: pd.Series) -> bool:
+    """Leave-one-sequence-out: every run tests ONE sequence (``n_test``) and all runs share one
+    seed, so each run is one independent right/wrong outcome. Then the pooled accuracy has a
+    Wilson interval (:func:`summarise`) and paired runs McNemar's test (:func:`paired`)."""
+    return bool(pd.to_numeric(n_test, errors="coerce").eq(1).all()) and seeds.nunique() == 1
+
+
+def wilson_interval(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval (percent) of ``correct`` successes in ``n`` trials; 95 % by
+    default. Unlike the normal approximation it stays inside [0, 100] near 0 and 100 %."""
+    if n <= 0 or not 0 <= correct <= n:
+        raise ValueError(f"wilson_interval: need 0 <= correct <= n and n > 0, got {correct}, {n}")
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(100.0 * max(0.0, centre - half)), float(100.0 * min(1.0, centre + half))
+
+
+def error_bars(summary: pd.DataFrame) -> np.ndarray:
+    """``(2, rows)`` distances below and above each mean: the Wilson interval where
+    :func:`summarise` gives one, else ± std (0 for a single run)."""
+    mean = summary["mean"].to_numpy(dtype=float)
+    std = summary["std"].fillna(0.0).to_numpy(dtype=float)
+    low = summary["ci_low"].to_numpy(dtype=float) if "ci_low" in summary else np.full_like(
+        mean, np.nan)
+    high = summary["ci_high"].to_numpy(dtype=float) if "ci_high" in summary else np.full_like(
+        mean, np.nan)
+    has = ~np.isnan(low)
+    return np.vstack([np.where(has, mean - low, std), np.where(has, high - mean, std)])
+
+
+def summarise_validation(df: pd.DataFrame | None,
+                         models: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`summarise` of inner-validation runs: per (dataset, protocol, variant, model) over
+    every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``.
+    Explorations ran one seed or two by design, so a variant is whole on every fold with its
+    own seeds."""
+    if df is None or df.empty:
+        return summarise(df)
+    base = df["protocol"].astype(str).str.split(":").str[0]
+    return summarise(df.assign(protocol=base), models=models, protocol_seeds=False)
+
+
+def validation_choice(val: pd.DataFrame) -> pd.DataFrame:
+    """The rule by which a Fig. 7 variant is chosen, applied to :func:`summarise_validation`:
+    per dataset, each variant's validation accuracy averaged over the models that every variant
+    has (one setting for the whole ablation, so its bars stay comparable); ``chosen`` marks
+    the best. Columns: ``dataset, variant, models, mean, chosen``."""
+    cols = ["dataset", "variant", "models", "mean", "chosen"]
+    if val is None or val.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for dataset, g in val.groupby("dataset", sort=False):
+        common = set.intersection(*(set(v["model"]) for _, v in g.groupby("variant")))
+        g = g[g["model"].isin(common)]
+        means = g.groupby("variant", sort=False)["mean"].mean()
+        for variant, mean in means.items():
+            rows.append({"dataset": dataset, "variant": variant, "models": len(common),
+                         "mean": float(mean), "chosen": bool(mean == means.max())})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
+    """``df``, with ``variant`` = paper when a hand-made frame has no such column."""
+    return df if "variant" in df.columns else df.assign(variant=PAPER_VARIANT)
+
+
+def _variant_rank(variant: str) -> int:
+    return 0 if variant in DEFAULT_VARIANTS else 1
+
+
+def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:
+    """What each variant changes from the paper's settings, read from the rows' ``params``.
+
+    One row per (dataset, variant, model) with the settings that differ (``settings``, a text
+    such as ``lambda3=0.0``; ``the paper's`` for none, ``the paper's SBU settings`` on a dataset
+    the paper gives no settings for), so a reader never has to guess what a variant name means.
+    """
+    from stalib.results import settings_of_params
+
+    cols = ["dataset", "variant", "model", "settings"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (dataset, variant, model), g in df.groupby(["dataset", "variant", "model"], sort=False):
+        none = "the paper's" if dataset in PAPER_DATASETS else "the paper's SBU settings"
+        texts = set()
+        for i, params in enumerate(g["params"].astype(str)):
+            settings = settings_of_params(params, f"{dataset} {variant} {model} row {i}")
+            texts.add("unrecorded" if settings is None else ", ".join(
+                f"{k}={v}" for k, v in sorted(settings.items())) or none)
+        rows.append({"dataset": dataset, "variant": variant, "model": model,
+                     "settings": "; ".join(sorted(texts))})
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_vrank=out["variant"].map(_variant_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["dataset", "_vrank", "variant", "_rank"], kind="stable")
+    return out.drop(columns=["_vrank", "_rank"]).reset_index(drop=True)
+
+
+def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with the paper's value beside each model, where the literature has one.
+
+    A literature row matches a summary row with the same dataset, the same canonical protocol
+    (or any protocol when the literature gives the dataset only one) and ``method`` equal to the
+    model's label (e.g. ``STA-LSTM``). Added columns: ``paper`` (percent, NaN when the paper gives
+    no number), ``diff`` (ours - paper, percentage points), ``paper_source``.
+    """
+    out = summary.copy()
+    paper, source = [], []
+    for _, row in out.iterrows():
+        lit = literature[(literature["dataset"] == row["dataset"])
+                         & (literature["method"] == row["label"])]
+        protocols = {canonical_protocol(row["dataset"], p) for p in
+                     literature.loc[literature["dataset"] == row["dataset"], "protocol"]}
+        if len(protocols) > 1:
+            want = canonical_protocol(row["dataset"], row["protocol"])
+            lit = lit[[canonical_protocol(row["dataset"], p) == want for p in lit["protocol"]]]
+        if len(lit):
+            paper.append(float(lit["accuracy"].iloc[0]))
+            source.append(str(lit["source"].iloc[0]))
+        else:
+            paper.append(float("nan"))
+            source.append("")
+    out["paper"] = paper
+    # a grid still running (summarise's ``whole``) is no measurement to set against the paper
+    out["diff"] = (out["mean"] - out["paper"]).where(out["whole"].astype(bool)
+                                                     if "whole" in out.columns else True)
+    out["paper_source"] = source
+    return out
+
+
+def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
+    """Each model's mean minus the ``base`` model's mean (percentage points), per setting."""
+    rows = []
+    for (dataset, protocol, variant), g in summary.groupby(["dataset", "protocol", "variant"],
+                                                           sort=False):
+        ref = g.loc[g["model"] == base, "mean"]
+        if ref.empty:
+            continue
+        for _, r in g[g["model"] != base].iterrows():
+            rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+                         "model": r["model"], "label": r["label"],
+                         "gain": float(r["mean"] - ref.iloc[0])})
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "variant", "model", "label",
+                                       "gain"])
+
+
+def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
+           reference_variant: str | None = None) -> pd.DataFrame:
+    """Each model against ``reference`` on the runs both have (same protocol, fold and seed).
+
+    The reference's runs are those of the model's own variant, or of ``reference_variant``
+    when given (e.g. CSTA-CNN at its settings against STA-LSTM's validated variant).
+
+    Columns: ``dataset, protocol, variant, model, label, reference, reference_variant, runs``
+    (common runs), ``mean``, ``reference_mean`` (percent, over the common runs), ``diff`` (mean
+    of the paired differences, percentage points), ``diff_std`` (their sample std, NaN for one
+    run), ``wins`` and ``losses`` (runs where the model is more, or less, accurate), ``p_value``.
+
+    ``p_value`` is McNemar's exact test, where it applies: when every common run tests one
+    sequence with one seed (leave-one-sequence-out), each run is one paired correct/wrong
+    outcome and the runs are independent sequences, so :func:`mcnemar_exact` of the discordant
+    counts ``wins`` and ``losses``. Otherwise NaN: runs of several seeds share their folds and
+    are not independent, and the spread over runs (``diff_std``) is the honest summary.
+    """
+    cols = ["dataset", "protocol", "variant", "model", "label", "reference",
+            "reference_variant", "runs", "mean", "reference_mean", "diff", "diff_std", "wins",
+            "losses", "p_value"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    key = ["dataset", "protocol", "fold", "seed"]
+    df = _with_variant(df)
+    if "n_test" not in df.columns:
+        df = df.assign(n_test=np.nan)
+    ref = df[df["model"] == reference][key + ["variant", "accuracy", "n_test"]]
+    rows = []
+    for model in models:
+        if model == reference:
+            continue
+        mine = df[df["model"] == model][key + ["variant", "accuracy", "n_test"]]
+        if reference_variant is None:
+            both = mine.merge(ref, on=key + ["variant"], suffixes=("", "_ref"))
+            both["variant_ref"] = both["variant"]
+        else:
+            both = mine.merge(ref[ref["variant"] == reference_variant], on=key,
+                              suffixes=("", "_ref"))
+        for (dataset, protocol, variant), g in both.groupby(["dataset", "protocol", "variant"],
+                                                            sort=False):
+            diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
+            wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
+            single = (_one_sequence_each(g["n_test"], g["seed"])
+                      and _one_sequence_each(g["n_test_ref"], g["seed"]))
+            rows.append({
+                "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
+                "label": MODEL_LABELS.get(model, model), "reference": reference,
+                "reference_variant": g["variant_ref"].iloc[0],
+                "runs": int(len(g)), "mean": float(100.0 * g["accuracy"].astype(float).mean()),
+                "reference_mean": float(100.0 * g["accuracy_ref"].astype(float).mean()),
+                "diff": float(diff.mean()),
+                "diff_std": float(diff.std(ddof=1)) if len(g) > 1 else float("nan"),
+                "wins": wins, "losses": losses,
+                "p_value": mcnemar_exact(wins, losses) if single else float("nan"),
+            })
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
+
+
+def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
+    """Test accuracy per class (percent) of each (dataset, protocol, variant, model), over the
+    runs whose row keeps ``test_correct``: each run's right/wrong sequences are matched to their
+    classes with ``labels``, ``{"classes": [name, ...], "protocols": {protocol: {fold: [label
+    of each test sequence, in test order]}}}`` (:func:`stalib.report.grid.test_labels`).
+
+    Columns: ``dataset, protocol, variant, model, label, runs``, then one per class (the
+    classes of ``labels``, in their order). A row whose ``test_correct`` has another length
+    than its fold's test labels is an error (the labels belong to other splits).
+    """
+    classes = list(labels["classes"]) if labels else []
+    cols = ["dataset", "protocol", "variant", "model", "label", "runs", *classes]
+    if df is None or df.empty or not labels or "test_correct" not in df.columns:
+        return pd.DataFrame(columns=cols)
+    df = _with_variant(df)
+    kept = df["test_correct"].map(decode_correct).notna()
+    rows = []
+    for (dataset, protocol, variant, model), g in df[kept].groupby(
+            ["dataset", "protocol", "variant", "model"], sort=False):
+        folds = labels["protocols"].get(str(protocol))
+        if folds is None:
+            continue
+        right, total = np.zeros(len(classes)), np.zeros(len(classes))
+        for fold, correct in zip(g["fold"], g["test_correct"], strict=True):
+            y = np.asarray(folds.get(int(fold), []), dtype=int)
+            hit = np.array(decode_correct(correct), dtype=bool)
+            if len(y) != len(hit):
+                where = (str(g["source_file"].iloc[0]) if "source_file" in g.columns
+                         else dataset)
+                raise FormatError(where, f"{model} {variant} {protocol} fold {fold}: "
+                                  f"test_correct has {len(hit)} sequences, the fold's test "
+                                  f"labels {len(y)}")
+            right += np.bincount(y[hit], minlength=len(classes))
+            total += np.bincount(y, minlength=len(classes))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = 100.0 * right / total
+        rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+                     "model": model, "label": MODEL_LABELS.get(model, model), "runs": len(g),
+                     **dict(zip(classes, acc, strict=True))})
+    return _in_report_order(pd.DataFrame(rows, columns=cols))
+
+
+def mcnemar_exact(only_model: int, only_reference: int) -> float:
+    """McNemar's exact test, two-sided: the probability, under "both models are equally often
+    right", of discordant counts at least as uneven as ``only_model`` against
+    ``only_reference`` (sequences only one of the two got right). Under that hypothesis each
+    discordant sequence goes either way with probability 1/2, so this is a binomial tail,
+    doubled and capped at 1; with no discordant sequence it is 1.
+    """
+    if only_model < 0 or only_reference < 0:
+        raise ValueError(f"mcnemar_exact: counts must be >= 0, got {only_model}, "
+                         f"{only_reference}")
+    n, k = only_model + only_reference, min(only_model, only_reference)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
+    return min(1.0, 2.0 * tail)
+
+
+def sequences_in_runs(df: pd.DataFrame | None, dataset: str) -> int | None:
+    """How many sequences the runs of ``dataset`` used (``n_train + n_test`` of a row)."""
+    if df is None or df.empty or "n_train" not in df.columns:
+        return None
+    rows = df[df["dataset"] == dataset]
+    total = pd.to_numeric(rows["n_train"], errors="coerce") + pd.to_numeric(rows["n_test"],
+                                                                             errors="coerce")
+    total = total.dropna()
+    return int(total.max()) if len(total) else None
+
+
+def literature_rows(literature: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The rows of one literature table (e.g. ``Table 1``), for display, labelled literature."""
+    lit = literature[literature["table"] == table]
+    return pd.DataFrame({
+        "Method (literature)": lit["method"],
+        "Dataset": [DATASET_SHORT.get(d, d) for d in lit["dataset"]],
+        "Protocol": [protocol_label(d, p) for d, p in zip(lit["dataset"], lit["protocol"],
+                                                          strict=True)],
+        "Accuracy (%)": list(lit["accuracy_text"]),
+        "Source": lit["source"],
+    }).reset_index(drop=True)
+
+
+def performance(df: pd.DataFrame) -> pd.DataFrame:
+    """Wall time per run and per iteration, by dataset, protocol, model and device."""
+    cols = ["dataset", "protocol", "variant", "model", "device", "runs", "iterations",
+            "wall_time_s_median", "ms_per_iteration"]
+    if df is None or df.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    df = _with_variant(df)
+    for (dataset, protocol, variant, model, device), g in df.groupby(
+        ["dataset", "protocol", "variant", "model", "device"], sort=False
+    ):
+        wall = g["wall_time_s"].astype(float)
+        iters = g["iterations"].astype(float)
+        per_iter = (wall / iters.where(iters > 0)).median()
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
+            "device": device, "runs": int(len(g)), "iterations": int(iters.median()),
+            "wall_time_s_median": float(wall.median()),
+            "ms_per_iteration": float(1000.0 * per_iter),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_rank", "device"])
+    return out.drop(columns=["_drank", "_rank"]).reset_index(drop=True)
+
+
+def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) -> pd.DataFrame:
+    """Each rerun beside the recorded row of the same run (dataset, protocol, variant, model,
+    fold, seed, and mode: ``recorded`` holds every mode, :func:`load_cv`'s ``every_mode``), per
+    (protocol, variant, model): how many runs, how many predicted every test sequence as the
+    recorded one did (``test_correct`` equal), how many are identical (that, and the same
+    accuracy and training accuracy), the mean accuracy (percent) of the recorded rows and of the
+    reruns, and the largest difference of one run. A rerun with no recorded row is a
+    FormatError: it checks nothing."""
+    cols = ["protocol", "variant", "model", "runs", "same predictions", "identical",
+            "recorded (%)", "rerun (%)", "largest difference (pp)", "recorded commits",
+            "rerun commits"]
+    if reruns is None or reruns.empty or recorded is None:
+        return pd.DataFrame(columns=cols)
+    key = ["dataset", "protocol", "variant", "model", "fold", "seed", "determinism"]
+    recorded, reruns = (df if "determinism" in df else df.assign(determinism=UNRECORDED)
+                        for df in (recorded, reruns))
+    both = reruns.merge(recorded, on=key, how="left", suffixes=("_rerun", ""),
+                        indicator=True)
+    lost = both[both["_merge"] != "both"]
+    if not lost.empty:
+        first = lost.iloc[0]
+        source = reruns["source_file"].iloc[0] if "source_file" in reruns else RERUNS
+        raise FormatError(source,
+                          f"rerun of {dict(zip(key, (first[k] for k in key), strict=True))} "
+                          "has no recorded row to compare with")
+    both["protocol"] = both["protocol"].astype(str).str.split(":").str[0]  # val folds together
+    rows = []
+    for (protocol, variant, model), g in both.groupby(["protocol", "variant", "model"],
+                                                      sort=False):
+        recorded_bits = [decode_correct(x) for x in g["test_correct"]]
+        same = pd.Series([a is not None and a == decode_correct(b) for a, b in zip(
+            recorded_bits, g["test_correct_rerun"], strict=True)], index=g.index)
+        identical = same & (g["accuracy"] == g["accuracy_rerun"])
+        if "train_accuracy" in g:
+            identical &= (g["train_accuracy"].astype(float)
+                          == g["train_accuracy_rerun"].astype(float))
+        rows.append({
+            "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
+            "same predictions": int(same.sum()), "identical": int(identical.sum()),
+            "recorded (%)": round(100 * g["accuracy"].mean(), 2),
+            "rerun (%)": round(100 * g["accuracy_rerun"].mean(), 2),
+            "largest difference (pp)": round(100 * (g["accuracy_rerun"] - g["accuracy"]).abs()
+                                             .max(), 2),
+            "recorded commits": ", ".join(sorted(c[:7] for c in g["git_commit"].astype(str)
+                                                 .unique())),
+            "rerun commits": ", ".join(sorted(c[:7] for c in g["git_commit_rerun"]
+                                              .astype(str).unique())),
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
+def provenance(df: pd.DataFrame) -> dict:
+    """Where the runs came from: commits, seeds, devices, package versions, time span."""
+    if df is None or df.empty:
+        return {}
+    versions = set()
+    for text in df["versions"].dropna().astype(str):
+        try:
+            versions.add(json.dumps(json.loads(text), sort_keys=True))
+        except json.JSONDecodeError:
+            versions.add(text)
+    return {
+        "runs": int(len(df)),
+        "git_commits": sorted(df["git_commit"].astype(str).unique()),
+        "seeds": sorted(int(s) for s in df["seed"].unique()),
+        "devices": sorted(df["device"].astype(str).unique()),
+        "versions": [json.loads(v) if v.startswith("{") else v for v in sorted(versions)],
+        "first": str(df["timestamp"].astype(str).min()),
+        "last": str(df["timestamp"].astype(str).max()),
+    }
