@@ -366,3 +366,32 @@ def test_the_two_dataset_rule_s_choice_speaks_on_both_datasets_once_its_grids_ar
     assert utk["variant"] == a and f"validated {b} are whole" in utk["why"]
     assert "lstm at " + b + ": 2 test run(s)" in utk["why"]
     assert table.loc[verdict.CLAIMS[11].text, "verdict"] == verdict.NOT_TESTABLE
+
+
+def test_baseline_targets_read_the_speaking_variant_and_say_by_how_much(tmp_path):
+    """The baselines' levels: a Fig. 7 model against the linear floor at the variant that
+    speaks for the Fig. 7 claims, HCN against 96 %; met or short by how much."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    test, val = [], []
+    for fold in range(1, 6):
+        for seed in (0, 1):
+            p = f"5fold:val{fold % 5 + 1}"
+            for model, acc in (("sta-lstm", 0.93), ("lstm", 0.90), ("linear", 0.92),
+                               ("hcn", 0.95)):
+                test.append(_row(model, "v", fold, seed, acc))
+                val.append(_row(model, "v", fold, seed, acc, p))
+            test.append(_row("lstm", "other", fold, seed, 0.99))  # speaks for no claim
+    write_rows(sbu / "cv.csv", test)
+    write_rows(sbu / "validation.csv", val)
+    table = verdict.verdict(tmp_path)
+    rows = verdict.target_rows(table, *(f(tmp_path) for f in (
+        verdict.report.load_all_cv, verdict.report.load_all_validation)))
+    got = {(r["target"][:8], r["model"]): r for r in rows.to_dict("records")}
+    lstm = got[("every Fi", "lstm")]
+    assert lstm["variant"] == "v" and lstm["ours"] == pytest.approx(90.0)
+    assert lstm["level"] == pytest.approx(92.0) and not lstm["met"]
+    assert lstm["gap"] == pytest.approx(-2.0)
+    assert got[("every Fi", "sta-lstm")]["met"]
+    hcn = got[("HCN reac", "hcn")]
+    assert hcn["level"] == 96.0 and hcn["gap"] == pytest.approx(-1.0)
