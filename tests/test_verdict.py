@@ -331,8 +331,8 @@ def test_the_two_dataset_rule_s_choice_speaks_on_both_datasets_once_its_grids_ar
     """Candidates of the fig7 family (stalib.report.selection): "a" scores 85 over SBU and
     UTKinect, "b" (a step more) 86.5, the others 50; the rule chooses "b".
     With b's UTKinect LSTM grid still short a seed, that claim speaks at "a" and says it waits
-    for b; SBU's claim, whose grids of b are whole, speaks at b. A claim of data the rule does
-    not choose for (UTKinect leave-one-sequence-out) is untouched."""
+    for b; SBU's claim, whose grids of b are whole, speaks at b. UTKinect's leave-one-
+    sequence-out claim, without runs, waits for none."""
     from stalib.report import selection
 
     candidates = selection.FAMILIES["fig7"].candidates

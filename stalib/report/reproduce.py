@@ -201,6 +201,9 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {
 }
 LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
                                             "options": R1_VIEW_GAIN}
+LONG_GRIDS[f"utkinect-loso-{T32_CROP_ROT}"] = {
+    **LONG_GRIDS["utkinect-loso"], "options": {"variant": T32_CROP_ROT,
+                                               **recipe_settings(T32_CROP_ROT, "utkinect")}}
 #: ``r1-view`` with each training sequence turned about the vertical axis by up to 30 degrees
 #: and scaled by up to 10 %: HCN's best on validation folds after ``r1-view``.
 R1_VIEW_ROT: dict[str, Any] = {"variant": "r1-view-rot", **copy.deepcopy(RECIPES["r1-view-rot"])}

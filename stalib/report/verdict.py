@@ -289,12 +289,13 @@ def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
 
 def decided_variants(claim: Claim, val: pd.DataFrame | None) -> dict[str, str]:
     """``{family root: variant}`` for each family whose configuration the two-dataset rule of
-    :mod:`stalib.report.selection` has chosen, on the data that rule chooses for (SBU 5-fold,
-    UTKinect cross-subject; other data and protocols: ``{}``). ``val``: every dataset's
-    validation rows."""
+    :mod:`stalib.report.selection` has chosen, on the data that rule chooses for (SBU and
+    UTKinect, every protocol of theirs: UTKinect's leave-one-sequence-out runs the
+    configuration chosen with its cross-subject validation folds; other data: ``{}``).
+    ``val``: every dataset's validation rows."""
     from stalib.report import selection
 
-    if val is None or val.empty or selection.DATASETS.get(claim.dataset) != _protocol(claim):
+    if val is None or val.empty or claim.dataset not in selection.DATASETS:
         return {}
     rows = {d: val[val["dataset"] == d] for d in selection.DATASETS}
     out = {}
