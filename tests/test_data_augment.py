@@ -301,3 +301,43 @@ def test_the_batched_crops_equal_the_crop_of_each_row_alone_bit_for_bit(device):
         if n >= 2 and k != n:
             want[:n] = Resample(n)(x[b, start:start + k].numpy())
         np.testing.assert_array_equal(stretched[b].numpy(), want)
+
+
+@pytest.mark.parametrize("view", [True, False])
+def test_the_batched_swap_of_the_gpu_path_agrees_with_each_sequence_swapped_alone(data_root,
+                                                                                view):
+    """PersonSwap.swap_batch (what a GPU run uses) against the numpy swap of each sequence, on
+    real SBU sequences of different lengths (run here on the CPU: the same torch operations);
+    equal to float32 precision. Padding stays zero."""
+    settings = SBUPreprocess(view_normalize=view)
+    data = load_dataset("sbu", data_root, preprocess=settings)
+    swap = PersonSwap(settings.build(), 15)
+    rows = list(range(0, 282, 9))
+    n = max(len(data[i]) for i in rows)
+    x = torch.zeros(len(rows), n + 3, 30, 3)
+    lengths = torch.tensor([len(data[i]) for i in rows])
+    for b, i in enumerate(rows):
+        x[b, : len(data[i])] = torch.as_tensor(np.asarray(data[i]))
+    got = swap.swap_batch(x, lengths)
+    for b, i in enumerate(rows):
+        want = swap(np.asarray(data[i]))
+        np.testing.assert_allclose(got[b, : lengths[b]].numpy(), want, atol=2e-6, rtol=0)
+        assert not got[b, lengths[b]:].any()
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_the_batched_swap_puts_ntu_pairs_in_the_new_person_1s_frame_and_leaves_one_person(
+        device):
+    settings = NTUPreprocess(scale_by_spine=True)
+    swap = PersonSwap(settings.build(), 25)
+    pair = settings.build()(_ntu_pair(7))
+    alone = pair.copy()
+    alone[:, 25:] = 0.0
+    x = torch.zeros(2, 9, 50, 3)
+    x[0, :7], x[1, :7] = torch.as_tensor(pair), torch.as_tensor(alone)
+    got = swap.swap_batch(x.to(device), torch.tensor([7, 7])).cpu()
+    np.testing.assert_allclose(got[0, :7].numpy(), swap(pair), atol=2e-6, rtol=0)
+    assert torch.equal(got[1], x[1])  # nobody to put first: as it was
+    with pytest.raises(ValueError, match=r"\(B, T, 50, 3\)"):
+        swap.swap_batch(x[:, :, :30], torch.tensor([7, 7]))

@@ -6,8 +6,10 @@ Rotation, scale and the crop run on the whole batch at once on its device (the t
 augmented batch to the training device first, :class:`stalib.train.BatchStream`): one batched
 matrix product, and gathers of frames with the interpolation of the crop's resampling. On the
 CPU they give, bit for bit, what the per-sequence code before them gave (tested). The person
-swap does not: it applies the preprocessing's frame steps again to each swapped sequence
-(numpy, :class:`PersonSwap`), so its rows go to the CPU and back.
+swap applies the preprocessing's frame steps again to each swapped sequence: on the CPU in
+numpy, one sequence at a time, as every committed run did; on a GPU for all swapped rows at once
+(:meth:`PersonSwap.swap_batch`), which agrees with it to float32 precision but not bit for bit
+(its 3 x 3 products may round otherwise).
 
 Not in the paper (section 5.1 trains on the preprocessed skeletons as they are), so it is off
 by default (:class:`stalib.config.TrainConfig` ``augment_rotation = augment_scale = 0``) and a
@@ -128,12 +130,107 @@ class PersonSwap:
         out = Compose(self.steps)(x)
         return np.where(keep[..., None], out, 0.0).astype(np.float32)
 
+    def swap_batch(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """:meth:`__call__` of every row of a padded batch ``x`` ``(B, T, 2J, 3)`` at once, on
+        its device (rows whose person 2 is never tracked are returned as they are): the
+        training device's path (:meth:`Augment.swap_persons` on a GPU). The same operations
+        as the per-sequence numpy code, in float64, each frame step's result rounded to
+        float32 as the steps round theirs; the 3 x 3 products may round otherwise in the
+        last bit of float64, so it agrees with the numpy path to float32 precision, not bit
+        for bit (tested)."""
+        if x.ndim != 4 or x.shape[2:] != (2 * self.J, 3):
+            raise ValueError(f"PersonSwap: expected a (B, T, {2 * self.J}, 3) batch, got "
+                             f"{tuple(x.shape)}")
+        valid = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        tracked = ~_absent_t(x) & valid[..., None]
+        for o in self.origins:
+            person = slice((o // self.J) * self.J, (o // self.J + 1) * self.J)
+            tracked[..., o] |= tracked[..., person].any(-1)
+        two = tracked[..., self.J :].flatten(1).any(1).nonzero().flatten()
+        tracked, valid = tracked[two], valid[two]
+        keep = torch.cat([tracked[..., self.J :], tracked[..., : self.J]], dim=2)
+        y = torch.cat([x[two, :, self.J :], x[two, :, : self.J]], dim=2)
+        if self.steps:
+            y = y.double()
+            if self.translates:
+                lift = torch.as_tensor(_LIFT, dtype=y.dtype, device=y.device)
+                y = torch.where(keep[..., None], y + lift, 0.0)
+            for step in self.steps:
+                y = _frame_step(step, y.double(), valid).float()
+            y = torch.where(keep[..., None], y, 0.0)
+        out = x.clone()
+        out[two] = y.to(x.dtype)
+        return out
+
     def _check(self, seq: np.ndarray) -> np.ndarray:
         x = np.asarray(seq)
         if x.ndim != 3 or x.shape[1:] != (2 * self.J, 3):
             raise ValueError(f"PersonSwap: expected a (T, {2 * self.J}, 3) sequence, got "
                              f"{x.shape}")
         return x
+
+
+def _absent_t(x: torch.Tensor) -> torch.Tensor:
+    """``(..., K)`` bool: joints exactly at (0, 0, 0) (:func:`absent_mask` of a tensor)."""
+    return (x[..., 0] == 0) & (x[..., 1] == 0) & (x[..., 2] == 0)
+
+
+def _reference_frames(x: torch.Tensor, valid: torch.Tensor, joints: list[int], who: str
+                      ) -> torch.Tensor:
+    """Per row, the first frame in which all ``joints`` are tracked (``_reference_frame`` of
+    :mod:`stalib.data.transforms`, for a batch); ValueError when a row has none."""
+    ok = valid & ~_absent_t(x[:, :, joints]).any(-1)
+    if not bool(ok.any(1).all()):
+        raise ValueError(f"{who}: joints {joints} are not tracked in any frame")
+    return ok.int().argmax(1)
+
+
+def _frame_step(step, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """One frame step of preprocessing (:data:`FRAME_STEPS`) on a float64 batch
+    ``(B, T, K, 3)``, as its numpy ``__call__`` does on one sequence: a translation and a
+    rotation fixed by each row's reference frame, absent joints left at the origin."""
+    rows = torch.arange(len(x), device=x.device)
+    absent = _absent_t(x)[..., None]
+    if isinstance(step, Centre):
+        ref = _reference_frames(x, valid, [step.joint], "Centre")
+        out = x - x[rows, ref, step.joint][:, None, None, :]
+    elif isinstance(step, YawAlign):
+        ref = _reference_frames(x, valid, [step.joint_from, step.joint_to], "YawAlign")
+        d = x[rows, ref, step.joint_to] - x[rows, ref, step.joint_from]
+        r = torch.hypot(d[:, 0], d[:, 2])
+        if bool((r < 1e-6).any()):
+            raise ValueError(f"YawAlign: joints {step.joint_from} and {step.joint_to} are "
+                             "vertically aligned in the reference frame; no horizontal axis")
+        c, s = d[:, 0] / r, d[:, 2] / r
+        zero, one = torch.zeros_like(c), torch.ones_like(c)
+        rot = torch.stack([torch.stack([c, zero, s], -1), torch.stack([zero, one, zero], -1),
+                           torch.stack([-s, zero, c], -1)], -2)
+        out = torch.einsum("btkj,bij->btki", x, rot)
+    elif isinstance(step, ViewNormalize):
+        right, left, spine_from, spine_to = step.axes
+        ref = _reference_frames(x, valid, [step.origin, *step.axes], "ViewNormalize")
+        f = x[rows, ref]
+        ax = f[:, left] - f[:, right]
+        nx = torch.linalg.vector_norm(ax, dim=-1)
+        if bool((nx < 1e-6).any()):
+            raise ValueError("view_rotation: the two shoulders coincide; no x axis")
+        ax = ax / nx[:, None]
+        ay = f[:, spine_to] - f[:, spine_from]
+        ay = ay - (ay * ax).sum(-1, keepdim=True) * ax
+        ny = torch.linalg.vector_norm(ay, dim=-1)
+        if bool((ny < 1e-6).any()):
+            raise ValueError("view_rotation: the spine is parallel to the shoulders; no y axis")
+        ay = ay / ny[:, None]
+        rot = torch.stack([ax, ay, torch.linalg.cross(ax, ay)], 1)
+        out = torch.einsum("btkj,bij->btki", x - f[:, step.origin][:, None, None, :], rot)
+        if step.scale:
+            spine = torch.linalg.vector_norm(f[:, spine_to] - f[:, spine_from], dim=-1)
+            if bool((spine < 1e-6).any()):
+                raise ValueError("ViewNormalize: zero spine length, cannot scale")
+            out = out / spine[:, None, None, None]
+    else:  # pragma: no cover - FRAME_STEPS lists the three above
+        raise TypeError(f"not a frame step: {step!r}")
+    return torch.where(absent, 0.0, out)
 
 
 @dataclass(frozen=True)
@@ -268,8 +365,15 @@ class Augment:
     def swap_persons(x: torch.Tensor, lengths: torch.Tensor, flip: np.ndarray,
                      reframe: PersonSwap) -> torch.Tensor:
         """Rows ``b`` with ``flip[b]`` (and a tracked person 2) replaced by ``reframe`` of their
-        first ``lengths[b]`` frames: persons exchanged, in the frame of the new person 1."""
+        first ``lengths[b]`` frames: persons exchanged, in the frame of the new person 1. On the
+        CPU one sequence at a time in numpy (the rows of every committed run); on a GPU all at
+        once there (:meth:`PersonSwap.swap_batch`, equal to float32 precision)."""
         out = x.clone()
+        if x.device.type != "cpu":  # on the training device, all flipped rows at once
+            rows = torch.as_tensor(np.flatnonzero(flip), device=x.device)
+            if len(rows):
+                out[rows] = reframe.swap_batch(x[rows], lengths.to(x.device)[rows])
+            return out
         for b in np.flatnonzero(flip):
             n = int(lengths[b])
             seq = x[b, :n].cpu().numpy()
