@@ -121,7 +121,8 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
                           "until the two-dataset rule chose r1-view-gain-swap-t32-crop-rot"),
     "r1-view-rot": ("r1-view with rotation and scaling", "chosen on SBU validation, HCN"),
     "r1-view-rot-l2": ("r1-view-rot with Adam's L2 weight decay instead of AdamW's",
-                       "chosen on SBU validation, HCN: the CSTA models' chosen configuration"),
+                       "chosen on SBU validation, HCN, and again on SBU + UTKinect "
+                       "validation (the two-dataset rule): the CSTA models' configuration"),
     "r1-view-lr1e-2": ("r1-view at learning rate 1e-2",
                        "chosen on SBU validation, the linear baseline"),
     "r1-view-gain-swap-t32": ("r1-view-gain-swap with every sequence resampled to 32 frames",
@@ -136,7 +137,8 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
                                        "configuration"),
     "r1-view-rot-l2-crop": ("r1-view-rot-l2 with a random crop of 50-100 % of each training "
                             "sequence stretched back to its length (HCN's own SBU recipe "
-                            "crops so)", "a candidate, not chosen yet"),
+                            "crops so)", "a candidate of the CSTA models, not chosen (SBU + "
+                            "UTKinect validation, stalib.report.selection)"),
 }
 
 
