@@ -80,7 +80,7 @@ def _rehearse(args) -> dict:
     from stalib.config import RECIPES
     from stalib.data.root import resolve_data_root
     from stalib.report import selection, tables
-    from stalib.report.reproduce import execute_notebook
+    from stalib.report.reproduce import execute_notebook, project_root
     from stalib.tools import rehearsal
 
     if args.ntu_rehearsal < 1:
@@ -95,7 +95,8 @@ def _rehearse(args) -> dict:
     recipe = args.recipe or selection.chosen("fig7", tables.load_all_validation())
     with tempfile.TemporaryDirectory(prefix="stalib-rehearsal-") as tmp:
         doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models, recipe,
-                            execute=lambda params, out: execute_notebook("fig7", out, params),
+                            execute=lambda params, out: execute_notebook(
+                                project_root() / "notebooks" / "fig7.ipynb", out, params),
                             device=device)
     if args.note:
         doc["note"] = args.note

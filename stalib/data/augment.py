@@ -142,7 +142,7 @@ class PersonSwap:
             raise ValueError(f"PersonSwap: expected a (B, T, {2 * self.J}, 3) batch, got "
                              f"{tuple(x.shape)}")
         valid = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
-        tracked = ~_absent_t(x) & valid[..., None]
+        tracked = ~_absent(x) & valid[..., None]
         for o in self.origins:
             person = slice((o // self.J) * self.J, (o // self.J + 1) * self.J)
             tracked[..., o] |= tracked[..., person].any(-1)
@@ -170,8 +170,9 @@ class PersonSwap:
         return x
 
 
-def _absent_t(x: torch.Tensor) -> torch.Tensor:
-    """``(..., K)`` bool: joints exactly at (0, 0, 0) (:func:`absent_mask` of a tensor)."""
+def _absent(x: torch.Tensor) -> torch.Tensor:
+    """``(..., K)`` bool: joints exactly at (0, 0, 0): :func:`absent_mask` of a tensor
+    (coordinates compared one by one, as it does: a reduction over 3 is slower)."""
     return (x[..., 0] == 0) & (x[..., 1] == 0) & (x[..., 2] == 0)
 
 
@@ -179,7 +180,7 @@ def _reference_frames(x: torch.Tensor, valid: torch.Tensor, joints: list[int], w
                       ) -> torch.Tensor:
     """Per row, the first frame in which all ``joints`` are tracked (``_reference_frame`` of
     :mod:`stalib.data.transforms`, for a batch); ValueError when a row has none."""
-    ok = valid & ~_absent_t(x[:, :, joints]).any(-1)
+    ok = valid & ~_absent(x[:, :, joints]).any(-1)
     if not bool(ok.any(1).all()):
         raise ValueError(f"{who}: joints {joints} are not tracked in any frame")
     return ok.int().argmax(1)
@@ -190,7 +191,7 @@ def _frame_step(step, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     ``(B, T, K, 3)``, as its numpy ``__call__`` does on one sequence: a translation and a
     rotation fixed by each row's reference frame, absent joints left at the origin."""
     rows = torch.arange(len(x), device=x.device)
-    absent = _absent_t(x)[..., None]
+    absent = _absent(x)[..., None]
     if isinstance(step, Centre):
         ref = _reference_frames(x, valid, [step.joint], "Centre")
         out = x - x[rows, ref, step.joint][:, None, None, :]
@@ -308,12 +309,6 @@ class Augment:
         return old, kept, start
 
     @staticmethod
-    def _absent(x: torch.Tensor) -> torch.Tensor:
-        """``(..., 1)`` bool: joints exactly at (0, 0, 0) (coordinates compared one by one, as
-        :func:`stalib.data.transforms.absent_mask` does: a reduction over 3 is slower)."""
-        return ((x[..., 0] == 0) & (x[..., 1] == 0) & (x[..., 2] == 0)).unsqueeze(-1)
-
-    @staticmethod
     def _gather_frames(x: torch.Tensor, frames: np.ndarray) -> torch.Tensor:
         """``out[b, t] = x[b, frames[b, t]]`` for ``frames`` ``(B, T)``, on ``x``'s device."""
         b, t = x.shape[:2]
@@ -342,8 +337,8 @@ class Augment:
         b = Augment._gather_frames(x, np.minimum(start[:, None] + hi, last))
         w = torch.as_tensor((pos - lo).astype(np.float32), device=x.device)[..., None, None]
         out = (1.0 - w) * a + w * b
-        out = out.masked_fill((Augment._absent(a) & (w < 1.0)) | (Augment._absent(b) & (w > 0.0)),
-                              0.0)
+        gone = (_absent(a)[..., None] & (w < 1.0)) | (_absent(b)[..., None] & (w > 0.0))
+        out = out.masked_fill(gone, 0.0)
         keep = torch.as_tensor(change, device=x.device)[..., None, None]
         return torch.where(keep, out.to(x.dtype), x)
 

@@ -16,6 +16,7 @@ from stalib.config import PAPER_VARIANT
 from stalib.report.reproduce import get_job
 from stalib.report.results_files import results_root
 from stalib.report.summaries import DATASET_SHORT, MODEL_LABELS, protocol_label
+from stalib.results import KEY
 
 
 def format_choice(choice: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +111,7 @@ def comparison_sources(table: pd.DataFrame) -> str:
 def rerun_provenance(recorded: pd.DataFrame, reruns: pd.DataFrame) -> str:
     """When, on which CPU and at which commit the rerun runs were recorded, and when and where
     they were rerun: one sentence for the table of :func:`rerun_agreement`."""
-    key = ["dataset", "protocol", "variant", "model", "fold", "seed", "determinism"]
+    key = [*KEY, "determinism"]
     rows = recorded.merge(reruns[key], on=key)
 
     def where(df: pd.DataFrame) -> str:

@@ -569,13 +569,12 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def execute_notebook(name: str, executed: Path, parameters: Mapping[str, Any]) -> Path:
-    """Execute ``notebooks/<name>.ipynb`` of this checkout with ``parameters`` (papermill, the
-    jobs' kernel, its working directory the notebooks folder) into ``executed``; returns it.
-    For runs outside the jobs (``stalib bench --ntu-rehearsal``)."""
+def execute_notebook(notebook: Path, executed: Path, parameters: Mapping[str, Any]) -> Path:
+    """Execute ``notebook`` with ``parameters`` into ``executed`` (papermill, the jobs' kernel,
+    its working directory the notebook's folder); returns ``executed``. Every job runs so
+    (:func:`run_job`), and ``stalib bench --ntu-rehearsal`` outside the jobs."""
     import papermill
 
-    notebook = project_root() / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(
         str(notebook), str(executed), parameters=dict(parameters), kernel_name=KERNEL_NAME,
         cwd=str(notebook.parent), progress_bar=False, log_output=False,
@@ -609,8 +608,6 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
     if not force and is_up_to_date(results, job, digest):
         return Outcome(job, "up-to-date", "stamp matches, outputs exist")
 
-    import papermill
-
     staging = results / STAGING / job.name
     _prepare_staging(staging, digest, fresh=force, results=results, job=job)
     executed = executed_path(results, job)
@@ -639,11 +636,7 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
 
     try:
         with Heartbeat(log, progress, every=HEARTBEAT_S):
-            papermill.execute_notebook(
-                str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME,
-                cwd=str(notebook.parent), progress_bar=False, log_output=False,
-                extra_arguments=KERNEL_ARGUMENTS,
-            )
+            execute_notebook(notebook, tmp, parameters)
     except Exception as err:  # any failure of one job must not stop the others
         failed = executed_path(results, job, failed=True)
         if tmp.exists():

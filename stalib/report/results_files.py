@@ -19,7 +19,7 @@ import pandas as pd
 from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import PER_CLASS
-from stalib.results import speaking_mask
+from stalib.results import KEY, speaking_mask
 
 RESULTS_ENV = "STALIB_RESULTS"
 
@@ -114,7 +114,7 @@ def load_cv(dataset: str, root: str | os.PathLike | None = None,
     if not files:
         return None
     df = pd.concat([read_cv(f) for f in files], ignore_index=True)
-    key = ["dataset", "protocol", "variant", "model", "fold", "seed"]
+    key = list(KEY)
     if every_mode:
         key.append("determinism")
     else:

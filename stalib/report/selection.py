@@ -101,27 +101,32 @@ def choose(family: Family, validation: dict[str, pd.DataFrame | None]) -> str | 
     return next(c for c in family.candidates if per[c] >= best - MARGIN)
 
 
+def by_dataset(val: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
+    """Every dataset's validation rows (``val``: those of all datasets) split per dataset of
+    :data:`DATASETS`, as :func:`scores` and :func:`choose` take them."""
+    return {d: None if val is None else val[val["dataset"] == d] for d in DATASETS}
+
+
 def chosen(family: str, val: pd.DataFrame | None) -> str:
     """``family``'s configuration by the rule on ``val`` (every dataset's validation rows), or
     its first candidate while the rule has not chosen."""
-    rows = {d: None if val is None else val[val["dataset"] == d] for d in DATASETS}
-    return choose(FAMILIES[family], rows) or FAMILIES[family].candidates[0]
+    return choose(FAMILIES[family], by_dataset(val)) or FAMILIES[family].candidates[0]
 
 
 def format_scores(val: pd.DataFrame | None) -> pd.DataFrame:
     """Every family's candidates as a display table: per dataset, each probe model's mean
     validation accuracy in the family's order (or its runs recorded of those needed), then the
     score and the rule's choice. ``val``: every dataset's validation rows
-    (:func:`stalib.report.tables.load_all_validation`)."""
+    (:func:`stalib.report.results_files.load_all_validation`)."""
     from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 
-    rows = {d: None if val is None else val[val["dataset"] == d] for d in DATASETS}
+    rows = by_dataset(val)
     out = []
     for name, family in FAMILIES.items():
         table = scores(family, rows)
-        chosen = choose(family, rows)
+        choice = choose(family, rows)
+        probes = ", ".join(MODEL_LABELS.get(m, m) for m in family.probes)
         for candidate, g in table.groupby("candidate", sort=False):
-            probes = ", ".join(MODEL_LABELS.get(m, m) for m in family.probes)
             row = {"Family (probes)": f"{name} ({probes})", "Candidate": candidate}
             for dataset, d in g.groupby("dataset", sort=False):
                 row[f"{DATASET_SHORT.get(dataset, dataset)} {DATASETS[dataset]}"] = " · ".join(
@@ -129,6 +134,6 @@ def format_scores(val: pd.DataFrame | None) -> pd.DataFrame:
                     f"{r['runs']}/{r['needed']} runs" for _, r in d.iterrows())
             score = g["score"].iloc[0]
             row["Score"] = "—" if score is None or pd.isna(score) else f"{score:.2f}"
-            row["Chosen"] = "yes" if candidate == chosen else ""
+            row["Chosen"] = "yes" if candidate == choice else ""
             out.append(row)
-    return pd.DataFrame(out).fillna("")
+    return pd.DataFrame(out)

@@ -21,7 +21,7 @@ from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.results_files import DATASETS, RERUNS
-from stalib.results import decode_correct
+from stalib.results import KEY, decode_correct
 
 DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU RGB+D"}
 
@@ -477,7 +477,7 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
             "rerun commits"]
     if reruns is None or reruns.empty or recorded is None:
         return pd.DataFrame(columns=cols)
-    key = ["dataset", "protocol", "variant", "model", "fold", "seed", "determinism"]
+    key = [*KEY, "determinism"]
     recorded, reruns = (df if "determinism" in df else df.assign(determinism=UNRECORDED)
                         for df in (recorded, reruns))
     both = reruns.merge(recorded, on=key, how="left", suffixes=("_rerun", ""),

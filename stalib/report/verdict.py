@@ -48,6 +48,7 @@ import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS
 from stalib.report import tables as report
+from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.results import decode_correct
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
@@ -297,7 +298,7 @@ def decided_variants(claim: Claim, val: pd.DataFrame | None) -> dict[str, str]:
 
     if val is None or val.empty or claim.dataset not in selection.DATASETS:
         return {}
-    rows = {d: val[val["dataset"] == d] for d in selection.DATASETS}
+    rows = selection.by_dataset(val)
     out = {}
     for family in selection.FAMILIES.values():
         chosen = selection.choose(family, rows)
@@ -316,8 +317,7 @@ def _undecided(root: str, test: pd.DataFrame, val: pd.DataFrame) -> set[str]:
     for family in selection.FAMILIES.values():
         if root not in family.models:
             continue
-        rows = {d: val[val["dataset"] == d] for d in selection.DATASETS}
-        chosen = selection.choose(family, rows)
+        chosen = selection.choose(family, selection.by_dataset(val))
         whole = _complete(test, [root], every_fold=True) if not test.empty else set()
         out |= {c for c in family.candidates if c != chosen and c not in whole}
     return out
@@ -625,8 +625,6 @@ class Target:
     best: bool = False
 
 
-FIG7_MODELS = ("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm")
-CSTA_MODELS = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
 TARGETS: tuple[Target, ...] = (
     Target("HCN reaches 96 % on SBU", "sbu", "5fold", ("hcn",), 96.0),
     Target("every Fig. 7 model reaches the linear baseline on SBU", "sbu", "5fold", FIG7_MODELS),

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from stalib.errors import ConfigError
+from stalib.models.sta_lstm import VARIANTS
 
 KIND = "stalib-ntu-rehearsal"
 #: The real NTU RGB+D 60: files, and training sequences of the cross-subject protocol.
@@ -48,7 +49,7 @@ PREFIX = "rehearsal-"
 SAMPLES = "NTU-samples"
 #: The models a rehearsal can train (those of the Fig. 7 notebook), and those it trains unless
 #: told: Table 2's STA-LSTM and its plain LSTM baseline.
-MODELS = ("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm")
+MODELS = tuple(VARIANTS)
 DEFAULT_MODELS = ("lstm", "sta-lstm")
 
 
@@ -207,6 +208,7 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], re
                        folder / "fig7-ntu-rehearsal.ipynb")
     notebook_s = time.perf_counter() - t0
     rows = read_records(folder / "results" / "ntu60" / "cv.csv")
+    size = sum(p.stat().st_size for p in files)
     scale = FULL_FILES / n
     return {
         "kind": KIND, "version": 1, "quick": False, "timestamp": utc_now(),
@@ -215,11 +217,11 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], re
         "seed": seed, "recipe": recipe,
         "variant": PREFIX + recipe, "device": device, "epochs": epochs,
         "samples": [p.name for p in samples], "write_s": round(write_s, 2),
-        "bytes": int(sum(p.stat().st_size for p in files)), "cache": cache,
+        "bytes": size, "cache": cache,
         "notebook": executed.name, "notebook_s": round(notebook_s, 1),
         "runs": throughput(rows),
         "full": {"files": FULL_FILES, "cache_build_s": round(cache["build_s"] * scale, 0),
-                 "bytes": int(sum(p.stat().st_size for p in files) * scale)},
+                 "bytes": int(size * scale)},
     }
 
 
