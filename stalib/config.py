@@ -102,6 +102,9 @@ RECIPES["r1-view-gain-swap-t32"] = {**RECIPES["r1-view-gain-swap"], **_T32}
 RECIPES["r1-view-gain-swap-t32-crop"] = {**RECIPES["r1-view-gain-swap-t32"], **_CROP}
 RECIPES["r1-view-gain-swap-t32-crop-rot"] = {**RECIPES["r1-view-gain-swap-t32-crop"], **_ROT}
 RECIPES["r1-view-rot-l2-crop"] = {**RECIPES["r1-view-rot-l2"], **_CROP}
+RECIPES["r1-view-rot-l2-t16"] = {**RECIPES["r1-view-rot-l2"], "model_overrides": {"frames": 16}}
+RECIPES["r1-view-rot-l2-mm"] = {**RECIPES["r1-view-rot-l2"],
+                                "model_overrides": {"input_scaling": "minmax"}}
 #: Per named configuration: what it is, and where it was chosen (inner-validation folds only).
 RECIPE_NOTES: dict[str, tuple[str, str]] = {
     "l1-off": ("the paper's settings without eq. (7)'s L1 term",
@@ -139,6 +142,14 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
                             "sequence stretched back to its length (HCN's own SBU recipe "
                             "crops so)", "a candidate of the CSTA models, not chosen (SBU + "
                             "UTKinect validation, stalib.report.selection)"),
+    "r1-view-rot-l2-t16": ("r1-view-rot-l2 with HCN's time grid at 16 frames instead of 32 "
+                           "(HCN's own SBU recipe resamples to 16)",
+                           "a candidate of the CSTA models (SBU + UTKinect validation, "
+                           "stalib.report.selection)"),
+    "r1-view-rot-l2-mm": ("r1-view-rot-l2 with each sequence's coordinates scaled into [0, 1] "
+                          "per axis inside HCN (HCN's own SBU recipe scales so)",
+                          "a candidate of the CSTA models (SBU + UTKinect validation, "
+                          "stalib.report.selection)"),
 }
 
 

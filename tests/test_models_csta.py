@@ -167,3 +167,15 @@ def test_overfits_a_tiny_two_class_set():
     model.eval()
     assert (model(x, mask).logits.argmax(1) == y).all()
     assert loss.item() < 0.05
+
+
+@pytest.mark.parametrize("variant", list(CSTA_VARIANTS))
+def test_input_scaling_reaches_attention_and_backbone(variant):
+    torch.manual_seed(0)
+    model = build_csta(variant, 10, 3, persons=2, input_scaling="minmax", frames=16).eval()
+    x, mask = padded([torch.rand(L, 10, 3) + 0.5 for L in (30, 11)], 30)
+    moved = torch.where(mask[:, :, None, None], 3 * x + 1, x)
+    ref, out = model(x, mask), model(moved, mask)
+    assert torch.allclose(out.logits, ref.logits, atol=1e-5)
+    if variant != "hcn":
+        assert torch.allclose(out.alpha, ref.alpha, atol=1e-5)

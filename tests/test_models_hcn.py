@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from stalib.errors import ConfigError
-from stalib.models.hcn import HCN, HCNConfig, interp_time, motion, resample
+from stalib.models.hcn import HCN, HCNConfig, interp_time, minmax_scale, motion, resample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -114,3 +114,39 @@ def test_no_dropout_feeds_a_max_pool():
         layers = list(seq)
         for a, b in zip(layers, layers[1:], strict=False):
             assert not (isinstance(a, nn.Dropout) and isinstance(b, nn.MaxPool2d)), seq
+
+
+def test_minmax_scale_spans_0_to_1_per_axis_over_real_frames_and_present_joints():
+    torch.manual_seed(0)
+    a, b = torch.randn(9, 4, 3) * 5 + 2, torch.randn(4, 4, 3)
+    a[:, 3] = 0.0  # an absent joint (as an absent person is stored)
+    b[:, 1, 2] = 0.7  # constant z on one joint does not make the axis flat
+    x, mask = padded([a, b], 9, fill=float("nan"))
+    y = minmax_scale(x, mask)
+    for i, n in enumerate((9, 4)):
+        real = y[i, :n, :3 if i == 0 else 4].reshape(-1, 3)
+        assert torch.allclose(real.amin(0), torch.zeros(3)) and torch.allclose(real.amax(0),
+                                                                               torch.ones(3))
+    assert (y[0, :, 3] == 0).all() and (y[1, 4:] == 0).all()  # absent joint, padded frames
+
+
+def test_minmax_scale_forgets_position_and_per_axis_scale_and_zeroes_a_flat_axis():
+    torch.manual_seed(0)
+    x, mask = padded([torch.rand(6, 5, 3) + 0.5, torch.rand(3, 5, 3) + 0.5], 6, fill=0.0)
+    moved = x * torch.tensor([3.0, 0.5, 2.0]) + torch.tensor([1.0, -4.0, 9.0])
+    assert torch.allclose(minmax_scale(moved, mask)[mask], minmax_scale(x, mask)[mask],
+                          atol=1e-6)
+    x[:, :, :, 1] = 2.5  # every y the same: nothing to scale
+    assert (minmax_scale(x, mask)[..., 1] == 0).all()
+
+
+@pytest.mark.parametrize("scaling", ["none", "minmax"])
+def test_input_scaling_is_applied_inside_the_model(scaling):
+    torch.manual_seed(0)
+    model = HCN(5, 1, 4, HCNConfig(input_scaling=scaling)).eval()
+    x, mask = padded([torch.rand(L, 5, 3) + 0.5 for L in (20, 9)], 20, fill=0.0)
+    moved = torch.where(mask[:, :, None, None], 4 * x - 2, x)
+    same = torch.allclose(model(moved, mask).logits, model(x, mask).logits, atol=1e-5)
+    assert same == (scaling == "minmax")  # only min-max scaling forgets where and how large
+    with pytest.raises(ConfigError, match="input_scaling"):
+        HCN(5, 1, 4, HCNConfig(input_scaling="zscore"))

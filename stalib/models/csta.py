@@ -3,7 +3,8 @@
 The paper (only its summary is known) learns one weight per joint and one per frame with two
 subnetworks and multiplies the data by their outer product, a frames x joints map. Ours:
 
-    grid   pos = resample(x, mask) to F frames, mot = frame differences     (B, F, K, 3) each
+    grid   pos = resample(x, mask) to F frames (after the backbone's input scaling, if any),
+           mot = frame differences                                          (B, F, K, 3) each
     joint  per joint: time-mean of pos and of |mot| (where it is, how much it moves) -> (B, K, 6);
            per person: flatten J*6 -> Linear H, ReLU; concat with the max over persons ->
            Linear 2H -> J scores; softmax over all K = P*J joints, times K          a (B, K)
@@ -43,7 +44,7 @@ from torch import nn
 
 from stalib.errors import ConfigError
 from stalib.models.base import ModelOutput
-from stalib.models.hcn import HCN, HCNConfig, check_inputs, interp_time, motion, resample
+from stalib.models.hcn import HCN, HCNConfig, interp_time, motion
 
 
 @dataclass
@@ -99,10 +100,9 @@ class CSTA(nn.Module):
         self.frame_weights: torch.Tensor | None = None  # (B, F) from the last forward
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
-        check_inputs(x, mask, self.P * self.J)
         B, T, K, _ = x.shape
         F = self.config.frames
-        pos = resample(x, mask, F)
+        pos = self.backbone.grid(x, mask)  # checked, scaled if asked, resampled
         mot = motion(pos)
         if self.joint_attn is None and self.frame_attn is None:
             return ModelOutput(logits=self.backbone.classify(pos, mot))

@@ -3,6 +3,7 @@
 Input ``x (B, T, K, 3)`` zero-padded with ``mask (B, T)``; ``K = P * J`` with joint ``p*J + j``
 being joint ``j`` of person ``p``. The network, per person (shared weights across persons):
 
+    optionally scale each sequence's coordinates into [0, 1] (``input_scaling="minmax"``)
     resample each sequence's real frames to ``frames`` (linear interpolation over time)
     two streams, same layout, separate weights: positions, and motion (frame differences)
         conv1  1x1      3 -> 64     per joint and frame (point level), ReLU
@@ -26,6 +27,14 @@ Fixed-length input rule: the ``L`` real frames of a sequence are mapped onto ``f
 ``floor(s_i)+1``; a sequence with ``L == frames`` comes out unchanged, ``L == 1`` is repeated.
 Padded frames are never read, so they cannot influence the logits. Motion on that grid is
 ``x[t+1] - x[t]``, zero at the last frame.
+
+Input scaling (``input_scaling="minmax"``, the reading of HCN's one public SBU run, which scales
+each sample's coordinates into [0, 1]): per sequence and per axis, over its real frames and its
+present joints (those not exactly at the origin, as absent persons are stored) of every person
+together, ``x' = (x - min) / (max - min)``; an axis that does not vary (``max - min`` under
+1e-6) becomes 0. Absent joints and padded frames stay 0. It runs inside the model, so it sees
+each sequence as augmented, at training and test alike; ``"none"`` (the default) leaves the
+coordinates as the data pipeline gives them.
 """
 
 from __future__ import annotations
@@ -50,6 +59,11 @@ class HCNConfig:
     c6: int = 256  # conv6, before the max over persons
     fc: int = 256  # fc7 width
     dropout: float = 0.5  # after conv4, conv5, conv6, fc7
+    input_scaling: str = "none"  # "none" or "minmax": each sequence's coordinates into [0, 1]
+
+
+#: Values of :attr:`HCNConfig.input_scaling`.
+INPUT_SCALINGS = ("none", "minmax")
 
 
 def interp_time(y: torch.Tensor, src_len: torch.Tensor, dst_len: torch.Tensor | int,
@@ -89,6 +103,21 @@ def check_inputs(x: torch.Tensor, mask: torch.Tensor, num_joints: int) -> None:
         raise ValueError("each mask row must be a non-empty run of True, then only False")
 
 
+def minmax_scale(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x (B, T, K, 3)`` with each sequence's coordinates scaled into [0, 1] per axis, over its
+    real frames (``mask (B, T)``) and present joints (not all-zero); absent joints and padded
+    frames stay 0, and an axis that does not vary (range under 1e-6) becomes 0. See the module."""
+    real = mask[:, :, None] & (x != 0).any(-1)  # (B, T, K): real frame, present joint
+    inf = torch.tensor(float("inf"), dtype=x.dtype, device=x.device)
+    keep = real.unsqueeze(-1)
+    lo = torch.where(keep, x, inf).amin(dim=(1, 2), keepdim=True)  # (B, 1, 1, 3)
+    hi = torch.where(keep, x, -inf).amax(dim=(1, 2), keepdim=True)
+    span = hi - lo
+    flat = ~(span >= 1e-6)  # no variation, or no present joint at all (inf - inf is nan)
+    scaled = (x - lo.masked_fill(flat, 0)) / span.masked_fill(flat, 1)
+    return torch.where(keep & ~flat, scaled, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
 def resample(x: torch.Tensor, mask: torch.Tensor, frames: int) -> torch.Tensor:
     """``x (B, T, K, 3)``, ``mask (B, T)`` (real frames first) -> ``(B, frames, K, 3)``."""
     return interp_time(x, mask.sum(1), frames, frames)
@@ -123,6 +152,9 @@ class HCN(nn.Module):
                  config: HCNConfig | None = None):
         super().__init__()
         c = self.config = config or HCNConfig()
+        if c.input_scaling not in INPUT_SCALINGS:
+            raise ConfigError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, got "
+                              f"{c.input_scaling!r}")
         if c.frames < 16 or c.c2 < 16:
             raise ConfigError(f"frames and c2 must be >= 16 (four 2x poolings), got "
                               f"frames={c.frames}, c2={c.c2}")
@@ -151,9 +183,16 @@ class HCN(nn.Module):
         h = h.view(B, self.P, *h.shape[1:]).amax(dim=1)  # max over persons
         return self.head(h)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+    def grid(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Checked input ``x (B, T, K, 3)`` scaled (``input_scaling``) and resampled to the fixed
+        grid ``(B, frames, K, 3)``: what both streams (and CSTA's attention) read."""
         check_inputs(x, mask, self.P * self.J)
-        grid = resample(x, mask, self.config.frames)
+        if self.config.input_scaling == "minmax":
+            x = minmax_scale(x, mask)
+        return resample(x, mask, self.config.frames)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> ModelOutput:
+        grid = self.grid(x, mask)
         return ModelOutput(logits=self.classify(grid, motion(grid)))
 
     def weight_matrices(self, enabled_only: bool = True) -> list[torch.Tensor]:

@@ -55,7 +55,8 @@ FAMILIES: dict[str, Family] = {
     "csta": Family(
         probes=("hcn",),
         models=("hcn", "hcn-joint", "hcn-frame", "csta-cnn"),
-        candidates=("r1-view-rot-l2", "r1-view-rot-l2-crop")),
+        candidates=("r1-view-rot-l2", "r1-view-rot-l2-crop", "r1-view-rot-l2-t16",
+                    "r1-view-rot-l2-mm")),
 }
 
 
