@@ -307,6 +307,30 @@ def decided_variants(claim: Claim, val: pd.DataFrame | None) -> dict[str, str]:
     return out
 
 
+def _choice_pending(claim: Claim, models: list[str], val: pd.DataFrame | None) -> str:
+    """For the claim's model families whose configuration the two-dataset rule of
+    :mod:`stalib.report.selection` has not chosen yet, though some of its candidates' validation
+    runs are in (on the data it chooses for): which candidates' runs are missing, and how many
+    are in; else ``""``."""
+    from stalib.report import selection
+
+    if val is None or val.empty or claim.dataset not in selection.DATASETS:
+        return ""
+    rows = selection.by_dataset(val)
+    notes = []
+    for family in selection.FAMILIES.values():
+        if not set(models) & set(family.models) or selection.choose(family, rows) is not None:
+            continue
+        runs = selection.scores(family, rows).groupby("candidate", sort=False)[
+            ["runs", "needed"]].sum()
+        if not runs["runs"].any():
+            continue  # the rule is not in play: none of its candidates has run
+        short = [f"{c} {r.runs} of {r.needed}" for c, r in runs.iterrows() if r.runs < r.needed]
+        notes.append(f"the two-dataset rule has not chosen among {', '.join(family.candidates)} "
+                     f"yet (validation runs recorded: {', '.join(short)})")
+    return "; ".join(notes)
+
+
 def _undecided(root: str, test: pd.DataFrame, val: pd.DataFrame) -> set[str]:
     """Candidates of a family whose choice the two-dataset rule of
     :mod:`stalib.report.selection` has not made yet (their validation runs are not all in):
@@ -361,7 +385,8 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
                       f"no complete test-fold runs of {' and '.join(models)} at validated "
                       "or default settings yet")
         return row
-    row["why"] = _pending(t, v, models, variants, decided)
+    row["why"] = "; ".join(filter(None, [_pending(t, v, models, variants, decided),
+                                          _choice_pending(claim, models, val)]))
     t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
     row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
                       " vs. ".join(variants[m] for m in models))
