@@ -91,6 +91,24 @@ def test_a_lost_comparison_is_not_reproduced(tmp_path):
                      "verdict"] == verdict.NOT_REPRODUCED
 
 
+def test_each_claim_records_the_modes_of_the_rows_it_speaks_from(tmp_path):
+    """The LSTM's rows were recorded before the portable mode, STA-LSTM's in it: the comparison
+    says both modes, the accuracy target STA-LSTM's alone, and the sentence counts them."""
+    sbu = tmp_path / "sbu"
+    sbu.mkdir()
+    portable = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
+    rows = [{**_row(m, "paper", f, 0, a), "determinism": d} for f in range(1, 6)
+            for m, a, d in (("sta-lstm", 0.95, portable), ("lstm", 0.7, "unrecorded"))]
+    write_rows(sbu / "cv.csv", rows)
+    table = verdict.verdict(tmp_path)
+    by_claim = table.set_index("claim")["modes"]
+    assert by_claim["STA-LSTM beats the LSTM"] == "portable, unrecorded"
+    assert by_claim["STA-LSTM reaches 91.51 % on SBU (5-fold)"] == "portable"
+    text = verdict.modes_sentence(table)
+    assert text.startswith("1 of the 2 measured claims speak from runs recorded in the portable")
+    assert "STA-LSTM beats the LSTM (SBU 5fold, paper: portable, recorded before the mode)" in text
+
+
 def _grid_verdict(tmp_path, entries):
     """The verdict of SBU rows: for each fold, ``entries(fold)`` gives ``(model, variant, test
     accuracy, validation accuracy or None)``; test runs of seed 0, validation runs of seeds 0

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS
+from stalib.determinism import NATIVE, PORTABLE, UNRECORDED, word
 from stalib.report import tables as report
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.results import decode_correct
@@ -376,7 +377,7 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
            "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
-           "verdict": NOT_TESTABLE, "why": ""}
+           "verdict": NOT_TESTABLE, "why": "", "modes": ""}
     decided = decided_variants(claim, val)
     variants = chosen_variants(t, v, models, decided)
     if variants is None:
@@ -388,6 +389,8 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
     row["why"] = "; ".join(filter(None, [_pending(t, v, models, variants, decided),
                                           _choice_pending(claim, models, val)]))
     t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
+    # the modes its speaking rows were recorded in (stalib.determinism): "portable", ...
+    row["modes"] = ", ".join(sorted({word(d) for d in t.get("determinism", [None] * len(t))}))
     row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
                       " vs. ".join(variants[m] for m in models))
     if claim.kind == "target":
@@ -578,6 +581,26 @@ def claims_sentence(table: pd.DataFrame) -> str:
             f"{int(words.get(NOT_TESTABLE, 0))} need the full NTU RGB+D, which is not here.** "
             "Where a claimed gain is not reproduced, the table gives the largest gain the data "
             "cannot exclude (the upper end of the paired 95 % interval)." + _attention_bound(table))
+
+
+def modes_sentence(table: pd.DataFrame) -> str:
+    """How many of the measured claims speak from rows recorded in the portable deterministic
+    mode only (:mod:`stalib.determinism`), and which do not, with their data and variant."""
+    measured = [(c, r) for c, (_, r) in zip(CLAIMS, table.iterrows(), strict=True)
+                if r["modes"]]
+    if not measured:
+        return ""
+    said = {PORTABLE: "portable", UNRECORDED: "recorded before the mode", NATIVE: "--native"}
+    other = [f"{c.text} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
+             f"{r['protocol']}, {r['variant']}: "
+             f"{', '.join(said.get(m, m) for m in r['modes'].split(', '))})"
+             for c, r in measured if r["modes"] != PORTABLE]
+    text = (f"{len(measured) - len(other)} of the {len(measured)} measured claims speak from "
+            "runs recorded in the portable deterministic mode only")
+    if other:
+        text += ("; the others speak from runs recorded otherwise until their portable grids "
+                 "are whole: " + "; ".join(other))
+    return text + "."
 
 
 def _attention_bound(table: pd.DataFrame) -> str:
