@@ -443,4 +443,6 @@ def test_a_portable_rerun_is_set_beside_the_portable_row_of_its_run(tmp_path):
     assert (row["runs"], row["same predictions"], row["identical"]) == (1, 1, 1)
     text = report.rerun_provenance(recorded, reruns)
     assert "Recorded 2026-12-03 on CPU A, AVX2" in text and "rerun 2026-12-04 on CPU B" in text
-    assert "commit def4567" in text
+    assert "commit def4567" in text and "not across CPU models" not in text
+    same = report.rerun_provenance(recorded, reruns.assign(versions='{"cpu": "CPU A, AVX2"}'))
+    assert same.endswith("not across CPU models.")

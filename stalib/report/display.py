@@ -114,15 +114,21 @@ def rerun_provenance(recorded: pd.DataFrame, reruns: pd.DataFrame) -> str:
     key = [*KEY, "determinism"]
     rows = recorded.merge(reruns[key], on=key)
 
+    def cpus(df: pd.DataFrame) -> list[str]:
+        return sorted({str(json.loads(v).get("cpu", "?")) if str(v).startswith("{") else "?"
+                       for v in df["versions"]})
+
     def where(df: pd.DataFrame) -> str:
         days = sorted({str(t)[:10] for t in df["timestamp"]})
-        cpus = sorted({str(json.loads(v).get("cpu", "?")) if str(v).startswith("{") else "?"
-                       for v in df["versions"]})
         commits = sorted({str(c)[:7] for c in df["git_commit"]})
         span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
-        return f"{span} on {'; '.join(cpus)}, commit {', '.join(commits)}"
+        return f"{span} on {'; '.join(cpus(df))}, commit {', '.join(commits)}"
 
-    return f"Recorded {where(rows)}; rerun {where(reruns)}."
+    text = f"Recorded {where(rows)}; rerun {where(reruns)}."
+    if set(cpus(reruns)) <= set(cpus(rows)):
+        text += (" The same CPU model recorded and reran them: this checks the mode across "
+                 "sessions, days and commits, not across CPU models.")
+    return text
 
 
 def missing_note(what: str, command: str, why: str | None = None) -> str:
