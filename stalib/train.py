@@ -507,6 +507,7 @@ def train_run(
     log_every: int = 50,
     stop_after: int | None = None,
     prefetch: bool | None = None,
+    watch: np.ndarray | None = None,
 ) -> RunResult:
     """Train ``model`` by its schedule on ``train_idx`` and measure accuracy on ``test_idx``.
 
@@ -519,9 +520,18 @@ def train_run(
     Inside a process group (``torchrun``, see :mod:`stalib.distributed`) each rank trains on its
     slice of every global batch through ``DistributedDataParallel``; only rank 0 writes the
     checkpoint, and every rank returns the same result.
+
+    ``watch`` (one process only): sequences whose accuracy each log entry of ``history`` records
+    as ``watch_accuracy``, in eval mode between two steps. It reads the model and changes no
+    number of the run. For diagnostics only (:mod:`stalib.tools.epoch_pick`): a run's result is
+    always its final model.
     """
     trainer = Trainer(cfg, model, loss_fn, data, train_idx, checkpoint, progress, log_every,
                       stop_after)
+    if watch is not None:
+        if trainer.info.enabled:
+            raise StalibError("watch= runs in one process only, not under torchrun")
+        trainer.watch = np.asarray(watch)
     if resume:
         trainer.restore()
     trainer.run(prefetch)
@@ -559,6 +569,7 @@ class Trainer:
         # where the run stands: next stage and iteration in it, steps done, time, logged losses
         self.stage_i, self.iteration, self.done_iters, self.elapsed = 0, 0, 0, 0.0
         self.history: list[dict] = []
+        self.watch: np.ndarray | None = None  # sequences evaluated at each log (train_run)
         self.resumed_state: dict | None = None  # optimizer (and scheduler) of a resumed stage
         self.trained_by = [code_commit()]  # and those of the checkpoints resumed (restore)
         self.loader: Loader | None = None
@@ -735,6 +746,8 @@ class Trainer:
                  "train_batch_acc": run_correct / max(1, run_seen)}
         entry.update(extra)
         entry.update(diag)
+        if self.watch is not None:
+            entry["watch_accuracy"] = accuracy(self.model, self.data, self.watch, self.device)
         self.history.append(entry)
         self.window = [0.0, 0.0, 0.0]
         return entry
