@@ -446,3 +446,26 @@ def test_a_portable_rerun_is_set_beside_the_portable_row_of_its_run(tmp_path):
     assert "commit def4567" in text and "not across CPU models" not in text
     same = report.rerun_provenance(recorded, reruns.assign(versions='{"cpu": "CPU A, AVX2"}'))
     assert same.endswith("not across CPU models.")
+
+
+def test_epoch_pick_table_sets_the_final_model_beside_the_best_epoch(tmp_path):
+    """Fold 1's final model is its recorded portable row (same predictions); fold 2 has no row
+    in the file's mode; the mean row averages the folds."""
+    portable = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
+    doc = {"kind": "stalib-epoch-pick", "dataset": "sbu", "protocol": "5fold", "model": "hcn",
+           "variant": "r1", "seed": 0, "determinism": portable, "folds": [
+               {"fold": 1, "n_test": 4, "final": 0.5, "test_correct": "ccww", "best": 0.75,
+                "best_epoch": 3, "curve": [0.25, 0.5, 0.75, 0.5]},
+               {"fold": 2, "n_test": 4, "final": 1.0, "test_correct": "cccc", "best": 1.0,
+                "best_epoch": 2, "curve": [0.5, 1.0]}]}
+    recorded = synthetic_runs(models=("hcn",), folds=2, seeds=(0,)).assign(
+        variant="r1", determinism=[portable, "unrecorded"], test_correct=["ccww", "cccc"])
+    table = report.epoch_pick_table(doc, recorded)
+    assert table["same as its recorded row"].tolist() == ["yes", "no row", ""]
+    assert table["gain (points)"].tolist() == [25.0, 0.0, 12.5]
+    assert table.iloc[-1]["final model (%)"] == 75.0 and table.iloc[-1]["fold"] == "mean"
+    other = recorded.assign(test_correct=["cwcw", "cccc"])
+    assert report.epoch_pick_table(doc, other)["same as its recorded row"][0] == "no"
+    (tmp_path / "diagnosis").mkdir()
+    (tmp_path / "diagnosis" / "epoch-pick-sbu-hcn.json").write_text(json.dumps(doc))
+    assert report.load_epoch_picks(tmp_path) == [doc]

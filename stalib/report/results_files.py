@@ -131,9 +131,11 @@ def load_cv(dataset: str, root: str | os.PathLike | None = None,
     return df.drop_duplicates(key, keep="first").reset_index(drop=True)
 
 
-def load_all_cv(root: str | os.PathLike | None = None) -> pd.DataFrame | None:
-    """The runs of every dataset of :data:`DATASETS` that has results (None when none has)."""
-    frames = [df for d in DATASETS if (df := load_cv(d, root)) is not None]
+def load_all_cv(root: str | os.PathLike | None = None,
+                every_mode: bool = False) -> pd.DataFrame | None:
+    """The runs of every dataset of :data:`DATASETS` that has results (None when none has);
+    ``every_mode`` as in :func:`load_cv`."""
+    frames = [df for d in DATASETS if (df := load_cv(d, root, every_mode=every_mode)) is not None]
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True)
@@ -197,6 +199,14 @@ RERUNS = "reruns"
 
 
 PORTABLE_RERUNS = "reruns/portable"
+
+
+def load_epoch_picks(root: str | os.PathLike | None = None) -> list[dict]:
+    """Every ``diagnosis/epoch-pick-*.json`` of the results (:mod:`stalib.tools.epoch_pick`),
+    in name order; a one-line error for a file that is not one."""
+    from stalib.tools.epoch_pick import load
+
+    return [load(p) for p in sorted((results_root(root) / "diagnosis").glob("epoch-pick-*.json"))]
 
 
 def load_reruns(dataset: str, root: str | os.PathLike | None = None,

@@ -515,6 +515,38 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
     return pd.DataFrame(rows, columns=cols)
 
 
+def epoch_pick_table(doc: dict, recorded: pd.DataFrame | None) -> pd.DataFrame:
+    """Per fold of an epoch-pick file (:mod:`stalib.tools.epoch_pick`): test sequences, the
+    final model's accuracy (percent, what our rows report), the best over epochs on the test
+    fold (what a figure that picked epochs there reports), its epoch, the gain, and whether the
+    final model is the recorded row of the same run, bit for bit (``recorded``: rows in every
+    mode, :func:`stalib.report.results_files.load_cv` with ``every_mode``; "no row" when the
+    run has none in the file's mode). Last, the mean over folds."""
+    rows = []
+    for f in doc["folds"]:
+        same = "no row"
+        if recorded is not None:
+            mine = recorded[(recorded["dataset"] == doc["dataset"])
+                            & (recorded["protocol"].astype(str) == str(doc["protocol"]))
+                            & (recorded["variant"] == doc["variant"])
+                            & (recorded["model"] == doc["model"])
+                            & (recorded["fold"].astype(int) == int(f["fold"]))
+                            & (recorded["seed"].astype(int) == int(doc["seed"]))
+                            & (recorded["determinism"] == doc["determinism"])]
+            if len(mine):
+                same = "yes" if str(mine["test_correct"].iloc[0]) == f["test_correct"] else "no"
+        rows.append({"fold": str(f["fold"]), "test sequences": f["n_test"],
+                     "final model (%)": 100 * f["final"], "best epoch on test (%)": 100 * f["best"],
+                     "epoch": f["best_epoch"], "gain (points)": 100 * (f["best"] - f["final"]),
+                     "same as its recorded row": same})
+    table = pd.DataFrame(rows)
+    mean = {"fold": "mean", "test sequences": int(table["test sequences"].sum()),
+            **{c: table[c].mean() for c in ("final model (%)", "best epoch on test (%)",
+                                             "gain (points)")},
+            "epoch": "", "same as its recorded row": ""}
+    return pd.concat([table, pd.DataFrame([mean])], ignore_index=True)
+
+
 def provenance(df: pd.DataFrame) -> dict:
     """Where the runs came from: commits, seeds, devices, package versions, time span."""
     if df is None or df.empty:
