@@ -73,6 +73,14 @@ def test_a_configuration_without_epochs_is_refused(utkinect_data):
         epoch_pick.fold_curve(cfg, utkinect_data)
 
 
+def test_load_all_reads_every_epoch_pick_file_of_a_folder(tmp_path):
+    doc = {"kind": epoch_pick.KIND, "folds": [{"fold": 1}]}
+    (tmp_path / "epoch-pick-b.json").write_text(json.dumps({**doc, "model": "b"}))
+    (tmp_path / "epoch-pick-a.json").write_text(json.dumps({**doc, "model": "a"}))
+    (tmp_path / "bench.json").write_text("{}")  # not an epoch-pick file by name: not read
+    assert [d["model"] for d in epoch_pick.load_all(tmp_path)] == ["a", "b"]
+
+
 def test_load_refuses_another_file_in_one_line(tmp_path):
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"kind": "stalib-bench", "folds": [1]}))

@@ -466,6 +466,3 @@ def test_epoch_pick_table_sets_the_final_model_beside_the_best_epoch(tmp_path):
     assert table.iloc[-1]["final model (%)"] == 75.0 and table.iloc[-1]["fold"] == "mean"
     other = recorded.assign(test_correct=["cwcw", "cccc"])
     assert report.epoch_pick_table(doc, other)["same as its recorded row"][0] == "no"
-    (tmp_path / "diagnosis").mkdir()
-    (tmp_path / "diagnosis" / "epoch-pick-sbu-hcn.json").write_text(json.dumps(doc))
-    assert report.load_epoch_picks(tmp_path) == [doc]

@@ -201,14 +201,6 @@ RERUNS = "reruns"
 PORTABLE_RERUNS = "reruns/portable"
 
 
-def load_epoch_picks(root: str | os.PathLike | None = None) -> list[dict]:
-    """Every ``diagnosis/epoch-pick-*.json`` of the results (:mod:`stalib.tools.epoch_pick`),
-    in name order; a one-line error for a file that is not one."""
-    from stalib.tools.epoch_pick import load
-
-    return [load(p) for p in sorted((results_root(root) / "diagnosis").glob("epoch-pick-*.json"))]
-
-
 def load_reruns(dataset: str, root: str | os.PathLike | None = None,
                 name: str = "cv.csv", folder: str = RERUNS) -> pd.DataFrame | None:
     """The reruns of ``dataset``'s ``name`` rows kept under ``folder`` of the results (None when

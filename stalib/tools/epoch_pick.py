@@ -82,3 +82,8 @@ def load(path: str | Path) -> dict:
     if not isinstance(doc, dict) or doc.get("kind") != KIND or not doc.get("folds"):
         raise FormatError(path, f"not an epoch-pick file (expected kind {KIND!r} with folds)")
     return doc
+
+
+def load_all(folder: str | Path) -> list[dict]:
+    """Every ``epoch-pick-*.json`` of ``folder`` (``results/diagnosis``), in name order."""
+    return [load(p) for p in sorted(Path(folder).glob("epoch-pick-*.json"))]
