@@ -144,12 +144,12 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
                             "UTKinect validation, stalib.report.selection)"),
     "r1-view-rot-l2-t16": ("r1-view-rot-l2 with HCN's time grid at 16 frames instead of 32 "
                            "(HCN's own SBU recipe resamples to 16)",
-                           "a candidate of the CSTA models (SBU + UTKinect validation, "
-                           "stalib.report.selection)"),
+                           "a candidate of the CSTA models, not chosen (SBU + UTKinect "
+                           "validation, stalib.report.selection)"),
     "r1-view-rot-l2-mm": ("r1-view-rot-l2 with each sequence's coordinates scaled into [0, 1] "
                           "per axis inside HCN (HCN's own SBU recipe scales so)",
-                          "a candidate of the CSTA models (SBU + UTKinect validation, "
-                          "stalib.report.selection)"),
+                          "a candidate of the CSTA models, not chosen (SBU + UTKinect "
+                          "validation, stalib.report.selection)"),
 }
 
 
