@@ -174,6 +174,17 @@ def recipe_settings(name: str, dataset: str) -> dict:
     return out
 
 
+def fit_to_data(cfg: TrainConfig, persons: int) -> TrainConfig:
+    """``cfg`` for data of ``persons`` persons per sequence. A named recipe's person swap is
+    nothing to one-person data, so there it is dropped, as :func:`recipe_settings` drops it on
+    the datasets known to be one-person (:data:`ONE_PERSON`); that is how a recipe chosen on SBU
+    and UTKinect runs on your one-person ``npz:`` data. A swap asked for by a flag (another
+    variant than the recipe's) stays, and the augmentation refuses it with a one-line error."""
+    if persons == 1 and cfg.augment_swap and RECIPES.get(cfg.variant, {}).get("augment_swap"):
+        return dataclasses.replace(cfg, augment_swap=False)
+    return cfg
+
+
 def check_recipe(name: str, cfg: TrainConfig) -> None:
     """``cfg`` made with recipe ``name`` is that recipe, or the user named its variant: a flag
     that changes a recipe's setting must not file its runs under the recipe's name. On npz

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stalib.config import DEFAULT_PROTOCOL, TrainConfig
+from stalib.config import DEFAULT_PROTOCOL, TrainConfig, fit_to_data
 from stalib.data.core import SkeletonSet
 from stalib.data.registry import preprocess_changes, preprocess_settings
 from stalib.errors import ConfigError, StalibError
@@ -277,6 +277,7 @@ def run_experiment(
         native = determinism.native_requested()
     out = Path(out)
     data = data if data is not None else load_data_for(cfg, data_root)
+    cfg = fit_to_data(cfg, data.persons)  # a recipe's person swap on one-person data: dropped
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
