@@ -75,10 +75,13 @@ def test_a_configuration_without_epochs_is_refused(utkinect_data):
 
 def test_load_all_reads_every_epoch_pick_file_of_a_folder(tmp_path):
     doc = {"kind": epoch_pick.KIND, "folds": [{"fold": 1}]}
-    (tmp_path / "epoch-pick-b.json").write_text(json.dumps({**doc, "model": "b"}))
-    (tmp_path / "epoch-pick-a.json").write_text(json.dumps({**doc, "model": "a"}))
-    (tmp_path / "bench.json").write_text("{}")  # not an epoch-pick file by name: not read
+    (tmp_path / "sbu-b.json").write_text(json.dumps({**doc, "model": "b"}))
+    (tmp_path / "sbu-a.json").write_text(json.dumps({**doc, "model": "a"}))
+    (tmp_path / "notes.txt").write_text("not json")  # not a .json file: not read
     assert [d["model"] for d in epoch_pick.load_all(tmp_path)] == ["a", "b"]
+    (tmp_path / "bench.json").write_text("{}")
+    with pytest.raises(FormatError, match="bench.json"):
+        epoch_pick.load_all(tmp_path)
 
 
 def test_load_refuses_another_file_in_one_line(tmp_path):

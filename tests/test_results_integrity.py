@@ -283,3 +283,17 @@ def test_no_rehearsal_row_is_committed_as_a_result():
     for path in files:
         text = path.read_text()
         assert f",{PREFIX}" not in text, f"{path}: a rehearsal row"
+
+
+def test_each_folder_of_committed_json_holds_only_its_own_kind():
+    """The diagnosis page reads every results/diagnosis/*.json as a training history, the
+    verdict page every results/epoch-pick/*.json as an epoch-pick file: a file of another kind
+    in either folder breaks the book's build (an epoch-pick file once did)."""
+    from stalib.report import diagnosis
+    from stalib.tools import epoch_pick
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    for path in sorted((results / "diagnosis").glob("*.json")):
+        diagnosis.load(path)
+    picks = epoch_pick.load_all(results / "epoch-pick")
+    assert all(doc["determinism"].startswith("portable") for doc in picks)

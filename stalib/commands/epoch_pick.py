@@ -22,7 +22,7 @@ def register(subparsers) -> None:
                    help="test folds (default: every fold of the protocol)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, metavar="FILE",
-                   help="the JSON file to write (e.g. results/diagnosis/epoch-pick-sbu-hcn.json)")
+                   help="the JSON file to write (e.g. results/epoch-pick/sbu-hcn.json)")
     p.add_argument("--data-root", default=None, metavar="DIR",
                    help="the data root (default $STALIB_DATA)")
     p.set_defaults(func=run)

@@ -13,7 +13,7 @@ with it, and the verdict reads none of it. Its final accuracies are those of the
 records for the same configuration, fold and seed (the report checks them, bit for bit, against
 the portable rows).
 
-The file (kind ``stalib-epoch-pick``, under ``results/diagnosis/``): the configuration, seed,
+The file (kind ``stalib-epoch-pick``, under ``results/epoch-pick/``): the configuration, seed,
 mode, commit and time; per fold its test size, the final accuracy and which test sequences it
 got right (as the rows keep them), the best accuracy over epochs, its epoch, and the whole
 curve.
@@ -85,5 +85,6 @@ def load(path: str | Path) -> dict:
 
 
 def load_all(folder: str | Path) -> list[dict]:
-    """Every ``epoch-pick-*.json`` of ``folder`` (``results/diagnosis``), in name order."""
-    return [load(p) for p in sorted(Path(folder).glob("epoch-pick-*.json"))]
+    """Every ``*.json`` of ``folder`` (``results/epoch-pick``), in name order; a one-line error
+    for one that is not an epoch-pick file."""
+    return [load(p) for p in sorted(Path(folder).glob("*.json"))]
