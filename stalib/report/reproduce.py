@@ -199,8 +199,6 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {
     "utkinect": [R1_VIEW_GAIN, {"variant": T32_CROP_ROT,
                                 **recipe_settings(T32_CROP_ROT, "utkinect")}],
 }
-LONG_GRIDS["utkinect-loso-r1-view-gain"] = {**LONG_GRIDS["utkinect-loso"],
-                                            "options": R1_VIEW_GAIN}
 LONG_GRIDS[f"utkinect-loso-{T32_CROP_ROT}"] = {
     **LONG_GRIDS["utkinect-loso"], "options": {"variant": T32_CROP_ROT,
                                                **recipe_settings(T32_CROP_ROT, "utkinect")}}
