@@ -106,7 +106,8 @@ def test_each_claim_records_the_modes_of_the_rows_it_speaks_from(tmp_path):
     assert by_claim["STA-LSTM reaches 91.51 % on SBU (5-fold)"] == "portable"
     text = verdict.modes_sentence(table)
     assert text.startswith("1 of the 2 measured claims speak from runs recorded in the portable")
-    assert "STA-LSTM beats the LSTM (SBU 5fold, paper: portable, recorded before the mode)" in text
+    assert ("\n- STA-LSTM beats the LSTM (SBU 5fold, paper): portable, recorded before the mode"
+            in text)
 
 
 def _grid_verdict(tmp_path, entries):

@@ -585,22 +585,23 @@ def claims_sentence(table: pd.DataFrame) -> str:
 
 def modes_sentence(table: pd.DataFrame) -> str:
     """How many of the measured claims speak from rows recorded in the portable deterministic
-    mode only (:mod:`stalib.determinism`), and which do not, with their data and variant."""
+    mode only (:mod:`stalib.determinism`), then a Markdown list of those that do not, with
+    their data, variant and modes."""
     measured = [(c, r) for c, (_, r) in zip(CLAIMS, table.iterrows(), strict=True)
                 if r["modes"]]
     if not measured:
         return ""
     said = {PORTABLE: "portable", UNRECORDED: "recorded before the mode", NATIVE: "--native"}
-    other = [f"{c.text} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
-             f"{r['protocol']}, {r['variant']}: "
-             f"{', '.join(said.get(m, m) for m in r['modes'].split(', '))})"
+    other = [f"- {c.text} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
+             f"{r['protocol']}, {r['variant']}): "
+             f"{', '.join(said.get(m, m) for m in r['modes'].split(', '))}"
              for c, r in measured if r["modes"] != PORTABLE]
     text = (f"{len(measured) - len(other)} of the {len(measured)} measured claims speak from "
-            "runs recorded in the portable deterministic mode only")
+            "runs recorded in the portable deterministic mode only.")
     if other:
-        text += ("; the others speak from runs recorded otherwise until their portable grids "
-                 "are whole: " + "; ".join(other))
-    return text + "."
+        text += (" The others speak from runs recorded otherwise until their portable grids "
+                 "are whole:\n\n" + "\n".join(other))
+    return text
 
 
 def _attention_bound(table: pd.DataFrame) -> str:
