@@ -29,20 +29,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from stalib.commands.train import _int_list
     from stalib.config import TrainConfig
-    from stalib.errors import ConfigError
     from stalib.tools.epoch_pick import epoch_pick
     from stalib.train import write_json_atomic
 
     cfg = TrainConfig.from_recipe(args.recipe, dataset=args.dataset, model=args.model,
                                   seed=args.seed, protocol=args.protocol)
-    folds = None
-    if args.folds != "all":
-        try:
-            folds = [int(k) for k in args.folds.split(",")]
-        except ValueError:
-            raise ConfigError(f"--folds {args.folds!r}: expected 'all' or fold numbers "
-                              "separated by commas") from None
+    folds = None if args.folds == "all" else _int_list(args.folds, "--folds")
     doc = epoch_pick(cfg, folds, args.data_root)
     write_json_atomic(doc, Path(args.out))
     for f in doc["folds"]:

@@ -320,10 +320,12 @@ def _choice_pending(claim: Claim, models: list[str], val: pd.DataFrame | None) -
     rows = selection.by_dataset(val)
     notes = []
     for family in selection.FAMILIES.values():
-        if not set(models) & set(family.models) or selection.choose(family, rows) is not None:
+        if not set(models) & set(family.models):
             continue
-        runs = selection.scores(family, rows).groupby("candidate", sort=False)[
-            ["runs", "needed"]].sum()
+        table = selection.scores(family, rows)
+        if table["score"].notna().all():  # every candidate scored: the rule has chosen
+            continue
+        runs = table.groupby("candidate", sort=False)[["runs", "needed"]].sum()
         if not runs["runs"].any():
             continue  # the rule is not in play: none of its candidates has run
         short = [f"{c} {r.runs} of {r.needed}" for c, r in runs.iterrows() if r.runs < r.needed]
