@@ -97,3 +97,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     code = main(["rerun", *[a.format(f=f) for a in args]])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
+
+
+@pytest.mark.slow
+def test_committed_rows_rerun_identically_on_this_machine(data_root, capsys):
+    """The contract on whatever machine runs the suite (a fresh clone in CI): committed portable
+    SBU rows of the LSTM and the linear baseline, drawn with a seed that changes every day, come
+    back bit for bit. A CPU model or library build that breaks the mode fails here."""
+    import datetime
+
+    from tests.conftest import REPO
+
+    seed = datetime.date.today().toordinal() % 1000
+    code = main(["rerun", str(REPO / "results" / "sbu" / "cv.csv"), "--sample", "3",
+                 "--seed", str(seed), "--models", "lstm,linear", "--data-root", str(data_root)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[-1] == "3 of 3 identical", (seed, out)
