@@ -108,6 +108,10 @@ def test_each_claim_records_the_modes_of_the_rows_it_speaks_from(tmp_path):
     assert text.startswith("1 of the 2 measured claims speak from runs recorded in the portable")
     assert ("\n- STA-LSTM beats the LSTM (SBU 5fold, paper): portable, recorded before the mode"
             in text)
+    portable_only = table.assign(modes=table["modes"].str.replace(", unrecorded", ""))
+    assert verdict.modes_sentence(portable_only) == ("All 2 measured claims speak from runs "
+                                                     "recorded in the portable deterministic "
+                                                     "mode only.")
 
 
 def _grid_verdict(tmp_path, entries):

@@ -598,8 +598,10 @@ def modes_sentence(table: pd.DataFrame) -> str:
              f"{r['protocol']}, {r['variant']}): "
              f"{', '.join(said.get(m, m) for m in r['modes'].split(', '))}"
              for c, r in measured if r["modes"] != PORTABLE]
-    text = (f"{len(measured) - len(other)} of the {len(measured)} measured claims speak from "
-            "runs recorded in the portable deterministic mode only.")
+    count = (f"All {len(measured)}" if not other
+             else f"{len(measured) - len(other)} of the {len(measured)}")
+    text = (f"{count} measured claims speak from runs recorded in the portable deterministic "
+            "mode only.")
     if other:
         text += (" The others speak from runs recorded otherwise until their portable grids "
                  "are whole:\n\n" + "\n".join(other))
