@@ -239,6 +239,17 @@ def num_folds(cfg: TrainConfig, data: SkeletonSet) -> int:
     return len(get_splits(cfg.dataset, data, protocol_of(cfg)))
 
 
+def checked_folds(cfg: TrainConfig, data: SkeletonSet, folds: list[int] | None) -> list[int]:
+    """``folds`` (None: every fold of the protocol), each checked against the protocol's range
+    before anything trains: a one-line ``--folds`` error names the first one outside it."""
+    n = num_folds(cfg, data)
+    for f in folds or []:
+        if not 1 <= f <= n:
+            raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {cfg.dataset} "
+                              f"{protocol_of(cfg)}")
+    return list(folds) if folds else list(range(1, n + 1))
+
+
 def new_model(cfg: TrainConfig, data: SkeletonSet) -> torch.nn.Module:
     check_model_name(cfg.model)
     torch.manual_seed(cfg.seed)  # Algorithm 1 step 1: the Gaussian initialisation is seeded

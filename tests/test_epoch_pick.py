@@ -93,3 +93,14 @@ def test_load_refuses_another_file_in_one_line(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(FormatError, match="broken.json.*not a readable epoch-pick file"):
         epoch_pick.load(tmp_path / "broken.json")
+
+
+def test_every_fold_is_checked_before_the_first_trains(data_root, monkeypatch):
+    """A fold outside the protocol at the end of --folds is refused in one line, and no fold
+    before it has trained (folds are checked as `stalib cv` checks them)."""
+    trained = []
+    monkeypatch.setattr(epoch_pick, "fold_curve", lambda cfg, data: trained.append(cfg.fold))
+    cfg = TrainConfig(dataset="sbu", model="hcn", schedule="joint", epochs=1, device="cpu")
+    with pytest.raises(ConfigError, match=r"^--folds: fold 9 out of range 1\.\.5 for sbu 5fold$"):
+        epoch_pick.epoch_pick(cfg, [1, 9], str(data_root))
+    assert trained == []

@@ -321,6 +321,7 @@ def cmd_cv(args) -> int:
     from stalib.determinism import NATIVE, PORTABLE
     from stalib.experiment import (
         check_dataset_identity,
+        checked_folds,
         dataset_identity,
         dataset_key,
         load_data_for,
@@ -351,11 +352,7 @@ def cmd_cv(args) -> int:
     check_dir(csv_path.parent, "--results")
     data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
     n = num_folds(base, data)
-    folds = _int_list(args.folds, "--folds") if args.folds else list(range(1, n + 1))
-    for f in folds:
-        if not 1 <= f <= n:
-            raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {args.dataset} "
-                              f"{protocol_of(base)}")
+    folds = checked_folds(base, data, _int_list(args.folds, "--folds") if args.folds else None)
     if args.validation and n == 2:
         raise ConfigError(f"--validation needs one fixed split or at least 3 folds (train, "
                           f"validation, test); {args.dataset} {protocol_of(base)} has {n}")

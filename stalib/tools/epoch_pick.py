@@ -60,12 +60,12 @@ def epoch_pick(cfg: TrainConfig, folds: list[int] | None, data_root: str | None)
     """:func:`fold_curve` of ``cfg`` on each of ``folds`` (None: every fold of its protocol),
     with the provenance of the file."""
     from stalib import determinism
-    from stalib.experiment import load_data_for, num_folds, protocol_of
+    from stalib.experiment import checked_folds, load_data_for, protocol_of
     from stalib.results import code_commit, utc_now
 
     mode = determinism.row_mode(cfg.device, native=False)  # refused outside the portable mode
     data = load_data_for(cfg, data_root)
-    folds = folds or list(range(1, num_folds(cfg, data) + 1))
+    folds = checked_folds(cfg, data, folds)  # every fold checked before the first trains
     out = [fold_curve(dataclasses.replace(cfg, fold=k), data) for k in folds]
     return {"kind": KIND, "dataset": cfg.dataset, "protocol": protocol_of(cfg),
             "model": cfg.model, "variant": cfg.variant, "seed": cfg.seed, "determinism": mode,
