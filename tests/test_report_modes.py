@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stalib.report.modes import mode_table
+from stalib.report.modes import mode_table, modes_said
 
 PORTABLE = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
 
@@ -37,3 +37,9 @@ def test_a_whole_portable_grid_is_said_so():
 
 def test_no_rows_no_lines():
     assert mode_table(None).empty and mode_table(pd.DataFrame()).empty
+
+
+def test_modes_are_said_in_words_once_each():
+    assert modes_said([PORTABLE, PORTABLE]) == "portable"
+    assert modes_said([None, "", "native cpu threads=2", PORTABLE]) == (
+        "--native, portable, recorded before the mode")

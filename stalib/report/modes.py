@@ -18,6 +18,14 @@ GROUP = ["dataset", "protocol", "variant", "model"]
 RUN = ["fold", "seed"]
 COLUMNS = [*GROUP, "rows before the mode", "portable rows", "native rows", "portable grid whole",
            "recorded again", "identical"]
+#: How a page names each mode of :func:`stalib.determinism.word`.
+SAID = {PORTABLE: "portable", UNRECORDED: "recorded before the mode", NATIVE: "--native"}
+
+
+def modes_said(determinism) -> str:
+    """The modes of rows' ``determinism`` values in words, sorted and joined by ", "
+    ("portable", "recorded before the mode", "--native")."""
+    return ", ".join(SAID[m] for m in sorted({word(d) for d in determinism}))
 
 
 def _same(a: pd.Series, b: pd.Series) -> bool:

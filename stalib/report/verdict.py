@@ -47,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from stalib.config import DEFAULT_VARIANTS
-from stalib.determinism import NATIVE, PORTABLE, UNRECORDED, word
+from stalib.determinism import PORTABLE, word
 from stalib.report import tables as report
+from stalib.report.modes import SAID
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.results import decode_correct
 
@@ -593,10 +594,9 @@ def modes_sentence(table: pd.DataFrame) -> str:
                 if r["modes"]]
     if not measured:
         return ""
-    said = {PORTABLE: "portable", UNRECORDED: "recorded before the mode", NATIVE: "--native"}
     other = [f"- {c.text} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
              f"{r['protocol']}, {r['variant']}): "
-             f"{', '.join(said.get(m, m) for m in r['modes'].split(', '))}"
+             f"{', '.join(SAID.get(m, m) for m in r['modes'].split(', '))}"
              for c, r in measured if r["modes"] != PORTABLE]
     count = (f"All {len(measured)}" if not other
              else f"{len(measured) - len(other)} of the {len(measured)}")
