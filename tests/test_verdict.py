@@ -439,3 +439,11 @@ def test_a_claim_says_which_candidates_the_two_dataset_rule_still_waits_for(tmp_
     assert row["variant"] == a
     assert "the two-dataset rule has not chosen among" in row["why"]
     assert f"{late} 20 of 40" in row["why"] and f"{a} 20 of 40" in row["why"]
+
+
+def test_a_gain_excluded_by_the_whole_interval_says_which_model_leads():
+    """A claimed gain whose whole 95 % interval is below zero is not 'at most +0.00': the
+    claims table says the reference leads, and by how much at least."""
+    beats = next(c for c in verdict.CLAIMS if c.text == "CSTA-CNN beats HCN")
+    assert verdict.largest_gain(beats, 0.31) == "at most +0.31 pp"
+    assert verdict.largest_gain(beats, -0.67) == "HCN ahead by at least 0.67 pp"
