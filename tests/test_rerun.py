@@ -113,3 +113,30 @@ def test_committed_rows_rerun_identically_on_this_machine(data_root, capsys):
                  "--seed", str(seed), "--models", "lstm,linear", "--data-root", str(data_root)])
     out = capsys.readouterr().out.splitlines()
     assert code == 0 and out[-1] == "3 of 3 identical", (seed, out)
+
+
+
+@pytest.mark.slow
+def test_a_differing_row_older_than_the_params_format_says_so(recorded, tmp_path, data_root,
+                                                               capsys):
+    """A row written before params held a setting is rerun with today's default for it: when
+    it then differs, its line names those settings (the difference may be theirs)."""
+    import json
+
+    path = tmp_path / "sbu" / "cv.csv"
+
+    def older(rows):
+        params = json.loads(rows[0]["params"])
+        del params["train"]["augment_swap"], params["preprocessing"]
+        rows[0]["params"] = json.dumps(params)
+        rows[0]["accuracy"] = "0.123"
+        rows[1]["params"] = json.dumps({**json.loads(rows[1]["params"]), "preprocessing": None})
+        return rows
+
+    _copy(recorded, path, older)
+    code = main(["rerun", str(path), "--data-root", str(data_root)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1 and out[-1] == "1 of 2 identical"
+    assert out[0].endswith("; recorded before its params held train.augment_swap, "
+                           "preprocessing (today's defaults used)")
+    assert out[1].endswith(": identical")  # an identical rerun names nothing

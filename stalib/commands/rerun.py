@@ -43,7 +43,7 @@ def _names(text: str) -> list[str]:
 
 
 def run(args) -> int:
-    from stalib.tools.rerun import compare, draw, label, rerun_rows
+    from stalib.tools.rerun import compare, draw, label, missing_settings, rerun_rows
 
     path = Path(args.file)
     drawn = draw(path, models=_names(args.models), variants=_names(args.variants),
@@ -60,6 +60,10 @@ def run(args) -> int:
         nonlocal identical
         differs = compare(recorded, new)
         identical += not differs
+        older = missing_settings(recorded) if differs else []
+        if older:  # a difference may then be in the settings, not in the arithmetic
+            named = ", ".join(older[:4]) + (f" and {len(older) - 4} more" if len(older) > 4 else "")
+            differs.append(f"recorded before its params held {named} (today's defaults used)")
         print(f"{label(recorded)}: {'; '.join(differs) if differs else 'identical'}", flush=True)
 
     pairs = rerun_rows(drawn.rows, path, data_root=args.data_root,

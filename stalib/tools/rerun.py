@@ -77,6 +77,20 @@ def config_of(row: dict, where: str):
         raise StalibError(f"{where}: the row keeps no configuration to rerun ({err})") from None
 
 
+def missing_settings(row: dict) -> list[str]:
+    """The settings a row's ``params`` do not record, because it was written before they
+    existed (``train.<field>`` of :class:`TrainConfig`, and ``preprocessing``): a rerun trains
+    with today's defaults for them."""
+    import dataclasses
+
+    from stalib.config import TrainConfig
+
+    params = json.loads(row["params"])
+    train = params.get("train") or {}
+    missing = [f"train.{f.name}" for f in dataclasses.fields(TrainConfig) if f.name not in train]
+    return missing + ([] if "preprocessing" in params else ["preprocessing"])
+
+
 def compare(recorded: dict, rerun: dict) -> list[str]:
     """What differs between a recorded row and its rerun (empty: identical)."""
     out = []
