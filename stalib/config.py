@@ -34,7 +34,8 @@ MAX_SEED = 2**63 - 1
 MAX_LR = 1e30
 
 #: The standard protocol of each dataset (``protocol=None`` in a :class:`TrainConfig`).
-DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "ntu60": "xsub"}
+DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "nwucla": "xview", "utdmhad": "xsub",
+                    "ntu60": "xsub"}
 
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
@@ -154,7 +155,7 @@ RECIPE_NOTES: dict[str, tuple[str, str]] = {
 
 
 #: Datasets of one person per sequence, where a recipe's person swap is dropped.
-ONE_PERSON = ("utkinect",)
+ONE_PERSON = ("utkinect", "nwucla", "utdmhad")
 
 
 def recipe_settings(name: str, dataset: str) -> dict:

@@ -26,11 +26,11 @@ from stalib.errors import ConfigError, DataRootError
 
 def test_unknown_dataset_lists_valid_names():
     with pytest.raises(ConfigError, match=r"unknown dataset 'kinetics'; valid names: sbu, "
-                                          r"utkinect, ntu60, npz:PATH"):
+                                          r"utkinect, nwucla, utdmhad, ntu60, npz:PATH"):
         load_dataset("kinetics")
     with pytest.raises(ConfigError):
         dataset_kind("npz:")
-    assert DATASETS == ("sbu", "utkinect", "ntu60", "npz:PATH")
+    assert DATASETS == ("sbu", "utkinect", "nwucla", "utdmhad", "ntu60", "npz:PATH")
     assert dataset_kind("SBU") == "sbu" and dataset_kind("npz:a/b.npz") == "npz"
 
 

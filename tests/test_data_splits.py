@@ -15,9 +15,9 @@ from stalib.data.splits import (
     leave_one_sequence_out,
     ntu_cross_subject,
     ntu_cross_view,
+    odd_subjects_train,
     provided_split,
     sbu_5fold,
-    utkinect_cross_subject,
     validate_split,
 )
 from stalib.errors import ConfigError
@@ -53,8 +53,8 @@ def test_sbu_5fold_unknown_set():
         sbu_5fold(data)
 
 
-def test_utkinect_cross_subject_real(utkinect_data):
-    (split,) = utkinect_cross_subject(utkinect_data)
+def test_odd_subjects_train_real(utkinect_data):
+    (split,) = odd_subjects_train(utkinect_data)
     assert (len(split.train), len(split.test)) == (100, 99)  # s10 (even) lacks one segment
     assert set(utkinect_data.groups[split.train].tolist()) == {"s01", "s03", "s05", "s07", "s09"}
     assert set(utkinect_data.groups[split.test].tolist()) == {"s02", "s04", "s06", "s08", "s10"}

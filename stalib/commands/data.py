@@ -6,27 +6,29 @@ import argparse
 import sys
 import warnings
 
+from stalib.commands.train import protocols_help
+
 
 def register(subparsers) -> None:
+    from stalib.data.registry import DATA_ROOT_HELP, DATASETS_SAID
+
     data = subparsers.add_parser("data", help="inspect datasets (stalib data summary sbu)")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     sub.required = True
     p = sub.add_parser(
         "summary",
         help="sequences, classes, groups, frames, joints and persons of a dataset",
-        description="Load DATASET (sbu, utkinect, ntu60 or npz:PATH) with its default "
-                    "preprocessing and print a table of what it holds.",
+        description=f"Load DATASET ({DATASETS_SAID}) with its default preprocessing and print "
+                    "a table of what it holds.",
     )
-    p.add_argument("dataset", metavar="DATASET", help="sbu, utkinect, ntu60 or npz:PATH")
-    p.add_argument("--data-root", default=None,
-                   help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
+    p.add_argument("dataset", metavar="DATASET", help=DATASETS_SAID)
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--skip-bad", action="store_true",
                    help="skip malformed files and list each of them at the end (default: stop "
                         "at the first one with an error)")
     p.add_argument("--protocol", default=None,
-                   help="also print the train/test sizes of this protocol's splits (sbu 5fold; "
-                        "utkinect xsub|loso; ntu60 xsub|xview; npz provided|folds|5fold|loso); "
-                        "'default' for the dataset's standard one")
+                   help=f"also print the train/test sizes of this protocol's splits "
+                        f"({protocols_help()}); 'default' for the dataset's standard one")
     p.add_argument("--per-class", action="store_true", help="also print sequences per class")
     from stalib.data.utkinect import LABEL_FILE_CHOICES
 

@@ -14,6 +14,8 @@ QUICK_RESULTS = Path("runs") / "quick" / "results"
 
 
 def register(subparsers) -> None:
+    from stalib.data.registry import DATA_ROOT_HELP
+
     p = subparsers.add_parser(
         "reproduce",
         help="run the experiment notebooks with papermill (skips what is up to date)",
@@ -38,8 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--runs", metavar="DIR", default=None,
                    help="folder of the run folders (checkpoints, model.pt); default: the "
                    "project's runs/, where `stalib cv` puts them; under --quick RESULTS/.runs")
-    p.add_argument("--data-root", metavar="DIR", default=None,
-                   help="folder holding SBU/, UTKinect/, NTU/ (default: $STALIB_DATA)")
+    p.add_argument("--data-root", metavar="DIR", default=None, help=DATA_ROOT_HELP)
     add_jobs_option(p)
     p.add_argument("--yes", action="store_true",
                    help="start even when a job would train for more than an hour (without it, "

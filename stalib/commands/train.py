@@ -95,17 +95,17 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from stalib.data.registry import DATA_ROOT_HELP, DATASETS_SAID
     from stalib.models import MODEL_NAMES
 
     p.add_argument("--dataset", required=True,
-                   help="sbu, utkinect, ntu60 or npz:PATH (your own skeletons, see README)")
+                   help=f"{DATASETS_SAID} (your own skeletons, see README)")
     p.add_argument("--model", default="sta-lstm", metavar="MODEL",
                    help=f"one of {', '.join(MODEL_NAMES)} (default sta-lstm)")
     p.add_argument("--protocol", default=None,
                    help=f"split protocol: {protocols_help()} (default: the first; npz: "
                    "provided with a 'split' array, folds with a 'fold' array, else 5fold)")
-    p.add_argument("--data-root", default=None, help="folder holding SBU/, UTKinect/, NTU/ "
-                   "(default: $STALIB_DATA)")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--skip-bad", action="store_true",
                    help="skip malformed input files, each named in a warning and in the run's "
                    "record, instead of stopping at the first (default: stop with an error); "
@@ -180,8 +180,10 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     from stalib.models import check_model_name
 
     check_model_name(args.model)
-    if args.dataset not in ("sbu", "utkinect", "ntu60") and not args.dataset.startswith("npz:"):
-        raise ConfigError(f"--dataset {args.dataset!r}: expected sbu, utkinect, ntu60 or npz:PATH")
+    from stalib.data.registry import DATASETS_SAID, FOLDERS
+
+    if args.dataset not in FOLDERS and not args.dataset.startswith("npz:"):
+        raise ConfigError(f"--dataset {args.dataset!r}: expected {DATASETS_SAID}")
     recipe = recipe_settings(args.recipe, args.dataset) if getattr(args, "recipe", None) else {}
     paper = TrainConfig()
 

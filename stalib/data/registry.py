@@ -1,10 +1,12 @@
 """Datasets by name: :func:`load_dataset` and :func:`get_splits`.
 
-Names: ``sbu``, ``utkinect``, ``ntu60`` (folders ``SBU/``, ``UTKinect/``, ``NTU/`` of the data
-root, see :mod:`stalib.data.root`) and ``npz:PATH`` (a user file, :mod:`stalib.data.npz`).
+Names: ``sbu``, ``utkinect``, ``nwucla``, ``utdmhad``, ``ntu60`` (folders ``SBU/``,
+``UTKinect/``, ``NW-UCLA/``, ``UTD-MHAD/``, ``NTU/`` of the data root, see
+:mod:`stalib.data.root`) and ``npz:PATH`` (a user file, :mod:`stalib.data.npz`).
 Each is loaded with its default preprocessing, the paper's (Song et al., AAAI 2017, Sec. 5.1;
 :mod:`stalib.data.transforms`): SBU un-normalised, smoothed and centred; NTU position and view
-normalised; UTKinect centred; ``npz`` untouched. ``preprocess=False`` gives the raw coordinates
+normalised; UTKinect, NW-UCLA and UTD-MHAD centred on the first frame's hip centre; ``npz``
+untouched. ``preprocess=False`` gives the raw coordinates
 and a ``*Preprocess`` instance any other setting.
 
 Protocols (:mod:`stalib.data.splits`), the first of each is the default:
@@ -12,6 +14,8 @@ Protocols (:mod:`stalib.data.splits`), the first of each is the default:
 ========== ==========================================================================
 sbu        ``5fold`` (subject-independent, the five set lists of the data README)
 utkinect   ``xsub`` (odd subjects train), ``loso`` (leave one sequence out, Xia et al.)
+nwucla     ``xview`` (views 1 and 2 train, view 3 tests; Wang et al. 2014)
+utdmhad    ``xsub`` (subjects 1, 3, 5, 7 train; Chen et al. 2015)
 ntu60      ``xsub`` (cross-subject), ``xview`` (cross-view)
 npz:PATH   ``provided`` (its ``split`` array), ``folds`` (its ``fold`` array), ``5fold``
            (group 5-fold), ``loso``; default: the first the file supports
@@ -33,29 +37,44 @@ from stalib.data import splits as sp
 from stalib.data.core import SkeletonSet, apply_transform
 from stalib.data.npz import load_npz
 from stalib.data.ntu import load_ntu
+from stalib.data.nwucla import read_nwucla
 from stalib.data.root import dataset_dir, resolve_data_root
 from stalib.data.sbu import read_sbu
 from stalib.data.transforms import (
     NpzPreprocess,
     NTUPreprocess,
+    NWUCLAPreprocess,
     PreprocessConfig,
     SBUPreprocess,
+    UTDMHADPreprocess,
     UTKinectPreprocess,
 )
+from stalib.data.utdmhad import read_utdmhad
 from stalib.data.utkinect import DEFAULT_LABEL_FILE, read_utkinect
 from stalib.errors import ConfigError
 
-DATASETS = ("sbu", "utkinect", "ntu60", "npz:PATH")
-FOLDERS = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU"}
+DATASETS = ("sbu", "utkinect", "nwucla", "utdmhad", "ntu60", "npz:PATH")
+FOLDERS = {"sbu": "SBU", "utkinect": "UTKinect", "nwucla": "NW-UCLA", "utdmhad": "UTD-MHAD",
+           "ntu60": "NTU"}
 PROTOCOLS: dict[str, dict[str, Callable[[SkeletonSet], list[sp.Split]]]] = {
     "sbu": {"5fold": sp.sbu_5fold},
-    "utkinect": {"xsub": sp.utkinect_cross_subject, "loso": sp.leave_one_sequence_out},
+    "utkinect": {"xsub": sp.odd_subjects_train, "loso": sp.leave_one_sequence_out},
+    "nwucla": {"xview": sp.nwucla_cross_view},
+    "utdmhad": {"xsub": sp.odd_subjects_train},
     "ntu60": {"xsub": sp.ntu_cross_subject, "xview": sp.ntu_cross_view},
     "npz": {"provided": sp.provided_split, "folds": sp.fold_splits, "5fold": sp.group_kfold,
             "loso": sp.leave_one_sequence_out},
 }
-_PREPROCESS = {"sbu": SBUPreprocess, "utkinect": UTKinectPreprocess, "ntu60": NTUPreprocess,
-               "npz": NpzPreprocess}
+#: The dataset names as the command line's help and errors say them.
+DATASETS_SAID = ", ".join(DATASETS[:-1]) + " or " + DATASETS[-1]
+#: The ``--data-root`` help of every command.
+DATA_ROOT_HELP = ("the data root, holding " + ", ".join(f"{f}/" for f in FOLDERS.values())
+                  + " (default: $STALIB_DATA)")
+_PREPROCESS = {"sbu": SBUPreprocess, "utkinect": UTKinectPreprocess, "nwucla": NWUCLAPreprocess,
+               "utdmhad": UTDMHADPreprocess, "ntu60": NTUPreprocess, "npz": NpzPreprocess}
+#: The readers of the datasets whose files are one sequence each, ``reader(folder, strict=,
+#: transform=)``.
+_READERS = {"sbu": read_sbu, "nwucla": read_nwucla, "utdmhad": read_utdmhad}
 
 
 class SkippedInputWarning(UserWarning):
@@ -63,7 +82,8 @@ class SkippedInputWarning(UserWarning):
 
 
 def dataset_kind(name: str) -> str:
-    """``sbu``, ``utkinect``, ``ntu60`` or ``npz`` for a dataset name; else ConfigError."""
+    """``sbu``, ``utkinect``, ``nwucla``, ``utdmhad``, ``ntu60`` or ``npz`` for a dataset name;
+    else ConfigError."""
     if isinstance(name, str):
         if name.startswith("npz:") and len(name) > 4:
             return "npz"
@@ -150,10 +170,12 @@ def load_dataset(
     workers: int | None = None,
     progress: bool | None = None,
 ) -> SkeletonSet:
-    """Load dataset ``name`` (``sbu``, ``utkinect``, ``ntu60``, ``npz:PATH``).
+    """Load dataset ``name`` (``sbu``, ``utkinect``, ``nwucla``, ``utdmhad``, ``ntu60``,
+    ``npz:PATH``).
 
     Args:
-        data_root: folder holding ``SBU/``, ``UTKinect/``, ``NTU/``; default ``$STALIB_DATA``
+        data_root: folder holding ``SBU/``, ``UTKinect/``, ``NW-UCLA/``, ``UTD-MHAD/``, ``NTU/``;
+            default ``$STALIB_DATA``
             (not used by ``npz:PATH``, whose path is relative to the working directory).
         protocol: checked against the dataset's protocols (an early :class:`ConfigError`);
             the splits themselves come from :func:`get_splits`.
@@ -182,8 +204,8 @@ def load_dataset(
             data = data.map_frames(lambda seq: apply_transform(transform, seq, path))
     else:
         folder = dataset_dir(resolve_data_root(data_root), FOLDERS[kind])
-        if kind == "sbu":
-            data = read_sbu(folder, strict=strict, transform=transform)
+        if kind in _READERS:
+            data = _READERS[kind](folder, strict=strict, transform=transform)
         elif kind == "utkinect":
             data = read_utkinect(folder, strict=strict, transform=transform,
                                  label_file=DEFAULT_LABEL_FILE if label_file is None

@@ -1,6 +1,7 @@
 """The data root: ``--data-root DIR`` or the environment variable ``STALIB_DATA``.
 
-It is a folder holding ``SBU/``, ``UTKinect/`` and ``NTU/`` (any may be absent). Datasets are
+It is a folder holding ``SBU/``, ``UTKinect/``, ``NW-UCLA/``, ``UTD-MHAD/`` and ``NTU/`` (any may
+be absent). Datasets are
 never part of the project (licences); the README says where to download each.
 """
 
@@ -21,12 +22,13 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
         if not data_root:
             raise DataRootError(
                 f"no data root: pass --data-root DIR or set {ENV_VAR} to a folder holding "
-                "SBU/, UTKinect/ and/or NTU/ (see README, 'Data')"
+                "dataset folders such as SBU/ or NW-UCLA/ (see README, 'Data')"
             )
     root = Path(data_root).expanduser()
     if not root.is_dir():
         raise DataRootError(f"data root {root} is not a folder (from --data-root or {ENV_VAR}); "
-                            "it should hold SBU/, UTKinect/ and/or NTU/ (see README, 'Data')")
+                            "it should hold dataset folders such as SBU/ or NW-UCLA/ (see README, "
+                            "'Data')")
     return root
 
 

@@ -1,4 +1,4 @@
-"""Joint names and bones of the three skeleton layouts used here.
+"""Joint names and bones of the skeleton layouts used here.
 
 A :class:`Layout` describes ONE person: ``J`` joint names and the bones (pairs of 0-based joint
 indices) of the kinematic tree. Sequences flatten ``P`` persons into the joint axis, so joint
@@ -10,12 +10,16 @@ Layouts (0-based indices, in the order the files of each dataset store the joint
 * ``sbu`` -- SBU Kinect Interaction (Yun et al. 2012): the 15 OpenNI/NiTE joints, 2 persons.
 * ``utkinect`` -- UTKinect-Action3D (Xia et al. 2012): the 20 joints of the Kinect v1 SDK
   (``NUI_SKELETON_POSITION_INDEX`` order), 1 person.
+* ``nwucla`` -- Northwestern-UCLA (Wang et al. 2014): UTKinect's 20 joints in UTKinect's order.
+* ``utdmhad`` -- UTD-MHAD (Chen et al. 2015): the same 20 Kinect v1 joints in another order
+  (head, shoulder centre, spine, hip centre, ...), 1 person.
 * ``ntu`` -- NTU RGB+D (Shahroudy et al. 2016): the 25 joints of the Kinect v2 SDK, up to 2
   persons.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -136,13 +140,39 @@ NTU = Layout(
     feet=(15, 19),
 )
 
-LAYOUTS: dict[str, Layout] = {"sbu": SBU, "utkinect": UTKINECT, "ntu": NTU}
+#: Northwestern-UCLA stores UTKinect's joints in UTKinect's order.
+NWUCLA = dataclasses.replace(UTKINECT, name="nwucla")
+
+UTDMHAD = Layout(
+    name="utdmhad",
+    joint_names=(
+        "head", "shoulder center", "spine", "hip center",
+        "left shoulder", "left elbow", "left wrist", "left hand",
+        "right shoulder", "right elbow", "right wrist", "right hand",
+        "left hip", "left knee", "left ankle", "left foot",
+        "right hip", "right knee", "right ankle", "right foot",
+    ),
+    bones=(
+        (0, 1), (1, 2), (2, 3),
+        (1, 4), (4, 5), (5, 6), (6, 7),
+        (1, 8), (8, 9), (9, 10), (10, 11),
+        (3, 12), (12, 13), (13, 14), (14, 15),
+        (3, 16), (16, 17), (17, 18), (18, 19),
+    ),
+    persons=1,
+    head=0,
+    feet=(15, 19),
+)
+
+LAYOUTS: dict[str, Layout] = {"sbu": SBU, "utkinect": UTKINECT, "nwucla": NWUCLA,
+                              "utdmhad": UTDMHAD, "ntu": NTU}
 # Dataset ids of the results files (``results/<dataset>/``) that name a layout differently.
 _ALIASES = {"ntu60": "ntu", "ntu120": "ntu", "ntu-rgbd": "ntu", "utk": "utkinect"}
 
 
 def get_layout(name: str | Layout) -> Layout:
-    """The layout called ``name`` (``sbu``, ``utkinect``, ``ntu``; also ``ntu60``)."""
+    """The layout called ``name`` (``sbu``, ``utkinect``, ``nwucla``, ``utdmhad``, ``ntu``; also
+    ``ntu60``)."""
     if isinstance(name, Layout):
         return name
     key = _ALIASES.get(name.lower(), name.lower())

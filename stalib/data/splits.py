@@ -8,6 +8,8 @@
   and 3 train, camera 1 tests).
 * UTKinect-Action3D: cross-subject (odd subjects train, even subjects test) and Xia et al.'s
   leave-one-sequence-out (each of the 199 segments is the test set once, the other 198 train).
+* Northwestern-UCLA (Wang et al. 2014): cross-view (views 1 and 2 train, view 3 tests).
+* UTD-MHAD (Chen et al. 2015): cross-subject (subjects 1, 3, 5, 7 train, the others test).
 * Any set with groups: group k-fold (:func:`group_kfold`), a provided train/test column
   (:func:`provided_split`) or a fold column (:func:`fold_splits`).
 
@@ -114,13 +116,29 @@ def ntu_cross_view(data: SkeletonSet) -> list[Split]:
     return [split_by_test_mask("xview", ~np.isin(camera, NTU_XVIEW_TRAIN_CAMERAS))]
 
 
-def utkinect_cross_subject(data: SkeletonSet) -> list[Split]:
-    """UTKinect cross-subject: odd subjects (s01, s03, ...) train, even subjects test."""
+def odd_subjects_train(data: SkeletonSet) -> list[Split]:
+    """Cross-subject of UTKinect and UTD-MHAD (Chen et al. 2015): odd subjects (s01, s03, ...;
+    UTD-MHAD s1, s3, s5, s7) train, even subjects test."""
     try:
         subject = np.asarray([int(g.removeprefix("s")) for g in data.groups.tolist()])
     except ValueError:
-        raise ConfigError(f"{data.name}: groups must be UTKinect subjects like s01") from None
+        raise ConfigError(f"{data.name}: groups must be subjects like s01") from None
     return [split_by_test_mask("xsub", subject % 2 == 0, data.groups)]
+
+
+#: Northwestern-UCLA cross-view (Wang et al. 2014): the views that train; view 3 tests.
+NWUCLA_XVIEW_TRAIN_VIEWS = (1, 2)
+
+
+def nwucla_cross_view(data: SkeletonSet) -> list[Split]:
+    """NW-UCLA cross-view: views 1 and 2 train, view 3 tests (other views: an error)."""
+    if "view" not in data.attrs:
+        raise ConfigError(f"{data.name}: cross-view needs attrs['view']")
+    view = np.asarray(data.attrs["view"], dtype=np.int64)
+    odd = sorted(set(view.tolist()) - {3, *NWUCLA_XVIEW_TRAIN_VIEWS})
+    if odd:
+        raise ConfigError(f"{data.name}: view(s) {odd} are in neither side of cross-view")
+    return [split_by_test_mask("xview", ~np.isin(view, NWUCLA_XVIEW_TRAIN_VIEWS))]
 
 
 def leave_one_sequence_out(data: SkeletonSet) -> list[Split]:

@@ -19,7 +19,8 @@ The paper's preprocessing (Song et al., AAAI 2017, Sec. 5.1):
   puts the torso of person 1 in the first frame at the origin.
 * NTU: "similar normalization preprocessing step to have position and view invariance
   (Shahroudy et al. 2016)": :class:`ViewNormalize`.
-* UTKinect is not used by the paper; its default is :class:`Centre` on the hip centre only.
+* UTKinect, Northwestern-UCLA and UTD-MHAD are not used by the paper; their default is
+  :class:`Centre` on the hip centre of the first frame only.
 
 The ``*Preprocess`` dataclasses at the end hold these settings (defaults = the paper's) and build
 the matching :class:`Compose`; :func:`stalib.data.registry.load_dataset` applies them.
@@ -31,6 +32,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,6 +55,12 @@ SBU_JOINTS = 15  # joints per person in SBU (person 2's torso is SBU_JOINTS + SB
 # UTKinect (Kinect v1 SDK order): hip center 0, spine 1, shoulder center 2, head 3, shoulder left
 # 4, ..., shoulder right 8: the view axes, as ViewNormalize's (right, left, spine from, spine to)
 UTKINECT_VIEW_AXES = (8, 4, 0, 2)
+# NW-UCLA stores the same 20 Kinect v1 joints in the same order as UTKinect.
+NWUCLA_HIP_CENTER, NWUCLA_VIEW_AXES = UTKINECT_HIP_CENTER, UTKINECT_VIEW_AXES
+# UTD-MHAD (its Skeleton_joint_order.txt): head 0, shoulder center 1, spine 2, hip center 3,
+# left shoulder 4, ..., right shoulder 8: another order of the same Kinect v1 joints.
+UTDMHAD_HIP_CENTER = 3
+UTDMHAD_VIEW_AXES = (8, 4, 3, 1)
 
 
 def _as_sequence(seq: np.ndarray, who: str) -> np.ndarray:
@@ -505,10 +513,13 @@ def _smooth_then_centre(settings, view_axes: Sequence[int] | None = None) -> Com
 
 
 @dataclass(frozen=True)
-class UTKinectPreprocess(_Settings):
-    """UTKinect preprocessing (not in the paper): centre on the hip centre of the first frame;
-    no smoothing unless asked for. ``view_normalize=True`` adds NTU's view normalisation on the
-    shoulder axis (:data:`UTKINECT_VIEW_AXES`, origin at the hip centre)."""
+class _OnePersonKinect(_Settings):
+    """Preprocessing of the one-person Kinect v1 datasets (not in the paper): centre on the hip
+    centre of the first frame; no smoothing unless asked for. ``view_normalize=True`` adds NTU's
+    view normalisation on the dataset's shoulder axis (``VIEW_AXES``: right shoulder, left
+    shoulder, hip centre, shoulder centre; origin at the hip centre)."""
+
+    VIEW_AXES: ClassVar[tuple[int, int, int, int]] = UTKINECT_VIEW_AXES
 
     centre_joint: int | None = UTKINECT_HIP_CENTER
     smooth: str | None = None
@@ -518,7 +529,33 @@ class UTKinectPreprocess(_Settings):
     resample: int | None = None
 
     def build(self) -> Compose:
-        return _smooth_then_centre(self, UTKINECT_VIEW_AXES if self.view_normalize else None)
+        return _smooth_then_centre(self, self.VIEW_AXES if self.view_normalize else None)
+
+
+@dataclass(frozen=True)
+class UTKinectPreprocess(_OnePersonKinect):
+    """UTKinect preprocessing: hip centre :data:`UTKINECT_HIP_CENTER`, view axes
+    :data:`UTKINECT_VIEW_AXES` (see :class:`_OnePersonKinect`)."""
+
+
+@dataclass(frozen=True)
+class NWUCLAPreprocess(_OnePersonKinect):
+    """Northwestern-UCLA preprocessing: UTKinect's joint order, so UTKinect's joints (hip centre
+    :data:`NWUCLA_HIP_CENTER`, view axes :data:`NWUCLA_VIEW_AXES`)."""
+
+    VIEW_AXES: ClassVar[tuple[int, int, int, int]] = NWUCLA_VIEW_AXES
+
+    centre_joint: int | None = NWUCLA_HIP_CENTER
+
+
+@dataclass(frozen=True)
+class UTDMHADPreprocess(_OnePersonKinect):
+    """UTD-MHAD preprocessing: its own joint order (hip centre :data:`UTDMHAD_HIP_CENTER`, view
+    axes :data:`UTDMHAD_VIEW_AXES`)."""
+
+    VIEW_AXES: ClassVar[tuple[int, int, int, int]] = UTDMHAD_VIEW_AXES
+
+    centre_joint: int | None = UTDMHAD_HIP_CENTER
 
 
 @dataclass(frozen=True)
@@ -572,4 +609,5 @@ class NpzPreprocess(_Settings):
         return _smooth_then_centre(self, self.view_axes)
 
 
-PreprocessConfig = SBUPreprocess | UTKinectPreprocess | NTUPreprocess | NpzPreprocess
+PreprocessConfig = (SBUPreprocess | UTKinectPreprocess | NWUCLAPreprocess | UTDMHADPreprocess
+                    | NTUPreprocess | NpzPreprocess)
