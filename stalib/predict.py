@@ -48,6 +48,15 @@ def read_for_model(path: str | Path, dataset: str, preprocess: Mapping[str, Any]
 
         _, joints = read_joints_file(path)
         return [(path.name, apply_transform(transform, joints, path))]
+    if kind == "nwucla":
+        from stalib.data.nwucla import read_nwucla_file
+
+        _, seq = read_nwucla_file(path)
+        return [(path.name, apply_transform(transform, seq, path))]
+    if kind == "utdmhad":
+        from stalib.data.utdmhad import read_utdmhad_file
+
+        return [(path.name, apply_transform(transform, read_utdmhad_file(path), path))]
     if kind == "ntu60":
         from stalib.data.ntu import load_skeleton
 
@@ -187,7 +196,7 @@ def _plot(out: str, seq, alpha, beta, meta: dict, title: str) -> None:
     matplotlib.use("Agg")
     from stalib.report import plots
 
-    layout = meta["dataset"] if meta["dataset"] in ("sbu", "utkinect", "ntu60") else None
+    layout = None if meta["dataset"].startswith("npz:") else meta["dataset"]
     if alpha is None and beta is None:
         raise ConfigError(f"--plot: model {meta['model']} has no attention to draw")
     fig = plots.plot_attention_summary(seq, alpha, beta, layout, title=title)

@@ -85,7 +85,8 @@ def test_bad_file_is_one_line_and_exit_2(capsys, fake_sbu):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["imagenet"], "unknown dataset 'imagenet'; valid names: sbu, utkinect, ntu60, npz:PATH"),
+        (["imagenet"], "unknown dataset 'imagenet'; valid names: sbu, utkinect, nwucla, "
+                       "utdmhad, ntu60, npz:PATH"),
         (["sbu", "--protocol", "xsub"], "unknown protocol 'xsub' for sbu; valid: 5fold"),
         (["npz:/nonexistent/file.npz"], "npz file /nonexistent/file.npz not found (dataset "
                                          "name npz:PATH)"),

@@ -25,7 +25,7 @@ SUB = {"unknown dataset", "unknown model", "fold out of range", "negative lambda
 # name: (arguments, hint the one line must contain, environment: "data" | "no-data")
 CASES = {
     "unknown dataset": (["train", "--dataset", "foo", "--out", "run"],
-                        "expected sbu, utkinect, ntu60 or npz:PATH", "data"),
+                        "expected sbu, utkinect, nwucla, utdmhad, ntu60 or npz:PATH", "data"),
     "unknown model": (["train", "--dataset", "sbu", "--model", "bar", "--out", "run"],
                       "choose one of lstm", "data"),
     "fold out of range": (["train", "--dataset", "sbu", "--fold", "9", "--out", "run", *TINY],
@@ -61,7 +61,8 @@ CASES = {
     "data root without SBU/": (["train", "--dataset", "sbu", "--data-root", "emptyroot",
                                 "--out", "run", *TINY], "or pass another --data-root", "no-data"),
     "data root not a folder": (["train", "--dataset", "sbu", "--data-root", "nowhere",
-                                "--out", "run", *TINY], "should hold SBU/", "no-data"),
+                                "--out", "run", *TINY], "should hold dataset folders such as SBU/",
+                               "no-data"),
     "npz path missing": (["train", "--dataset", "npz:missing.npz", "--out", "run", *TINY],
                          "not found (dataset name npz:PATH)", "no-data"),
     "npz garbage": (["train", "--dataset", "npz:garbage.npz", "--out", "run", *TINY],

@@ -29,6 +29,16 @@ def summarize(data: SkeletonSet) -> dict[str, object]:
     }
 
 
+def one_frame_note(data: SkeletonSet) -> list[str]:
+    """A line naming the sequences of one frame, if any (NW-UCLA's release has two): they are
+    kept, and every model reads them as a still pose (a resampling repeats the frame)."""
+    ones = data.names[data.lengths == 1].tolist()
+    if not ones:
+        return []
+    shown = ", ".join(ones[:5]) + (f" and {len(ones) - 5} more" if len(ones) > 5 else "")
+    return [f"{len(ones)} sequence(s) of one frame, kept (a still pose to every model): {shown}"]
+
+
 def _table(
     rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None, numbers_right: bool = True
 ) -> list[str]:
@@ -57,6 +67,7 @@ def format_summary(
     """The summary table; with ``per_class`` the sequences per class, with ``splits`` the
     train/test sizes of each split of ``protocol``."""
     lines = _table([(k, str(v)) for k, v in summarize(data).items()], numbers_right=False)
+    lines += one_frame_note(data)
     if per_class:
         counts = np.bincount(data.labels, minlength=data.num_classes)
         lines += ["", *_table(

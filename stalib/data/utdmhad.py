@@ -46,7 +46,9 @@ def read_utdmhad_file(path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
         mat = scipy.io.loadmat(path, variable_names=[VARIABLE])
-    except (ValueError, TypeError, OSError, NotImplementedError) as err:
+    except Exception as err:  # noqa: BLE001 - loadmat raises a dozen types on a damaged file
+        # (MatReadError, ValueError, zlib.error, struct.error, EOFError, ...): each is this file
+        # not being a readable .mat, said in one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise FormatError(path, f"not a readable MATLAB .mat file ({first})") from None
     if VARIABLE not in mat:

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stalib.config import PAPER_N1, PAPER_N2, RECIPES, recipe_settings
+from stalib.data.registry import FOLDERS
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
@@ -134,14 +135,18 @@ FIG7_MODELS: tuple[str, ...] = (
 )
 CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
 #: Folder of each dataset under the data root (see stalib.data.root).
-DATA_FOLDERS: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU"}
+DATA_FOLDERS: dict[str, str] = dict(FOLDERS)
+#: Datasets that chose nothing (issue 32): only the configurations chosen on SBU and UTKinect
+#: run there, unchanged, on the test split (no paper-settings grid, no validation runs first).
+OUT_OF_SAMPLE: tuple[str, ...] = ("nwucla", "utdmhad")
 SEEDS = [0, 1, 2]
 #: Algorithm 1's N1 and N2 (the paper's), for every full run.
 PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
 #: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one
 #: CPU thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
-SHORT = {"sbu": "sbu", "utkinect": "utkinect", "ntu60": "ntu"}
+SHORT = {"sbu": "sbu", "utkinect": "utkinect", "nwucla": "nwucla", "utdmhad": "utdmhad",
+         "ntu60": "ntu"}
 #: Fig. 7 grid per dataset: models, protocols and seeds (per protocol where they differ).
 FIG7_GRID: dict[str, dict[str, Any]] = {
     "sbu": {"models": list(FIG7_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
@@ -149,6 +154,8 @@ FIG7_GRID: dict[str, dict[str, Any]] = {
     # protocol, 199 folds, is a job of its own with two of them: LONG_GRIDS)
     "utkinect": {"models": list(FIG7_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
+    "nwucla": {"models": list(FIG7_MODELS), "protocols": ["xview"], "seeds": SEEDS},
+    "utdmhad": {"models": list(FIG7_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
 }
 #: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
 #: UTKinect leave-one-sequence-out has 199 folds (one seed); ``options`` (TrainConfig fields)
@@ -162,6 +169,8 @@ CSTA_GRID: dict[str, dict[str, Any]] = {
     "sbu": {"models": list(CSTA_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
     "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
     "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
+    "nwucla": {"models": list(CSTA_MODELS), "protocols": ["xview"], "seeds": SEEDS},
+    "utdmhad": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
 }
 #: Issue 12's recipes (:data:`stalib.config.RECIPES`): ``r1-view`` (one stage of 150 epochs,
 #: batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the view normalisation of
@@ -199,6 +208,8 @@ VALIDATED: dict[str, list[dict[str, Any]]] = {
     "utkinect": [R1_VIEW_GAIN, {"variant": T32_CROP_ROT,
                                 **recipe_settings(T32_CROP_ROT, "utkinect")}],
 }
+for _ds in OUT_OF_SAMPLE:
+    VALIDATED[_ds] = [{"variant": T32_CROP_ROT, **recipe_settings(T32_CROP_ROT, _ds)}]
 LONG_GRIDS[f"utkinect-loso-{T32_CROP_ROT}"] = {
     **LONG_GRIDS["utkinect-loso"], "options": {"variant": T32_CROP_ROT,
                                                **recipe_settings(T32_CROP_ROT, "utkinect")}}
@@ -232,6 +243,8 @@ CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
     "utkinect": [{"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
                  {"options": R1_VIEW_ROT_L2, "reference": "r1-view-gain"}],
 }
+for _ds in OUT_OF_SAMPLE:
+    CSTA_VALIDATED[_ds] = [{"options": R1_VIEW_ROT_L2, "reference": T32_CROP_ROT}]
 #: The datasets whose variants are explored on their own validation folds (the others run the
 #: variants chosen on SBU's).
 CHOSEN_ON_VALIDATION = ("sbu",)
@@ -243,7 +256,7 @@ QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: variant whose rows keep ``test_correct`` (:func:`stalib.report.tables.per_class`).
 PER_CLASS = "per_class.csv"
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
-ACTION = {"sbu": "kicking", "utkinect": None, "ntu60": None}
+ACTION = {"sbu": "kicking", "utkinect": None, "nwucla": None, "utdmhad": None, "ntu60": None}
 
 
 def _quick(ds: str, protocols: Sequence[str], options: Mapping[str, Any] | None = None
@@ -351,20 +364,24 @@ def _grid() -> list[Job]:
             description=f"{folder}: classes, lengths, a skeleton per class, split sizes",
         ))
         fig7 = FIG7_GRID[ds]
-        jobs.append(_fig7_job(
-            short, ds, ds, fig7,
-            f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
-            f"({', '.join(fig7['protocols'])}), every fold and seed"))
+        if ds not in OUT_OF_SAMPLE:
+            jobs.append(_fig7_job(
+                short, ds, ds, fig7,
+                f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
+                f"({', '.join(fig7['protocols'])}), every fold and seed"))
         for options in VALIDATED.get(ds, []):
             variant = options["variant"]
             where = ("chosen on SBU's and UTKinect's validation folds together"
-                     if variant in TWO_DATASET_CHOICES else "explored on validation folds"
+                     + (", run unchanged on data that chose nothing" if ds in OUT_OF_SAMPLE
+                        else "") if variant in TWO_DATASET_CHOICES
+                     else "explored on validation folds"
                      if ds in CHOSEN_ON_VALIDATION else "chosen on SBU's validation folds")
             jobs.append(_fig7_job(
                 f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
                 f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
                 f"({where})", options))
-        jobs.append(_csta_job(ds))
+        if ds not in OUT_OF_SAMPLE:
+            jobs.append(_csta_job(ds))
         for entry in CSTA_VALIDATED.get(ds, []):
             jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))
     for name, grid in LONG_GRIDS.items():

@@ -27,6 +27,8 @@ RESULTS_ENV = "STALIB_RESULTS"
 DATASETS: dict[str, str] = {
     "sbu": "SBU Kinect Interaction",
     "utkinect": "UTKinect-Action3D",
+    "nwucla": "Northwestern-UCLA",
+    "utdmhad": "UTD-MHAD",
     "ntu60": "NTU RGB+D (60 classes)",
 }
 

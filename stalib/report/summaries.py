@@ -23,7 +23,8 @@ from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.results_files import DATASETS, RERUNS
 from stalib.results import KEY, decode_correct
 
-DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "ntu60": "NTU RGB+D"}
+DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "nwucla": "NW-UCLA",
+                                 "utdmhad": "UTD-MHAD", "ntu60": "NTU RGB+D"}
 
 
 MODEL_ORDER: tuple[str, ...] = FIG7_MODELS + CSTA_MODELS
