@@ -1,0 +1,214 @@
+"""The pooled verdict: each comparison claim measured on four datasets and pooled.
+
+Report layer: reads the committed test rows and never trains. For every comparison claim of
+the papers (:data:`COMPARISONS`, each with the sentence it comes from) and each dataset of
+:data:`POOLED_ON`, the paired difference of the two models at their family's recorded choice of
+configuration (:func:`stalib.report.selection.chosen`, made on SBU's and UTKinect's validation
+folds; NW-UCLA and UTD-MHAD chose nothing), with its 95 % interval:
+
+* SBU (5 test folds x 3 seeds): per-fold differences, Student t with the Nadeau-Bengio
+  correction for the overlap of the folds' training sets (:func:`stats.corrected_fold_interval`);
+* one-split datasets (3 seeds each): the per-sequence differences, bootstrapped over sequences
+  and seeds (:func:`stats.paired_bootstrap`).
+
+Then a random-effects pooled estimate over the datasets whose runs are whole
+(:func:`stats.random_effects`) and one of :data:`LABELS` (defined once, here). Beside each
+dataset, the smallest gain its design detects with 80 % power (:func:`stats.detectable_gain`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stalib.report import stats
+from stalib.results import decode_correct
+
+#: The datasets and protocols every comparison is measured on, in the report's order.
+POOLED_ON: tuple[tuple[str, str], ...] = (
+    ("sbu", "5fold"), ("utkinect", "xsub"), ("nwucla", "xview"), ("utdmhad", "xsub"))
+#: Seeds of every test grid that speaks.
+SEEDS = (0, 1, 2)
+
+REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = (
+    "reproduced", "contradicted", "inconclusive", "not testable here")
+#: The four labels of a claim, defined once (the report prints these sentences).
+LABELS: dict[str, str] = {
+    REPRODUCED: "the pooled 95 % interval lies wholly on the claimed side of zero",
+    CONTRADICTED: "the pooled 95 % interval excludes the gain the paper states (for a claim "
+                  "of a gain without a size on these data: every gain, so the reference leads)",
+    INCONCLUSIVE: "neither: the interval holds zero and the claimed gain; the data cannot tell",
+    NOT_TESTABLE: "the claim needs data that is not here (full NTU RGB+D)",
+}
+
+STA = "Song et al., AAAI 2017"
+CSTA = "Wang 2019, arXiv 1909.10214 (public summary)"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A claim that ``model`` beats ``reference``, in the words of ``source`` (``quote``).
+    ``family``: the family (:data:`stalib.report.selection.FAMILIES`) whose recorded choice of
+    configuration both models run at. ``stated_gain``: the gain in points the paper states for
+    these data, None when it states a gain without a size here (then "contradicted" means the
+    data exclude any gain). ``ablation``: our ablation, shown beside, not a claim of the paper."""
+
+    text: str
+    source: str
+    quote: str
+    model: str
+    reference: str
+    family: str
+    stated_gain: float | None = None
+    ablation: bool = False
+
+
+_FIG7 = ("Fig. 7 shows the performance comparisons on the SBU, NTU (Cross-Subject), NTU "
+         "(Cross-View) datasets.")
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("SA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "the introduction of the spatial "
+               "attention module (SA-LSTM) and the temporal attention module (TA-LSTM) brings up "
+               "to 5.1% and 6.4% accuracy improvement, respectively", "sa-lstm", "lstm", "fig7"),
+    Comparison("TA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "the introduction of the spatial "
+               "attention module (SA-LSTM) and the temporal attention module (TA-LSTM) brings up "
+               "to 5.1% and 6.4% accuracy improvement, respectively", "ta-lstm", "lstm", "fig7"),
+    Comparison("the spatial regulariser helps SA-LSTM", f"{STA}, Sec. 5.3", "the second and the "
+               "third items for regularizations [...] We can see they improve the performance of "
+               "both spatial attention model and temporal attention model", "sa-lstm",
+               "sa-lstm-noreg", "fig7"),
+    Comparison("the temporal regulariser helps TA-LSTM", f"{STA}, Sec. 5.3", "the second and the "
+               "third items for regularizations [...] We can see they improve the performance of "
+               "both spatial attention model and temporal attention model", "ta-lstm",
+               "ta-lstm-noreg", "fig7"),
+    Comparison("STA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
+               "by combining both modules (STA-LSTM).", "sta-lstm", "lstm", "fig7"),
+    Comparison("STA-LSTM beats SA-LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
+               "by combining both modules (STA-LSTM).", "sta-lstm", "sa-lstm", "fig7"),
+    Comparison("STA-LSTM beats TA-LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
+               "by combining both modules (STA-LSTM).", "sta-lstm", "ta-lstm", "fig7"),
+    Comparison("the coupled attention improves its HCN backbone (CSTA-CNN beats HCN)",
+               f"{CSTA}, abstract", "our CSTA mechanisms can be easily plugged into existing "
+               "hierarchical CNN models (CSTA-CNN) to realize their function", "csta-cnn", "hcn",
+               "csta"),
+    Comparison("joint weights alone on HCN (our ablation)", "our ablation of the summary's "
+               "two subnetworks", "we first learn two sets of weights for different joints and "
+               "frames through two subnetworks respectively", "hcn-joint", "hcn", "csta",
+               ablation=True),
+    Comparison("frame weights alone on HCN (our ablation)", "our ablation of the summary's "
+               "two subnetworks", "we first learn two sets of weights for different joints and "
+               "frames through two subnetworks respectively", "hcn-frame", "hcn", "csta",
+               ablation=True),
+)
+
+
+def _seed_rows(rows: pd.DataFrame, model: str) -> pd.DataFrame:
+    return rows[(rows["model"] == model) & rows["seed"].astype(int).isin(SEEDS)]
+
+
+def dataset_effect(rows: pd.DataFrame, model: str, reference: str) -> dict | None:
+    """``model`` minus ``reference`` on one dataset and protocol (``rows``: its test rows at one
+    configuration), or None until both grids are whole (every fold with every seed of
+    :data:`SEEDS`). Keys of :func:`stats.corrected_fold_interval` plus ``runs``, ``method``
+    and ``detectable`` (the gain detectable with 80 % power)."""
+    a, b = _seed_rows(rows, model), _seed_rows(rows, reference)
+    key = ["fold", "seed"]
+    both = a.merge(b, on=key, suffixes=("", "_ref"))
+    folds = set(rows["fold"].astype(int))
+    expected = len(folds) * len(SEEDS)
+    if len(both) != expected or len(a) != expected or len(b) != expected:
+        return None
+    if len(folds) > 1:
+        per_fold = (100.0 * (both["accuracy"].astype(float) - both["accuracy_ref"].astype(float))
+                    ).groupby(both["fold"]).mean()
+        ratio = float((both["n_test"].astype(float) / both["n_train"].astype(float)).mean())
+        out = stats.corrected_fold_interval(per_fold.to_numpy(), ratio)
+        method = f"{len(folds)} folds, t with the Nadeau-Bengio correction"
+    else:
+        both = both.sort_values("seed")
+        right_a = [decode_correct(t) for t in both["test_correct"]]
+        right_b = [decode_correct(t) for t in both["test_correct_ref"]]
+        if any(r is None for r in right_a + right_b):
+            return None
+        out = stats.paired_bootstrap(np.array(right_a), np.array(right_b))
+        method = f"{len(right_a[0])} sequences x {len(SEEDS)} seeds, paired bootstrap"
+    out.update(runs=int(len(both)), method=method,
+               detectable=stats.detectable_gain(out["se"], out["df"]))
+    return out
+
+
+def label(comparison: Comparison, pooled: dict | None) -> str:
+    """One of :data:`LABELS` for ``comparison`` given its ``pooled`` estimate."""
+    if pooled is None:
+        return NOT_TESTABLE
+    if pooled["low"] > 0:
+        return REPRODUCED
+    if pooled["high"] < (comparison.stated_gain or 0.0):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def measure(comparison: Comparison, test: pd.DataFrame | None,
+            variant: str) -> dict:
+    """Per dataset of :data:`POOLED_ON` the effect (:func:`dataset_effect`, None where a grid
+    is not whole), the pooled estimate over those measured (None for none) and the label."""
+    per = {}
+    for dataset, protocol in POOLED_ON:
+        rows = pd.DataFrame() if test is None else test[
+            (test["dataset"] == dataset) & (test["protocol"].astype(str) == protocol)
+            & (test["variant"] == variant)]
+        per[dataset] = None if rows.empty else dataset_effect(
+            rows, comparison.model, comparison.reference)
+    have = [e for e in per.values() if e is not None]
+    pooled = stats.random_effects([e["diff"] for e in have], [e["se"] for e in have]) \
+        if have else None
+    return {"per_dataset": per, "pooled": pooled, "label": label(comparison, pooled),
+            "variant": variant}
+
+
+def pooled_verdict(test: pd.DataFrame | None, val: pd.DataFrame | None) -> list[dict]:
+    """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded
+    choice (:func:`stalib.report.selection.chosen` on the validation rows ``val``)."""
+    from stalib.report.selection import chosen
+
+    return [{"comparison": c, **measure(c, test, chosen(c.family, val))} for c in COMPARISONS]
+
+
+def _cell(effect: dict | None) -> str:
+    if effect is None:
+        return "runs missing"
+    return (f"{effect['diff']:+.2f} [{effect['low']:+.2f}, {effect['high']:+.2f}]"
+            f"<br><small>detects {effect['detectable']:.1f}</small>")
+
+
+def pooled_table(results: list[dict]) -> str:
+    """The intro's claims table in Markdown: per comparison the paper's claim, the paired
+    difference on each dataset (points, 95 % interval, the gain detectable with 80 % power),
+    the pooled estimate with its heterogeneity, and the label."""
+    from stalib.report.tables import DATASET_SHORT
+
+    head = ["Claim", *[DATASET_SHORT.get(d, d) for d, _ in POOLED_ON], "Pooled [95 %]", "Label"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in results:
+        c, pooled = r["comparison"], r["pooled"]
+        cells = [_cell(r["per_dataset"][d]) for d, _ in POOLED_ON]
+        if pooled is None:
+            pool, word = "—", NOT_TESTABLE
+        else:
+            pool = (f"**{pooled['diff']:+.2f}** [{pooled['low']:+.2f}, {pooled['high']:+.2f}]"
+                    f"<br><small>{pooled['k']} datasets, I² {100 * pooled['i2']:.0f} %</small>")
+            word = r["label"]
+        lines.append(f"| {c.text} | " + " | ".join(cells) + f" | {pool} | "
+                     + (f"{word} (ablation)" if c.ablation else f"**{word}**") + " |")
+    return "\n".join(lines)
+
+
+def labels_text() -> str:
+    """The four labels and their definitions, as a Markdown list."""
+    return "\n".join(f"- **{k}**: {v}." for k, v in LABELS.items())
+
+
+def is_finite(x) -> bool:
+    return x is not None and isinstance(x, float) and math.isfinite(x)
