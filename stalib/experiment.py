@@ -76,20 +76,16 @@ def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
                                                            else validation)
 
 
-def dataset_identity(cfg: TrainConfig, data: SkeletonSet) -> dict:
+def dataset_identity(cfg: TrainConfig) -> dict:
     """What identifies a run's data beyond its name: for an ``npz:`` dataset (filed by its
-    file's stem, :func:`dataset_key`) the sha256 of its content as loaded (coordinates,
-    sequence bounds, labels, groups, names, classes), ``{"data_sha256": ...}``; else nothing."""
+    file's stem, :func:`dataset_key`) the sha256 of the file's content as stored
+    (:func:`stalib.data.npz.content_sha256`: before preprocessing and ``--skip-bad``, which are
+    settings of the run, recorded as such), ``{"data_sha256": ...}``; else nothing."""
     if not cfg.dataset.startswith("npz:"):
         return {}
-    import hashlib
+    from stalib.data.npz import content_sha256
 
-    digest = hashlib.sha256()
-    for arr in (data.frames, data.offsets, data.labels):
-        digest.update(np.ascontiguousarray(arr).tobytes())
-    for texts in (data.groups, data.names, data.class_names):
-        digest.update("\x00".join(map(str, texts)).encode() + b"\x01")
-    return {"data_sha256": digest.hexdigest()}
+    return {"data_sha256": content_sha256(cfg.dataset[4:])}
 
 
 def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) -> None:
@@ -110,9 +106,10 @@ def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) 
         if theirs.get("data_sha256", mine) != mine:
             other = str(theirs.get("train", {}).get("dataset", "?"))[4:]
             raise StalibError(
-                f"{cfg.dataset[4:]}: other content than {other} (sha256 {mine[:12]} vs "
-                f"{theirs['data_sha256'][:12]}), whose runs {results_csv} holds (line {i}) under "
-                "the same name; rename one of the two files or use another --results folder")
+                f"{cfg.dataset[4:]}: its content (sha256 {mine[:12]}) is not that of {other} "
+                f"(sha256 {theirs['data_sha256'][:12]}), whose runs {results_csv} holds (line "
+                f"{i}) under the same name npz-{Path(cfg.dataset[4:]).stem}; the file changed "
+                "since, or two files share a name: rename one, or use another --results folder")
 
 
 def loss_config(cfg: TrainConfig) -> LossConfig:
@@ -292,7 +289,7 @@ def run_experiment(
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
-    identity = dataset_identity(cfg, data)  # a hash of an npz's content: computed once
+    identity = dataset_identity(cfg)  # a hash of an npz file's content: cached per file
     if results_dir is None:
         mode = determinism.current(cfg.device).text()
     else:

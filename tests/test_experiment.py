@@ -214,9 +214,38 @@ def test_an_npz_of_the_same_name_but_other_content_is_refused(tmp_path, capsys):
     code = main(["cv", "--dataset", f"npz:{second}", "--out", str(tmp_path / "r2"), *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert f"{second}: other content than {first}" in err[0]
+    assert f"{second}: its content (sha256 " in err[0] and f"is not that of {first}" in err[0]
     again = main(["cv", "--dataset", f"npz:{first}", "--out", str(tmp_path / "r1"), *args])
     assert again == 0  # the same file resumes as before
+
+
+def test_one_npz_under_two_preprocessings_shares_one_results_folder(tmp_path, capsys):
+    """Issue 35: the identity of an npz is its file's content, not the data a recipe made of
+    it: the linear floor's recipe (no resampling) and a 32-frame one file their rows of one
+    file side by side (before, the second was refused as "other content")."""
+    from stalib.cli import main
+    from stalib.results import read_records
+
+    path = _npz_file(tmp_path / "mine.npz", 0.0)
+    common = ["--dataset", f"npz:{path}", "--folds", "1", "--seeds", "0", "--epochs", "1",
+              "--results", str(tmp_path / "results"), "--quiet"]
+    assert main(["cv", "--model", "linear", "--variant", "plain", "--schedule", "joint",
+                 "--out", str(tmp_path / "r1"), *common]) == 0
+    t8 = ["--model", "lstm", "--variant", "t8", "--schedule", "joint", "--preprocess",
+          "resample=8", "--set", "hidden=4"]
+    assert main(["cv", *t8, "--out", str(tmp_path / "r2"), *common]) == 0
+    capsys.readouterr()
+    rows = read_records(tmp_path / "results" / "npz-mine" / "cv.csv")
+    hashes = {json.loads(r["params"])["data_sha256"] for r in rows}
+    assert len(rows) == 2 and len(hashes) == 1
+    # saved again with the same arrays (new archive bytes, same content): still the same data
+    _npz_file(tmp_path / "mine.npz", 0.0)
+    assert main(["cv", *t8, "--out", str(tmp_path / "r3"), "--force", *common]) == 0
+    # other values in a file of that name: refused, naming what differs
+    _npz_file(tmp_path / "mine.npz", 2.0)
+    code = main(["cv", "--model", "linear", "--variant", "plain", "--schedule", "joint",
+                 "--out", str(tmp_path / "r4"), *common])
+    assert code == 2 and "its content (sha256" in capsys.readouterr().err
 
 
 def test_inner_validation_of_one_fixed_split_holds_out_each_training_subject(utkinect_data):

@@ -364,7 +364,7 @@ def cmd_cv(args) -> int:
              else [(f, None) for f in folds])
     jobs, skipped = [], 0
     mode = NATIVE if args.native else PORTABLE
-    check_dataset_identity(csv_path, base, dataset_identity(base, data))
+    check_dataset_identity(csv_path, base, dataset_identity(base))
     for seed in seeds:
         for fold, val in pairs:
             cfg = _config(args, fold, seed, val)

@@ -33,6 +33,8 @@ array; an unknown array name is one too (it is usually a typo such as ``label``)
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import struct
 import tokenize
 import warnings
@@ -274,6 +276,26 @@ def _attrs(path: Path, a: dict, n: int) -> dict[str, np.ndarray]:
             raise _err(path, key, f"expected {n} entries (one per sequence), got shape {arr.shape}")
         attrs[key.removeprefix("attr_")] = arr
     return attrs
+
+
+def content_sha256(path: str | Path) -> str:
+    """The sha256 of an ``.npz``'s content as stored: every array's name, dtype, shape and bytes,
+    in name order, before any validation, preprocessing or selection. It identifies the file's
+    data: a file saved again with the same arrays keeps it (the archive's own bytes, with their
+    timestamps, would not), and a change of any value changes it. Computed once per file and
+    modification (cached on path, size and mtime)."""
+    path = Path(path).expanduser().resolve()
+    st = path.stat()
+    return _content_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _content_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    for key, arr in sorted(_load_arrays(Path(path)).items()):
+        digest.update(f"{key}\x00{arr.dtype.str}\x00{arr.shape}\x00".encode())
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()
 
 
 def load_npz(path: str | Path) -> SkeletonSet:
