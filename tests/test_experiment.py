@@ -323,7 +323,8 @@ def test_predict_by_window_prints_segments(tmp_path, npz_path):
     with contextlib.redirect_stdout(out):
         assert predict_file(exp.out / "model.pt", npz_path, top=1, window=4, stride=2) == 0
     text = out.getvalue()
-    assert "by window (4 frames, every 2):" in text and "    frames 0-" in text
+    assert "by window (4 rows, every 2; rows as numbered in the file):" in text
+    assert "    rows 0-" in text and "windows right: " in text  # an npz's labels score them
 
 
 def test_skip_bad_trains_on_what_loads_and_records_what_it_skipped(tmp_path, npz_path,

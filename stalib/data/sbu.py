@@ -64,6 +64,12 @@ def read_sbu_file(path: str | Path) -> np.ndarray:
     return _parse(Path(path))[1]
 
 
+def read_sbu_first_frame(path: str | Path) -> tuple[int, np.ndarray]:
+    """``(the file's first frame index, (T, 30, 3) raw coordinates)`` of one
+    ``skeleton_pos.txt`` (frame indices grow by 1 a row)."""
+    return _parse(Path(path))
+
+
 def _parse(path: Path) -> tuple[int, np.ndarray]:
     """``(first frame index, (T, 30, 3) coordinates)`` of one file."""
     try:

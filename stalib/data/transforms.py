@@ -455,6 +455,19 @@ class _Settings:
         frames = getattr(self, "resample", None)
         return None if frames is None else Resample(frames)
 
+    def prepare(self, seq: np.ndarray, path) -> np.ndarray:
+        """One raw ``(T, K, 3)`` sequence read from ``path`` as a run of these settings sees it:
+        the transforms of :meth:`build` (a failure is a FormatError naming ``path``), then the
+        resampling of :meth:`resampler`. :func:`stalib.data.registry.load_dataset` does the same
+        two steps to every sequence (the readers apply :meth:`build`, then the set is resampled),
+        and ``stalib predict`` does this to a file and to each window of a recording, so a
+        window is prepared as a training sequence is."""
+        from stalib.data.core import apply_transform
+
+        out = apply_transform(self.build(), seq, path)
+        resample = self.resampler()
+        return out if resample is None else resample(out)
+
     def describe(self) -> str:
         """The transforms as text, e.g. for a results record."""
         steps = list(self.build().transforms)
