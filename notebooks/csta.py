@@ -36,7 +36,7 @@ folds = 'all'  # "all", a list of 1-based folds, an int n (the first n), or {pro
 n1 = 1000  # Algorithm 1, N1
 n2 = 500  # Algorithm 1, N2
 action = "kicking"  # class of the sequence drawn (None: the first test sequence's)
-figure = "figures/csta-sbu-coupled.png"  # where the coupled map goes
+figure = None  # under the results folder; None: named from the parameters (see below)
 reference_options = {}  # TrainConfig fields of the STA-LSTM compared with and drawn
 # beside (e.g. a validated Fig. 7 variant; {}: the paper's)
 options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0.0}
@@ -68,8 +68,11 @@ from stalib.experiment import fold_indices, load_data_for, trained_model
 from stalib.report import grid, plots, reproduce
 
 # torch's CPU threads; the folders as paths
+by_hand = results_dir is None  # run by hand: a figure it names itself goes to figures/yours/
 results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
                                                            runs_root)
+# `figure` None: named from the parameters, never over a figure of the report when run by hand
+figure = grid.figure_path(figure, "csta", dataset, options, results_dir, by_hand)
 literature = report.load_literature()
 
 # %%
@@ -142,4 +145,4 @@ print(f"{protocol} fold {fold} seed {seed}: test sequence {csta_att.name} ({labe
 fig = plots.plot_coupled_map(csta_att.alpha, sta_att.alpha, layout=dataset,
                              title=f"{report.DATASETS.get(dataset, dataset)}: '{label}', "
                                    f"{csta_att.name} ({protocol} fold {fold}, seed {seed})")
-display(grid.save_figure(fig, results_dir / figure))
+display(grid.save_figure(fig, figure))

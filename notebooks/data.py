@@ -60,7 +60,7 @@ from IPython.display import display
 from stalib.data.registry import get_splits
 from stalib.data.root import resolve_data_root
 from stalib.data.summary import summarize
-from stalib.experiment import load_data
+from stalib.experiment import dataset_key, load_data
 from stalib.report import grid, plots
 
 # torch's CPU threads; the folders as paths
@@ -80,23 +80,28 @@ for protocol in protocols:
         "train": [int(min(len(s.train) for s in splits)), int(max(len(s.train) for s in splits))],
         "test": [int(min(len(s.test) for s in splits)), int(max(len(s.test) for s in splits))],
     }
-root = str(resolve_data_root(data_root)).rstrip("/") + "/"  # paths relative to the data root
-info["skipped inputs"] = [m.replace(root, "") for m in data.skipped]
-path = results_dir / dataset / "data.json"
+# a path-safe name for every file written (npz:/a/b/mine.npz -> npz-mine), and messages with
+# paths relative to the data root (an npz needs none)
+key = dataset_key(dataset)
+root = ("" if dataset.startswith("npz:") else
+        str(resolve_data_root(data_root)).rstrip("/") + "/")
+info["skipped inputs"] = [m.replace(root, "") if root else m for m in data.skipped]
+path = results_dir / key / "data.json"
 path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(json.dumps(info, indent=1) + "\n")
 pd.Series({k: v for k, v in info.items() if not isinstance(v, (dict, list))})
 
 # %%
 display(grid.save_figure(plots.plot_class_counts(data.labels, data.class_names),
-                         results_dir / f"figures/data-{dataset}-classes.png"))
+                         results_dir / f"figures/data-{key}-classes.png"))
 display(grid.save_figure(plots.plot_length_hist(data.lengths),
-                         results_dir / f"figures/data-{dataset}-lengths.png"))
+                         results_dir / f"figures/data-{key}-lengths.png"))
 
 # %%
 first = [int(np.flatnonzero(data.labels == c)[0]) for c in range(data.num_classes)
          if np.any(data.labels == c)]
 middle = [data[i][len(data[i]) // 2] for i in first]
 titles = [data.class_names[data.labels[i]] for i in first]
-fig = plots.plot_skeleton_grid(middle, titles, dataset, ncols=4 if len(first) <= 12 else 8)
-display(grid.save_figure(fig, results_dir / f"figures/data-{dataset}-skeletons.png"))
+layout = None if dataset.startswith("npz:") else dataset  # an npz's joints have no known bones
+fig = plots.plot_skeleton_grid(middle, titles, layout, ncols=4 if len(first) <= 12 else 8)
+display(grid.save_figure(fig, results_dir / f"figures/data-{key}-skeletons.png"))

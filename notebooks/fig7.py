@@ -34,7 +34,7 @@ seeds = [0, 1, 2]  # a list, or {protocol: list}
 folds = 'all'  # "all", a list of 1-based folds, an int n (the first n), or {protocol: ...}
 n1 = 1000  # Algorithm 1, N1
 n2 = 500  # Algorithm 1, N2
-figure = "figures/fig7-sbu.png"  # where the bar chart goes
+figure = None  # under the results folder; None: named from the parameters (see below)
 options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0.0}
 model_overrides = {}  # per model, e.g. {"sta-lstm": {"alpha_gain": "joints"}}
 threads = None  # torch CPU threads (None: torch's default)
@@ -61,8 +61,11 @@ from stalib import report
 from stalib.report import grid, plots
 
 # torch's CPU threads; the folders as paths
+by_hand = results_dir is None  # run by hand: a figure it names itself goes to figures/yours/
 results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir, results_root,
                                                            runs_root)
+# `figure` None: named from the parameters, never over a figure of the report when run by hand
+figure = grid.figure_path(figure, "fig7", dataset, options, results_dir, by_hand)
 literature = report.load_literature()
 
 # %%
@@ -97,4 +100,4 @@ if len(gain):
                               caption="Mean minus the LSTM's mean (percentage points)"))
 
 # %%
-display(grid.save_figure(plots.plot_ablation(summary, literature), results_dir / figure))
+display(grid.save_figure(plots.plot_ablation(summary, literature), figure))

@@ -13,6 +13,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 
 from stalib import __version__
 from stalib.errors import StalibError
@@ -41,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """stalib's own warnings (bad input skipped, a label gap, ...) as one line, like its errors;
+    others as Python prints them."""
+    if category.__module__.startswith("stalib"):
+        print(f"stalib: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command ``stalib ARGS`` (``argv`` None: ``sys.argv``): first started again in the
     portable deterministic mode (:func:`stalib.determinism.reexec`) unless ``--native`` is
@@ -54,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             determinism.reexec(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.showwarning = _one_line_warning
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
@@ -67,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `stalib predict ... | head -2`: the reader has gone; no traceback
         _silence_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
+    finally:
+        warnings.showwarning = _python_showwarning
 
 
 def _silence_stdout() -> None:

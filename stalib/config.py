@@ -33,9 +33,6 @@ MAX_SEED = 2**63 - 1
 #: a float32 (torch then raises "value cannot be converted to type float without overflow").
 MAX_LR = 1e30
 
-#: The standard protocol of each dataset (``protocol=None`` in a :class:`TrainConfig`).
-DEFAULT_PROTOCOL = {"sbu": "5fold", "utkinect": "xsub", "nwucla": "xview", "utdmhad": "xsub",
-                    "ntu60": "xsub"}
 
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
@@ -268,8 +265,16 @@ class TrainConfig:
         if self.n1 == 0 and self.n2 == 0 and self.epochs is None:
             raise ConfigError("--n1 0 --n2 0 trains 0 iterations: the model would be saved "
                               "untrained; give --n1 or --n2 > 0 (or --epochs)")
-        if self.protocol is not None and self.protocol == DEFAULT_PROTOCOL.get(self.dataset):
-            self.protocol = None  # one spelling per run: None is the standard protocol
+        if self.protocol is not None:
+            from stalib.data.registry import default_protocol
+
+            try:  # (a dataset the registry does not know, e.g. a SkeletonSet given to
+                # train_run, has no standard protocol to compare with)
+                standard = default_protocol(self.dataset)
+            except ConfigError:
+                standard = None
+            if self.protocol == standard:
+                self.protocol = None  # one spelling per run: None is the standard protocol
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
         # (a validation fold that is the test fold is refused where the splits are known,
@@ -367,6 +372,16 @@ class TrainConfig:
             if mine != theirs:
                 out[f.name] = mine
         return out
+
+    def settings_hash(self) -> str:
+        """8 hex digits of the sha256 of :meth:`deviations` (the settings that differ from the
+        paper's): runs of one unnamed configuration share it, runs of two do not, so their run
+        folders (``<model>@custom-<hash>``) never meet."""
+        import hashlib
+        import json
+
+        blob = json.dumps(self.deviations(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
     def augmentation(self):
         """The :class:`stalib.data.augment.Augment` of this run's training batches."""

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stalib.config import DEFAULT_PROTOCOL, TrainConfig, fit_to_data
+from stalib.config import TrainConfig, fit_to_data
 from stalib.data.core import SkeletonSet
 from stalib.data.registry import preprocess_changes, preprocess_settings
 from stalib.errors import ConfigError, StalibError
@@ -53,7 +53,16 @@ def dataset_key(name: str) -> str:
 
 
 def protocol_of(cfg: TrainConfig) -> str:
-    return cfg.protocol or DEFAULT_PROTOCOL.get(cfg.dataset, "5fold")
+    """The run's protocol: its own, or the dataset's standard one (for an npz: from its arrays,
+    :func:`stalib.data.registry.default_protocol`)."""
+    from stalib.data.registry import default_protocol
+
+    if cfg.protocol:
+        return cfg.protocol
+    try:
+        return default_protocol(cfg.dataset)
+    except ConfigError:  # data the registry does not know (a SkeletonSet given to train_run)
+        return "5fold"
 
 
 def record_protocol(cfg: TrainConfig) -> str:
@@ -85,7 +94,10 @@ def dataset_identity(cfg: TrainConfig) -> dict:
         return {}
     from stalib.data.npz import content_sha256
 
-    return {"data_sha256": content_sha256(cfg.dataset[4:])}
+    path = Path(cfg.dataset[4:]).expanduser()
+    if not path.is_file():  # data handed over in memory (run_experiment(data=...)): no file
+        return {}
+    return {"data_sha256": content_sha256(path)}
 
 
 def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) -> None:

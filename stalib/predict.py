@@ -194,6 +194,9 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     if plot:  # before any work: a bad --plot fails now, not after the prediction is printed
         check_file(plot, "--plot", plot_suffixes())
     check_model_file(checkpoint)
+    from stalib.train import resolve_device
+
+    device = str(resolve_device(device))  # a missing CUDA is said so, not blamed on the model
     model, meta = load_model(checkpoint, device=device)
     settings = preprocess_settings(meta["dataset"], meta.get("train_config", {}).get("preprocess"))
     recordings = read_raw(file, meta["dataset"])

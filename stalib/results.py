@@ -372,17 +372,24 @@ def _check_settings(path: Path, rows: list[dict], record: dict, where: str = "th
                 f"{where}: {_describe(mine)}); {hint}")
 
 
-def merge_file(src: Path, dest: Path) -> tuple[int, int]:
+#: Columns that say when and how fast a run went, not what it computed: two rows of one run
+#: that differ only here are the same run (merged once, the first kept).
+CLOCK_COLUMNS = ("wall_time_s", "timestamp")
+
+
+def merge_file(src: Path, dest: Path, shown: Path | None = None) -> tuple[int, int]:
     """Add the rows of the results file ``src`` to ``dest`` (created if missing), under its lock.
 
     A row whose key is not in ``dest`` is added; one equal to ``dest``'s row of its key in
-    every column is already there and skipped; one that differs from it is refused (nothing is
-    replaced), as is a row whose variant holds other settings in ``dest`` (the check of
-    :func:`append_record`). Returns ``(added, already there)``."""
+    every column but the clock's (:data:`CLOCK_COLUMNS`) is the same run, already there, and
+    skipped; one that differs from it is refused (nothing is replaced), as is a row whose
+    variant holds other settings in ``dest`` (the check of :func:`append_record`). ``shown``:
+    the file messages name for ``dest`` (a trial merge works on a temporary copy). Returns
+    ``(added, already there)``."""
     incoming = read_records(src)
     with locked(dest):
         rows = read_records(dest)
-        added = _new_rows(src, dest, rows, incoming)
+        added = _new_rows(src, shown or dest, rows, incoming)
         if added:
             write_rows(dest, rows + added)
     return len(added), len(incoming) - len(added)
@@ -402,7 +409,8 @@ def _new_rows(src: Path, dest: Path, rows: list[dict], incoming: list[dict]) -> 
             have[key] = row
             added.append(row)
             continue
-        differ = [c for c in COLUMNS if str(old.get(c, "")) != str(row.get(c, ""))]
+        differ = [c for c in COLUMNS if c not in CLOCK_COLUMNS
+                  and str(old.get(c, "")) != str(row.get(c, ""))]
         if differ:
             raise StalibError(
                 f"{src}, line {i}: another result for {dict(zip(KEY, key[:-1], strict=True))} "
@@ -429,7 +437,7 @@ def merge_results(sources: list[Path], dest_dir: Path, dry_run: bool = False
             if d.exists() and not trial.exists():
                 trial.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(d, trial)
-            counts.append(merge_file(f, trial))
+            counts.append(merge_file(f, trial, shown=d))
     if not dry_run:
         counts = [merge_file(f, d) for f, d in plan]
     return [(f, d, *c) for (f, d), c in zip(plan, counts, strict=True)]

@@ -52,6 +52,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -395,10 +396,15 @@ class NumericalError(StalibError):
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device of ``--device name`` (``auto``: CUDA when there is one, else the CPU);
+    a CUDA device this torch or machine cannot give is one line (a StalibError), before any
+    work, not a traceback from the first tensor moved there."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise StalibError(f"--device {name}: CUDA is not available on this machine")
+        why = (f"this torch ({torch.__version__}) is built without CUDA"
+               if torch.version.cuda is None else "no CUDA device is visible on this machine")
+        raise StalibError(f"--device {name}: {why}; use --device cpu (or auto)")
     return torch.device(name)
 
 
@@ -666,8 +672,13 @@ class Trainer:
                 sched.load_state_dict(state["scheduler"])
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_iter, initial=self.iteration, disable=not self.progress, leave=False,
-                   desc=f"step {stage.step}: {stage.name}" if stage.step else stage.name)
+        # a bar on a terminal only; redirected to a file (a log) a line per stage instead, not
+        # the bar's frames joined by carriage returns
+        desc = f"step {stage.step}: {stage.name}" if stage.step else stage.name
+        on_terminal = sys.stderr.isatty()
+        bar = tqdm(total=n_iter, initial=self.iteration, leave=False, desc=desc,
+                   disable=not (self.progress and on_terminal))
+        entry = None
         self.window = [0.0, 0.0, 0.0]  # loss, correct, seen since the last log entry
         while True:
             terms, diag = self.step(net, opt, params, stage, n_iter)
@@ -691,6 +702,9 @@ class Trainer:
             if last:
                 break
         bar.close()
+        if self.progress and not on_terminal and entry is not None:
+            print(f"{desc}: {n_iter} iterations, loss {entry['loss']:.3f}, training batch "
+                  f"accuracy {entry['train_batch_acc']:.2f}", file=sys.stderr, flush=True)
 
     def step(self, net, opt, params: list[torch.nn.Parameter], stage: Stage,
              n_iter: int) -> tuple[dict, dict]:

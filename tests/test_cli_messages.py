@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stalib.cli import build_parser, main
-from stalib.commands.train import short_schedule_note
+from stalib.commands.train import short_run_note
 from stalib.data.utkinect import LABEL_FILE_CHOICES
 
 REPO_README = __import__("pathlib").Path(__file__).resolve().parents[1] / "README.md"
@@ -38,16 +38,25 @@ def test_readme_says_npz_is_not_preprocessed_and_what_n1_n2_mean():
     assert "5 x N1 + 3 x N2 iterations" in readme
 
 
-def test_short_schedules_are_flagged():
-    note = short_schedule_note("sta-lstm", 100, 50)
-    assert note.startswith("note: --n1 100 --n2 50 is 650 iterations of sta-lstm (5 x N1 + 3 x "
-                           "N2), 10% of the paper's 6500")
-    assert short_schedule_note("lstm", 10, 5).startswith("note: --n1 10 --n2 5 is 25 iterations "
-                                                         "of lstm (2 x N1 + 1 x N2)")
-    assert short_schedule_note("hcn", 100, 50).startswith("note: --n1 100 --n2 50 is 150 "
-                                                          "iterations of hcn (1 x N1 + 1 x N2)")
-    assert short_schedule_note("sta-lstm", 1000, 500) is None
-    assert short_schedule_note("sta-lstm", 800, 400) is None
+def test_short_runs_are_flagged_by_one_rule():
+    from stalib.config import TrainConfig
+
+    def note(**kw):
+        return short_run_note(TrainConfig(**kw))
+
+    assert note(model="sta-lstm", n1=100, n2=50).startswith(
+        "note: --n1 100 --n2 50 is 650 iterations of sta-lstm (5 x N1 + 3 x N2), 10% of the "
+        "paper's 6500")
+    assert note(model="lstm", n1=10, n2=5).startswith("note: --n1 10 --n2 5 is 25 iterations "
+                                                      "of lstm (2 x N1 + 1 x N2)")
+    assert note(model="hcn", n1=100, n2=50).startswith("note: --n1 100 --n2 50 is 150 "
+                                                       "iterations of hcn (1 x N1 + 1 x N2)")
+    assert note(model="sta-lstm") is None and note(model="sta-lstm", n1=800, n2=400) is None
+    # a one-stage recipe is measured in its own unit, epochs (issue 37: it said nothing)
+    assert note(model="lstm", schedule="joint", epochs=3).startswith(
+        "note: --epochs 3 is 2% of the 150 epochs of the named recipes")
+    assert note(model="lstm", schedule="joint", epochs=150) is None
+    assert TrainConfig.from_recipe("r1-view", model="hcn").epochs == 150
 
 
 def test_label_file_help_and_error_name_the_same_choices(tmp_path):

@@ -58,8 +58,13 @@ def test_plan_grid(utkinect_data, tmp_path):
     # N1 = 10, N2 = 5 are not the paper's settings: the runs are filed as variant "custom"
     assert keys[0] == ("utkinect", "xsub", "custom", "lstm", 1, 0)
     assert ("utkinect", "loso", "custom", "sta-lstm", 2, 0) in keys
-    assert runs[-1].out == (tmp_path / "runs" / "utkinect" / "loso" / "sta-lstm@custom"
-                            / "fold2-seed0")
+    # an unnamed configuration's folder carries its settings' hash: two never share one
+    assert runs[-1].out == (tmp_path / "runs" / "utkinect" / "loso"
+                            / f"sta-lstm@custom-{runs[-1].cfg.settings_hash()}" / "fold2-seed0")
+    other = grid.plan_grid("utkinect", ["sta-lstm"], ["loso"], [0], 2, 20, 5, tmp_path / "runs",
+                           data=utkinect_data)
+    assert other[-1].out.parent.name.startswith("sta-lstm@custom-")
+    assert other[-1].out.parent != runs[-1].out.parent
     named = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
                            tmp_path / "runs", data=utkinect_data,
                            options={"variant": "l1-off", "lambda3": 0.0})

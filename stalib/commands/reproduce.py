@@ -57,7 +57,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stalib.report import grid
     from stalib.report import reproduce as rp
 
     root = rp.project_root()
@@ -76,15 +75,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = rp.select(rp.JOBS, args.only)
 
     if args.list:
-        width = max((len(job.name) for job in jobs), default=0)
-        loaded: dict = {}
-        for job in jobs:
-            state = _state(job, root, results, args.quick)
-            needs = f" [needs {', '.join(job.requires)}]" if job.requires else ""
-            progress = grid.grid_progress(job, results, data_root, args.quick, loaded)
-            rows = progress.describe() if progress else ""
-            print(f"{job.name:{width}s}  {state:11s} {rows:>30s}  {job.notebook}{needs}  "
-                  f"{job.description}")
+        print(list_table(jobs, root, results, data_root, args.quick))
         return 0
 
     if not (args.quick or args.only or args.yes):
@@ -110,15 +101,45 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _state(job, root: Path, results: Path, quick: bool) -> str:
-    """``notebook missing``, ``up to date`` (its stamp matches) or ``to run``."""
+    """``notebook missing``, ``up to date`` (its stamp matches) or ``to run: <why>``
+    (:func:`stalib.report.reproduce.why_to_run`)."""
     from stalib.report import reproduce as rp
 
     notebook = root / job.notebook
     if not notebook.is_file():
         return "notebook missing"
-    if rp.is_up_to_date(results, job, rp.job_hash(job, notebook, quick, results)):
-        return "up to date"
-    return "to run"
+    why = rp.why_to_run(results, job, rp.job_hash(job, notebook, quick, results), quick)
+    return "up to date" if why is None else f"to run: {why}"
+
+
+#: The width ``--list`` keeps to.
+LIST_WIDTH = 100
+
+
+def list_table(jobs, root: Path, results: Path, data_root: Path | None, quick: bool) -> str:
+    """``stalib reproduce --list``: a header, then per job its name, state (with why it would
+    run), runs recorded and the time the missing ones take, and, indented below, its notebook,
+    the data it needs and what it does; every line within :data:`LIST_WIDTH` columns."""
+    import textwrap
+
+    from stalib.report import grid
+
+    loaded: dict = {}
+    rows = []
+    for job in jobs:
+        progress = grid.grid_progress(job, results, data_root, quick, loaded)
+        rows.append((job, _state(job, root, results, quick),
+                     progress.describe() if progress else ""))
+    name_w = max([len("job")] + [len(j.name) for j, _, _ in rows])
+    state_w = max([len("state")] + [len(s) for _, s, _ in rows])
+    runs_w = max(0, LIST_WIDTH - name_w - state_w - 4)
+    lines = [f"{'job':{name_w}s}  {'state':{state_w}s}  runs", "-" * LIST_WIDTH]
+    for job, state, runs in rows:
+        lines.append(f"{job.name:{name_w}s}  {state:{state_w}s}  {runs[:runs_w]}".rstrip())
+        needs = f" (needs {', '.join(job.requires)})" if job.requires else ""
+        lines += textwrap.wrap(f"{job.notebook}{needs}: {job.description}", LIST_WIDTH,
+                               initial_indent="    ", subsequent_indent="    ")
+    return "\n".join(lines)
 
 
 #: A job that would train this long (seconds, at the recorded pace) needs --yes or --only.

@@ -181,9 +181,11 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
 
     check_model_name(args.model)
     from stalib.data.registry import DATASETS_SAID, FOLDERS
+    from stalib.train import resolve_device
 
     if args.dataset not in FOLDERS and not args.dataset.startswith("npz:"):
         raise ConfigError(f"--dataset {args.dataset!r}: expected {DATASETS_SAID}")
+    resolve_device(args.device)  # a CUDA device this install lacks: one line, before any work
     recipe = recipe_settings(args.recipe, args.dataset) if getattr(args, "recipe", None) else {}
     paper = TrainConfig()
 
@@ -265,7 +267,7 @@ def cmd_train(args) -> int:
     cfg = _config(args, args.fold, args.seed)
     if int(os.environ.get("RANK", "0") or 0) == 0:  # the process that writes
         _check_outputs(args, cfg)
-        note = short_schedule_note(args.model, args.n1, args.n2)
+        note = short_run_note(cfg)
         if note:
             print(note, flush=True)
     info = distributed.init(cfg.device)
@@ -291,13 +293,22 @@ def cmd_train(args) -> int:
     return 0
 
 
-def short_schedule_note(model: str, n1: int, n2: int) -> str | None:
-    """A warning when ``model`` is trained for under half the paper's iterations, else None."""
-    paper, _ = schedule_size(model, PAPER_N1, PAPER_N2)
-    total, formula = schedule_size(model, n1, n2)
+def short_run_note(cfg: TrainConfig) -> str | None:
+    """The one rule for a run too short to mean much, said by ``train`` and ``cv`` alike: under
+    half the full length of its schedule, the paper's N1 and N2 for Algorithm 1 (staged), the
+    named recipes' epochs for one stage (joint); else None."""
+    if cfg.schedule == "joint" or cfg.epochs is not None:
+        full = RECIPES["r1"]["epochs"]
+        epochs = cfg.epochs if cfg.epochs is not None else 1
+        if epochs * 2 > full:
+            return None
+        return (f"note: --epochs {epochs} is {100 * epochs / full:.0f}% of the {full} epochs of "
+                "the named recipes: a quick check, expect an accuracy far below theirs")
+    paper, _ = schedule_size(cfg.model, PAPER_N1, PAPER_N2)
+    total, formula = schedule_size(cfg.model, cfg.n1, cfg.n2)
     if total * 2 > paper:
         return None
-    return (f"note: --n1 {n1} --n2 {n2} is {total} iterations of {model} ({formula}), "
+    return (f"note: --n1 {cfg.n1} --n2 {cfg.n2} is {total} iterations of {cfg.model} ({formula}), "
             f"{100 * total / paper:.0f}% of the paper's {paper}: a quick check, expect an "
             "accuracy far below the paper's (near chance for the attention models)")
 
@@ -349,7 +360,7 @@ def cmd_cv(args) -> int:
     csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
     out_root = Path(args.out) if args.out else (
         Path("runs") / dataset_key(args.dataset) / protocol_of(base)
-        / model_folder(args.model, base.variant_name))
+        / model_folder(args.model, base.variant_name, base.settings_hash()))
     check_dir(out_root, "--out")  # before the data is loaded: nothing is lost on a bad path
     check_dir(csv_path.parent, "--results")
     data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
@@ -385,6 +396,11 @@ def cmd_cv(args) -> int:
                                                      else max(1, os.cpu_count() or 1))})
     if skipped:
         print(f"{skipped} finished run(s) already in {csv_path}: skipped")
+    if jobs:
+        print(f"{len(jobs)} run(s) into {out_root}/ (a folder per fold and seed)", flush=True)
+        note = short_run_note(base)
+        if note:
+            print(note, flush=True)
     failures = []
     if args.jobs == 1:
         outcomes = (_cv_job(j) for j in jobs)
@@ -425,13 +441,22 @@ def _print_summary(csv_path: Path, model: str, protocol: str, variant: str,
 
 
 def _int_list(text: str, what: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]``: comma-separated whole numbers, none empty, none twice (a
+    seed or fold given twice would run the same run twice)."""
+    parts = [v.strip() for v in text.split(",")]
+    if not text.strip():
+        raise ConfigError(f"{what} is empty: expected comma-separated integers, e.g. 0,1,2")
+    if "" in parts:
+        raise ConfigError(f"{what} {text!r}: an empty entry between commas; expected "
+                          "comma-separated integers, e.g. 0,1,2")
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in parts]
     except ValueError:
         raise ConfigError(
             f"{what} {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
-    if not values:
-        raise ConfigError(f"{what} is empty")
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ConfigError(f"{what} {text!r}: {', '.join(map(str, twice))} given twice")
     return values
 
 

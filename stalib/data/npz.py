@@ -10,7 +10,8 @@ array          shape, dtype        meaning
                                    ``offsets[0] == 0``, strictly increasing, last ``== F``
 ``lengths``    (N,) int            instead of ``offsets``: the frame count of each sequence
 ``sequences``  (N, T, K, 3) float  instead of ``frames``: zero-padded sequences; ``lengths``
-                                   (optional, default ``T``) gives the real frames of each
+                                   gives the real frames of each (without it every frame is
+                                   real, and a sequence ending in all-zero frames is refused)
 ``labels``     (N,) int            class index, ``0 <= label < len(class_names)``
 ``class_names`` (C,) str           optional; default ``"0"`` .. ``str(max label)``
 ``groups``     (N,) str or int     optional (alias ``subjects``): the unit of a group-wise split
@@ -125,6 +126,14 @@ def _check_member_size(path: Path, archive, key: str) -> None:
                               f"but the member holds {held} bytes: a damaged file")
 
 
+def _trailing_zero_frames(seqs: np.ndarray) -> np.ndarray:
+    """Per sequence of ``(N, T, K, 3)``: how many of its last frames are all zeros."""
+    nonzero = np.any(seqs.reshape(seqs.shape[0], seqs.shape[1], -1) != 0, axis=2)  # (N, T)
+    last = np.where(nonzero.any(axis=1), seqs.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1),
+                    -1)
+    return (seqs.shape[1] - 1 - last).astype(np.int64)
+
+
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataRootError(f"npz file {path} not found (dataset name npz:PATH)")
@@ -173,6 +182,14 @@ def _frames_and_offsets(path: Path, a: dict[str, np.ndarray]) -> tuple[np.ndarra
             lengths = _per_sequence(path, "lengths", _int_array(path, "lengths", a["lengths"]), n)
         else:
             lengths = np.full(n, t, dtype=np.int64)
+            # without lengths every frame is real: trailing all-zero frames would be read as
+            # frames of a skeleton at the origin, the padding taken for motion
+            pad = _trailing_zero_frames(seqs)
+            if pad.max(initial=0) > 0:
+                i = int(np.argmax(pad))
+                raise _err(path, "sequences", f"sequence {i} ends in {pad[i]} all-zero frames "
+                           f"(of {t}), padding that would be read as frames: give 'lengths' (the "
+                           "real frame count of each sequence)")
         if len(lengths) and (lengths.min() < 1 or lengths.max() > t):
             raise _err(path, "lengths", f"every length must lie in [1, {t}] (the padded length)")
         frames = (np.concatenate([seqs[i, :m] for i, m in enumerate(lengths)])
@@ -276,6 +293,16 @@ def _attrs(path: Path, a: dict, n: int) -> dict[str, np.ndarray]:
             raise _err(path, key, f"expected {n} entries (one per sequence), got shape {arr.shape}")
         attrs[key.removeprefix("attr_")] = arr
     return attrs
+
+
+def array_names(path: str | Path) -> set[str]:
+    """The array names an ``.npz`` holds, read from its zip directory without loading an array
+    (an empty set when it is no readable zip: loading it will say why)."""
+    try:
+        with zipfile.ZipFile(Path(path).expanduser()) as archive:
+            return {n.removesuffix(".npy") for n in archive.namelist()}
+    except (OSError, zipfile.BadZipFile):
+        return set()
 
 
 def content_sha256(path: str | Path) -> str:

@@ -18,7 +18,8 @@ nwucla     ``xview`` (views 1 and 2 train, view 3 tests; Wang et al. 2014)
 utdmhad    ``xsub`` (subjects 1, 3, 5, 7 train; Chen et al. 2015)
 ntu60      ``xsub`` (cross-subject), ``xview`` (cross-view)
 npz:PATH   ``provided`` (its ``split`` array), ``folds`` (its ``fold`` array), ``5fold``
-           (group 5-fold), ``loso``; default: the first the file supports
+           (group 5-fold), ``loso`` (leave one *sequence* out, as UTKinect's), ``logo`` (leave
+           one group out: one subject a fold); default: the first the file supports
 ========== ==========================================================================
 """
 
@@ -63,7 +64,7 @@ PROTOCOLS: dict[str, dict[str, Callable[[SkeletonSet], list[sp.Split]]]] = {
     "utdmhad": {"xsub": sp.odd_subjects_train},
     "ntu60": {"xsub": sp.ntu_cross_subject, "xview": sp.ntu_cross_view},
     "npz": {"provided": sp.provided_split, "folds": sp.fold_splits, "5fold": sp.group_kfold,
-            "loso": sp.leave_one_sequence_out},
+            "loso": sp.leave_one_sequence_out, "logo": sp.leave_one_group_out},
 }
 #: The dataset names as the command line's help and errors say them.
 DATASETS_SAID = ", ".join(DATASETS[:-1]) + " or " + DATASETS[-1]
@@ -130,13 +131,22 @@ def protocols(name: str) -> list[str]:
 
 
 def default_protocol(name: str, data: SkeletonSet | None = None) -> str:
-    """The standard protocol of ``name``; for ``npz`` it depends on the arrays of ``data``."""
+    """The standard protocol of ``name``: the first of :data:`PROTOCOLS`; for ``npz`` the first
+    that its arrays support (``provided`` with a ``split`` array, ``folds`` with a ``fold``
+    array, else ``5fold``), read from ``data`` or, without it, from the file's array names.
+    Every command takes a run's protocol from here (``TrainConfig.protocol`` None)."""
     kind = dataset_kind(name)
     if kind != "npz":
         return next(iter(PROTOCOLS[kind]))
-    if data is not None and "split" in data.attrs:
+    if data is not None:
+        arrays = set(data.attrs)
+    else:
+        from stalib.data.npz import array_names
+
+        arrays = array_names(name[4:])
+    if "split" in arrays:
         return "provided"
-    if data is not None and "fold" in data.attrs:
+    if "fold" in arrays:
         return "folds"
     return "5fold"
 

@@ -151,6 +151,17 @@ def leave_one_sequence_out(data: SkeletonSet) -> list[Split]:
     ]
 
 
+def leave_one_group_out(data: SkeletonSet) -> list[Split]:
+    """One split per group (subject), in sorted order: that group tests, all others train
+    (leave-one-subject-out as most of the field means it; ``loso`` here is Xia et al.'s
+    leave-one-*sequence*-out)."""
+    names = sorted(set(data.groups.tolist()))
+    if len(names) < 2:
+        raise ConfigError(f"{data.name}: leave-one-group-out needs at least 2 groups, found "
+                          f"{len(names)}")
+    return [split_by_test_mask(f"group:{g}", data.groups == g, data.groups) for g in names]
+
+
 def group_kfold(data: SkeletonSet, k: int = 5) -> list[Split]:
     """Group-wise ``k``-fold: no group in two folds, folds balanced by sequence count.
 
@@ -181,8 +192,12 @@ def provided_split(data: SkeletonSet) -> list[Split]:
 
 
 def fold_splits(data: SkeletonSet) -> list[Split]:
-    """One split per value of ``attrs["fold"]`` (sorted): that fold tests, the others train."""
+    """One split per value of ``attrs["fold"]`` (sorted): that fold tests, the others train.
+    Splits are numbered from 1 in that order, as ``--fold`` numbers them, whatever the values
+    (a 0-based array's value 0 is ``fold1``, named ``fold1 (value 0)``)."""
     if "fold" not in data.attrs:
         raise ConfigError(f"{data.name}: no 'fold' array, so no fold protocol")
     fold = np.asarray(data.attrs["fold"])
-    return [split_by_test_mask(f"fold{v}", fold == v) for v in np.unique(fold).tolist()]
+    return [split_by_test_mask(f"fold{k}" if str(v) == str(k) else f"fold{k} (value {v})",
+                               fold == v)
+            for k, v in enumerate(np.unique(fold).tolist(), 1)]

@@ -79,6 +79,27 @@ def default_folders() -> tuple[Path, Path]:
     return results_root(), project / "runs"
 
 
+#: Where a notebook run by hand (no ``results_dir``) puts a figure it names itself: never over
+#: the report's committed figures (git-ignored).
+YOUR_FIGURES = "figures/yours"
+
+
+def figure_path(figure: str | None, notebook: str, dataset: str, options: dict | None,
+                results_dir: Path, by_hand: bool) -> Path:
+    """Where a notebook's figure goes. ``figure`` given: ``results_dir / figure`` (asked for).
+    None: named from the parameters, ``<notebook>-<dataset>[-<variant>].png`` (an npz by its
+    path-safe name), under ``figures/`` when ``stalib reproduce`` runs it and under
+    :data:`YOUR_FIGURES` when run by hand (``by_hand``: no ``results_dir`` given), so a hand run
+    with other parameters never overwrites a figure of the report."""
+    if figure is not None:
+        return Path(results_dir) / figure
+    from stalib.experiment import dataset_key
+
+    variant = (options or {}).get("variant")
+    name = f"{notebook}-{dataset_key(dataset)}" + (f"-{variant}" if variant else "") + ".png"
+    return Path(results_dir) / (YOUR_FIGURES if by_hand else "figures") / name
+
+
 def save_figure(fig, path: str | Path):
     """Write ``fig`` to ``path`` (PNG, 120 dpi, tight; folders made as needed) and return it as
     an IPython image, for the notebook to display."""
@@ -90,21 +111,28 @@ def save_figure(fig, path: str | Path):
     return Image(filename=str(path))
 
 
-def model_folder(model: str, variant: str = "paper") -> str:
-    """``<model>`` for the paper's settings, ``<model>@<variant>`` for another variant."""
-    from stalib.config import DEFAULT_VARIANTS
+def model_folder(model: str, variant: str = "paper", settings: str | None = None) -> str:
+    """``<model>`` for the paper's settings, ``<model>@<variant>`` for another variant; an
+    unnamed one (``custom``) with its ``settings`` hash (:meth:`TrainConfig.settings_hash`),
+    ``<model>@custom-<hash>``: two unnamed configurations never share a run folder."""
+    from stalib.config import CUSTOM_VARIANT, DEFAULT_VARIANTS
 
-    return model if variant in DEFAULT_VARIANTS else f"{model}@{variant}"
+    if variant in DEFAULT_VARIANTS:
+        return model
+    if variant == CUSTOM_VARIANT and settings:
+        return f"{model}@{variant}-{settings}"
+    return f"{model}@{variant}"
 
 
 def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, fold: int,
-               seed: int, variant: str = "paper") -> Path:
+               seed: int, variant: str = "paper", settings: str | None = None) -> Path:
     """``<runs_root>/<dataset>/<protocol>/<model>[@<variant>]/fold<f>-seed<s>`` (``stalib
-    cv``'s layout; the variant is in the folder name unless it is ``paper``)."""
+    cv``'s layout; the variant is in the folder name unless it is ``paper``, an unnamed one
+    with its ``settings`` hash: :func:`model_folder`)."""
     from stalib.experiment import dataset_key
 
-    return (Path(runs_root) / dataset_key(dataset) / protocol / model_folder(model, variant)
-            / RUN_FOLDER.format(fold=fold, seed=seed))
+    return (Path(runs_root) / dataset_key(dataset) / protocol
+            / model_folder(model, variant, settings) / RUN_FOLDER.format(fold=fold, seed=seed))
 
 
 def for_protocol(value: Any, protocol: str, what: str) -> Any:
@@ -201,7 +229,8 @@ def plan_grid(dataset: str, models: Sequence[str], protocols: Sequence[str], see
                     cfg = make_config(dataset, model, protocol, fold, seed, n1, n2, options,
                                       model_overrides)
                     runs.append(PlannedRun(cfg, run_folder(runs_root, dataset, protocol, model,
-                                                           fold, seed, cfg.variant_name)))
+                                                           fold, seed, cfg.variant_name,
+                                                           cfg.settings_hash())))
     return runs
 
 

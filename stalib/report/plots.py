@@ -21,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from stalib.data.skeletons import Layout, get_layout
 from stalib.report.tables import DATASETS, MODEL_LABELS, compare, error_bars, protocol_label
@@ -89,12 +90,19 @@ def _skeleton_axes(ax: Axes, frame: np.ndarray) -> None:
         side.set_visible(False)
 
 
-def plot_skeleton(frame, layout: Layout | str, ax: Axes | None = None,
+def plot_skeleton(frame, layout: Layout | str | None, ax: Axes | None = None,
                   label_joints: bool = False, title: str | None = None) -> Figure:
-    """One frame ``(K, 3)``: the bones of each person present (x right, y up) and the joints."""
+    """One frame ``(K, 3)``: the bones of each person present (x right, y up) and the joints
+    (``layout`` None, data of no known layout: the joints only)."""
     frame = _as_frame(frame)
-    layout = get_layout(layout)
     fig, ax = _axes(ax, (4, 4))
+    if layout is None:  # your own data (npz): joints only, no bones to draw
+        ax.scatter(frame[:, 0], frame[:, 1], s=12, color="black", zorder=3, gid="joints")
+        _skeleton_axes(ax, frame)
+        if title:
+            ax.set_title(title)
+        return fig
+    layout = get_layout(layout)
     persons = _present(frame, layout)
     _draw_bones(ax, frame, layout, persons)
     j = layout.joints_per_person
@@ -112,7 +120,7 @@ def plot_skeleton(frame, layout: Layout | str, ax: Axes | None = None,
     return fig
 
 
-def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout | str,
+def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout | str | None,
                        ncols: int = 4, title: str | None = None) -> Figure:
     """One skeleton frame per panel (e.g. one per class), ``titles[i]`` above panel ``i``."""
     frames = [_as_frame(f) for f in frames]
@@ -235,7 +243,9 @@ def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
                                     title=rf"Spatial attention $\alpha$ at {name}")
         else:
             plot_alpha_heatmap(alpha, None, ax=axes[0],
-                               title=rf"Spatial attention $\alpha$ (shown: {name})")
+                               title=rf"Spatial attention $\alpha$ ({name}: marked)")
+            axes[0].axvline(frame + 1, color=TOP_COLOR, linestyle="--", linewidth=1.2,
+                            gid="alpha-frame-heatmap")
         row = 1
     if beta is not None:
         ax = axes[row]
@@ -266,6 +276,8 @@ def _heatmap(ax: Axes, values: np.ndarray, layout, label: str, gid: str) -> None
     image.set_gid(gid)
     ax.set_xlabel("frame")
     ax.set_ylabel("joint")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # frames and joints are whole
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _joint_ticks(ax, k, layout)
     ax.figure.colorbar(image, ax=ax, label=label, shrink=0.9)
 
@@ -301,6 +313,7 @@ def plot_beta(beta, ax: Axes | None = None, title: str | None = None) -> Figure:
     fig, ax = _axes(ax, (6, 2.5))
     t = np.arange(1, beta.size + 1)
     ax.plot(t, beta, color="tab:blue", marker=".", gid="beta")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame t")
     ax.set_ylabel(r"$\beta_t$")
     ax.set_title(title or r"Temporal attention $\beta_t$")

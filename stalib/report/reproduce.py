@@ -390,7 +390,7 @@ def _grid() -> list[Job]:
         jobs.append(_fig7_job(
             name, name, ds, {k: v for k, v in grid.items() if k not in ("dataset", "options")},
             f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}){what}, "
-            "every fold: hours on a CPU", options))
+            "every fold", options))
     for options in ({}, *VALIDATED["sbu"]):
         tag = "sbu" + (f"-{options['variant']}" if options else "")
         jobs.append(Job(
@@ -481,15 +481,27 @@ def executed_path(results: Path, job: Job, failed: bool = False) -> Path:
 
 def is_up_to_date(results: Path, job: Job, digest: str) -> bool:
     """The stamp matches ``digest`` and every output and the executed notebook exist."""
+    return why_to_run(results, job, digest) is None
+
+
+def why_to_run(results: Path, job: Job, digest: str, quick: bool = False) -> str | None:
+    """Why ``job`` would run (None: it is up to date): ``never run here`` (no stamp), ``its
+    parameters changed``, ``notebook or input changed`` (the notebook's bytes or a file it
+    reads), ``<output> missing``."""
     stamp = stamp_path(results, job)
     try:
-        recorded = json.loads(stamp.read_text())["hash"]
+        recorded = json.loads(stamp.read_text())
+        digest_then = recorded["hash"]
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if recorded != digest:
-        return False
+        return "never run here"
+    if digest_then != digest:
+        if recorded.get("parameters") != json.loads(json.dumps(
+                job.effective_parameters(quick), default=str)):
+            return "its parameters changed"
+        return "notebook or input changed"
     needed = [results / o for o in job.outputs] + [executed_path(results, job)]
-    return all(p.is_file() for p in needed)
+    missing = [p for p in needed if not p.is_file()]
+    return f"{missing[0].name} missing" if missing else None
 
 
 def _write_atomic(path: Path, text: str) -> None:

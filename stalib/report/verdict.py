@@ -135,9 +135,9 @@ def sign_flip_p(diffs: np.ndarray) -> float:
 
 
 def _protocol(claim: Claim) -> str:
-    from stalib.config import DEFAULT_PROTOCOL
+    from stalib.data.registry import default_protocol
 
-    return claim.protocol or DEFAULT_PROTOCOL.get(claim.dataset, "5fold")
+    return claim.protocol or default_protocol(claim.dataset)
 
 
 #: Data kept out of development, and the data and protocol whose validation folds choose its

@@ -91,6 +91,26 @@ def missing_settings(row: dict) -> list[str]:
     return missing + ([] if "preprocessing" in params else ["preprocessing"])
 
 
+def check_same_data(row: dict, cfg, where: str) -> None:
+    """Refuse to rerun ``row`` when its data is not the data it was recorded on: an npz file
+    whose content (:func:`stalib.experiment.dataset_identity`) differs from the sha256 the row
+    recorded. The rerun would measure other data, not the determinism of the arithmetic."""
+    from stalib.experiment import dataset_identity
+
+    try:
+        recorded = json.loads(row.get("params") or "{}").get("data_sha256")
+    except json.JSONDecodeError:
+        return
+    if recorded is None:
+        return
+    now = dataset_identity(cfg).get("data_sha256")
+    if now != recorded:
+        raise StalibError(f"{where}: other data: {cfg.dataset[4:]} now holds content sha256 "
+                          f"{str(now)[:12]}, the row was recorded on {recorded[:12]}; a rerun "
+                          "would measure other data, so none is run (restore the file, or "
+                          "train it anew with stalib cv)")
+
+
 def compare(recorded: dict, rerun: dict) -> list[str]:
     """What differs between a recorded row and its rerun (empty: identical)."""
     out = []
@@ -144,8 +164,9 @@ def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Pat
                  "out": str(root / "runs" / r["dataset"] / r["protocol"].replace(":", "-")
                             / f"{r['model']}@{r['variant']}" / f"fold{r['fold']}-seed{r['seed']}")}
                 for r in rows]
-        for r in rows:
-            config_of(r, f"{path}, {label(r)}")  # every row readable before any training
+        for r in rows:  # every row readable, and of the data it was recorded on, before any
+            # training: a rerun on other data would read as a failure of determinism (or pass)
+            check_same_data(r, config_of(r, f"{path}, {label(r)}"), f"{path}, {label(r)}")
         pairs: list[tuple[dict, dict] | None] = [None] * len(rows)
         if jobs == 1:
             outcomes = ((i, _one(w)) for i, w in enumerate(work))
