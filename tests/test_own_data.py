@@ -246,3 +246,48 @@ def test_14_progress_off_a_terminal_is_a_line_per_stage(tmp_path):
     lines = [ln for ln in text.splitlines() if " iterations, loss " in ln]
     assert len(lines) == 8 and all(ln.startswith("step ") for ln in lines)  # 8 stages
     json.dumps(text)  # plain text
+
+
+# ------------------------------------------------------------------ the README's walk
+def test_the_readme_walk_from_savez_to_rerun_runs(tmp_path):
+    """The README's own-data section, run as written (``stalib`` as ``python -m stalib``) on a
+    generated file with split, groups and lengths."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    walk = readme.split("<!-- own-data-walk -->")[1].split("<!-- /own-data-walk -->")[0]
+    python = re.search(r"```python\n(.*?)```", walk, re.S).group(1)
+    shell = re.search(r"```bash\n(.*?)```", walk, re.S).group(1)
+    rng = np.random.default_rng(0)
+    sequences, labels = [], []
+    for i in range(48):
+        s = rng.normal(0, 0.05, (int(rng.integers(6, 12)), 5, 3)).astype(np.float32)
+        s[:, i % 3, 1] += np.linspace(0, 1, len(s))
+        sequences.append(s)
+        labels.append(i % 3)
+    subjects = np.repeat([f"p{k}" for k in range(6)], 8)
+    split = np.where(np.isin(subjects, ["p4", "p5"]), "test", "train")
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(python, {"sequences": sequences, "labels": labels, "subjects": subjects,
+                      "split": split})
+    finally:
+        os.chdir(here)
+    commands = [c.split("#")[0].strip() for c in shell.replace("\\\n", " ").splitlines()]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    outputs = []
+    for command in filter(None, commands):
+        argv = [sys.executable, "-m", "stalib", *command.split()[1:]]
+        proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        outputs.append(proc.stdout)
+    assert "provided: 1 split(s)" in outputs[0]
+    assert "note: --epochs 5" in outputs[1] and "run(s) into runs/npz-mine/provided/" in outputs[1]
+    assert "accuracy: " in outputs[2] and (tmp_path / "attention.png").is_file()
+    assert "2 of 2 identical" in outputs[3]
