@@ -131,9 +131,11 @@ def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout |
     side = COLUMN_WIDTH_IN / max(ncols, 3)  # as wide as the text column (or narrower)
     fig = _figure((side * ncols, (side + 0.2) * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    import textwrap
+
     for ax, frame, name in zip(axes, frames, titles, strict=False):
         plot_skeleton(frame, layout, ax=ax)
-        ax.set_title(name, fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(name, 14)) or name, fontsize=9)  # no overlaps
     for ax in axes[len(frames):]:
         ax.set_visible(False)
     if title:
@@ -494,7 +496,7 @@ def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:
         y = np.arange(len(group))[::-1]
         for yi, (c, r) in zip(y, group, strict=True):
             value = r["diff"] if kind == "comparison" else r["ours"]
-            colour = "#009E73" if r["verdict"] == "reproduced" else "#D55E00"
+            colour = LABEL_COLOURS.get(r["verdict"], LABEL_COLOURS["inconclusive"])
             if not np.isnan(r["ci_low"]):
                 ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=colour, linewidth=2,
                         gid="interval")
@@ -509,11 +511,61 @@ def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:
             ax.set_title("Claimed accuracies: ours (%) with the 95 % interval; "
                          "black diamond: the paper", fontsize=8)
         ax.set_yticks(y)
-        ax.set_yticklabels([_short_claim(c) for c, _ in group], fontsize=7)
-        ax.tick_params(axis="x", labelsize=7)
+        ax.set_yticklabels([_short_claim(c) for c, _ in group], fontsize=9)
+        ax.tick_params(axis="x", labelsize=9)
+        ax.set_xlabel("paired difference, points" if kind == "comparison" else "accuracy, %",
+                      fontsize=9)
         ax.set_ylim(-0.7, len(group) - 0.3)
         ax.grid(axis="x", linewidth=0.3)
-    fig.suptitle("Each claim: green, reproduced; red, not reproduced", fontsize=9)
+    fig.suptitle("Each claim: green, reproduced; vermilion, contradicted; grey, inconclusive",
+                 fontsize=9)
+    return fig
+
+
+#: The colour of each of the four labels (Okabe-Ito: green, vermilion, grey), in every figure.
+LABEL_COLOURS = {"reproduced": "#009E73", "contradicted": "#D55E00", "inconclusive": "#777777",
+                 "not testable here": "#BBBBBB"}
+#: A marker per dataset of the pooled verdict.
+DATASET_MARKERS = {"sbu": "s", "utkinect": "^", "nwucla": "v", "utdmhad": "P"}
+
+
+def plot_pooled(results: Sequence[dict]) -> Figure:
+    """The pooled verdict as a forest plot: per comparison claim, each dataset's paired
+    difference (its marker, hollow) and the pooled estimate (a dot) with its 95 % interval,
+    coloured by the claim's label. ``results``: :func:`stalib.report.pooled.pooled_verdict`."""
+    from stalib.report.pooled import POOLED_ON
+    from stalib.report.tables import DATASET_SHORT
+
+    rows = [r for r in results if r["pooled"] is not None]
+    if not rows:
+        raise ValueError("plot_pooled needs at least one claim with a pooled estimate")
+    fig = _figure((COLUMN_WIDTH_IN, 0.42 * len(rows) + 1.3))
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    for yi, r in zip(y, rows, strict=True):
+        colour = LABEL_COLOURS[r["label"]]
+        pooled = r["pooled"]
+        ax.plot([pooled["low"], pooled["high"]], [yi, yi], color=colour, linewidth=2.5,
+                gid="pooled-interval")
+        ax.plot([pooled["diff"]], [yi], "o", color=colour, markersize=7, gid="pooled")
+        for dataset, _ in POOLED_ON:
+            e = r["per_dataset"].get(dataset)
+            if e is not None:
+                ax.plot([e["diff"]], [yi + 0.22], DATASET_MARKERS[dataset], markersize=5,
+                        markerfacecolor="none", color="black", gid=f"dataset-{dataset}")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([r["comparison"].text.split(" (")[0] for r in rows], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
+    ax.set_xlabel("paired difference, points (the model minus its reference)", fontsize=9)
+    ax.set_ylim(-0.7, len(rows) - 0.2)
+    ax.grid(axis="x", linewidth=0.3)
+    handles = [ax.plot([], [], DATASET_MARKERS[d], markerfacecolor="none", color="black",
+                       label=DATASET_SHORT.get(d, d))[0] for d, _ in POOLED_ON]
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncol=len(handles))
+    ax.set_title("Pooled over the datasets (dot, 95 % interval): green reproduced, vermilion "
+                 "contradicted, grey inconclusive", fontsize=9)
     return fig
 
 
