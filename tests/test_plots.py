@@ -306,3 +306,22 @@ def test_one_frame_rule_for_fig5a_and_predict():
     assert plots.shown_frame(alpha, None) == 0  # no temporal attention: the largest weight
     fig = plots.plot_attention_summary(np.zeros((5, 3, 3)), alpha, beta, None)
     assert "frame 3 of 5, where Δβ peaks" in fig.axes[0].get_title()
+
+
+def test_the_pooled_forest_plot_colours_each_claim_by_its_label():
+    from stalib.report import plots, pooled
+
+    c = pooled.COMPARISONS[0]
+    effect = {"diff": 1.0, "low": -1.0, "high": 3.0, "se": 1.0, "df": None, "detectable": 2.8,
+              "runs": 3, "method": "x"}
+    results = [{"comparison": c, "per_dataset": {"sbu": effect, "utkinect": None,
+                                                 "nwucla": effect, "utdmhad": None},
+                "pooled": {"diff": 1.0, "low": 0.2, "high": 1.8, "k": 2, "i2": 0.0},
+                "label": pooled.REPRODUCED}]
+    fig = plots.plot_pooled(results)
+    ax = fig.axes[0]
+    dot = next(line for line in ax.lines if line.get_gid() == "pooled")
+    assert dot.get_color() == plots.LABEL_COLOURS["reproduced"]
+    assert sum(line.get_gid() == "dataset-sbu" for line in ax.lines) == 1
+    assert ax.get_yticklabels()[0].get_text() == "SA-LSTM vs. LSTM"
+    assert ax.get_xlabel()

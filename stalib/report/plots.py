@@ -530,42 +530,46 @@ DATASET_MARKERS = {"sbu": "s", "utkinect": "^", "nwucla": "v", "utdmhad": "P"}
 
 
 def plot_pooled(results: Sequence[dict]) -> Figure:
-    """The pooled verdict as a forest plot: per comparison claim, each dataset's paired
-    difference (its marker, hollow) and the pooled estimate (a dot) with its 95 % interval,
-    coloured by the claim's label. ``results``: :func:`stalib.report.pooled.pooled_verdict`."""
+    """The pooled verdict as a forest plot: per comparison claim (model vs. its reference), each
+    dataset's paired difference (its marker, hollow) and the pooled estimate (a dot) with its 95 %
+    interval, coloured by the claim's label. ``results``:
+    :func:`stalib.report.pooled.pooled_verdict`."""
     from stalib.report.pooled import POOLED_ON
     from stalib.report.tables import DATASET_SHORT
 
     rows = [r for r in results if r["pooled"] is not None]
     if not rows:
         raise ValueError("plot_pooled needs at least one claim with a pooled estimate")
-    fig = _figure((COLUMN_WIDTH_IN, 0.42 * len(rows) + 1.3))
+    fig = _figure((COLUMN_WIDTH_IN, 0.5 * len(rows) + 1.6))
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows, strict=True):
         colour = LABEL_COLOURS[r["label"]]
         pooled = r["pooled"]
-        ax.plot([pooled["low"], pooled["high"]], [yi, yi], color=colour, linewidth=2.5,
+        ax.plot([pooled["low"], pooled["high"]], [yi, yi], color=colour, linewidth=3,
                 gid="pooled-interval")
-        ax.plot([pooled["diff"]], [yi], "o", color=colour, markersize=7, gid="pooled")
+        ax.plot([pooled["diff"]], [yi], "o", color=colour, markersize=8, gid="pooled")
         for dataset, _ in POOLED_ON:
             e = r["per_dataset"].get(dataset)
             if e is not None:
-                ax.plot([e["diff"]], [yi + 0.22], DATASET_MARKERS[dataset], markersize=5,
+                ax.plot([e["diff"]], [yi + 0.25], DATASET_MARKERS[dataset], markersize=7,
                         markerfacecolor="none", color="black", gid=f"dataset-{dataset}")
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(y)
-    ax.set_yticklabels([r["comparison"].text.split(" (")[0] for r in rows], fontsize=9)
-    ax.tick_params(axis="x", labelsize=9)
-    ax.set_xlabel("paired difference, points (the model minus its reference)", fontsize=9)
+    names = [f"{MODEL_LABELS.get(r['comparison'].model, r['comparison'].model)} vs. "
+             f"{MODEL_LABELS.get(r['comparison'].reference, r['comparison'].reference)}"
+             for r in rows]
+    ax.set_yticklabels(names, fontsize=11)
+    ax.tick_params(axis="x", labelsize=11)
+    ax.set_xlabel("paired difference, accuracy points", fontsize=11)
     ax.set_ylim(-0.7, len(rows) - 0.2)
     ax.grid(axis="x", linewidth=0.3)
     handles = [ax.plot([], [], DATASET_MARKERS[d], markerfacecolor="none", color="black",
-                       label=DATASET_SHORT.get(d, d))[0] for d, _ in POOLED_ON]
-    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper center",
-              bbox_to_anchor=(0.5, -0.16), ncol=len(handles))
-    ax.set_title("Pooled over the datasets (dot, 95 % interval): green reproduced, vermilion "
-                 "contradicted, grey inconclusive", fontsize=9)
+                       markersize=7, label=DATASET_SHORT.get(d, d))[0] for d, _ in POOLED_ON]
+    handles += [ax.plot([], [], "o", color=c, markersize=8, label=f"pooled: {w}")[0]
+                for w, c in LABEL_COLOURS.items() if any(r["label"] == w for r in rows)]
+    ax.legend(handles=handles, fontsize=10, frameon=False, loc="upper center",
+              bbox_to_anchor=(0.5, -0.12), ncol=4)
     return fig
 
 

@@ -422,6 +422,13 @@ def _grid() -> list[Job]:
 JOBS: list[Job] = _grid()
 
 
+def job_names(notebook: str, dataset: str) -> list[str]:
+    """The jobs of ``notebooks/<notebook>.ipynb`` on ``dataset``, in the grid's order (a
+    dataset that chose nothing has only its chosen variants' jobs)."""
+    return [j.name for j in JOBS if j.notebook == f"notebooks/{notebook}.ipynb"
+            and j.parameters.get("dataset") == dataset]
+
+
 def get_job(name: str, jobs: Sequence[Job] | None = None) -> Job:
     """The job called ``name``."""
     for job in JOBS if jobs is None else jobs:
