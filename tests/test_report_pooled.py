@@ -60,7 +60,7 @@ def test_measure_pools_the_whole_grids_and_the_table_says_so():
     assert r["per_dataset"]["sbu"] is None and r["pooled"]["k"] == 3
     assert r["label"] == pooled.REPRODUCED
     table = pooled.pooled_table([{"comparison": c, **r}])
-    assert "| — |" in table and "3 sets" in table and "**reproduced**" in table
+    assert "| — |" in table and "I² " in table and "**reproduced**" in table
     assert "detects, 80 % power" in table.splitlines()[-1]
     # two datasets alone: t on 1 degree of freedom, an interval too wide to say
     two = pooled.measure(c, test[test["dataset"] != "utkinect"], "v")

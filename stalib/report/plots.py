@@ -569,7 +569,7 @@ def plot_pooled(results: Sequence[dict]) -> Figure:
     handles += [ax.plot([], [], "o", color=c, markersize=8, label=f"pooled: {w}")[0]
                 for w, c in LABEL_COLOURS.items() if any(r["label"] == w for r in rows)]
     ax.legend(handles=handles, fontsize=10, frameon=False, loc="upper center",
-              bbox_to_anchor=(0.5, -0.12), ncol=4)
+              bbox_to_anchor=(0.5, -0.12), ncol=3)
     return fig
 
 

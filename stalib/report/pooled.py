@@ -205,8 +205,7 @@ def pooled_table(results: list[dict]) -> str:
             pool, word = "—", NOT_TESTABLE
         else:
             pool = (f"**{pooled['diff']:+.2f}**<br><small>[{pooled['low']:+.2f}, "
-                    f"{pooled['high']:+.2f}], {pooled['k']} sets, I² "
-                    f"{100 * pooled['i2']:.0f} %</small>")
+                    f"{pooled['high']:+.2f}]<br>I² {100 * pooled['i2']:.0f} %</small>")
             word = r["label"]
         lines.append(f"| {c.text} | " + " | ".join(cells) + f" | {pool} | "
                      + (f"{word} (ablation)" if c.ablation else f"**{word}**") + " |")
@@ -369,6 +368,40 @@ def details_table(results: list[dict]) -> pd.DataFrame:
                         "SE (points)": f"{pooled['se']:.2f}", "Detects": "—"})
     return pd.DataFrame(out, columns=["Claim", "Dataset", "Judged by", "SE (points)",
                                       "Detects"])
+
+
+#: Joints (all persons), persons and classes of each dataset: the shapes of its models.
+SHAPES = {"sbu": (30, 2, 8), "utkinect": (20, 1, 10), "nwucla": (20, 1, 10),
+          "utdmhad": (20, 1, 27)}
+
+
+def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
+    """The compute budget of the committed test rows: per dataset the runs and their CPU hours
+    (the sum of their wall times; one thread a run)."""
+    from stalib.report.tables import DATASET_SHORT
+
+    out = []
+    for dataset, _ in POOLED_ON:
+        rows = pd.DataFrame() if test is None else test[test["dataset"] == dataset]
+        if not rows.empty:
+            out.append({"Dataset": DATASET_SHORT.get(dataset, dataset), "Test runs": len(rows),
+                        "CPU hours": f"{rows['wall_time_s'].astype(float).sum() / 3600:.1f}"})
+    return pd.DataFrame(out, columns=["Dataset", "Test runs", "CPU hours"])
+
+
+def parameters_table(models=("linear", "lstm", "sta-lstm", "hcn", "csta-cnn")) -> pd.DataFrame:
+    """Trainable parameters (thousands) of each model on each dataset's skeleton and classes."""
+    from stalib.models import build_model
+    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
+
+    out = []
+    for m in models:
+        row = {"Model": MODEL_LABELS.get(m, m)}
+        for dataset, (k, persons, classes) in SHAPES.items():
+            n = sum(p.numel() for p in build_model(m, k, classes, persons).parameters())
+            row[DATASET_SHORT.get(dataset, dataset)] = f"{n / 1e3:.0f} k"
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def verdict_sentence(results: list[dict]) -> str:
