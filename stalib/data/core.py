@@ -243,6 +243,15 @@ def first_non_float32(values: np.ndarray) -> tuple[tuple[int, ...], str] | None:
     return idx, f"{float(v):g}, beyond the float32 range (|x| <= {FLOAT32_MAX:g})"
 
 
+def none_usable(dataset: str, folder, skipped: list[str]):
+    """The error of a reader that found no usable sequence under ``folder``: a
+    :class:`stalib.errors.DataRootError` naming it and the first skipped input, if any."""
+    from stalib.errors import DataRootError
+
+    return DataRootError(f"no usable {dataset} sequence under {folder}"
+                         + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""))
+
+
 def skip_or_raise(err: Exception, strict: bool, skipped: list[str]) -> None:
     """The readers' one policy for bad input: raise ``err`` when ``strict``, else record it.
 

@@ -32,7 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
+from stalib.data.core import (
+    SkeletonSet,
+    apply_transform,
+    first_non_float32,
+    none_usable,
+    skip_or_raise,
+)
 from stalib.errors import DataRootError, FormatError
 
 #: Class names, index = label - 1, and the action code of each in the file names.
@@ -140,8 +146,7 @@ def read_nwucla(
         views.append(view)
         envs.append(env)
     if not seqs:
-        raise DataRootError(f"no usable NW-UCLA sequence under {files_dir}"
-                            + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""))
+        raise none_usable("NW-UCLA", files_dir, skipped)
     return SkeletonSet.from_sequences(
         seqs, labels, groups, names, NWUCLA_CLASSES, 1, NWUCLA_JOINTS,
         attrs={"view": np.asarray(views, dtype=np.int64),

@@ -25,8 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
-from stalib.errors import DataRootError, FormatError
+from stalib.data.core import (
+    SkeletonSet,
+    apply_transform,
+    first_non_float32,
+    none_usable,
+    skip_or_raise,
+)
+from stalib.errors import FormatError
 
 SBU_CLASSES = (
     "approaching", "departing", "kicking", "punching",
@@ -182,10 +188,7 @@ def read_sbu(
                 names.append(f"{set_dir.name}/{class_dir.name}/{seq_dir.name}")
                 first.append(first_index)
     if not seqs:
-        raise DataRootError(
-            f"no usable SBU sequence under {folder}"
-            + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else "")
-        )
+        raise none_usable("SBU", folder, skipped)
     return SkeletonSet.from_sequences(
         seqs, labels, groups, names, SBU_CLASSES, SBU_PERSONS, SBU_JOINTS,
         attrs={"first_frame": np.asarray(first, dtype=np.int64)}, name="sbu", skipped=skipped,

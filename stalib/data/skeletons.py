@@ -68,6 +68,17 @@ class Layout:
             return list(self.joint_names)
         return [f"P{p + 1} {n}" for p in range(persons) for n in self.joint_names]
 
+    def reordered(self, name: str, order: tuple[int, ...]) -> Layout:
+        """This layout with its joints stored in another ``order`` (``order[i]``: the joint of
+        this layout that the new one stores at ``i``); bones, head and feet follow."""
+        if sorted(order) != list(range(self.joints_per_person)):
+            raise ValueError(f"{name}: order must be a permutation of "
+                             f"0..{self.joints_per_person - 1}")
+        new = {old: i for i, old in enumerate(order)}
+        return Layout(name=name, joint_names=tuple(self.joint_names[i] for i in order),
+                      bones=tuple((new[a], new[b]) for a, b in self.bones), persons=self.persons,
+                      head=new[self.head], feet=tuple(new[f] for f in self.feet))
+
     def bones_for(self, persons: int | None = None) -> list[tuple[int, int]]:
         """Bones over the flattened joint axis of ``persons`` persons."""
         persons = self.persons if persons is None else persons
@@ -143,26 +154,9 @@ NTU = Layout(
 #: Northwestern-UCLA stores UTKinect's joints in UTKinect's order.
 NWUCLA = dataclasses.replace(UTKINECT, name="nwucla")
 
-UTDMHAD = Layout(
-    name="utdmhad",
-    joint_names=(
-        "head", "shoulder center", "spine", "hip center",
-        "left shoulder", "left elbow", "left wrist", "left hand",
-        "right shoulder", "right elbow", "right wrist", "right hand",
-        "left hip", "left knee", "left ankle", "left foot",
-        "right hip", "right knee", "right ankle", "right foot",
-    ),
-    bones=(
-        (0, 1), (1, 2), (2, 3),
-        (1, 4), (4, 5), (5, 6), (6, 7),
-        (1, 8), (8, 9), (9, 10), (10, 11),
-        (3, 12), (12, 13), (13, 14), (14, 15),
-        (3, 16), (16, 17), (17, 18), (18, 19),
-    ),
-    persons=1,
-    head=0,
-    feet=(15, 19),
-)
+#: UTD-MHAD stores the same 20 joints with the first four reversed: head, shoulder center,
+#: spine, hip center, then UTKinect's order.
+UTDMHAD = UTKINECT.reordered("utdmhad", (3, 2, 1, 0, *range(4, 20)))
 
 LAYOUTS: dict[str, Layout] = {"sbu": SBU, "utkinect": UTKINECT, "nwucla": NWUCLA,
                               "utdmhad": UTDMHAD, "ntu": NTU}

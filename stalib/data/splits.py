@@ -105,15 +105,21 @@ def ntu_cross_subject(data: SkeletonSet) -> list[Split]:
     return [split_by_test_mask("xsub", ~train, data.groups)]
 
 
+def _cross_view(data: SkeletonSet, attr: str, train: tuple[int, ...], test: int) -> list[Split]:
+    """The split whose training part is the sequences of ``attrs[attr]`` (a camera, a view) in
+    ``train`` and whose test part is those of ``test``; any other value is an error."""
+    if attr not in data.attrs:
+        raise ConfigError(f"{data.name}: cross-view needs attrs['{attr}']")
+    values = np.asarray(data.attrs[attr], dtype=np.int64)
+    odd = sorted(set(values.tolist()) - {test, *train})
+    if odd:
+        raise ConfigError(f"{data.name}: {attr}(s) {odd} are in neither side of cross-view")
+    return [split_by_test_mask("xview", ~np.isin(values, train))]
+
+
 def ntu_cross_view(data: SkeletonSet) -> list[Split]:
     """NTU cross-view: cameras 2 and 3 train, camera 1 tests (other cameras: an error)."""
-    if "camera" not in data.attrs:
-        raise ConfigError(f"{data.name}: cross-view needs attrs['camera']")
-    camera = np.asarray(data.attrs["camera"], dtype=np.int64)
-    odd = sorted(set(camera.tolist()) - {1, *NTU_XVIEW_TRAIN_CAMERAS})
-    if odd:
-        raise ConfigError(f"{data.name}: camera(s) {odd} are in neither side of cross-view")
-    return [split_by_test_mask("xview", ~np.isin(camera, NTU_XVIEW_TRAIN_CAMERAS))]
+    return _cross_view(data, "camera", NTU_XVIEW_TRAIN_CAMERAS, 1)
 
 
 def odd_subjects_train(data: SkeletonSet) -> list[Split]:
@@ -132,13 +138,7 @@ NWUCLA_XVIEW_TRAIN_VIEWS = (1, 2)
 
 def nwucla_cross_view(data: SkeletonSet) -> list[Split]:
     """NW-UCLA cross-view: views 1 and 2 train, view 3 tests (other views: an error)."""
-    if "view" not in data.attrs:
-        raise ConfigError(f"{data.name}: cross-view needs attrs['view']")
-    view = np.asarray(data.attrs["view"], dtype=np.int64)
-    odd = sorted(set(view.tolist()) - {3, *NWUCLA_XVIEW_TRAIN_VIEWS})
-    if odd:
-        raise ConfigError(f"{data.name}: view(s) {odd} are in neither side of cross-view")
-    return [split_by_test_mask("xview", ~np.isin(view, NWUCLA_XVIEW_TRAIN_VIEWS))]
+    return _cross_view(data, "view", NWUCLA_XVIEW_TRAIN_VIEWS, 3)
 
 
 def leave_one_sequence_out(data: SkeletonSet) -> list[Split]:

@@ -25,8 +25,14 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from stalib.data.core import SkeletonSet, apply_transform, first_non_float32, skip_or_raise
-from stalib.errors import DataRootError, FormatError
+from stalib.data.core import (
+    SkeletonSet,
+    apply_transform,
+    first_non_float32,
+    none_usable,
+    skip_or_raise,
+)
+from stalib.errors import FormatError
 
 #: Class names, index = action number - 1 (the dataset's README).
 UTDMHAD_CLASSES = (
@@ -108,8 +114,7 @@ def read_utdmhad(
         names.append(path.stem.removesuffix("_skeleton"))
         trials.append(trial)
     if not seqs:
-        raise DataRootError(f"no usable UTD-MHAD sequence under {folder}"
-                            + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""))
+        raise none_usable("UTD-MHAD", folder, skipped)
     return SkeletonSet.from_sequences(
         seqs, labels, groups, names, UTDMHAD_CLASSES, 1, UTDMHAD_JOINTS,
         attrs={"trial": np.asarray(trials, dtype=np.int64)}, name="utdmhad", skipped=skipped,
