@@ -382,6 +382,15 @@ for (const t of article.querySelectorAll('table')) {
     clipped.push(name + ': its scroll box is too wide');
   }
 }
+// a code block or a display equation wider than the column, or wider than its own box (a
+// scroll bar the reader must drag: the intro's run block was 782 px in a 674 px box)
+for (const el of article.querySelectorAll('pre, mjx-container[display="true"]')) {
+  const r = el.getBoundingClientRect();
+  if (r.right > column.right + 1 || el.scrollWidth > el.clientWidth + 1) {
+    clipped.push(el.tagName.toLowerCase() + ' "' + el.innerText.trim().slice(0, 30) + '": '
+                 + Math.round(el.scrollWidth) + ' px in ' + Math.round(el.clientWidth) + ' px');
+  }
+}
 const narrow = Array.from(article.querySelectorAll('img'))
   .filter(i => i.getBoundingClientRect().width < column.width - 2)
   .map(i => [i.currentSrc.split('/').pop().slice(0, 40),
@@ -413,9 +422,10 @@ return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repe
 #: the column, one of more than 15 rows, a paragraph of more than 120 words. The appendices
 #: (the lab notebook: every variant, run and job) may hold long and wide tables.
 READABLE = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
-            "verdict", "diagnosis", "performance", "reproducibility")
+            "verdict", "discussion", "glossary", "diagnosis", "performance", "reproducibility")
 PAGES = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
-         "verdict", "diagnosis", "performance", "reproducibility", "appendix-runs",
+         "verdict", "discussion", "glossary", "diagnosis", "performance", "reproducibility",
+         "appendix-runs",
          "appendix-variants", "appendix-verdict", "appendix-csta")
 
 

@@ -17,8 +17,10 @@ validation fold of SBU is 12 sequences, and a step must earn its place. The chos
 configuration is then run once on the test folds of both datasets, for every model of the
 family; test folds never choose.
 
-Written down at commit time before any of the candidates' validation runs (the git history of
-this file is the record).
+Written down at commit time before the new candidates' validation runs (the git history of
+this file is the record). Not before every run: the first candidate of each family
+(``r1-view-gain-swap``, ``r1-view-rot-l2``) had SBU validation and test rows from earlier, and
+``-t16`` and ``-mm`` were added after ``r1-view-rot-l2``'s test rows were known; neither won.
 """
 
 from __future__ import annotations

@@ -567,3 +567,33 @@ def provenance(df: pd.DataFrame) -> dict:
         "first": str(df["timestamp"].astype(str).min()),
         "last": str(df["timestamp"].astype(str).max()),
     }
+
+
+#: Frames apart within which "Δβ peaks when the foot is highest" (the paper's reading of
+#: Fig. 5) counts as holding.
+ATTENTION_TOLERANCE = 2
+
+
+def attention_reading(records: Iterable[Mapping], speaks: str | None = None) -> str:
+    """Whether the paper's reading of Fig. 5 holds in our attention records (the
+    ``results/attention/*.json`` of the attention jobs): the frame where Δβ peaks against the
+    frame where the kicking foot is highest, at the configuration ``speaks`` first, then over all
+    variants drawn. It holds where the two are at most :data:`ATTENTION_TOLERANCE` frames apart."""
+    records = sorted(records, key=lambda r: (r["variant"] != speaks, r["variant"]))
+    if not records:
+        return ""
+
+    def gap(r):
+        return abs(int(r["delta_beta_peak_frame"]) - int(r["foot_highest_frame"]))
+
+    first = records[0]
+    holds = [r for r in records if gap(r) <= ATTENTION_TOLERANCE]
+    head = (f"At the configuration the verdict speaks from (`{first['variant']}`), Δβ peaks at "
+            f"frame {first['delta_beta_peak_frame']} of {first['frames']} while the kicking foot "
+            f"is highest at frame {first['foot_highest_frame']}: the paper's reading of Fig. 5 "
+            + ("holds" if gap(first) <= ATTENTION_TOLERANCE else "does not hold") + " there.")
+    peaks = sorted(int(r["delta_beta_peak_frame"]) for r in records)
+    feet = sorted(int(r["foot_highest_frame"]) for r in records)
+    return (f"**{head}** Over the {len(records)} models drawn, it holds in {len(holds)}: Δβ "
+            f"peaks at frames {peaks[0]}-{peaks[-1]}, the foot is highest at frames "
+            f"{feet[0]}-{feet[-1]} (within {ATTENTION_TOLERANCE} frames counts as holding).")

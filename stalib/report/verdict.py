@@ -11,8 +11,9 @@ common variant (an ablation keeps one recipe and changes parts, as Fig. 7 does):
 the family root's validation runs, of at least two seeds, among the variants in which every
 model of the claim has test runs on every fold with the same seeds. A grid still running thus
 never speaks; the next-best validated recipe whose grids are whole speaks meanwhile, and the
-claim says which grid it waits for. On UTKinect, kept out of development, the variants chosen
-on SBU's validation folds speak (:data:`VALIDATED_ON`), less those that change nothing there
+claim says which grid it waits for. On UTKinect (kept out of development until the two-dataset
+rule, which chose on its cross-subject validation folds too), the variants chosen on SBU's
+validation folds speak (:data:`VALIDATED_ON`), less those that change nothing there
 (:data:`NOT_APPLICABLE`: the person swap on one-person data). When there is no such variant, the
 paper's settings (``paper``) speak for all of them, so a validated recipe is never set against
 unvalidated settings. Where the two-dataset rule of :mod:`stalib.report.selection` has chosen a
@@ -157,9 +158,9 @@ def _protocol(claim: Claim) -> str:
     return claim.protocol or default_protocol(claim.dataset)
 
 
-#: Data kept out of development, and the data and protocol whose validation folds choose its
-#: settings: UTKinect has no inner folds of its own (cross-subject is one split; leave-one-
-#: sequence-out folds are one sequence), so it is run at the recipe chosen on SBU's.
+#: The data and protocol whose validation folds chose a dataset's earlier variants: UTKinect
+#: was first run at the recipes chosen on SBU's; since the two-dataset rule its cross-subject
+#: validation folds (its training subjects in turn) choose together with SBU's.
 VALIDATED_ON: dict[str, tuple[str, str]] = {"utkinect": ("sbu", "5fold")}
 #: Variants chosen on another dataset's validation folds that change nothing on the held-out
 #: data, and why: they are no candidate there (their runs would repeat, bit for bit, those of
