@@ -368,7 +368,7 @@ def fit_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
     if failed:
         text += (" **Did not train** (under " + f"{UNTRAINED:.0f}" + " % on its own training "
                  "set): " + "; ".join(failed) + ". Such a row is kept as recorded and counts in "
-                 "every mean; the other seeds of the same configuration trained.")
+                 "every mean.")
     return text + (" The joint orders, the view axes and the one-frame sequences are tested on "
                    "generated files (`tests/test_data_nwucla.py`, `tests/test_data_utdmhad.py`).")
 
