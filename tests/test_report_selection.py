@@ -66,3 +66,17 @@ def test_the_score_table_shows_runs_missing_and_the_choice():
     second = shown[shown["Candidate"] == fig7.candidates[1]].iloc[0]
     assert second["UTKinect xsub"] == "0/10 runs · 0/10 runs" and second["Score"] == "—"
     assert not (shown["Chosen"] == "yes").any()  # a candidate's runs are missing
+
+
+def test_the_recorded_choice_is_what_the_rule_chooses_from_the_committed_rows():
+    """The report reads each family's recorded choice; recomputed from validation.csv by the
+    rule, it must be the same (a new validation row that changes the choice fails here)."""
+    from pathlib import Path
+
+    from stalib.report import selection, tables
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    rows = selection.by_dataset(tables.load_all_validation(root))
+    for name, family in selection.FAMILIES.items():
+        assert family.recorded in family.candidates, name
+        assert selection.choose(family, rows) == family.recorded, name

@@ -79,7 +79,7 @@ def _rehearse(args) -> dict:
 
     from stalib.config import RECIPES
     from stalib.data.root import resolve_data_root
-    from stalib.report import selection, tables
+    from stalib.report import selection
     from stalib.report.reproduce import execute_notebook, project_root
     from stalib.tools import rehearsal
 
@@ -92,7 +92,7 @@ def _rehearse(args) -> dict:
     device = args.device if args.device != "all" else (
         "cuda" if torch.cuda.is_available() else "cpu")
     root = resolve_data_root(args.data_root)
-    recipe = args.recipe or selection.chosen("fig7", tables.load_all_validation())
+    recipe = args.recipe or selection.FAMILIES["fig7"].recorded
     with tempfile.TemporaryDirectory(prefix="stalib-rehearsal-") as tmp:
         doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models, recipe,
                             execute=lambda params, out: execute_notebook(

@@ -3,7 +3,7 @@
 Report layer: reads the committed test rows and never trains. For every comparison claim of
 the papers (:data:`COMPARISONS`, each with the sentence it comes from) and each dataset of
 :data:`POOLED_ON`, the paired difference of the two models at their family's recorded choice of
-configuration (:func:`stalib.report.selection.chosen`, made on SBU's and UTKinect's validation
+configuration (:func:`choice`, recorded when the rule chose on SBU's and UTKinect's validation
 folds; NW-UCLA and UTD-MHAD chose nothing), with its 95 % interval:
 
 * SBU (5 test folds x 3 seeds): per-fold differences, Student t with the Nadeau-Bengio
@@ -175,12 +175,18 @@ def measure(comparison: Comparison, test: pd.DataFrame | None,
             "variant": variant}
 
 
-def pooled_verdict(test: pd.DataFrame | None, val: pd.DataFrame | None) -> list[dict]:
-    """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded
-    choice (:func:`stalib.report.selection.chosen` on the validation rows ``val``)."""
-    from stalib.report.selection import chosen
+def choice(family: str) -> str:
+    """The configuration ``family`` runs at: the two-dataset rule's recorded choice
+    (:attr:`stalib.report.selection.Family.recorded`)."""
+    from stalib.report.selection import FAMILIES
 
-    return [{"comparison": c, **measure(c, test, chosen(c.family, val))} for c in COMPARISONS]
+    return FAMILIES[family].recorded
+
+
+def pooled_verdict(test: pd.DataFrame | None) -> list[dict]:
+    """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded
+    choice (:func:`choice`)."""
+    return [{"comparison": c, **measure(c, test, choice(c.family))} for c in COMPARISONS]
 
 
 def _cell(effect: dict | None) -> str:
@@ -247,13 +253,13 @@ def mean_accuracy(test: pd.DataFrame | None, dataset: str, protocol: str, varian
     return float(100.0 * rows["accuracy"].astype(float).mean())
 
 
-def level_table(test: pd.DataFrame | None, val: pd.DataFrame | None) -> pd.DataFrame:
+def level_table(test: pd.DataFrame | None) -> pd.DataFrame:
     """Each level of :data:`LEVELS` with ours and by how much it is missed (columns ``Dataset,
     Model, Level, Ours, Met``); the linear floor: :func:`floor_sentence`."""
-    from stalib.report.selection import FAMILIES, chosen
+    from stalib.report.selection import FAMILIES
     from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 
-    fig7 = chosen("fig7", val)
+    fig7 = choice("fig7")
     out = []
 
     def add(dataset, what, level, ours, why):
@@ -277,17 +283,16 @@ def level_table(test: pd.DataFrame | None, val: pd.DataFrame | None) -> pd.DataF
     return pd.DataFrame(out, columns=["Dataset", "Model", "Level", "Ours", "Met"])
 
 
-def baselines_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
+def baselines_sentence(test: pd.DataFrame | None) -> str:
     """The baselines beside the paper's STA-LSTM on SBU: the plain LSTM and HCN at their
     families' choices and the linear floor, with STA-LSTM itself (mean over folds and seeds)."""
-    from stalib.report.selection import chosen
     from stalib.report.tables import MODEL_LABELS, load_literature
 
     lit = load_literature()
     paper = lit[(lit["dataset"] == "sbu") & (lit["method"] == "STA-LSTM")]["accuracy"]
     parts = []
-    for model, variant in (("lstm", chosen("fig7", val)), ("linear", LINEAR_VARIANT),
-                           ("hcn", chosen("csta", val)), ("sta-lstm", chosen("fig7", val))):
+    for model, variant in (("lstm", choice("fig7")), ("linear", LINEAR_VARIANT),
+                           ("hcn", choice("csta")), ("sta-lstm", choice("fig7"))):
         ours = mean_accuracy(test, "sbu", "5fold", variant, model)
         if ours is not None:
             name = "the linear floor" if model == "linear" else MODEL_LABELS.get(model, model)
@@ -299,10 +304,10 @@ def baselines_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> s
     return "On SBU (5 folds x 3 seeds): " + ", ".join(parts) + said + "."
 
 
-def floor_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
+def floor_sentence(test: pd.DataFrame | None) -> str:
     """The deep models, at their families' choices, that stay under the linear floor of their
     data (its mean accuracy), per dataset; or that none does."""
-    from stalib.report.selection import FAMILIES, chosen
+    from stalib.report.selection import FAMILIES
     from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 
     parts, checked = [], []
@@ -313,7 +318,7 @@ def floor_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
         checked.append(DATASET_SHORT.get(dataset, dataset))
         under = []
         for family in ("fig7", "csta"):
-            variant = chosen(family, val)
+            variant = choice(family)
             for model in FAMILIES[family].models:
                 ours = mean_accuracy(test, dataset, protocol, variant, model)
                 if ours is not None and ours < floor:
@@ -332,17 +337,16 @@ def floor_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
 UNTRAINED = 50.0
 
 
-def fit_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
+def fit_sentence(test: pd.DataFrame | None) -> str:
     """The pipeline check of a missed level, from the rows: how well the runs at the families'
     choices fitted their training sets on the datasets that chose nothing (an underfit run
     points at the recipe; a fitted one at generalisation across subjects or views), and every
     run that did not train at all (under :data:`UNTRAINED` % on its own training set)."""
-    from stalib.report.selection import chosen
     from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 
     if test is None or "train_accuracy" not in test.columns:
         return ""
-    variants = {chosen("fig7", val), chosen("csta", val)}
+    variants = {choice("fig7"), choice("csta")}
     parts, failed = [], []
     for dataset, protocol in POOLED_ON[2:]:
         rows = test[(test["dataset"] == dataset) & test["variant"].isin(variants)
@@ -453,16 +457,15 @@ def rerun_table(results: list[dict], test: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["Claim", "Command", "CPU hours"])
 
 
-def regulariser_sentence(test: pd.DataFrame | None, val: pd.DataFrame | None) -> str:
+def regulariser_sentence(test: pd.DataFrame | None) -> str:
     """How much the regularisers of eq. (7) change the network at the chosen configuration:
     per dataset, in how many paired runs SA-LSTM (TA-LSTM) and its unregularised form predict
     every test sequence alike."""
-    from stalib.report.selection import chosen
     from stalib.report.tables import DATASET_SHORT
 
     if test is None or "test_correct" not in test.columns:
         return ""
-    variant = chosen("fig7", val)
+    variant = choice("fig7")
     parts = []
     for model in ("sa-lstm", "ta-lstm"):
         per = []

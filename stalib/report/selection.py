@@ -46,6 +46,9 @@ class Family:
     probes: tuple[str, ...]
     models: tuple[str, ...]
     candidates: tuple[str, ...]
+    #: the rule's choice, recorded when it was made (the report reads this; a test recomputes
+    #: the rule from the committed validation rows and fails when the two disagree)
+    recorded: str = ""
 
 
 FAMILIES: dict[str, Family] = {
@@ -53,12 +56,14 @@ FAMILIES: dict[str, Family] = {
         probes=("lstm", "sta-lstm"),
         models=("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"),
         candidates=("r1-view-gain-swap", "r1-view-gain-swap-t32", "r1-view-gain-swap-t32-crop",
-                    "r1-view-gain-swap-t32-crop-rot")),
+                    "r1-view-gain-swap-t32-crop-rot"),
+        recorded="r1-view-gain-swap-t32-crop-rot"),
     "csta": Family(
         probes=("hcn",),
         models=("hcn", "hcn-joint", "hcn-frame", "csta-cnn"),
         candidates=("r1-view-rot-l2", "r1-view-rot-l2-crop", "r1-view-rot-l2-t16",
-                    "r1-view-rot-l2-mm")),
+                    "r1-view-rot-l2-mm"),
+        recorded="r1-view-rot-l2"),
 }
 
 
@@ -108,12 +113,6 @@ def by_dataset(val: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
     """Every dataset's validation rows (``val``: those of all datasets) split per dataset of
     :data:`DATASETS`, as :func:`scores` and :func:`choose` take them."""
     return {d: None if val is None else val[val["dataset"] == d] for d in DATASETS}
-
-
-def chosen(family: str, val: pd.DataFrame | None) -> str:
-    """``family``'s configuration by the rule on ``val`` (every dataset's validation rows), or
-    its first candidate while the rule has not chosen."""
-    return choose(FAMILIES[family], by_dataset(val)) or FAMILIES[family].candidates[0]
 
 
 def format_scores(val: pd.DataFrame | None) -> pd.DataFrame:
