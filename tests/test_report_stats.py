@@ -67,3 +67,15 @@ def test_detectable_gain():
     assert stats.detectable_gain(1.0) == pytest.approx(1.959964 + 0.841621, abs=1e-5)
     assert stats.detectable_gain(1.0, df=4) == pytest.approx(2.776445 + 0.940965, abs=1e-5)
     assert math.isnan(stats.detectable_gain(float("nan")))
+
+
+def test_wilson_and_mcnemar_against_hand_computed_cases():
+    # Wilson, 0 of 10: [0, z^2 / (n + z^2)] = [0, 3.8415 / 13.8415]
+    low, high = stats.wilson_interval(0, 10)
+    assert low == pytest.approx(0.0, abs=1e-9) and high == pytest.approx(
+        100 * 3.841459 / 13.841459, abs=1e-4)
+    # McNemar exact, 10 against 2: 2 * P(X <= 2), X ~ Bin(12, 1/2) = 2 * 79 / 4096
+    assert stats.mcnemar_exact(10, 2) == pytest.approx(2 * 79 / 4096)
+    assert stats.mcnemar_exact(0, 0) == 1.0 and stats.mcnemar_exact(3, 3) == 1.0
+    with pytest.raises(ValueError, match="mcnemar_exact"):
+        stats.mcnemar_exact(-1, 2)

@@ -26,11 +26,17 @@ def _bits(n_right, n=20):
 
 
 def test_t_interval_and_sign_flip():
-    lo, hi = verdict.t_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    from stalib.report import stats
+
+    lo, hi = stats.t_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert (lo + hi) / 2 == pytest.approx(3.0)
-    assert hi - lo == pytest.approx(2 * 2.776 * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5))
-    assert verdict.sign_flip_p(np.array([1.0, 1.0, 1.0, 1.0, 1.0])) == pytest.approx(2 / 32)
-    assert verdict.sign_flip_p(np.array([1.0, -1.0])) == 1.0
+    # t(0.975, 4) = 2.776445; s = sqrt(2.5)
+    assert hi - lo == pytest.approx(2 * 2.776445 * np.sqrt(2.5) / np.sqrt(5), abs=1e-5)
+    assert stats.sign_flip_p(np.array([1.0, 1.0, 1.0, 1.0, 1.0])) == pytest.approx(2 / 32)
+    assert stats.sign_flip_p(np.array([1.0, -1.0])) == 1.0
+    # 3, 1, 2: of the 8 sign patterns, |mean| >= 2 for (+,+,+), (-,-,-), (+,-,+)... counted:
+    # means 2, 4/3, 0, 2/3 and their negatives: two of eight reach 2
+    assert stats.sign_flip_p(np.array([3.0, 1.0, 2.0])) == pytest.approx(2 / 8)
 
 
 def test_claims_use_the_variant_chosen_on_validation_and_get_their_word(tmp_path):

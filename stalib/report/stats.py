@@ -1,5 +1,12 @@
-"""The statistics of the pooled verdict, each from a well-kept library where one does the job.
+"""The report's statistics, one module, each from a well-kept library where one does the job.
 
+* :func:`t_interval` -- the 95 % interval of a mean (Student t, ``scipy.stats``).
+* :func:`sign_flip_p` -- the exact two-sided sign-flip test of paired differences
+  (``scipy.stats.permutation_test``, every one of the ``2^n`` sign patterns).
+* :func:`wilson_interval` -- the Wilson score interval of a proportion
+  (``statsmodels.stats.proportion.proportion_confint``).
+* :func:`mcnemar_exact` -- McNemar's exact test of two models on the same sequences
+  (``statsmodels.stats.contingency_tables.mcnemar``).
 * :func:`corrected_fold_interval` -- a paired difference measured on the k test folds of a
   cross-validation (SBU): Student's t over the per-fold differences with the variance of
   Nadeau and Bengio (Machine Learning 52, 2003), ``(1/k + n_test/n_train) s^2`` instead of
@@ -31,6 +38,54 @@ POWER = 0.80
 #: Bootstrap draws and their seed: the interval is a fixed function of the rows.
 BOOTSTRAP_DRAWS = 10_000
 BOOTSTRAP_SEED = 0
+
+
+def t_interval(values) -> tuple[float, float]:
+    """The 95 % interval of the mean of ``values`` (Student t on ``n - 1`` degrees of freedom);
+    NaNs for fewer than 2."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return math.nan, math.nan
+    half = sps.t.ppf(1 - ALPHA / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    return float(v.mean() - half), float(v.mean() + half)
+
+
+def sign_flip_p(diffs) -> float:
+    """Exact two-sided sign-flip (permutation) test of "mean 0" for paired ``diffs``: the share
+    of the ``2^n`` sign patterns whose |mean| is at least the observed one (n <= 16; NaN
+    beyond, or for none)."""
+    d = np.asarray(diffs, dtype=float)
+    if len(d) == 0 or len(d) > 16:
+        return math.nan
+    res = sps.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf,
+                               alternative="two-sided")
+    return float(res.pvalue)
+
+
+def wilson_interval(correct: int, n: int) -> tuple[float, float]:
+    """The Wilson score interval (percent) of ``correct`` successes in ``n`` trials, 95 %.
+    Unlike the normal approximation it stays inside [0, 100] near 0 and 100 %."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0 or not 0 <= correct <= n:
+        raise ValueError(f"wilson_interval: need 0 <= correct <= n and n > 0, got {correct}, {n}")
+    low, high = proportion_confint(correct, n, alpha=ALPHA, method="wilson")
+    return float(100.0 * low), float(100.0 * high)
+
+
+def mcnemar_exact(only_model: int, only_reference: int) -> float:
+    """McNemar's exact test, two-sided: under "both models are equally often right", the
+    probability of discordant counts at least as uneven as ``only_model`` against
+    ``only_reference`` (sequences only one of the two got right): a binomial tail, doubled and
+    capped at 1; with no discordant sequence it is 1."""
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    if only_model < 0 or only_reference < 0:
+        raise ValueError(f"mcnemar_exact: counts must be >= 0, got {only_model}, "
+                         f"{only_reference}")
+    if only_model + only_reference == 0:
+        return 1.0
+    return float(mcnemar([[0, only_model], [only_reference, 0]], exact=True).pvalue)
 
 
 def corrected_fold_interval(diffs, test_train_ratio: float) -> dict:

@@ -9,7 +9,6 @@ says how many.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 
@@ -21,6 +20,7 @@ from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.results_files import DATASETS, RERUNS
+from stalib.report.stats import mcnemar_exact, wilson_interval
 from stalib.results import KEY, decode_correct
 
 DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "nwucla": "NW-UCLA",
@@ -155,17 +155,6 @@ def _one_sequence_each(n_test: pd.Series, seeds: pd.Series) -> bool:
     seed, so each run is one independent right/wrong outcome. Then the pooled accuracy has a
     Wilson interval (:func:`summarise`) and paired runs McNemar's test (:func:`paired`)."""
     return bool(pd.to_numeric(n_test, errors="coerce").eq(1).all()) and seeds.nunique() == 1
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """The Wilson score interval (percent) of ``correct`` successes in ``n`` trials; 95 % by
-    default. Unlike the normal approximation it stays inside [0, 100] near 0 and 100 %."""
-    if n <= 0 or not 0 <= correct <= n:
-        raise ValueError(f"wilson_interval: need 0 <= correct <= n and n > 0, got {correct}, {n}")
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(100.0 * max(0.0, centre - half)), float(100.0 * min(1.0, centre + half))
 
 
 def error_bars(summary: pd.DataFrame) -> np.ndarray:
@@ -396,23 +385,6 @@ def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
                      "model": model, "label": MODEL_LABELS.get(model, model), "runs": len(g),
                      **dict(zip(classes, acc, strict=True))})
     return _in_report_order(pd.DataFrame(rows, columns=cols))
-
-
-def mcnemar_exact(only_model: int, only_reference: int) -> float:
-    """McNemar's exact test, two-sided: the probability, under "both models are equally often
-    right", of discordant counts at least as uneven as ``only_model`` against
-    ``only_reference`` (sequences only one of the two got right). Under that hypothesis each
-    discordant sequence goes either way with probability 1/2, so this is a binomial tail,
-    doubled and capped at 1; with no discordant sequence it is 1.
-    """
-    if only_model < 0 or only_reference < 0:
-        raise ValueError(f"mcnemar_exact: counts must be >= 0, got {only_model}, "
-                         f"{only_reference}")
-    n, k = only_model + only_reference, min(only_model, only_reference)
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
-    return min(1.0, 2.0 * tail)
 
 
 def sequences_in_runs(df: pd.DataFrame | None, dataset: str) -> int | None:

@@ -41,7 +41,6 @@ neither; **not testable here** when the data (full NTU RGB+D) or the runs are mi
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from stalib.report import tables as report
 from stalib.report.modes import SAID
 from stalib.report.pooled import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, REPRODUCED
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
+from stalib.report.stats import mcnemar_exact, sign_flip_p, t_interval
 from stalib.results import decode_correct
 
 
@@ -124,33 +124,6 @@ CLAIMS: tuple[Claim, ...] = (
           f"{CSTA}", "ntu60", "comparison", "hcn", "csta-cnn", protocol="xsub",
           quote="84.9 % / 89.9 %, \"slightly lower than HCN\" (86.5 / 91.1 in HCN's paper)"),
 )
-
-#: Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom (beyond: 1.96).
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
-def t_interval(values: np.ndarray) -> tuple[float, float]:
-    """The 95 % interval of the mean of ``values`` (Student t); NaNs for fewer than 2."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float("nan"), float("nan")
-    t = _T975[len(v) - 2] if len(v) - 1 <= len(_T975) else 1.96
-    half = t * v.std(ddof=1) / math.sqrt(len(v))
-    return float(v.mean() - half), float(v.mean() + half)
-
-
-def sign_flip_p(diffs: np.ndarray) -> float:
-    """Exact two-sided sign-flip (permutation) test of "mean 0" for paired ``diffs``: the share
-    of the ``2^n`` sign patterns whose |mean| is at least the observed one (n <= 16)."""
-    d = np.asarray(diffs, dtype=float)
-    if len(d) == 0 or len(d) > 16:
-        return float("nan")
-    observed = abs(d.mean())
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
-    return float((np.abs((signs * d).mean(1)) >= observed - 1e-12).mean())
-
 
 def _protocol(claim: Claim) -> str:
     from stalib.data.registry import default_protocol
@@ -382,7 +355,7 @@ def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
             continue
         u = np.array([c for p, _ in bits for c in p])
         v = np.array([c for _, q in bits for c in q])
-        out.append(report.mcnemar_exact(int((u & ~v).sum()), int((v & ~u).sum())))
+        out.append(mcnemar_exact(int((u & ~v).sum()), int((v & ~u).sum())))
     return out
 
 
