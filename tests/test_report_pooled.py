@@ -71,3 +71,15 @@ def test_measure_pools_the_whole_grids_and_the_table_says_so():
 def test_every_claim_carries_its_source_sentence():
     for c in pooled.COMPARISONS:
         assert c.source and len(c.quote) > 20, c.text
+
+
+def test_the_attention_sentence_gives_each_model_over_the_lstm_and_what_data_detects():
+    test = pd.concat([
+        _rows("nwucla", "xview", "v", {"sta-lstm": 0.9, "sa-lstm": 0.85, "lstm": 0.8}, n_test=300),
+        _rows("utdmhad", "xsub", "v", {"sta-lstm": 0.9, "sa-lstm": 0.85, "lstm": 0.8},
+              n_test=300)])
+    results = [{"comparison": c, **pooled.measure(c, test, "v")} for c in pooled.COMPARISONS]
+    text = pooled.attention_sentence(results)
+    assert text.startswith("**Attention over the plain LSTM, pooled over the datasets:** ")
+    assert "STA-LSTM +" in text and "SA-LSTM +" in text and "TA-LSTM" not in text
+    assert "NW-UCLA " in text and "UTD-MHAD " in text and "SBU" not in text
