@@ -80,6 +80,6 @@ def test_the_attention_sentence_gives_each_model_over_the_lstm_and_what_data_det
               n_test=300)])
     results = [{"comparison": c, **pooled.measure(c, test, "v")} for c in pooled.COMPARISONS]
     text = pooled.attention_sentence(results)
-    assert text.startswith("**Attention over the plain LSTM, pooled over the datasets:** ")
-    assert "STA-LSTM +" in text and "SA-LSTM +" in text and "TA-LSTM" not in text
+    assert text.startswith("**Attention over the plain LSTM, pooled over the datasets:** SA-LSTM +")
+    assert "STA-LSTM +" in text and "; SA-LSTM +" not in text and " TA-LSTM +" not in text
     assert "NW-UCLA " in text and "UTD-MHAD " in text and "SBU" not in text
