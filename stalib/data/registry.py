@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from stalib import catalogue
 from stalib.data import splits as sp
 from stalib.data.core import SkeletonSet, apply_transform
 from stalib.data.npz import load_npz
@@ -54,9 +55,8 @@ from stalib.data.utdmhad import read_utdmhad
 from stalib.data.utkinect import DEFAULT_LABEL_FILE, read_utkinect
 from stalib.errors import ConfigError
 
-DATASETS = ("sbu", "utkinect", "nwucla", "utdmhad", "ntu60", "npz:PATH")
-FOLDERS = {"sbu": "SBU", "utkinect": "UTKinect", "nwucla": "NW-UCLA", "utdmhad": "UTD-MHAD",
-           "ntu60": "NTU"}
+FOLDERS = catalogue.folders()
+DATASETS = (*FOLDERS, "npz:PATH")
 PROTOCOLS: dict[str, dict[str, Callable[[SkeletonSet], list[sp.Split]]]] = {
     "sbu": {"5fold": sp.sbu_5fold},
     "utkinect": {"xsub": sp.odd_subjects_train, "loso": sp.leave_one_sequence_out},

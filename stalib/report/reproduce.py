@@ -60,8 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stalib import catalogue
 from stalib.config import PAPER_N1, PAPER_N2, RECIPES, recipe_settings
-from stalib.data.registry import FOLDERS
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
@@ -135,18 +135,17 @@ FIG7_MODELS: tuple[str, ...] = (
 )
 CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
 #: Folder of each dataset under the data root (see stalib.data.root).
-DATA_FOLDERS: dict[str, str] = dict(FOLDERS)
-#: Datasets that chose nothing (issue 32): only the configurations chosen on SBU and UTKinect
-#: run there, unchanged, on the test split (no paper-settings grid, no validation runs first).
-OUT_OF_SAMPLE: tuple[str, ...] = ("nwucla", "utdmhad")
+DATA_FOLDERS: dict[str, str] = catalogue.folders()
+#: Datasets that chose nothing: only the configurations chosen on SBU and UTKinect run there,
+#: unchanged, on the test split (no paper-settings grid, no validation runs first).
+OUT_OF_SAMPLE: tuple[str, ...] = catalogue.out_of_sample()
 SEEDS = [0, 1, 2]
 #: Algorithm 1's N1 and N2 (the paper's), for every full run.
 PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
 #: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one
 #: CPU thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
-SHORT = {"sbu": "sbu", "utkinect": "utkinect", "nwucla": "nwucla", "utdmhad": "utdmhad",
-         "ntu60": "ntu"}
+SHORT = catalogue.job_names()
 #: Fig. 7 grid per dataset: models, protocols and seeds (per protocol where they differ).
 FIG7_GRID: dict[str, dict[str, Any]] = {
     "sbu": {"models": list(FIG7_MODELS), "protocols": ["5fold"], "seeds": SEEDS},

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stalib import catalogue
 from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import PER_CLASS
@@ -24,13 +25,7 @@ from stalib.results import KEY, speaking_mask
 RESULTS_ENV = "STALIB_RESULTS"
 
 
-DATASETS: dict[str, str] = {
-    "sbu": "SBU Kinect Interaction",
-    "utkinect": "UTKinect-Action3D",
-    "nwucla": "Northwestern-UCLA",
-    "utdmhad": "UTD-MHAD",
-    "ntu60": "NTU RGB+D (60 classes)",
-}
+DATASETS: dict[str, str] = catalogue.titles()
 
 
 CV_COLUMNS: tuple[str, ...] = (

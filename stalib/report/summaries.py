@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from stalib import catalogue
 from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
 from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
@@ -23,8 +24,7 @@ from stalib.report.results_files import DATASETS, RERUNS
 from stalib.report.stats import mcnemar_exact, wilson_interval
 from stalib.results import KEY, decode_correct
 
-DATASET_SHORT: dict[str, str] = {"sbu": "SBU", "utkinect": "UTKinect", "nwucla": "NW-UCLA",
-                                 "utdmhad": "UTD-MHAD", "ntu60": "NTU RGB+D"}
+DATASET_SHORT: dict[str, str] = catalogue.shorts()
 
 
 MODEL_ORDER: tuple[str, ...] = FIG7_MODELS + CSTA_MODELS
