@@ -266,14 +266,9 @@ class TrainConfig:
             raise ConfigError("--n1 0 --n2 0 trains 0 iterations: the model would be saved "
                               "untrained; give --n1 or --n2 > 0 (or --epochs)")
         if self.protocol is not None:
-            from stalib.data.registry import default_protocol
+            from stalib.data.registry import standard_protocol
 
-            try:  # (a dataset the registry does not know, e.g. a SkeletonSet given to
-                # train_run, has no standard protocol to compare with)
-                standard = default_protocol(self.dataset)
-            except ConfigError:
-                standard = None
-            if self.protocol == standard:
+            if self.protocol == standard_protocol(self.dataset):
                 self.protocol = None  # one spelling per run: None is the standard protocol
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")

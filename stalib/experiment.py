@@ -55,14 +55,10 @@ def dataset_key(name: str) -> str:
 def protocol_of(cfg: TrainConfig) -> str:
     """The run's protocol: its own, or the dataset's standard one (for an npz: from its arrays,
     :func:`stalib.data.registry.default_protocol`)."""
-    from stalib.data.registry import default_protocol
+    from stalib.data.registry import standard_protocol
 
-    if cfg.protocol:
-        return cfg.protocol
-    try:
-        return default_protocol(cfg.dataset)
-    except ConfigError:  # data the registry does not know (a SkeletonSet given to train_run)
-        return "5fold"
+    # data the registry does not know (a SkeletonSet given to train_run): 5-fold by group
+    return cfg.protocol or standard_protocol(cfg.dataset) or "5fold"
 
 
 def record_protocol(cfg: TrainConfig) -> str:

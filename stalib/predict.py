@@ -220,9 +220,10 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
         for rank, c in enumerate(order, 1):
             print(f"  {rank}. {names[c]:<24s} {100 * prob[c]:6.2f}%")
         if window is not None and len(rec.raw) > window:
-            _by_window(model, rec, settings, file, window, stride, device, names,
-                       window_truth(file, meta["dataset"], rec, i, windows(
-                           len(rec.raw), window, stride or max(1, window // 2)), names, truth))
+            step = stride or max(1, window // 2)
+            spans = windows(len(rec.raw), window, step)
+            _by_window(model, rec, settings, file, spans, window, step, device, names,
+                       window_truth(file, meta["dataset"], rec, i, spans, names, truth))
         if plot and i == index:
             _plot(plot, seq, alpha, beta, meta, rec.name, names[order[0]],
                   names[truth[i]] if truth is not None else None)
@@ -231,14 +232,14 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     return 0
 
 
-def _by_window(model, rec: Recording, settings, file, window: int, stride: int | None,
-               device: str, names: list[str], truth: list[int | None] | None) -> None:
-    """Classify ``rec`` window by window, each window prepared from its own raw frames as a
-    training sequence is (its own first frame gives the origin and the view; the recipe's
-    resampling applies), and print the segments of one top class in the file's frame numbers
-    (rows where it has none); with ``truth``, the accuracy over the labelled windows."""
-    stride = stride or max(1, window // 2)
-    spans = windows(len(rec.raw), window, stride)
+def _by_window(model, rec: Recording, settings, file, spans: list[tuple[int, int]],
+               window: int, stride: int, device: str, names: list[str],
+               truth: list[int | None] | None) -> None:
+    """Classify ``rec`` over ``spans`` (its windows: :func:`windows`), each window prepared from
+    its own raw frames as a training sequence is (its own first frame gives the origin and the
+    view; the recipe's resampling applies), and print the segments of one top class in the
+    file's frame numbers (rows where it has none); with ``truth`` (one per span), the accuracy
+    over the labelled windows."""
     tops, probs = [], []
     for a, b in spans:
         p_win, _, _ = classify(model, settings.prepare(rec.raw[a:b], file), device)

@@ -151,6 +151,15 @@ def default_protocol(name: str, data: SkeletonSet | None = None) -> str:
     return "5fold"
 
 
+def standard_protocol(name: str) -> str | None:
+    """:func:`default_protocol` of ``name``, or None for a name the registry does not know (a
+    ``SkeletonSet`` handed to ``train_run`` under a name of its own)."""
+    try:
+        return default_protocol(name)
+    except ConfigError:
+        return None
+
+
 def _check_protocol(kind: str, name: str, protocol: str) -> None:
     if protocol not in PROTOCOLS[kind]:
         raise ConfigError(f"unknown protocol {protocol!r} for {name}; valid: "

@@ -18,7 +18,6 @@ dataset, the smallest gain its design detects with 80 % power (:func:`stats.dete
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -533,7 +532,3 @@ def verdict_sentence(results: list[dict]) -> str:
 def labels_text() -> str:
     """The four labels and their definitions, as a Markdown list."""
     return "\n".join(f"- **{k}**: {v}." for k, v in LABELS.items())
-
-
-def is_finite(x) -> bool:
-    return x is not None and isinstance(x, float) and math.isfinite(x)
