@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from stalib import catalogue
 from stalib.errors import ConfigError
 
 #: Algorithm 1's iteration counts, "e.g. N1 = 1000, N2 = 500".
@@ -71,88 +72,19 @@ def default_variant(dataset: str) -> str:
     return PAPER_VARIANT if dataset in PAPER_DATASETS else SBU_SETTINGS_VARIANT
 
 
-#: Named configurations: the :class:`TrainConfig` fields each sets beside the paper's settings.
-#: This is the one registry: ``stalib train/cv --recipe NAME`` applies one and files the runs
-#: under NAME, ``stalib recipes`` lists them, :meth:`TrainConfig.from_recipe` builds one in
-#: Python, and the report's grid (:mod:`stalib.report.reproduce`) runs its variants by these
-#: names. The committed rows of each are these settings (``tests/test_results_integrity.py``).
-#: What each changes and where it was chosen is :data:`RECIPE_NOTES`.
-RECIPES: dict[str, dict] = {
-    "l1-off": {"lambda3": 0.0},
-    "l1-off-aug": {"lambda3": 0.0, "augment_rotation": 30.0, "augment_scale": 0.1},
-    "aug": {"augment_rotation": 30.0, "augment_scale": 0.1},
-    "r1": {"schedule": "joint", "epochs": 150, "batch_size": 32, "lr_schedule": "cosine",
-           "weight_decay": 1e-4},
-}
-RECIPES["r1-view"] = {**RECIPES["r1"], "preprocess": {"view_normalize": True},
-                      "l1_reading": "mean"}
-RECIPES["r1-view-gain"] = {**RECIPES["r1-view"], "model_overrides": {"alpha_gain": "joints"}}
-RECIPES["r1-view-gain-swap"] = {**RECIPES["r1-view-gain"], "augment_swap": True}
-RECIPES["r1-view-rot"] = {**RECIPES["r1-view"], "augment_rotation": 30.0, "augment_scale": 0.1}
-RECIPES["r1-view-rot-l2"] = {**RECIPES["r1-view-rot"], "weight_decay_mode": "l2"}
-RECIPES["r1-view-lr1e-2"] = {**RECIPES["r1-view"], "lr": 0.01}
-# Candidates of the baselines issue (26), chosen among on the inner-validation folds of SBU and
-# UTKinect cross-subject together by the rule of stalib.report.selection, written before runs.
-_T32 = {"preprocess": {"view_normalize": True, "resample": 32}}
-_CROP = {"augment_crop": 0.5, "augment_crop_resize": True}
-_ROT = {"augment_rotation": 30.0, "augment_scale": 0.1}
-RECIPES["r1-view-gain-swap-t32"] = {**RECIPES["r1-view-gain-swap"], **_T32}
-RECIPES["r1-view-gain-swap-t32-crop"] = {**RECIPES["r1-view-gain-swap-t32"], **_CROP}
-RECIPES["r1-view-gain-swap-t32-crop-rot"] = {**RECIPES["r1-view-gain-swap-t32-crop"], **_ROT}
-RECIPES["r1-view-rot-l2-crop"] = {**RECIPES["r1-view-rot-l2"], **_CROP}
-RECIPES["r1-view-rot-l2-t16"] = {**RECIPES["r1-view-rot-l2"], "model_overrides": {"frames": 16}}
-RECIPES["r1-view-rot-l2-mm"] = {**RECIPES["r1-view-rot-l2"],
-                                "model_overrides": {"input_scaling": "minmax"}}
-#: Per named configuration: what it is, and where it was chosen (inner-validation folds only).
+#: Named configurations (recipes): the :class:`TrainConfig` fields each sets beside the paper's
+#: settings, resolved through their parents, as the catalogue (``stalib/catalogue.toml``) writes
+#: them once. ``stalib train/cv --recipe NAME`` applies one and files the runs under NAME,
+#: ``stalib recipes`` lists them, :meth:`TrainConfig.from_recipe` builds one in Python. The
+#: committed rows of each are these settings (``tests/test_results_integrity.py``).
+RECIPES: dict[str, dict] = {name: catalogue.settings(name) for name in catalogue.RECIPES}
+#: Per recipe: what it is, and where it was chosen (inner-validation folds only).
 RECIPE_NOTES: dict[str, tuple[str, str]] = {
-    "l1-off": ("the paper's settings without eq. (7)'s L1 term",
-               "chosen on SBU validation, Fig. 7 models"),
-    "l1-off-aug": ("l1-off with rotation (30 degrees) and scaling (10 %) of training sequences",
-                   "chosen on SBU validation, Fig. 7 models"),
-    "aug": ("the paper's settings with rotation and scaling",
-            "chosen on SBU validation, HCN / CSTA-CNN"),
-    "r1": ("one stage of 150 epochs, batch 32, Adam with cosine decay, AdamW weight decay 1e-4",
-           "chosen on SBU validation, HCN"),
-    "r1-view": ("r1 with the dataset's view normalisation and eq. (7)'s L1 term as a mean "
-                "(npz: --preprocess view_axes=[R,L,S0,S1])", "chosen on SBU validation, HCN"),
-    "r1-view-gain": ("r1-view with alpha scaled by the number of joints",
-                     "chosen on SBU validation, STA-LSTM"),
-    "r1-view-gain-swap": ("r1-view-gain with the person swap (two-person data)",
-                          "chosen on SBU validation, STA-LSTM: the Fig. 7 models' configuration "
-                          "until the two-dataset rule chose r1-view-gain-swap-t32-crop-rot"),
-    "r1-view-rot": ("r1-view with rotation and scaling", "chosen on SBU validation, HCN"),
-    "r1-view-rot-l2": ("r1-view-rot with Adam's L2 weight decay instead of AdamW's",
-                       "chosen on SBU validation, HCN, and again on SBU + UTKinect "
-                       "validation (the two-dataset rule): the CSTA models' configuration"),
-    "r1-view-lr1e-2": ("r1-view at learning rate 1e-2",
-                       "chosen on SBU validation, the linear baseline"),
-    "r1-view-gain-swap-t32": ("r1-view-gain-swap with every sequence resampled to 32 frames",
-                              "a candidate of the Fig. 7 models, not chosen (SBU + UTKinect "
-                              "validation, stalib.report.selection)"),
-    "r1-view-gain-swap-t32-crop": ("r1-view-gain-swap-t32 with a random crop of 50-100 % of "
-                                   "each training sequence stretched back to 32 frames",
-                                   "a candidate of the Fig. 7 models, not chosen"),
-    "r1-view-gain-swap-t32-crop-rot": ("r1-view-gain-swap-t32-crop with rotation and scaling",
-                                       "chosen on SBU + UTKinect validation (the two-dataset "
-                                       "rule, stalib.report.selection): the Fig. 7 models' "
-                                       "configuration"),
-    "r1-view-rot-l2-crop": ("r1-view-rot-l2 with a random crop of 50-100 % of each training "
-                            "sequence stretched back to its length (HCN's own SBU recipe "
-                            "crops so)", "a candidate of the CSTA models, not chosen (SBU + "
-                            "UTKinect validation, stalib.report.selection)"),
-    "r1-view-rot-l2-t16": ("r1-view-rot-l2 with HCN's time grid at 16 frames instead of 32 "
-                           "(HCN's own SBU recipe resamples to 16)",
-                           "a candidate of the CSTA models, not chosen (SBU + UTKinect "
-                           "validation, stalib.report.selection)"),
-    "r1-view-rot-l2-mm": ("r1-view-rot-l2 with each sequence's coordinates scaled into [0, 1] "
-                          "per axis inside HCN (HCN's own SBU recipe scales so)",
-                          "a candidate of the CSTA models, not chosen (SBU + UTKinect "
-                          "validation, stalib.report.selection)"),
-}
+    name: (r.what, r.chosen) for name, r in catalogue.RECIPES.items()}
 
 
 #: Datasets of one person per sequence, where a recipe's person swap is dropped.
-ONE_PERSON = ("utkinect", "nwucla", "utdmhad")
+ONE_PERSON = catalogue.one_person()
 
 
 def recipe_settings(name: str, dataset: str) -> dict:

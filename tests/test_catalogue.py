@@ -25,4 +25,4 @@ def test_a_dataset_that_chose_nothing_gets_only_the_chosen_jobs():
 
     for name in catalogue.out_of_sample():
         jobs = reproduce.job_names("fig7", name)
-        assert jobs and all(j.endswith(reproduce.T32_CROP_ROT) for j in jobs)
+        assert jobs and all(j.endswith(catalogue.FAMILIES["fig7"].recorded) for j in jobs)

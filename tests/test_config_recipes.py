@@ -9,7 +9,6 @@ from stalib.commands.train import _config
 from stalib.config import RECIPES, TrainConfig
 from stalib.errors import ConfigError
 from stalib.report import grid
-from stalib.report import reproduce as rp
 
 
 def _cfg(*argv: str) -> TrainConfig:
@@ -29,7 +28,8 @@ def test_a_recipe_is_its_flags_and_its_name():
     by_name = _cfg("--recipe", "r1-view-gain")
     by_flags = _cfg(*R1_VIEW_GAIN_FLAGS, "--variant", "r1-view-gain")
     assert by_name == by_flags and by_name.variant_name == "r1-view-gain"
-    job = grid.make_config("sbu", "sta-lstm", None, 1, 0, 1000, 500, rp.R1_VIEW_GAIN)
+    job = grid.make_config("sbu", "sta-lstm", None, 1, 0, 1000, 500,
+                           {"variant": "r1-view-gain", **RECIPES["r1-view-gain"]})
     assert job == by_name
     assert _cfg("--recipe", "r1").deviations() == RECIPES["r1"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,7 @@ def test_labels():
     assert pooled.label(c, {"low": 0.1, "high": 3.0}) == pooled.REPRODUCED
     assert pooled.label(c, {"low": -3.0, "high": -0.1}) == pooled.CONTRADICTED
     assert pooled.label(c, {"low": -1.0, "high": 1.0}) == pooled.INCONCLUSIVE
-    sized = pooled.Comparison("x", "s", "q", "a", "b", "fig7", stated_gain=5.0)
+    sized = dataclasses.replace(c, stated_gain=5.0)
     assert pooled.label(sized, {"low": -1.0, "high": 4.0}) == pooled.CONTRADICTED
 
 

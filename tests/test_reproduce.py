@@ -15,8 +15,12 @@ import nbformat
 import pytest
 
 from stalib import cli
+from stalib.config import RECIPES
 from stalib.errors import ConfigError
 from stalib.report import reproduce as rp
+
+GAIN = {"variant": "r1-view-gain", **RECIPES["r1-view-gain"]}
+VIEW = RECIPES["r1-view"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -378,14 +382,14 @@ def test_recipe_variants_are_jobs_and_run_one_epoch_when_quick():
     at ``r1-view`` against it; a quick run trains one epoch of each (the reference too), so
     that its STA-LSTM is the one the quick Fig. 7 job trained."""
     fig7 = rp.get_job("fig7-sbu-r1-view-gain")
-    assert fig7.parameters["options"] == rp.R1_VIEW_GAIN
+    assert fig7.parameters["options"] == GAIN
     assert fig7.parameters["options"]["model_overrides"] == {"alpha_gain": "joints"}
     quick = fig7.effective_parameters(True)
-    assert quick["options"] == {**rp.R1_VIEW_GAIN, "epochs": rp.QUICK_EPOCHS}
+    assert quick["options"] == {**GAIN, "epochs": rp.QUICK_EPOCHS}
     assert fig7.parameters["options"]["epochs"] == 150  # the job itself is untouched
-    assert "chosen on SBU's" in rp.get_job("fig7-utkinect-r1-view-gain").description
+    assert "chosen on SBU validation" in rp.get_job("fig7-utkinect-r1-view-gain").description
     csta = rp.get_job("csta-sbu-r1-view").effective_parameters(True)
-    assert csta["options"] == {"variant": "r1-view", **rp.R1_VIEW, "epochs": rp.QUICK_EPOCHS}
+    assert csta["options"] == {"variant": "r1-view", **VIEW, "epochs": rp.QUICK_EPOCHS}
     assert csta["reference_options"] == quick["options"]
     att = rp.get_job("attention-sbu-r1-view-gain").effective_parameters(True)
     assert att["options"]["epochs"] == rp.QUICK_EPOCHS
@@ -440,8 +444,8 @@ def test_the_grid_of_the_issue():
     # UTKinect, kept out of development, runs SBU's last choices: HCN's r1-view against
     # STA-LSTM's r1-view-gain
     utk_csta = rp.get_job("csta-utkinect-r1-view")
-    assert utk_csta.parameters["options"] == {"variant": "r1-view", **rp.R1_VIEW}
-    assert utk_csta.parameters["reference_options"] == rp.R1_VIEW_GAIN
+    assert utk_csta.parameters["options"] == {"variant": "r1-view", **VIEW}
+    assert utk_csta.parameters["reference_options"] == GAIN
     assert utk_csta.chain == rp.get_job("fig7-utkinect-r1-view-gain").chain
     for name in ("fig7-ntu", "csta-ntu"):
         job = rp.get_job(name)

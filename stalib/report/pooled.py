@@ -12,95 +12,38 @@ folds; NW-UCLA and UTD-MHAD chose nothing), with its 95 % interval:
   and seeds (:func:`stats.paired_bootstrap`).
 
 Then a random-effects pooled estimate over the datasets whose runs are whole
-(:func:`stats.random_effects`) and one of :data:`LABELS` (defined once, here). Beside each
-dataset, the smallest gain its design detects with 80 % power (:func:`stats.detectable_gain`).
+(:func:`stats.random_effects`) and one of the labels (:data:`stalib.report.verdict.LABELS`).
+Beside each dataset, the smallest gain its design detects with 80 % power
+(:func:`stats.detectable_gain`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+from stalib import catalogue
+from stalib.catalogue import POOLED_ON, Claim
+from stalib.models import build_model
 from stalib.report import stats
+from stalib.report.tables import DATASET_SHORT, MODEL_LABELS, load_all_cv, load_literature
+from stalib.report.verdict import (
+    CLAIMS,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    LABELS,
+    NOT_TESTABLE,
+    REPRODUCED,
+    model_mean,
+)
+from stalib.report.verdict import verdict as verdict_table
 from stalib.results import decode_correct
 
-#: The datasets and protocols every comparison is measured on, in the report's order.
-POOLED_ON: tuple[tuple[str, str], ...] = (
-    ("sbu", "5fold"), ("utkinect", "xsub"), ("nwucla", "xview"), ("utdmhad", "xsub"))
+__all__ = ["CONTRADICTED", "INCONCLUSIVE", "LABELS", "NOT_TESTABLE", "POOLED_ON", "REPRODUCED"]
 #: Seeds of every test grid that speaks.
-SEEDS = (0, 1, 2)
-
-REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = (
-    "reproduced", "contradicted", "inconclusive", "not testable here")
-#: The four labels of a claim, defined once (the report prints these sentences).
-LABELS: dict[str, str] = {
-    REPRODUCED: "the pooled 95 % interval lies wholly on the claimed side of zero",
-    CONTRADICTED: "the pooled 95 % interval excludes the gain the paper states (for a claim "
-                  "of a gain without a size on these data: every gain, so the reference leads)",
-    INCONCLUSIVE: "neither: the interval holds zero and the claimed gain; the data cannot tell",
-    NOT_TESTABLE: "the claim needs data that is not here (full NTU RGB+D)",
-}
-
-STA = "Song et al., AAAI 2017"
-CSTA = "Wang 2019, arXiv 1909.10214 (public summary)"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A claim that ``model`` beats ``reference``, in the words of ``source`` (``quote``).
-    ``family``: the family (:data:`stalib.report.selection.FAMILIES`) whose recorded choice of
-    configuration both models run at. ``stated_gain``: the gain in points the paper states for
-    these data, None when it states a gain without a size here (then "contradicted" means the
-    data exclude any gain). ``ablation``: our ablation, shown beside, not a claim of the paper."""
-
-    text: str
-    source: str
-    quote: str
-    model: str
-    reference: str
-    family: str
-    stated_gain: float | None = None
-    ablation: bool = False
-
-
-_FIG7 = ("Fig. 7 shows the performance comparisons on the SBU, NTU (Cross-Subject), NTU "
-         "(Cross-View) datasets.")
-COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("SA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "the introduction of the spatial "
-               "attention module (SA-LSTM) and the temporal attention module (TA-LSTM) brings up "
-               "to 5.1% and 6.4% accuracy improvement, respectively", "sa-lstm", "lstm", "fig7"),
-    Comparison("TA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "the introduction of the spatial "
-               "attention module (SA-LSTM) and the temporal attention module (TA-LSTM) brings up "
-               "to 5.1% and 6.4% accuracy improvement, respectively", "ta-lstm", "lstm", "fig7"),
-    Comparison("the spatial regulariser helps SA-LSTM", f"{STA}, Sec. 5.3", "the second and the "
-               "third items for regularizations [...] We can see they improve the performance of "
-               "both spatial attention model and temporal attention model", "sa-lstm",
-               "sa-lstm-noreg", "fig7"),
-    Comparison("the temporal regulariser helps TA-LSTM", f"{STA}, Sec. 5.3", "the second and the "
-               "third items for regularizations [...] We can see they improve the performance of "
-               "both spatial attention model and temporal attention model", "ta-lstm",
-               "ta-lstm-noreg", "fig7"),
-    Comparison("STA-LSTM beats the LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
-               "by combining both modules (STA-LSTM).", "sta-lstm", "lstm", "fig7"),
-    Comparison("STA-LSTM beats SA-LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
-               "by combining both modules (STA-LSTM).", "sta-lstm", "sa-lstm", "fig7"),
-    Comparison("STA-LSTM beats TA-LSTM", f"{STA}, Sec. 5.3", "The best performance is achieved "
-               "by combining both modules (STA-LSTM).", "sta-lstm", "ta-lstm", "fig7"),
-    Comparison("the coupled attention improves its HCN backbone (CSTA-CNN beats HCN)",
-               f"{CSTA}, abstract", "our CSTA mechanisms can be easily plugged into existing "
-               "hierarchical CNN models (CSTA-CNN) to realize their function", "csta-cnn", "hcn",
-               "csta"),
-    Comparison("joint weights alone on HCN (our ablation)", "our ablation of the summary's "
-               "two subnetworks", "we first learn two sets of weights for different joints and "
-               "frames through two subnetworks respectively", "hcn-joint", "hcn", "csta",
-               ablation=True),
-    Comparison("frame weights alone on HCN (our ablation)", "our ablation of the summary's "
-               "two subnetworks", "we first learn two sets of weights for different joints and "
-               "frames through two subnetworks respectively", "hcn-frame", "hcn", "csta",
-               ablation=True),
-)
+SEEDS = catalogue.TEST_SEEDS
+#: The comparison claims measured on every dataset and pooled (the catalogue's ``pooled``).
+COMPARISONS: tuple[Claim, ...] = tuple(c for c in catalogue.CLAIMS if c.pooled)
 
 
 def _seed_rows(rows: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -145,7 +88,7 @@ def dataset_effect(rows: pd.DataFrame, model: str, reference: str) -> dict | Non
     return out
 
 
-def label(comparison: Comparison, pooled: dict | None) -> str:
+def label(comparison: Claim, pooled: dict | None) -> str:
     """One of :data:`LABELS` for ``comparison`` given its ``pooled`` estimate."""
     if pooled is None:
         return NOT_TESTABLE
@@ -156,7 +99,7 @@ def label(comparison: Comparison, pooled: dict | None) -> str:
     return INCONCLUSIVE
 
 
-def measure(comparison: Comparison, test: pd.DataFrame | None,
+def measure(comparison: Claim, test: pd.DataFrame | None,
             variant: str) -> dict:
     """Per dataset of :data:`POOLED_ON` the effect (:func:`dataset_effect`, None where a grid
     is not whole), the pooled estimate over those measured (None for none) and the label."""
@@ -175,11 +118,8 @@ def measure(comparison: Comparison, test: pd.DataFrame | None,
 
 
 def choice(family: str) -> str:
-    """The configuration ``family`` runs at: the two-dataset rule's recorded choice
-    (:attr:`stalib.report.selection.Family.recorded`)."""
-    from stalib.report.selection import FAMILIES
-
-    return FAMILIES[family].recorded
+    """The configuration ``family`` runs at: its recorded choice (the catalogue's)."""
+    return catalogue.FAMILIES[family].recorded
 
 
 def pooled_verdict(test: pd.DataFrame | None) -> list[dict]:
@@ -199,8 +139,6 @@ def pooled_table(results: list[dict]) -> str:
     dataset (points, 95 % interval; "—" while its grid is not whole), the pooled estimate with
     the number of datasets and I², and the label; a last row gives, per dataset, the range of
     the gains its design detects with 80 % power."""
-    from stalib.report.tables import DATASET_SHORT
-
     head = ["Claim", *[DATASET_SHORT.get(d, d) for d, _ in POOLED_ON], "Pooled [95 %]", "Label"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in results:
@@ -212,7 +150,7 @@ def pooled_table(results: list[dict]) -> str:
             pool = (f"**{pooled['diff']:+.2f}**<br><small>[{pooled['low']:+.2f}, "
                     f"{pooled['high']:+.2f}]<br>I² {100 * pooled['i2']:.0f} %</small>")
             word = r["label"]
-        lines.append(f"| {c.text} | " + " | ".join(cells) + f" | {pool} | "
+        lines.append(f"| {c.title} | " + " | ".join(cells) + f" | {pool} | "
                      + (f"{word} (ablation)" if c.ablation else f"**{word}**") + " |")
     detects = []
     for dataset, _ in POOLED_ON:
@@ -223,76 +161,14 @@ def pooled_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-#: The linear floor's configuration (chosen on SBU's validation folds).
-LINEAR_VARIANT = "r1-view-lr1e-2"
-#: Levels a standard model must reach on data that chose nothing, fixed before its runs (issue
-#: 32): ``(dataset, protocol, what, level, why)``, ``what`` a model or ``best`` (the best of the
-#: six Fig. 7 models); and every deep model must reach the linear floor.
-LEVELS: tuple[tuple[str, str, str, float, str], ...] = (
-    ("nwucla", "xview", "lstm", 85.0, "fixed before the runs"),
-    ("nwucla", "xview", "best", 89.2, "Ensemble TS-LSTM, Lee et al. 2017; secondary"),
-    ("utdmhad", "xsub", "lstm", 85.8, "JTM, Wang et al. 2016; not verified here"),
-    ("utdmhad", "xsub", "best", 88.1, "JDM, Li et al. 2017; not verified here"),
-)
-
-
-def mean_accuracy(test: pd.DataFrame | None, dataset: str, protocol: str, variant: str,
-                  model: str) -> float | None:
-    """Mean test accuracy (percent) of ``model`` at ``variant``, None unless every seed of
-    :data:`SEEDS` is there on every fold."""
-    if test is None or test.empty:
-        return None
-    rows = test[(test["dataset"] == dataset) & (test["protocol"].astype(str) == protocol)
-                & (test["variant"] == variant) & (test["model"] == model)
-                & test["seed"].astype(int).isin(SEEDS)]
-    folds = set(test[(test["dataset"] == dataset)
-                     & (test["protocol"].astype(str) == protocol)]["fold"].astype(int))
-    if rows.empty or len(rows) != len(folds) * len(SEEDS):
-        return None
-    return float(100.0 * rows["accuracy"].astype(float).mean())
-
-
-def level_table(test: pd.DataFrame | None) -> pd.DataFrame:
-    """Each level of :data:`LEVELS` with ours and by how much it is missed (columns ``Dataset,
-    Model, Level, Ours, Met``); the linear floor: :func:`floor_sentence`."""
-    from stalib.report.selection import FAMILIES
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
-    fig7 = choice("fig7")
-    out = []
-
-    def add(dataset, what, level, ours, why):
-        met = ("—" if ours is None or level is None else "met" if ours >= level
-               else f"missed by {level - ours:.2f}")
-        out.append({"Dataset": DATASET_SHORT.get(dataset, dataset), "Model": what,
-                    "Level": "—" if level is None else f"{level:.2f} ({why})",
-                    "Ours": "runs missing" if ours is None else f"{ours:.2f}", "Met": met})
-
-    for dataset, protocol, what, level, why in LEVELS:
-        if what == "best":
-            means = {m: mean_accuracy(test, dataset, protocol, fig7, m)
-                     for m in FAMILIES["fig7"].models}
-            ours = None if any(v is None for v in means.values()) else max(means.values())
-            best = None if ours is None else max(means, key=means.get)
-            label = "best Fig. 7 model" + (f" ({MODEL_LABELS.get(best, best)})" if best else "")
-        else:
-            ours, label = mean_accuracy(test, dataset, protocol, fig7, what), \
-                MODEL_LABELS.get(what, what)
-        add(dataset, label, level, ours, why)
-    return pd.DataFrame(out, columns=["Dataset", "Model", "Level", "Ours", "Met"])
-
-
 def baselines_sentence(test: pd.DataFrame | None) -> str:
     """The baselines beside the paper's STA-LSTM on SBU: the plain LSTM and HCN at their
     families' choices and the linear floor, with STA-LSTM itself (mean over folds and seeds)."""
-    from stalib.report.tables import MODEL_LABELS, load_literature
-
     lit = load_literature()
     paper = lit[(lit["dataset"] == "sbu") & (lit["method"] == "STA-LSTM")]["accuracy"]
     parts = []
-    for model, variant in (("lstm", choice("fig7")), ("linear", LINEAR_VARIANT),
-                           ("hcn", choice("csta")), ("sta-lstm", choice("fig7"))):
-        ours = mean_accuracy(test, "sbu", "5fold", variant, model)
+    for model in ("lstm", "linear", "hcn", "sta-lstm"):
+        ours = model_mean(test, "sbu", "5fold", model)
         if ours is not None:
             name = "the linear floor" if model == "linear" else MODEL_LABELS.get(model, model)
             parts.append(f"{name} {ours:.2f} %")
@@ -306,20 +182,16 @@ def baselines_sentence(test: pd.DataFrame | None) -> str:
 def floor_sentence(test: pd.DataFrame | None) -> str:
     """The deep models, at their families' choices, that stay under the linear floor of their
     data (its mean accuracy), per dataset; or that none does."""
-    from stalib.report.selection import FAMILIES
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
     parts, checked = [], []
     for dataset, protocol in POOLED_ON:
-        floor = mean_accuracy(test, dataset, protocol, LINEAR_VARIANT, "linear")
+        floor = model_mean(test, dataset, protocol, "linear")
         if floor is None:
             continue
         checked.append(DATASET_SHORT.get(dataset, dataset))
         under = []
         for family in ("fig7", "csta"):
-            variant = choice(family)
-            for model in FAMILIES[family].models:
-                ours = mean_accuracy(test, dataset, protocol, variant, model)
+            for model in catalogue.FAMILIES[family].models:
+                ours = model_mean(test, dataset, protocol, model)
                 if ours is not None and ours < floor:
                     under.append(f"{MODEL_LABELS.get(model, model)} {ours:.2f}")
         if under:
@@ -341,8 +213,6 @@ def fit_sentence(test: pd.DataFrame | None) -> str:
     choices fitted their training sets on the datasets that chose nothing (an underfit run
     points at the recipe; a fitted one at generalisation across subjects or views), and every
     run that did not train at all (under :data:`UNTRAINED` % on its own training set)."""
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
     if test is None or "train_accuracy" not in test.columns:
         return ""
     variants = {choice("fig7"), choice("csta")}
@@ -380,8 +250,6 @@ def details_table(results: list[dict]) -> pd.DataFrame:
     """Per claim and dataset: how the difference was judged (method and runs), the standard
     error and the gain detectable with 80 % power; per claim the pool's tau², I² and Cochran's
     Q p."""
-    from stalib.report.tables import DATASET_SHORT
-
     out = []
     for r in results:
         pooled = r["pooled"]
@@ -389,11 +257,11 @@ def details_table(results: list[dict]) -> pd.DataFrame:
             e = r["per_dataset"][dataset]
             if e is None:
                 continue
-            out.append({"Claim": r["comparison"].text.split(" (")[0],
+            out.append({"Claim": r["comparison"].text,
                         "Dataset": DATASET_SHORT.get(dataset, dataset), "Judged by": e["method"],
                         "SE (points)": f"{e['se']:.2f}", "Detects": f"{e['detectable']:.1f}"})
         if pooled is not None:
-            out.append({"Claim": r["comparison"].text.split(" (")[0], "Dataset": "pooled",
+            out.append({"Claim": r["comparison"].text, "Dataset": "pooled",
                         "Judged by": f"{pooled['k']} datasets, tau² {pooled['tau2']:.2f}, "
                                      f"I² {100 * pooled['i2']:.0f} %, Q p "
                                      + ("—" if pooled["q_p"] != pooled["q_p"]
@@ -403,16 +271,9 @@ def details_table(results: list[dict]) -> pd.DataFrame:
                                       "Detects"])
 
 
-#: Joints (all persons), persons and classes of each dataset: the shapes of its models.
-SHAPES = {"sbu": (30, 2, 8), "utkinect": (20, 1, 10), "nwucla": (20, 1, 10),
-          "utdmhad": (20, 1, 27)}
-
-
 def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
     """The compute budget of the committed test rows: per dataset the runs and their CPU hours
     (the sum of their wall times; one thread a run)."""
-    from stalib.report.tables import DATASET_SHORT
-
     out = []
     for dataset, _ in POOLED_ON:
         rows = pd.DataFrame() if test is None else test[test["dataset"] == dataset]
@@ -423,15 +284,16 @@ def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def parameters_table(models=("linear", "lstm", "sta-lstm", "hcn", "csta-cnn")) -> pd.DataFrame:
-    """Trainable parameters (thousands) of each model on each dataset's skeleton and classes."""
-    from stalib.models import build_model
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
+    """Trainable parameters (thousands) of each model on each pooled dataset's skeleton (its
+    joints of every person) and classes."""
+    shapes = {d.name: d for d in catalogue.DATASETS}
     out = []
     for m in models:
         row = {"Model": MODEL_LABELS.get(m, m)}
-        for dataset, (k, persons, classes) in SHAPES.items():
-            n = sum(p.numel() for p in build_model(m, k, classes, persons).parameters())
+        for dataset, _ in POOLED_ON:
+            d = shapes[dataset]
+            model = build_model(m, d.joints * d.persons, d.classes, d.persons)
+            n = sum(p.numel() for p in model.parameters())
             row[DATASET_SHORT.get(dataset, dataset)] = f"{n / 1e3:.0f} k"
         out.append(row)
     return pd.DataFrame(out)
@@ -450,7 +312,7 @@ def rerun_table(results: list[dict], test: pd.DataFrame | None) -> pd.DataFrame:
             test["model"].isin([c.model, c.reference]) & (test["variant"] == variant)
             & test["dataset"].isin([d for d, _ in POOLED_ON])]
         hours = 0.0 if rows.empty else rows["wall_time_s"].astype(float).sum() / 3600
-        out.append({"Claim": c.text.split(" (")[0],
+        out.append({"Claim": c.text,
                     "Command": f"stalib reproduce --retrain --only '{notebook}-*-{variant}'",
                     "CPU hours": f"{hours:.1f}"})
     return pd.DataFrame(out, columns=["Claim", "Command", "CPU hours"])
@@ -460,8 +322,6 @@ def regulariser_sentence(test: pd.DataFrame | None) -> str:
     """How much the regularisers of eq. (7) change the network at the chosen configuration:
     per dataset, in how many paired runs SA-LSTM (TA-LSTM) and its unregularised form predict
     every test sequence alike."""
-    from stalib.report.tables import DATASET_SHORT
-
     if test is None or "test_correct" not in test.columns:
         return ""
     variant = choice("fig7")
@@ -495,8 +355,6 @@ def regulariser_sentence(test: pd.DataFrame | None) -> str:
 def attention_sentence(results: list[dict]) -> str:
     """Each attention model against the plain LSTM, pooled: its estimate, interval and label;
     then the smallest gain each dataset can detect for those claims."""
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
     over_lstm = [r for r in results if r["comparison"].reference == "lstm"]
     said = [f"{MODEL_LABELS.get(r['comparison'].model, r['comparison'].model)} "
             f"{r['pooled']['diff']:+.2f} points [{r['pooled']['low']:+.2f}, "
@@ -521,8 +379,6 @@ def verdict_sentence(results: list[dict]) -> str:
     counts = {w: sum(r["label"] == w for r in claims) for w in LABELS}
     have = sorted({d for r in claims for d, e in r["per_dataset"].items() if e is not None},
                   key=[d for d, _ in POOLED_ON].index)
-    from stalib.report.tables import DATASET_SHORT
-
     where = ", ".join(DATASET_SHORT.get(d, d) for d in have) or "no dataset yet"
     said = "; ".join(f"{n} {w}" for w, n in counts.items() if n)
     return (f"**Of the {len(claims)} comparison claims of the two papers, pooled over the "
@@ -532,3 +388,40 @@ def verdict_sentence(results: list[dict]) -> str:
 def labels_text() -> str:
     """The four labels and their definitions, as a Markdown list."""
     return "\n".join(f"- **{k}**: {v}." for k, v in LABELS.items())
+
+
+#: The verdict's numbers as committed beside the rows (``stalib verdict --write``); a test
+#: recomputes them from the rows, so a refactor that changes a number fails.
+SNAPSHOT = "verdict.csv"
+SNAPSHOT_COLUMNS = ["table", "claim", "dataset", "protocol", "variant", "runs", "measure",
+                    "value", "low", "high", "label"]
+
+
+def snapshot(root=None) -> pd.DataFrame:
+    """Every number the verdict speaks: per claim of :data:`stalib.report.verdict.CLAIMS` its
+    measurement (``table`` "claims"), and per pooled comparison each dataset's paired
+    difference and the pool (``table`` "pooled"). ``measure``: ``difference`` (points, a
+    comparison) or ``accuracy`` (percent, a target), ``value`` with its 95 % interval."""
+    test = load_all_cv(root)
+    claims = verdict_table(root)
+    out = [{"table": "claims", "claim": r["claim"], "dataset": r["dataset"],
+            "protocol": r["protocol"], "variant": r["variant"] or "", "runs": int(r["runs"]),
+            "measure": "accuracy" if c.kind == "target" else "difference",
+            "value": r["ours"] if c.kind == "target" else r["diff"], "low": r["ci_low"],
+            "high": r["ci_high"], "label": r["verdict"]}
+           for c, (_, r) in zip(CLAIMS, claims.iterrows(), strict=True)]
+    for r in pooled_verdict(test):
+        c = r["comparison"]
+        for (dataset, protocol), e in zip(POOLED_ON, r["per_dataset"].values(), strict=True):
+            if e is not None:
+                out.append({"table": "pooled", "claim": c.title, "dataset": dataset,
+                            "protocol": protocol, "variant": r["variant"], "runs": e["runs"],
+                            "measure": "difference", "value": e["diff"], "low": e["low"],
+                            "high": e["high"], "label": ""})
+        if r["pooled"] is not None:
+            p = r["pooled"]
+            out.append({"table": "pooled", "claim": c.title, "dataset": "pooled",
+                        "protocol": "", "variant": r["variant"], "runs": p["k"],
+                        "measure": "difference", "value": p["diff"], "low": p["low"],
+                        "high": p["high"], "label": r["label"]})
+    return pd.DataFrame(out, columns=SNAPSHOT_COLUMNS)

@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stalib import catalogue
-from stalib.config import PAPER_N1, PAPER_N2, RECIPES, recipe_settings
+from stalib.config import PAPER_N1, PAPER_N2, recipe_settings
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
@@ -129,124 +129,64 @@ class Job:
 # The book reads the outputs named here (see stalib.report.tables, which imports from here: the
 # grid is below the summaries of its results), so a page and its job cannot drift.
 
-#: The six models of the paper's Fig. 7 (the STA-LSTM ablation) and the four of the CSTA ablation.
-FIG7_MODELS: tuple[str, ...] = (
-    "lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm",
-)
-CSTA_MODELS: tuple[str, ...] = ("hcn", "hcn-joint", "hcn-frame", "csta-cnn")
+#: The six models of the paper's Fig. 7 (the STA-LSTM ablation) and the four of the CSTA
+#: ablation (the catalogue's families).
+FIG7_MODELS: tuple[str, ...] = catalogue.FIG7_MODELS
+CSTA_MODELS: tuple[str, ...] = catalogue.CSTA_MODELS
 #: Folder of each dataset under the data root (see stalib.data.root).
 DATA_FOLDERS: dict[str, str] = catalogue.folders()
 #: Datasets that chose nothing: only the configurations chosen on SBU and UTKinect run there,
 #: unchanged, on the test split (no paper-settings grid, no validation runs first).
 OUT_OF_SAMPLE: tuple[str, ...] = catalogue.out_of_sample()
-SEEDS = [0, 1, 2]
+SEEDS = list(catalogue.TEST_SEEDS)
 #: Algorithm 1's N1 and N2 (the paper's), for every full run.
 PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
 #: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one
 #: CPU thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
 SHORT = catalogue.job_names()
+#: The protocols of each dataset's Fig. 7 and CSTA grids (NTU RGB+D: one seed, it is large).
+_PROTOCOLS = {"sbu": ["5fold"], "utkinect": ["xsub"], "ntu60": ["xsub", "xview"],
+              "nwucla": ["xview"], "utdmhad": ["xsub"]}
+
+
+def _family_grid(family: str, ds: str) -> dict[str, Any]:
+    return {"models": list(catalogue.FAMILIES[family].models), "protocols": _PROTOCOLS[ds],
+            "seeds": [0] if ds.startswith("ntu") else SEEDS}
+
+
 #: Fig. 7 grid per dataset: models, protocols and seeds (per protocol where they differ).
-FIG7_GRID: dict[str, dict[str, Any]] = {
-    "sbu": {"models": list(FIG7_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
-    # not in the paper; cross-subject has one fold, so the six models are cheap (its LOSO
-    # protocol, 199 folds, is a job of its own with two of them: LONG_GRIDS)
-    "utkinect": {"models": list(FIG7_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
-    "ntu60": {"models": list(FIG7_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
-    "nwucla": {"models": list(FIG7_MODELS), "protocols": ["xview"], "seeds": SEEDS},
-    "utdmhad": {"models": list(FIG7_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
-}
-#: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
-#: UTKinect leave-one-sequence-out has 199 folds (one seed); ``options`` (TrainConfig fields)
-#: name a variant, as in VALIDATED (see below: the recipe chosen on SBU's validation folds).
-LONG_GRIDS: dict[str, dict[str, Any]] = {
-    "utkinect-loso": {"dataset": "utkinect", "models": ["lstm", "sta-lstm"],
-                      "protocols": ["loso"], "seeds": [0]},
-}
+FIG7_GRID: dict[str, dict[str, Any]] = {ds: _family_grid("fig7", ds) for ds in DATA_FOLDERS}
 #: CSTA grid per dataset: the 4 CSTA models (HCN ablation), protocols and seeds.
-CSTA_GRID: dict[str, dict[str, Any]] = {
-    "sbu": {"models": list(CSTA_MODELS), "protocols": ["5fold"], "seeds": SEEDS},
-    "utkinect": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
-    "ntu60": {"models": list(CSTA_MODELS), "protocols": ["xsub", "xview"], "seeds": [0]},
-    "nwucla": {"models": list(CSTA_MODELS), "protocols": ["xview"], "seeds": SEEDS},
-    "utdmhad": {"models": list(CSTA_MODELS), "protocols": ["xsub"], "seeds": SEEDS},
-}
-#: Issue 12's recipes (:data:`stalib.config.RECIPES`): ``r1-view`` (one stage of 150 epochs,
-#: batch 32, Adam at 1e-3 with cosine decay, AdamW weight decay 1e-4, the view normalisation of
-#: each dataset, the L1 term of eq. (7) as a mean), HCN's choice on validation folds;
-#: ``r1-view-gain`` (with alpha scaled by K), STA-LSTM's, where the plain ``r1-view`` underfits
-#: (the verdict and diagnosis pages). ``stalib cv --recipe NAME`` runs the same settings.
-R1_VIEW: dict[str, Any] = copy.deepcopy(RECIPES["r1-view"])
-R1_VIEW_GAIN: dict[str, Any] = {"variant": "r1-view-gain",
-                                **copy.deepcopy(RECIPES["r1-view-gain"])}
-#: ``r1-view-gain`` with the person swap (in the frame of the new person 1,
-#: :class:`stalib.data.augment.PersonSwap`): STA-LSTM's best on validation folds after it.
-R1_VIEW_GAIN_SWAP: dict[str, Any] = {"variant": "r1-view-gain-swap",
-                                     **copy.deepcopy(RECIPES["r1-view-gain-swap"])}
-#: Settings explored on inner-validation folds (``stalib cv --validation``, never a test fold;
-#: the runs are in ``<dataset>/validation.csv`` and the book's Fig. 7 page shows them and the
-#: rule that chooses among them), each run on the test folds as a labelled variant of the
-#: Fig. 7 grid beside the paper's settings, in the order they were explored: ``{dataset: [
-#: TrainConfig fields, ...]}``, ``variant`` naming each. First the L1 weight of eq. (7), then
-#: augmentation on top of the better setting, then the recipe of issue 12, then that recipe with
-#: the person swap (its validation winner for STA-LSTM). UTKinect, kept out
-#: of development, runs the recipe chosen on SBU's validation folds.
-#: Then the configuration the two-dataset rule chose (:mod:`stalib.report.selection`: SBU and
-#: UTKinect cross-subject validation together), run on the test folds of both.
-T32_CROP_ROT = "r1-view-gain-swap-t32-crop-rot"
-#: Variants chosen on two datasets' validation folds (the others on SBU's alone).
-TWO_DATASET_CHOICES = (T32_CROP_ROT,)
+CSTA_GRID: dict[str, dict[str, Any]] = {ds: _family_grid("csta", ds) for ds in DATA_FOLDERS}
+
+
+def _options(recipe: str, ds: str) -> dict[str, Any]:
+    """The TrainConfig fields of a job at ``recipe`` on ``ds``, its ``variant`` first."""
+    return {"variant": recipe, **recipe_settings(recipe, ds)}
+
+
+#: The Fig. 7 grids run beside the paper's settings, in the order they were explored (the
+#: catalogue's ``[[grids]]``): ``{dataset: [TrainConfig fields, ...]}``, ``variant`` naming each.
 VALIDATED: dict[str, list[dict[str, Any]]] = {
-    "sbu": [
-        {"variant": "l1-off", **RECIPES["l1-off"]},
-        {"variant": "l1-off-aug", **RECIPES["l1-off-aug"]},
-        R1_VIEW_GAIN,
-        R1_VIEW_GAIN_SWAP,
-        {"variant": T32_CROP_ROT, **recipe_settings(T32_CROP_ROT, "sbu")},
-    ],
-    "utkinect": [R1_VIEW_GAIN, {"variant": T32_CROP_ROT,
-                                **recipe_settings(T32_CROP_ROT, "utkinect")}],
-}
-for _ds in OUT_OF_SAMPLE:
-    VALIDATED[_ds] = [{"variant": T32_CROP_ROT, **recipe_settings(T32_CROP_ROT, _ds)}]
-LONG_GRIDS[f"utkinect-loso-{T32_CROP_ROT}"] = {
-    **LONG_GRIDS["utkinect-loso"], "options": {"variant": T32_CROP_ROT,
-                                               **recipe_settings(T32_CROP_ROT, "utkinect")}}
-#: ``r1-view`` with each training sequence turned about the vertical axis by up to 30 degrees
-#: and scaled by up to 10 %: HCN's best on validation folds after ``r1-view``.
-R1_VIEW_ROT: dict[str, Any] = {"variant": "r1-view-rot", **copy.deepcopy(RECIPES["r1-view-rot"])}
-#: ``r1-view-rot`` with its weight decay as Adam's L2 term on the gradient instead of AdamW's
-#: decoupled decay (which, at learning rate 1e-3 and W 1e-4, moves a weight by 1e-7 a step):
-#: HCN's best on validation folds after ``r1-view-rot``.
-R1_VIEW_ROT_L2: dict[str, Any] = {"variant": "r1-view-rot-l2",
-                                  **copy.deepcopy(RECIPES["r1-view-rot-l2"])}
-#: The CSTA counterpart of VALIDATED: settings explored on inner-validation folds for HCN and
-#: CSTA-CNN were the paper's (PAPER_ITERATIONS), twice the iterations (``long``: n1 4000, n2 2000)
-#: and augmentation (``aug``), then issue 12's recipe (``r1-view``, a smaller HCN,
-#: ``r1-view-small``, and ``r1-view-aug``: temporal crop and person swap), then ``r1-view`` with
-#: rotation and scaling (``r1-view-rot``), then that with L2 weight decay (``r1-view-rot-l2``);
-#: the one the rule chose at each step (``aug``, ``r1-view``, ``r1-view-rot-l2``) is run on the
-#: test folds, for the four CSTA models (``r1-view-rot`` has HCN's test grid only: its L2
-#: reading won on validation before the other three models were run).
-#: ``reference`` names the Fig. 7 variant of STA-LSTM it is compared with and drawn
-#: beside: the one the same rule chose for the Fig. 7 models.
-#: UTKinect, kept out of development, runs SBU's last two choices (against STA-LSTM's
-#: ``r1-view-gain``: the person swap does nothing to one person).
+    g.dataset: [_options(r, g.dataset) for r in g.recipes]
+    for g in catalogue.GRIDS if g.family == "fig7"}
+#: The CSTA counterpart: per dataset its grids' ``options`` and, as ``reference``, the Fig. 7
+#: recipe of the STA-LSTM it is compared with and drawn beside.
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
-    "sbu": [
-        {"options": {"variant": "aug", **RECIPES["aug"]},
-         "reference": "l1-off-aug"},
-        {"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
-        {"options": R1_VIEW_ROT_L2, "reference": "r1-view-gain-swap"},
-    ],
-    "utkinect": [{"options": {"variant": "r1-view", **R1_VIEW}, "reference": "r1-view-gain"},
-                 {"options": R1_VIEW_ROT_L2, "reference": "r1-view-gain"}],
+    g.dataset: [{"options": _options(r, g.dataset), "reference": b}
+                for r, b in zip(g.recipes, g.beside, strict=True)]
+    for g in catalogue.GRIDS if g.family == "csta"}
+#: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
+#: UTKinect leave-one-sequence-out has 199 folds (one seed), for the LSTM and STA-LSTM at the
+#: paper's settings and at the Fig. 7 models' recorded configuration.
+_LOSO = {"dataset": "utkinect", "models": ["lstm", "sta-lstm"], "protocols": ["loso"],
+         "seeds": [0]}
+LONG_GRIDS: dict[str, dict[str, Any]] = {
+    "utkinect-loso": _LOSO,
+    f"utkinect-loso-{catalogue.FAMILIES['fig7'].recorded}": {
+        **_LOSO, "options": _options(catalogue.FAMILIES["fig7"].recorded, "utkinect")},
 }
-for _ds in OUT_OF_SAMPLE:
-    CSTA_VALIDATED[_ds] = [{"options": R1_VIEW_ROT_L2, "reference": T32_CROP_ROT}]
-#: The datasets whose variants are explored on their own validation folds (the others run the
-#: variants chosen on SBU's).
-CHOSEN_ON_VALIDATION = ("sbu",)
 #: Epochs of a quick run of a one-stage recipe (``epochs`` in its options).
 QUICK_EPOCHS = 1
 #: Folds of a quick run where it is not just fold 1.
@@ -255,7 +195,7 @@ QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: variant whose rows keep ``test_correct`` (:func:`stalib.report.tables.per_class`).
 PER_CLASS = "per_class.csv"
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
-ACTION = {"sbu": "kicking", "utkinect": None, "nwucla": None, "utdmhad": None, "ntu60": None}
+ACTION = {ds: "kicking" if ds == "sbu" else None for ds in DATA_FOLDERS}
 
 
 def _quick(ds: str, protocols: Sequence[str], options: Mapping[str, Any] | None = None
@@ -370,15 +310,12 @@ def _grid() -> list[Job]:
                 f"({', '.join(fig7['protocols'])}), every fold and seed"))
         for options in VALIDATED.get(ds, []):
             variant = options["variant"]
-            where = ("chosen on SBU's and UTKinect's validation folds together"
-                     + (", run unchanged on data that chose nothing" if ds in OUT_OF_SAMPLE
-                        else "") if variant in TWO_DATASET_CHOICES
-                     else "explored on validation folds"
-                     if ds in CHOSEN_ON_VALIDATION else "chosen on SBU's validation folds")
             jobs.append(_fig7_job(
                 f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
                 f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
-                f"({where})", options))
+                f"({catalogue.RECIPES[variant].chosen}"
+                + ("; run unchanged on data that chose nothing)" if ds in OUT_OF_SAMPLE
+                   else ")"), options))
         if ds not in OUT_OF_SAMPLE:
             jobs.append(_csta_job(ds))
         for entry in CSTA_VALIDATED.get(ds, []):

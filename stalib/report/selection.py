@@ -2,14 +2,15 @@
 
 A configuration chosen on SBU's five tiny validation folds overfits SBU: ``r1-view-gain`` lifted
 STA-LSTM there and lowered the LSTM on UTKinect. So a family's configuration is chosen on the
-inner-validation folds of two datasets together, and must hold on both:
+inner-validation folds of two datasets together, and must hold on both (the catalogue's
+``[rule]`` and ``[families]``, :mod:`stalib.catalogue`):
 
 * **SBU**: each test fold k trained without fold k+1, evaluated on fold k+1 (5 runs a seed).
 * **UTKinect cross-subject**: its training subjects, each held out in turn (5 runs a seed; the
   test subjects are never seen: :func:`stalib.experiment.validation_folds`).
 
-**The rule** (:func:`choose`). For each candidate of a family (:data:`FAMILIES`, in order of
-added steps, simplest first), its score is the mean over the two datasets of the mean over the
+**The rule** (:func:`choose`). For each candidate of a family (its ``candidates``, in order
+of added steps, simplest first), its score is the mean over the two datasets of the mean over the
 family's probe models of their mean validation accuracy over seeds 0 and 1 (every fold of
 both). A candidate is scored only when all its runs are recorded. The highest score wins,
 except that a simpler candidate within :data:`MARGIN` points of it wins instead: one
@@ -25,46 +26,19 @@ this file is the record). Not before every run: the first candidate of each fami
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-#: The datasets a choice must hold on, with their protocol.
-DATASETS = {"sbu": "5fold", "utkinect": "xsub"}
+from stalib.catalogue import RULE_DATASETS, RULE_MARGIN, RULE_SEEDS, RULED, Family
+
+#: The families the rule chooses for.
+FAMILIES = RULED
+#: The datasets a choice must hold on, with their protocol (the catalogue's rule).
+DATASETS = RULE_DATASETS
 #: Seeds of every validation run.
-SEEDS = (0, 1)
+SEEDS = RULE_SEEDS
 #: Points of validation accuracy a more complex candidate must win by.
-MARGIN = 0.5
-
-
-@dataclass(frozen=True)
-class Family:
-    """Models that share a configuration: ``probes`` are run on validation folds, ``models``
-    on the test folds at the chosen one; ``candidates`` (recipe names of
-    :data:`stalib.config.RECIPES`) in order of added steps, simplest first."""
-
-    probes: tuple[str, ...]
-    models: tuple[str, ...]
-    candidates: tuple[str, ...]
-    #: the rule's choice, recorded when it was made (the report reads this; a test recomputes
-    #: the rule from the committed validation rows and fails when the two disagree)
-    recorded: str = ""
-
-
-FAMILIES: dict[str, Family] = {
-    "fig7": Family(
-        probes=("lstm", "sta-lstm"),
-        models=("lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm", "sta-lstm"),
-        candidates=("r1-view-gain-swap", "r1-view-gain-swap-t32", "r1-view-gain-swap-t32-crop",
-                    "r1-view-gain-swap-t32-crop-rot"),
-        recorded="r1-view-gain-swap-t32-crop-rot"),
-    "csta": Family(
-        probes=("hcn",),
-        models=("hcn", "hcn-joint", "hcn-frame", "csta-cnn"),
-        candidates=("r1-view-rot-l2", "r1-view-rot-l2-crop", "r1-view-rot-l2-t16",
-                    "r1-view-rot-l2-mm"),
-        recorded="r1-view-rot-l2"),
-}
+MARGIN = RULE_MARGIN
+__all__ = ["DATASETS", "FAMILIES", "MARGIN", "SEEDS", "Family", "choose", "scores"]
 
 
 def runs_needed(dataset: str) -> int:

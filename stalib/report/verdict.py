@@ -1,25 +1,14 @@
 """The verdict: every claim of the papers beside our best honest measurement, claim by claim.
 
 Report layer: reads the committed results (``results/<dataset>/cv.csv`` for the test folds,
-``validation.csv`` for the inner-validation runs) and never trains.
+``validation.csv`` for the inner-validation runs, shown beside) and never trains.
 
-For each claim, **which of our runs speak for it** is decided on the validation folds only
-(:func:`chosen_variants`). A model and its ablations form a family (:data:`VALIDATED_BY`:
-STA-LSTM with the plain LSTM, SA-LSTM, TA-LSTM and their unregularised forms; HCN with its
-attention variants and CSTA-CNN), and the models of a claim from one family speak at one
-common variant (an ablation keeps one recipe and changes parts, as Fig. 7 does): the best on
-the family root's validation runs, of at least two seeds, among the variants in which every
-model of the claim has test runs on every fold with the same seeds. A grid still running thus
-never speaks; the next-best validated recipe whose grids are whole speaks meanwhile, and the
-claim says which grid it waits for. On UTKinect (kept out of development until the two-dataset
-rule, which chose on its cross-subject validation folds too), the variants chosen on SBU's
-validation folds speak (:data:`VALIDATED_ON`), less those that change nothing there
-(:data:`NOT_APPLICABLE`: the person swap on one-person data). When there is no such variant, the
-paper's settings (``paper``) speak for all of them, so a validated recipe is never set against
-unvalidated settings. Where the two-dataset rule of :mod:`stalib.report.selection` has chosen a
-family's configuration (on the validation folds of SBU and UTKinect cross-subject together), that
-configuration speaks on both, once its test grids are whole, and the claims wait for it
-(:func:`decided_variants`). The test-fold runs so chosen then give the measurement:
+**Which runs speak for a claim** is recorded, not worked out: each model runs at its family's
+recorded configuration (``recorded`` in the catalogue, :mod:`stalib.catalogue`: the two-dataset
+rule's choice on the validation folds of SBU and UTKinect, which a test recomputes from the
+committed validation rows). A claim speaks once the test grid of each of its models at that
+configuration is whole (every fold, the same seeds); until then it is not testable, and says
+how many of the grid's runs are in. The test-fold runs then give the measurement:
 
 * a **comparison** ("A beats B by up to G points") is paired run by run (same fold and seed,
   :func:`stalib.report.paired`): the mean paired difference, the 95 % interval of the mean of
@@ -31,7 +20,7 @@ configuration speaks on both, once its test grids are whole, and the claims wait
 * a **target** ("91.51 % on SBU") gives our mean over folds and seeds with the 95 % interval of
   the mean of the per-fold accuracies.
 
-The word, one of the four labels of :data:`stalib.report.pooled.LABELS`: **reproduced** when
+The word, one of the four labels of :data:`LABELS`: **reproduced** when
 the measurement goes the claimed way and clears the claimed bar at the 5 % level (a comparison:
 the interval of the difference lies above 0; a target: the interval reaches the paper's value);
 **contradicted** when the interval excludes what the paper claims (a comparison: it lies below
@@ -43,116 +32,42 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from stalib.config import DEFAULT_VARIANTS
+from stalib import catalogue
+from stalib.catalogue import Claim, Level
 from stalib.determinism import PORTABLE, word
 from stalib.report import tables as report
 from stalib.report.modes import SAID
-from stalib.report.pooled import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, REPRODUCED
-from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.stats import mcnemar_exact, sign_flip_p, t_interval
 from stalib.results import decode_correct
 
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim of a paper. ``kind``: ``comparison`` (``model`` beats ``reference``) or
-    ``target`` (``model`` reaches ``value`` percent)."""
-
-    text: str
-    source: str
-    dataset: str
-    kind: str
-    model: str
-    reference: str | None = None
-    value: float | None = None
-    protocol: str | None = None  # None: the dataset's standard protocol
-    quote: str = ""  # the source's own words (or, for a table, where the value stands)
-
-
-STA = "Song et al., AAAI 2017"
+REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = (
+    "reproduced", "contradicted", "inconclusive", "not testable here")
+#: The four labels of a claim, defined once (the report prints these sentences).
+LABELS: dict[str, str] = {
+    REPRODUCED: "the pooled 95 % interval lies wholly on the claimed side of zero",
+    CONTRADICTED: "the pooled 95 % interval excludes the gain the paper states (for a claim "
+                  "of a gain without a size on these data: every gain, so the reference leads)",
+    INCONCLUSIVE: "neither: the interval holds zero and the claimed gain; the data cannot tell",
+    NOT_TESTABLE: "the claim needs data that is not here (full NTU RGB+D)",
+}
+#: The claims of the papers (the catalogue's, less our own ablations).
+CLAIMS: tuple[Claim, ...] = tuple(c for c in catalogue.CLAIMS if not c.ablation)
 CSTA = "Wang 2019, arXiv 1909.10214 (public summary)"
-_SA_TA = ("the introduction of the spatial attention module (SA-LSTM) and the temporal "
-          "attention module (TA-LSTM) brings up to 5.1% and 6.4% accuracy improvement")
-_REG = ("the second and the third items for regularizations [...] improve the performance of "
-        "both spatial attention model and temporal attention model")
-_BEST = "The best performance is achieved by combining both modules (STA-LSTM)."
-_COUPLED = ("our CSTA mechanisms can be easily plugged into existing hierarchical CNN models "
-            "(CSTA-CNN) to realize their function")
-CLAIMS: tuple[Claim, ...] = (
-    Claim("SA-LSTM beats the LSTM (the paper: by up to 5.1 points over its datasets)",
-          f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison", "sa-lstm", "lstm", quote=_SA_TA),
-    Claim("TA-LSTM beats the LSTM (the paper: by up to 6.4 points over its datasets)",
-          f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison", "ta-lstm", "lstm", quote=_SA_TA),
-    Claim("the spatial regulariser helps SA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu",
-          "comparison", "sa-lstm", "sa-lstm-noreg", quote=_REG),
-    Claim("the temporal regulariser helps TA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu",
-          "comparison", "ta-lstm", "ta-lstm-noreg", quote=_REG),
-    Claim("STA-LSTM beats the LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
-          "sta-lstm", "lstm", quote=_BEST),
-    Claim("STA-LSTM beats SA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
-          "sta-lstm", "sa-lstm", quote=_BEST),
-    Claim("STA-LSTM beats TA-LSTM", f"{STA}, Sec. 5.3, Fig. 7", "sbu", "comparison",
-          "sta-lstm", "ta-lstm", quote=_BEST),
-    Claim("STA-LSTM reaches 91.51 % on SBU (5-fold)", f"{STA}, Table 1", "sbu", "target",
-          "sta-lstm", value=91.51, quote="Table 1, row STA-LSTM: 91.51"),
-    Claim("STA-LSTM reaches 73.4 % on NTU RGB+D cross-subject", f"{STA}, Table 2", "ntu60",
-          "target", "sta-lstm", value=73.4, protocol="xsub",
-          quote="Table 2, row STA-LSTM, cross-subject: 73.4"),
-    Claim("STA-LSTM reaches 81.2 % on NTU RGB+D cross-view", f"{STA}, Table 2", "ntu60",
-          "target", "sta-lstm", value=81.2, protocol="xview",
-          quote="Table 2, row STA-LSTM, cross-view: 81.2"),
-    Claim("STA-LSTM beats the LSTM on UTKinect cross-subject (not a dataset of the paper)",
-          f"{STA}, Sec. 5.3, on other data", "utkinect", "comparison", "sta-lstm", "lstm",
-          protocol="xsub", quote=_BEST),
-    Claim("STA-LSTM beats the LSTM on UTKinect leave-one-sequence-out (not in the paper)",
-          f"{STA}, Sec. 5.3, on other data", "utkinect", "comparison", "sta-lstm", "lstm",
-          protocol="loso", quote=_BEST),
-    Claim("the coupled attention improves its HCN backbone (CSTA-CNN beats HCN)",
-          f"{CSTA}, abstract", "sbu", "comparison", "csta-cnn", "hcn", quote=_COUPLED),
-    Claim("HCN reaches 98.6 % on SBU (the CSTA backbone's anchor)",
-          "Li et al., IJCAI 2018", "sbu", "target", "hcn", value=98.6,
-          quote="HCN's SBU table: 98.6 (its epoch picked on the test fold)"),
-    Claim("CSTA-CNN reaches 84.9 % on NTU RGB+D cross-subject", f"{CSTA}", "ntu60", "target",
-          "csta-cnn", value=84.9, protocol="xsub",
-          quote="reported: NTU RGB+D cross-subject 84.9 %, cross-view 89.9 %"),
-    Claim("CSTA-CNN stands slightly below HCN on NTU RGB+D (the paper's own comparison)",
-          f"{CSTA}", "ntu60", "comparison", "hcn", "csta-cnn", protocol="xsub",
-          quote="84.9 % / 89.9 %, \"slightly lower than HCN\" (86.5 / 91.1 in HCN's paper)"),
-)
 
-def _protocol(claim: Claim) -> str:
+
+def recorded_choices() -> dict[str, str]:
+    """``{family: configuration}``: each family's recorded choice (the catalogue's)."""
+    return {name: f.recorded for name, f in catalogue.FAMILIES.items()}
+
+
+def _protocol(claim: Claim | Level) -> str:
     from stalib.data.registry import default_protocol
 
     return claim.protocol or default_protocol(claim.dataset)
-
-
-#: The data and protocol whose validation folds chose a dataset's earlier variants: UTKinect
-#: was first run at the recipes chosen on SBU's; since the two-dataset rule its cross-subject
-#: validation folds (its training subjects in turn) choose together with SBU's.
-VALIDATED_ON: dict[str, tuple[str, str]] = {"utkinect": ("sbu", "5fold")}
-#: Variants chosen on another dataset's validation folds that change nothing on the held-out
-#: data, and why: they are no candidate there (their runs would repeat, bit for bit, those of
-#: the variant they extend, which speaks instead).
-NOT_APPLICABLE: dict[str, dict[str, str]] = {
-    "utkinect": {"r1-view-gain-swap": "one person per sequence: the person swap "
-                                      "(stalib.data.augment.PersonSwap) leaves it as it is"},
-}
-
-
-def _validation_rows(claim: Claim, val: pd.DataFrame | None, models: list[str]
-                     ) -> pd.DataFrame:
-    """The validation runs of ``models`` that choose the settings of ``claim``: its own data's,
-    or those of the data it is validated on (:data:`VALIDATED_ON`), less the variants that do
-    not apply to its data (:data:`NOT_APPLICABLE`)."""
-    data, protocol = VALIDATED_ON.get(claim.dataset, (claim.dataset, _protocol(claim)))
-    v = _rows(val, data, models, protocol)
-    skip = NOT_APPLICABLE.get(claim.dataset, {})
-    return v[~v["variant"].isin(list(skip))] if skip and not v.empty else v
 
 
 def _rows(df: pd.DataFrame | None, dataset: str, models: list[str], protocol: str
@@ -164,182 +79,29 @@ def _rows(df: pd.DataFrame | None, dataset: str, models: list[str], protocol: st
     return df[keep]
 
 
-def _complete(df: pd.DataFrame, models: list[str], every_fold: bool = False, seeds: int = 1
-              ) -> set[str]:
-    """Variants with runs of every one of ``models``, of at least ``seeds`` seeds each (on the
-    validation side 2: one seed chose wrongly twice in this project's history); on the test side
-    (``every_fold``), runs of every fold with the same seeds on each fold and for each model, so
-    that a grid still running (a fold or a seed short, also on one-split data) never speaks for
-    a claim."""
-    if df.empty:
-        return set()
-    folds = set(df["fold"])
-
-    def whole(g: pd.DataFrame) -> bool:
-        per_fold = g.groupby(["model", "fold"])["seed"].agg(frozenset)
-        return (all(set(per_fold[m].index) == folds for m in models)
-                and len(set(per_fold[models])) == 1)
-
-    return {v for v, g in df.groupby("variant") if set(models) <= set(g["model"]) and all(
-        g.loc[g["model"] == m, "seed"].nunique() >= seeds for m in models) and (
-        not every_fold or whole(g))}
-
-
-def _best_on_validation(val: pd.DataFrame, models: list[str], candidates: set[str]
-                        ) -> str | None:
-    """Of ``candidates``, the variant whose validation accuracy, averaged per model over
-    ``models`` (only theirs: ``val`` may hold other models of the claim's family), is highest
-    (ties: the first in name order); None for no candidate."""
-    if not candidates:
-        return None
-    mine = val[val["model"].isin(models)]
-    means = {v: mine[mine["variant"] == v].groupby("model")["accuracy"].mean().mean()
-             for v in sorted(candidates)}
-    return max(means, key=means.get)
-
-
-#: The model whose validation runs choose the settings of an ablation of it: an ablation is run
-#: at the recipe chosen for the full model (Fig. 7: one recipe, models that differ in their
-#: parts, the plain LSTM being STA-LSTM without both attentions; the CSTA ablation likewise on
-#: HCN's). A model not listed is the root of its own family.
-VALIDATED_BY: dict[str, str] = {
-    "lstm": "sta-lstm", "sa-lstm": "sta-lstm", "sa-lstm-noreg": "sta-lstm", "ta-lstm": "sta-lstm",
-    "ta-lstm-noreg": "sta-lstm", "hcn-joint": "hcn", "hcn-frame": "hcn", "csta-cnn": "hcn",
-}
-
-
-def _families(models: list[str]) -> dict[str, list[str]]:
-    """The models of a claim grouped by the model whose validation runs choose their settings
-    (:data:`VALIDATED_BY`; a model not listed chooses its own)."""
-    groups: dict[str, list[str]] = {}
-    for m in models:
-        groups.setdefault(VALIDATED_BY.get(m, m), []).append(m)
-    return groups
-
-
-def chosen_variants(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
-                    decided: dict[str, str] | None = None) -> dict[str, str] | None:
-    """The variant that speaks for each model of a claim, chosen on validation folds only.
-
-    The models of one family (:data:`VALIDATED_BY`: STA-LSTM and its ablations, HCN and its)
-    speak at one common variant, as an ablation keeps one recipe and changes parts. Where the
-    two-dataset rule of :mod:`stalib.report.selection` has chosen the family's configuration
-    (``decided``: family root to variant, :func:`decided_variants`) and every one of those
-    models has a whole test grid of it, that variant speaks. Otherwise the best on the family
-    root's validation runs among the variants in which every one of those models has a whole
-    test grid (so a grid still running never speaks, and the next-best recipe whose grids are
-    whole speaks meanwhile, :func:`_pending` saying so). Models of different families each
-    speak at their family's choice. When a family has no such variant, the default variant
-    (``paper``, or ``sbu-settings`` on data the paper lacks) speaks for all, where it has test
-    runs of every one (a validated recipe is never set against unvalidated settings); else
-    None."""
-    chosen: dict[str, str] = {}
-    for root, members in _families(models).items():
-        whole = _complete(test, members, every_fold=True)
-        rule = (decided or {}).get(root)
-        if rule in whole:
-            chosen.update({m: rule for m in members})
-            continue
-        best = _best_on_validation(val, [root], whole & _complete(val, [root], seeds=2))
-        if best is None:
-            break
-        chosen.update({m: best for m in members})
-    else:
-        return chosen
-    done = _complete(test, models, every_fold=True)
-    defaults = [v for v in DEFAULT_VARIANTS if v in done]
-    return {m: defaults[0] for m in models} if defaults else None
-
-
-def _pending(test: pd.DataFrame, val: pd.DataFrame, models: list[str],
-             variants: dict[str, str], decided: dict[str, str] | None = None) -> str:
-    """When a claim speaks at other settings than its family's choice (the two-dataset rule's,
-    ``decided``, else the best on validation with two seeds or more), because that variant's
-    test grid of some model is not whole yet: which model, at which variant, and its runs so
-    far; else ``""``."""
-    if val.empty and not decided:
-        return ""
-    notes, best_of = [], {}
-    for root, members in _families(models).items():
-        best = (decided or {}).get(root) or _best_on_validation(
-            val, [root], _complete(val, [root], seeds=2) - _undecided(root, test, val))
-        if best is None or all(variants[m] == best for m in members):
-            continue
-        if best in _complete(test, members, every_fold=True):
-            continue
-        best_of[root] = best
-        # the models whose own grid is short, or all of them when only their seeds differ
-        short = [m for m in members if best not in _complete(test, [m], every_fold=True)]
-        for m in short or members:
-            runs = 0 if test.empty else int(
-                ((test["model"] == m) & (test["variant"] == best)).sum())
-            notes.append(f"{m} at {best}: {runs} test run(s) so far")
-    if not notes:
-        return ""
-    speaking = " vs. ".join(dict.fromkeys(variants[m] for m in models))
-    return (f"at {speaking} until the test grids of the validated "
-            f"{' and '.join(dict.fromkeys(best_of.values()))} are whole ({'; '.join(notes)})")
-
-
-def decided_variants(claim: Claim, val: pd.DataFrame | None) -> dict[str, str]:
-    """``{family root: variant}`` for each family whose configuration the two-dataset rule of
-    :mod:`stalib.report.selection` has chosen, on the data that rule chooses for (SBU and
-    UTKinect, every protocol of theirs: UTKinect's leave-one-sequence-out runs the
-    configuration chosen with its cross-subject validation folds; other data: ``{}``).
-    ``val``: every dataset's validation rows."""
-    from stalib.report import selection
-
-    if val is None or val.empty or claim.dataset not in selection.DATASETS:
-        return {}
-    rows = selection.by_dataset(val)
-    out = {}
-    for family in selection.FAMILIES.values():
-        chosen = selection.choose(family, rows)
-        if chosen is not None:
-            out.update({m: chosen for m in family.models if VALIDATED_BY.get(m, m) == m})
-    return out
-
-
-def _choice_pending(claim: Claim, models: list[str], val: pd.DataFrame | None) -> str:
-    """For the claim's model families whose configuration the two-dataset rule of
-    :mod:`stalib.report.selection` has not chosen yet, though some of its candidates' validation
-    runs are in (on the data it chooses for): which candidates' runs are missing, and how many
-    are in; else ``""``."""
-    from stalib.report import selection
-
-    if val is None or val.empty or claim.dataset not in selection.DATASETS:
-        return ""
-    rows = selection.by_dataset(val)
-    notes = []
-    for family in selection.FAMILIES.values():
-        if not set(models) & set(family.models):
-            continue
-        table = selection.scores(family, rows)
-        if table["score"].notna().all():  # every candidate scored: the rule has chosen
-            continue
-        runs = table.groupby("candidate", sort=False)[["runs", "needed"]].sum()
-        if not runs["runs"].any():
-            continue  # the rule is not in play: none of its candidates has run
-        short = [f"{c} {r.runs} of {r.needed}" for c, r in runs.iterrows() if r.runs < r.needed]
-        notes.append(f"the two-dataset rule has not chosen among {', '.join(family.candidates)} "
-                     f"yet (validation runs recorded: {', '.join(short)})")
-    return "; ".join(notes)
-
-
-def _undecided(root: str, test: pd.DataFrame, val: pd.DataFrame) -> set[str]:
-    """Candidates of a family whose choice the two-dataset rule of
-    :mod:`stalib.report.selection` has not made yet (their validation runs are not all in):
-    none of them is waited for, except one whose test grids are already whole."""
-    from stalib.report import selection
-
-    out: set[str] = set()
-    for family in selection.FAMILIES.values():
-        if root not in family.models:
-            continue
-        chosen = selection.choose(family, selection.by_dataset(val))
-        whole = _complete(test, [root], every_fold=True) if not test.empty else set()
-        out |= {c for c in family.candidates if c != chosen and c not in whole}
-    return out
+def _speaking_rows(test: pd.DataFrame | None, dataset: str, protocol: str,
+                   variants: dict[str, str]) -> tuple[pd.DataFrame, str]:
+    """The test rows of each model of ``variants`` at its variant, and ``""`` when each grid is
+    whole (every fold of the protocol, the same seeds for every model and fold), else what is
+    missing: "the test grid at V is not whole yet: model n of m runs"."""
+    every = _rows(test, dataset, list(variants), protocol)
+    if every.empty:
+        return every, f"no test runs at {' and '.join(dict.fromkeys(variants.values()))} yet"
+    folds = set(_rows(test, dataset, sorted(set(test["model"])), protocol)["fold"])
+    t = pd.concat([every[(every["model"] == m) & (every["variant"] == v)]
+                   for m, v in variants.items()])
+    seeds = set(t["seed"])
+    needed = len(folds) * max(len(seeds), 1)
+    short = []
+    for m in variants:
+        mine = t[t["model"] == m]
+        have = len(set(zip(mine["fold"], mine["seed"], strict=True)))
+        if have < needed:
+            short.append(f"{m} {have} of {needed} runs")
+    if not short:
+        return t, ""
+    grid = " and ".join(dict.fromkeys(variants.values()))
+    return t, f"the test grid at {grid} is not whole yet: {', '.join(short)}"
 
 
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
@@ -359,30 +121,24 @@ def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
     return out
 
 
-def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> dict:
-    """One claim's measurement and word (see the module docstring)."""
+def assess(claim: Claim, test: pd.DataFrame | None,
+           choices: dict[str, str] | None = None) -> dict:
+    """One claim's measurement and word (see the module docstring), its models at ``choices``
+    (``{family: configuration}``; None: the recorded ones)."""
+    choices = choices or recorded_choices()
     protocol = _protocol(claim)
     models = [claim.model] + ([claim.reference] if claim.reference else [])
-    # every model's rows of the claim's data: an ablation's settings are chosen on another's
-    family = models + [VALIDATED_BY[m] for m in models if m in VALIDATED_BY]
-    t = _rows(test, claim.dataset, family, protocol)
-    v = _validation_rows(claim, val, family)
-    row = {"claim": claim.text, "source": claim.source, "dataset": claim.dataset,
+    variants = {m: choices[catalogue.family_of(m)] for m in models}
+    row = {"claim": claim.title, "source": claim.source, "dataset": claim.dataset,
            "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
            "verdict": NOT_TESTABLE, "why": "", "modes": ""}
-    decided = decided_variants(claim, val)
-    variants = chosen_variants(t, v, models, decided)
-    if variants is None:
+    t, missing = _speaking_rows(test, claim.dataset, protocol, variants)
+    if missing:
         row["why"] = ("full NTU RGB+D is not available here (five sample files only)"
-                      if claim.dataset.startswith("ntu") else
-                      f"no complete test-fold runs of {' and '.join(models)} at validated "
-                      "or default settings yet")
+                      if claim.dataset.startswith("ntu") else missing)
         return row
-    row["why"] = "; ".join(filter(None, [_pending(t, v, models, variants, decided),
-                                          _choice_pending(claim, models, val)]))
-    t = pd.concat([t[(t["model"] == m) & (t["variant"] == variants[m])] for m in models])
     # the modes its speaking rows were recorded in (stalib.determinism): "portable", ...
     row["modes"] = ", ".join(sorted({word(d) for d in t.get("determinism", [None] * len(t))}))
     row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
@@ -397,6 +153,11 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
         row["verdict"] = (REPRODUCED if hit else CONTRADICTED if not math.isnan(high)
                           else INCONCLUSIVE)
         return row
+    return _compare(claim, t, variants, row)
+
+
+def _compare(claim: Claim, t: pd.DataFrame, variants: dict[str, str], row: dict) -> dict:
+    """A comparison claim's paired measurement and word, from its speaking rows ``t``."""
     pair = report.paired(t, [claim.model], reference=claim.reference,
                          reference_variant=variants[claim.reference])
     if pair.empty:
@@ -427,34 +188,34 @@ def assess(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) ->
     return row
 
 
-def verdict(root=None) -> pd.DataFrame:
+def verdict(root=None, choices: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`assess` of every claim of :data:`CLAIMS` on the committed results, with each
     claim's baseline check (:func:`baseline_check`) in ``baseline``."""
-    test, val = report.load_all_cv(root), report.load_all_validation(root)
-    table = pd.DataFrame([assess(c, test, val) for c in CLAIMS])
-    table["baseline"] = [baseline_check(c, r, test, val) for c, (_, r) in
+    test = report.load_all_cv(root)
+    table = pd.DataFrame([assess(c, test, choices) for c in CLAIMS])
+    table["baseline"] = [baseline_check(c, r, test, choices) for c, (_, r) in
                          zip(CLAIMS, table.iterrows(), strict=True)]
     return table
 
 
+def model_mean(test: pd.DataFrame | None, dataset: str, protocol: str, model: str,
+               choices: dict[str, str] | None = None) -> float | None:
+    """``model``'s mean test accuracy (percent) on ``dataset``/``protocol`` at its family's
+    configuration (``choices``, None: the recorded ones); None unless its grid is whole."""
+    variant = (choices or recorded_choices())[catalogue.family_of(model)]
+    t, missing = _speaking_rows(test, dataset, protocol, {model: variant})
+    return None if missing else float(100.0 * t["accuracy"].astype(float).mean())
+
+
 def linear_floor(dataset: str, protocol: str, test: pd.DataFrame | None,
-                 val: pd.DataFrame | None) -> float | None:
-    """The linear baseline's mean test accuracy (percent) on ``dataset`` and ``protocol``, at
-    its variant chosen on validation folds as any model's is (:func:`chosen_variants`); None
-    without its runs."""
-    probe = Claim("the linear floor", "", dataset, "target", "linear", protocol=protocol)
-    t = _rows(test, dataset, ["linear"], protocol)
-    if t.empty:
-        return None
-    variants = chosen_variants(t, _validation_rows(probe, val, ["linear"]), ["linear"])
-    if variants is None:
-        return None
-    return float(100.0 * t.loc[t["variant"] == variants["linear"], "accuracy"].astype(
-        float).mean())
+                 choices: dict[str, str] | None = None) -> float | None:
+    """The linear baseline's mean test accuracy (percent) on ``dataset`` and ``protocol`` at
+    its recorded configuration; None without its whole grid."""
+    return model_mean(test, dataset, protocol, "linear", choices)
 
 
 def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
-                   val: pd.DataFrame | None) -> str:
+                   choices: dict[str, str] | None = None) -> str:
     """Whether the claim's baseline stood where it should: the model a comparison is made
     against (a target: the model itself) beside the linear floor of the same data, and beside
     its published value where the literature file has one (HCN on SBU). "" when the claim has
@@ -465,7 +226,7 @@ def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
     label = report.MODEL_LABELS.get(model, model)
     mine = float(row["reference"] if claim.kind == "comparison" else row["ours"])
     notes = []
-    floor = linear_floor(claim.dataset, row["protocol"], test, val)
+    floor = linear_floor(claim.dataset, row["protocol"], test, choices)
     if floor is not None:
         notes.append(f"{label} {'at or above' if mine >= floor else 'below'} the linear "
                      f"floor ({floor:.2f} %)")
@@ -545,10 +306,10 @@ def claims_table(table: pd.DataFrame, kinds: tuple[str, ...] = ("comparison", "t
     for claim, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
         if claim.kind not in kinds:
             continue
-        text = claim.text.split(" (")[0]
+        text = claim.text
         interval = ("" if math.isnan(r["ci_low"]) else
                     f" [{num(r['ci_low'], '.2f')}, {num(r['ci_high'], '.2f')}]")
-        claimed = re.search(r"by up to ([0-9.]+) points", claim.text)
+        claimed = re.search(r"by up to ([0-9.]+) points", claim.title)
         paper = (f"{claim.value:.2f} %" if claim.kind == "target" else
                  f"up to +{claimed.group(1)} pp" if claimed else "a gain")
         if not isinstance(r["variant"], str):
@@ -600,7 +361,7 @@ def modes_sentence(table: pd.DataFrame) -> str:
                 if r["modes"]]
     if not measured:
         return ""
-    other = [f"- {c.text} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
+    other = [f"- {c.title} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
              f"{r['protocol']}, {r['variant']}): "
              f"{', '.join(SAID.get(m, m) for m in r['modes'].split(', '))}"
              for c, r in measured if r["modes"] != PORTABLE]
@@ -633,7 +394,8 @@ def _attention_bound(table: pd.DataFrame) -> str:
             "speaks: " + "; ".join(parts) + ".**")
 
 
-def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> pd.DataFrame:
+def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None,
+          choices: dict[str, str] | None = None) -> pd.DataFrame:
     """Everything tried for the model of a target ``claim`` on its data: one row per variant,
     with its validation accuracy (mean over the inner-validation runs, and their seeds), its
     test-fold accuracy (mean over folds and seeds; runs) and how well it fitted (mean and
@@ -646,10 +408,10 @@ def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> 
             "train_mean", "train_min", "chosen"]
     protocol = _protocol(claim)
     t = _rows(test, claim.dataset, [claim.model], protocol)
-    v = _validation_rows(claim, val, [claim.model])
+    v = _rows(val, claim.dataset, [claim.model], protocol)
     if t.empty and v.empty:
         return pd.DataFrame(columns=cols)
-    speaks = assess(claim, test, val)["variant"]
+    speaks = assess(claim, test, choices)["variant"]
     rows = []
     for variant in sorted(set(t.get("variant", [])) | set(v.get("variant", []))):
         tv = t[t["variant"] == variant] if not t.empty else t
@@ -669,65 +431,52 @@ def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None) -> 
                            na_position="last").reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class Target:
-    """A level the baselines must reach before a negative verdict is trusted (set before the
-    runs that test it): ``models`` on ``dataset``/``protocol`` at the configuration that
-    speaks; ``floor`` a percentage, or None for the linear baseline's mean there; ``best``:
-    only the best of ``models`` must reach it, else each."""
-
-    text: str
-    dataset: str
-    protocol: str
-    models: tuple[str, ...]
-    floor: float | None = None
-    best: bool = False
-
-
-TARGETS: tuple[Target, ...] = (
-    Target("HCN reaches 96 % on SBU", "sbu", "5fold", ("hcn",), 96.0),
-    Target("every Fig. 7 model reaches the linear baseline on SBU", "sbu", "5fold", FIG7_MODELS),
-    Target("the best deep model reaches the linear baseline on UTKinect cross-subject",
-           "utkinect", "xsub", FIG7_MODELS + CSTA_MODELS, best=True),
-    Target("the LSTM reaches 88 % on UTKinect cross-subject", "utkinect", "xsub", ("lstm",),
-           88.0),
-)
-
-
-def target_rows(table: pd.DataFrame, test: pd.DataFrame | None, val: pd.DataFrame | None
-                ) -> pd.DataFrame:
-    """Each baseline target of :data:`TARGETS` against the test-fold runs: per model (or the
-    best of them), its mean at the variant that speaks for its family on that data in the
-    verdict ``table`` (the Fig. 7 claims' for the LSTM family, the CSTA claim's for HCN's),
-    the level it must reach, and by how much it misses or clears it. Columns: ``target,
-    dataset, protocol, model, variant, ours, level, gap, met`` (``gap`` = ours - level)."""
-    cols = ["target", "dataset", "protocol", "model", "variant", "ours", "level", "gap", "met"]
-    speaks: dict[tuple[str, str, str], str] = {}
-    for claim, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
-        if not isinstance(r["variant"], str) or " vs. " in r["variant"]:
-            continue
-        root = VALIDATED_BY.get(claim.model, claim.model)
-        speaks.setdefault((r["dataset"], r["protocol"], root), r["variant"])
+def level_rows(test: pd.DataFrame | None, choices: dict[str, str] | None = None
+               ) -> pd.DataFrame:
+    """Each level of the catalogue (:data:`stalib.catalogue.LEVELS`) against the test-fold runs:
+    per model (or the best of them), its mean at its family's configuration, the level it must
+    reach (a percentage, or the linear floor's mean there), and by how much it misses or clears
+    it. Columns: ``target, dataset, protocol, model, variant, ours, level, gap, met, why``
+    (``gap`` = ours - level); a level without its runs has ``ours`` NaN."""
+    choices = choices or recorded_choices()
+    cols = ["target", "dataset", "protocol", "model", "variant", "ours", "level", "gap", "met",
+            "why"]
     rows = []
-    for target in TARGETS:
-        level = target.floor if target.floor is not None else linear_floor(
-            target.dataset, target.protocol, test, val)
+    for level in catalogue.LEVELS:
+        bar = level.level if level.level is not None else linear_floor(
+            level.dataset, level.protocol, test, choices)
         found = []
-        for model in target.models:
-            root = VALIDATED_BY.get(model, model)
-            # a family without a claim on this data: where it speaks on SBU (UTKinect's HCN)
-            variant = speaks.get((target.dataset, target.protocol, root),
-                                 speaks.get(("sbu", "5fold", root)))
-            t = _rows(test, target.dataset, [model], target.protocol)
-            t = t[t["variant"] == variant] if variant is not None and not t.empty else t.iloc[:0]
-            if t.empty or level is None:
-                continue
-            ours = float(100.0 * t["accuracy"].astype(float).mean())
-            found.append({"target": target.text, "dataset": target.dataset,
-                          "protocol": target.protocol, "model": model, "variant": variant,
-                          "ours": ours, "level": level, "gap": ours - level,
-                          "met": ours >= level})
-        if target.best and found:
-            found = [max(found, key=lambda f: f["ours"])]
+        for model in level.models:
+            ours = model_mean(test, level.dataset, level.protocol, model, choices)
+            found.append({"target": level.text, "dataset": level.dataset,
+                          "protocol": level.protocol, "model": model,
+                          "variant": choices[catalogue.family_of(model)],
+                          "ours": np.nan if ours is None else ours,
+                          "level": np.nan if bar is None else bar, "why": level.why})
+        if level.best:
+            measured = [f for f in found if not math.isnan(f["ours"])]
+            found = [max(measured, key=lambda f: f["ours"])] if len(measured) == len(found) \
+                else [{**found[0], "model": "best", "ours": np.nan}]
+        for f in found:
+            f["gap"] = f["ours"] - f["level"]
+            f["met"] = bool(f["gap"] >= 0)
         rows += found
     return pd.DataFrame(rows, columns=cols)
+
+
+def level_table(test: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`level_rows` as a display table: ``Level, Model, Ours (%), Level (%), Reached``."""
+    rows = level_rows(test)
+    model = [f"best of {len(next(lv.models for lv in catalogue.LEVELS if lv.text == t))}"
+             if m == "best" else report.MODEL_LABELS.get(m, m)
+             for t, m in zip(rows["target"], rows["model"], strict=True)]
+
+    def num(x):
+        return "—" if math.isnan(x) else f"{x:.2f}"
+
+    return pd.DataFrame({
+        "Level": rows["target"], "Model": model,
+        "Ours (%)": [num(x) for x in rows["ours"]],
+        "Level (%)": [f"{num(x)} ({w})" for x, w in zip(rows["level"], rows["why"], strict=True)],
+        "Reached": ["runs missing" if math.isnan(g) else ("yes, by " if g >= 0 else
+                    "no, short by ") + f"{abs(g):.2f} points" for g in rows["gap"]]})

@@ -58,8 +58,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stalib import catalogue
 from stalib.determinism import current as determinism_mode
-from stalib.models.sta_lstm import VARIANTS
 from stalib.results import cpu_description, cpu_name
 
 KIND = "stalib-bench"
@@ -711,7 +711,7 @@ def run_sweep(quick: bool = False, device: str = "all", models: Sequence[str] = 
 
 # ----------------------------------------------------------------------------- the SBU grid
 #: The six models of Fig. 7: the STA-LSTM variants of the model library, in its order.
-FIG7_MODELS = tuple(VARIANTS)
+FIG7_MODELS = catalogue.FIG7_MODELS
 
 
 def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: int = 0,
