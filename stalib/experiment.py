@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stalib.checkpoint import atomic_torch_save, write_json_atomic
 from stalib.config import TrainConfig, fit_to_data
 from stalib.data.core import SkeletonSet
 from stalib.data.registry import preprocess_changes, preprocess_settings
@@ -44,7 +45,7 @@ from stalib.results import (
     run_commit,
     utc_now,
 )
-from stalib.train import atomic_torch_save, train_run, write_json_atomic
+from stalib.train import train_run
 
 
 def dataset_key(name: str) -> str:

@@ -1,39 +1,11 @@
-"""Training: Algorithm 1 of the paper, written once as data, run by one trainer.
+"""Training: one trainer runs a schedule (Algorithm 1 of the paper, written once as data in
+:mod:`stalib.schedule`).
 
-A schedule is a list of :class:`Stage`. Each stage says which of the three subnetworks is
-present and whether it is trained or frozen, how deep the main LSTM is, and for how many
-iterations (``N1`` or ``N2``) it runs. :func:`train_run` walks the list with Adam (a fresh
-optimizer per stage, over the parameters that stage trains), checkpoints atomically every
-``checkpoint_every`` iterations and at the end of each stage, and can resume from a checkpoint.
-
-Algorithm 1 (section 4.3), our reading
---------------------------------------
-Step 1 initialises every parameter from a Gaussian (done by the model's constructor).
-
-==== ============================================== ======== ======== ====== ====== =====
-step what                                           spatial  temporal main   layers iters
-==== ============================================== ======== ======== ====== ====== =====
-2    pre-train temporal attention with a 1-layer     off      train    train  1      N1
-     main LSTM (spatial weights fixed as ones)
-3    fix TA; grow main to 3 layers, train it         off      frozen   train  3      N1
-4    fine-tune TA and main                           off      train    train  3      N2
-5    pre-train spatial attention: main LSTM anew     train    off      train  1 new  N1
-     with 1 layer (temporal weights fixed as ones)
-6    fix SA; grow main to 3 layers, train it         frozen   off      train  3      N1
-7    fine-tune SA and main                           train    off      train  3      N2
-8    fix SA (step 7) and TA (step 4), fine-tune main frozen   frozen   train  3      N1
-9    jointly fine-tune the whole network             train    train    train  3      N2
-==== ============================================== ======== ======== ====== ====== =====
-
-The paper gives no iteration count for steps 2 and 5; we use N1. "Increasing its number of LSTM
-layers to three" keeps the trained first layer and the output layer ``W_z`` and stacks two freshly
-initialised layers between them (``model.set_main_layers(3)``). Step 5 says the main network has
-"only one LSTM layer" again, so it starts a new one-layer main network (``model.reset_main(1)``);
-step 8 then fine-tunes the main network of step 7 with both attention subnetworks frozen.
-
-The single-attention models of Fig. 7 run the part of the schedule that builds their attention
-(TA-LSTM: steps 2-4; SA-LSTM: steps 5-7) and the plain LSTM runs the same shape of schedule with no
-attention, so every model grows its main network the same way.
+A schedule is a list of :class:`~stalib.schedule.Stage`. :func:`train_run` walks the list
+with Adam (a fresh optimizer per stage, over the parameters that stage trains), checkpoints
+atomically every ``checkpoint_every`` iterations and at the end of each stage, and can resume
+from a checkpoint. Batches come from :mod:`stalib.data.stream`, accuracy from
+:mod:`stalib.evaluate`, random states and files from :mod:`stalib.checkpoint`.
 
 Devices and processes
 ---------------------
@@ -48,346 +20,34 @@ and gradients, correct count in one transfer). Under ``torchrun`` the run is dat
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
-import random
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 
+from stalib.checkpoint import atomic_torch_save, rng_states, seed_everything, set_rng_states
 from stalib.config import TrainConfig
-from stalib.data.augment import Augment, PersonSwap
-from stalib.data.batching import Batch, pad_batch
+from stalib.data.batching import Batch
 from stalib.data.core import SkeletonSet
-from stalib.data.registry import preprocess_settings
-from stalib.distributed import DistInfo, all_sum, broadcast, current, shard
-from stalib.errors import ConfigError, StalibError
+from stalib.data.stream import BatchStream, Loader, person_swap
+from stalib.distributed import DistInfo, all_sum, broadcast, current
+from stalib.errors import StalibError
+from stalib.evaluate import accuracy, accuracy_across_ranks, correct
 from stalib.results import code_commit
-
-Mode = Literal["off", "train", "frozen"]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a training schedule (a step of Algorithm 1)."""
-
-    step: int  # the step number of Algorithm 1 (0 for stages outside it)
-    name: str
-    spatial: Mode  # spatial attention subnetwork
-    temporal: Mode  # temporal attention subnetwork
-    main: Mode  # main network (for CNN models: the backbone)
-    iterations: Literal["N1", "N2", "N"]  # N = N1 + N2 (single-stage schedules)
-    main_layers: int | None = None  # depth of the main LSTM during this stage
-    reset_main: bool = False  # start a new main network before the stage
-
-    def num_iterations(self, cfg: TrainConfig) -> int:
-        return {"N1": cfg.n1, "N2": cfg.n2, "N": cfg.n1 + cfg.n2}[self.iterations]
-
-
-# fmt: off
-ALGORITHM_1: tuple[Stage, ...] = (
-    Stage(2, "pre-train temporal attention (1-layer main)", "off", "train", "train", "N1", 1, True),
-    Stage(3, "fix TA, grow main to 3 layers", "off", "frozen", "train", "N1", 3),
-    Stage(4, "fine-tune TA and main", "off", "train", "train", "N2", 3),
-    Stage(5, "pre-train spatial attention (new main)", "train", "off", "train", "N1", 1, True),
-    Stage(6, "fix SA, grow main to 3 layers", "frozen", "off", "train", "N1", 3),
-    Stage(7, "fine-tune SA and main", "train", "off", "train", "N2", 3),
-    Stage(8, "fix SA and TA, fine-tune main", "frozen", "frozen", "train", "N1", 3),
-    Stage(9, "jointly fine-tune the whole network", "train", "train", "train", "N2", 3),
+from stalib.schedule import (
+    Stage,
+    apply_stage,
+    make_optimizer,
+    parameter_groups,
+    schedule_of,
+    set_trainable,
+    stage_iterations,
 )
-
-LSTM_SCHEDULE: tuple[Stage, ...] = (
-    Stage(0, "train 1-layer main LSTM", "off", "off", "train", "N1", 1, True),
-    Stage(0, "grow main to 3 layers, train", "off", "off", "train", "N1", 3),
-    Stage(0, "fine-tune main", "off", "off", "train", "N2", 3),
-)
-
-END_TO_END: tuple[Stage, ...] = (
-    Stage(0, "train end to end", "train", "train", "train", "N"),
-)
-# fmt: on
-
-#: Which schedule each model name follows (see Fig. 7 and the CSTA-CNN ablation).
-SCHEDULES: dict[str, tuple[Stage, ...]] = {
-    "lstm": LSTM_SCHEDULE,
-    "ta-lstm-noreg": ALGORITHM_1[0:3],
-    "ta-lstm": ALGORITHM_1[0:3],
-    "sa-lstm-noreg": ALGORITHM_1[3:6],
-    "sa-lstm": ALGORITHM_1[3:6],
-    "sta-lstm": ALGORITHM_1,
-    "hcn": END_TO_END,
-    "hcn-joint": END_TO_END,
-    "hcn-frame": END_TO_END,
-    "csta-cnn": END_TO_END,
-    "linear": END_TO_END,
-}
-
-
-def joint_schedule(model_name: str) -> tuple[Stage, ...]:
-    """``--schedule joint``: one stage that trains every subnetwork the model has, together, for
-    ``N = N1 + N2`` iterations (or ``--epochs``); the main network keeps its built depth (3)."""
-    from stalib.models.sta_lstm import VARIANTS
-
-    v = VARIANTS.get(model_name)
-    if v is None:
-        return END_TO_END
-    on = {True: "train", False: "off"}
-    return (Stage(0, "train jointly", on[v.spatial], on[v.temporal], "train", "N"),)
-
-
-def schedule_for(model_name: str, kind: str = "staged") -> tuple[Stage, ...]:
-    """The stages of ``model_name``: its own schedule (:data:`SCHEDULES`) or the joint one."""
-    return SCHEDULES[model_name] if kind == "staged" else joint_schedule(model_name)
-
-
-def schedule_of(cfg: TrainConfig) -> tuple[Stage, ...]:
-    """The stages of run ``cfg``; ``--epochs`` needs a one-stage schedule."""
-    stages = schedule_for(cfg.model, cfg.schedule)
-    if cfg.epochs is not None and len(stages) > 1:
-        raise ConfigError(f"--epochs counts the iterations of a one-stage schedule; {cfg.model} "
-                          f"runs {len(stages)} stages under --schedule {cfg.schedule}: use "
-                          "--schedule joint, or --n1/--n2")
-    return stages
-
-
-def stage_iterations(stage: Stage, cfg: TrainConfig, n_train: int) -> int:
-    """Iterations of ``stage``: N1, N2 or N1 + N2, or with ``--epochs`` ``epochs`` passes over the
-    ``n_train`` training sequences in batches of ``--batch-size`` (the last one may be short)."""
-    if cfg.epochs is not None:
-        return cfg.epochs * math.ceil(n_train / cfg.effective_batch_size)
-    return stage.num_iterations(cfg)
-
-
-def lr_factor(cfg: TrainConfig, n_iter: int) -> Callable[[int], float]:
-    """The factor of the learning rate at iteration ``it`` (0-based) of an ``n_iter`` stage.
-
-    A linear warm-up over the first ``warmup * n_iter`` iterations, then ``constant`` (1),
-    ``cosine`` (from 1 down towards 0 at the stage's end) or ``step`` (0.1 from half way, 0.01
-    from three quarters).
-    """
-    warm = int(round(cfg.warmup * n_iter))
-
-    def factor(it: int) -> float:
-        if it < warm:
-            return (it + 1) / warm
-        progress = (it - warm) / max(1, n_iter - warm)
-        if cfg.lr_schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-        if cfg.lr_schedule == "step":
-            return 0.1 ** (int(progress >= 0.5) + int(progress >= 0.75))
-        return 1.0
-
-    return factor
-
-
-def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig, n_iter: int):
-    """Adam at ``--lr`` (with ``--weight-decay`` > 0: AdamW, decoupled, or Adam's L2 term on the
-    gradient, :data:`stalib.config.WEIGHT_DECAY_MODES`) and, unless the rate is constant, a
-    ``LambdaLR`` scheduler of :func:`lr_factor` (stepped after every iteration)."""
-    if cfg.weight_decay > 0 and cfg.weight_decay_mode == "l2":
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    elif cfg.weight_decay > 0:
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=cfg.lr)
-    sched = None
-    if cfg.lr_schedule != "constant" or cfg.warmup > 0:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg, n_iter))
-    return opt, sched
-
-
-# ---------------------------------------------------------------------------- stages on models
-GROUPS = ("main", "spatial", "temporal")
-
-
-def parameter_groups(model: torch.nn.Module) -> dict[str, list[torch.nn.Parameter]]:
-    """The model's parameters split into the three subnetworks (every parameter in one group).
-
-    A model without attention subnetworks of its own (e.g. the CNN backbones) is all "main".
-    """
-    if not hasattr(model, "spatial_parameters"):
-        return {"main": list(model.parameters()), "spatial": [], "temporal": []}
-    return {g: list(getattr(model, f"{g}_parameters")()) for g in GROUPS}
-
-
-def apply_stage(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter]:
-    """Configure ``model`` for ``stage``; return the parameters the stage trains.
-
-    Switches each attention subnetwork on or off, grows or restarts the main network, and sets
-    ``requires_grad`` so that exactly the trained groups receive gradients.
-    """
-    if stage.main_layers is not None:
-        if stage.reset_main:
-            model.reset_main(stage.main_layers)
-        else:
-            model.set_main_layers(stage.main_layers)
-    if hasattr(type(model), "spatial_enabled"):  # models whose attention can be switched off
-        model.spatial_enabled = stage.spatial != "off"
-        model.temporal_enabled = stage.temporal != "off"
-    return set_trainable(model, stage)
-
-
-def set_trainable(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter]:
-    """Set ``requires_grad`` so that exactly the groups ``stage`` trains receive gradients;
-    return their parameters (the architecture is left as it is)."""
-    trained: list[torch.nn.Parameter] = []
-    for group, params in parameter_groups(model).items():
-        mode = getattr(stage, group)
-        for p in params:
-            p.requires_grad_(mode == "train")
-            if mode == "train":
-                trained.append(p)
-    return trained
-
-
-# ---------------------------------------------------------------------------- batches
-def person_swap(cfg: TrainConfig, data: SkeletonSet, indices: np.ndarray,
-                checked: int = 8) -> PersonSwap | None:
-    """The :class:`~stalib.data.augment.PersonSwap` of ``cfg``'s preprocessing (its dataset and
-    ``preprocess`` settings) for ``data``, which must have been loaded with it: the frame steps
-    must leave its first ``checked`` two-person sequences of ``indices`` where they are, else
-    ConfigError (a swap would put the new person 1 in a frame the data is not in). None for
-    one-person data (:class:`~stalib.data.augment.Augment` refuses the swap there)."""
-    if data.persons != 2:
-        return None
-    swap = PersonSwap(preprocess_settings(cfg.dataset, cfg.preprocess).build(),
-                      data.joints_per_person)
-    seen = 0
-    for i in np.asarray(indices):
-        seq = np.asarray(data[int(i)])
-        if not swap.has_two_persons(seq):
-            continue
-        if not np.allclose(swap.reframe(seq), seq, atol=1e-4):
-            raise ConfigError(
-                f"--augment-swap: sequence {data.names[int(i)]} of {data.name} is not in the "
-                f"frame its preprocessing ({cfg.dataset}, --preprocess {cfg.preprocess or {}}) "
-                "gives; load the data with the run's preprocessing settings")
-        seen += 1
-        if seen == checked:
-            break
-    return swap
-
-
-class BatchStream:
-    """An endless stream of shuffled training batches whose position can be saved and restored.
-
-    Each epoch is a fresh permutation of the training indices drawn from its own NumPy generator,
-    so a resumed run sees exactly the batches an uninterrupted run would have seen. Under
-    data-parallel training (``world > 1``) every rank draws the same global batch of
-    ``batch_size`` sequences and :meth:`next` returns this rank's slice of it; ``weight`` is then
-    the weight of this rank's loss (see :func:`stalib.distributed.shard`; 1 for one process).
-    With an active ``augment`` (:mod:`stalib.data.augment`) each global batch's sequences are
-    turned, scaled, cropped and swapped by draws from the same generator, after its indices;
-    a person swap needs ``reframe``, the :class:`~stalib.data.augment.PersonSwap` of the data's
-    preprocessing (:func:`person_swap`). An augmented batch is moved to ``device`` before it
-    is augmented, so that on a GPU the augmentation runs there (:class:`Augment`).
-    """
-
-    def __init__(self, data: SkeletonSet, indices: np.ndarray, batch_size: int, seed: int,
-                 rank: int = 0, world: int = 1, augment: Augment | None = None,
-                 reframe: PersonSwap | None = None, device: torch.device | str = "cpu"):
-        self.data, self.indices, self.batch_size = data, np.asarray(indices), batch_size
-        self.device = torch.device(device)
-        self.rank, self.world = rank, world
-        self.augment = augment if augment is not None and augment.active else None
-        self.reframe = reframe
-        self.rng = np.random.default_rng(seed)
-        self.order: np.ndarray = np.empty(0, dtype=np.int64)
-        self.pos = 0
-        self.weight = 1.0
-
-    def next_indices(self) -> np.ndarray:
-        """The next global batch (positions in ``data``)."""
-        if self.pos >= len(self.order):
-            self.order, self.pos = self.rng.permutation(self.indices), 0
-        chunk = self.order[self.pos : self.pos + self.batch_size]
-        self.pos += len(chunk)
-        return chunk
-
-    def next(self) -> Batch:
-        chunk = self.next_indices()
-        local, self.weight = shard(chunk, self.rank, self.world)
-        batch = pad_batch(self.data, local)
-        if self.augment is not None:
-            # on a GPU the batch goes there first: rotation, scale and crop run batched on it
-            batch = batch.to(self.device)
-            mine, _ = shard(np.arange(len(chunk)), self.rank, self.world)
-            batch = self.augment(batch, self.rng, len(chunk), mine, self.data.persons,
-                                 self.reframe)
-        return batch
-
-    def state_dict(self) -> dict:
-        return {"rng": self.rng.bit_generator.state, "order": self.order.copy(), "pos": self.pos}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.rng.bit_generator.state = state["rng"]
-        self.order, self.pos = np.asarray(state["order"]), int(state["pos"])
-
-
-def pin_batch(batch: Batch) -> Batch:
-    """The batch in page-locked memory, so that ``batch.to(cuda, non_blocking=True)`` overlaps."""
-    return Batch(*(t.pin_memory() for t in
-                   (batch.x, batch.mask, batch.lengths, batch.labels, batch.index)))
-
-
-class Loader:
-    """Batches of a :class:`BatchStream` on ``device``: ``next() -> (batch, loss weight)``.
-
-    With ``prefetch`` a background thread pads (and, for CUDA, pins) the next batch while the
-    current one trains; :meth:`state_dict` is still the position after the batches *taken*, so
-    checkpoints and resume are the same with and without it. On CUDA, batches are copied from
-    pinned memory with ``non_blocking=True``.
-    """
-
-    def __init__(self, stream: BatchStream, device: torch.device, prefetch: bool = False):
-        self.stream, self.device = stream, device
-        self.pin = device.type == "cuda" and torch.cuda.is_available()
-        self.prefetch = prefetch
-        self._pool = None
-        self._pending = None
-        self.wait_s = 0.0  # time spent waiting for batches (padding, or waiting for the thread)
-
-    def _fetch(self):
-        state = self.stream.state_dict()
-        batch = self.stream.next()
-        if self.pin and batch.x.device.type == "cpu":  # an augmented batch is there already
-            batch = pin_batch(batch)
-        return state, batch, self.stream.weight
-
-    def next(self) -> tuple[Batch, float]:
-        t0 = time.perf_counter()
-        if not self.prefetch:
-            _, batch, weight = self._fetch()
-        else:
-            if self._pool is None:
-                import concurrent.futures as cf
-
-                self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="stalib-batches")
-                self._pending = self._pool.submit(self._fetch)
-            _, batch, weight = self._pending.result()
-            self._pending = self._pool.submit(self._fetch)
-        batch = batch.to(self.device, non_blocking=self.pin)
-        self.wait_s += time.perf_counter() - t0
-        return batch, weight
-
-    def state_dict(self) -> dict:
-        if self._pending is not None:
-            return self._pending.result()[0]  # the position before the batch fetched ahead
-        return self.stream.state_dict()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            if self._pending is not None:
-                self._pending.result()
-            self._pool.shutdown()
-            self._pool, self._pending = None, None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -406,80 +66,6 @@ def resolve_device(name: str) -> torch.device:
                if torch.version.cuda is None else "no CUDA device is visible on this machine")
         raise StalibError(f"--device {name}: {why}; use --device cpu (or auto)")
     return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_states() -> dict:
-    state = {
-        "python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_states(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def atomic_torch_save(obj, path: Path) -> None:
-    """Write ``obj`` to ``path`` via a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-@torch.no_grad()
-def predict(
-    model: torch.nn.Module, data: SkeletonSet, indices: np.ndarray, device: torch.device,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """Class scores ``(len(indices), C)`` of the model in eval mode."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(indices), batch_size):
-        batch = pad_batch(data, indices[start : start + batch_size]).to(device)
-        out.append(model(batch.x, batch.mask).logits.float().cpu())
-    model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros((0, data.num_classes), dtype=np.float32)
-
-
-def correct(model, data: SkeletonSet, indices: np.ndarray, device: torch.device) -> np.ndarray:
-    """``(len(indices),)`` bool: whether the model's top class is each sequence's label."""
-    indices = np.asarray(indices)
-    return predict(model, data, indices, device).argmax(1) == data.labels[indices]
-
-
-def accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device) -> float:
-    if len(indices) == 0:
-        return float("nan")
-    return float(correct(model, data, indices, device).mean())
-
-
-def _accuracy(model, data: SkeletonSet, indices: np.ndarray, device: torch.device,
-              info: DistInfo) -> float:
-    """:func:`accuracy`, each rank evaluating every ``world``-th sequence."""
-    if not info.enabled:
-        return accuracy(model, data, indices, device)
-    if len(indices) == 0:
-        return float("nan")
-    mine = np.asarray(indices)[info.rank :: info.world]
-    correct = 0.0
-    if len(mine):
-        scores = predict(model, data, mine, device)
-        correct = float((scores.argmax(1) == data.labels[mine]).sum())
-    return all_sum([correct], device)[0] / len(indices)
 
 
 # ---------------------------------------------------------------------------- the trainer
@@ -774,11 +360,13 @@ class Trainer:
             raise StalibError("the test split is empty")
         test_correct = None
         if self.info.enabled:
-            test_acc = _accuracy(self.model, self.data, test_idx, self.device, self.info)
+            test_acc = accuracy_across_ranks(self.model, self.data, test_idx, self.device,
+                                             self.info)
         else:  # one process: keep which test sequence was right, for paired tests
             test_correct = correct(self.model, self.data, test_idx, self.device)
             test_acc = float(test_correct.mean())
-        train_acc = _accuracy(self.model, self.data, self.train_idx, self.device, self.info)
+        train_acc = accuracy_across_ranks(self.model, self.data, self.train_idx, self.device,
+                                          self.info)
         where = str(self.device) if not self.info.enabled else (
             f"{self.device.type} x{self.info.world} (DDP {self.info.backend or 'gloo'})")
         return RunResult(test_acc, train_acc, self.done_iters, self.elapsed, where, self.history,
@@ -829,10 +417,3 @@ def _wrap(model: torch.nn.Module, device: torch.device, info: DistInfo) -> torch
 
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)
-
-
-def write_json_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)

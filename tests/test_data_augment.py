@@ -13,9 +13,9 @@ from stalib.data.augment import Augment, PersonSwap
 from stalib.data.batching import Batch
 from stalib.data.core import SkeletonSet
 from stalib.data.registry import load_dataset
+from stalib.data.stream import BatchStream, person_swap
 from stalib.data.transforms import Compose, NTUPreprocess, SBUPreprocess
 from stalib.errors import ConfigError
-from stalib.train import BatchStream, person_swap
 
 
 def _data(n: int = 12) -> SkeletonSet:

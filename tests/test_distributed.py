@@ -16,8 +16,8 @@ from test_train import toy_set
 
 from stalib import distributed
 from stalib.cli import main
+from stalib.data.stream import BatchStream
 from stalib.errors import ConfigError
-from stalib.train import BatchStream
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,14 +10,8 @@ from stalib.config import TrainConfig
 from stalib.data.core import SkeletonSet
 from stalib.experiment import make_loss
 from stalib.models import build_model
-from stalib.train import (
-    ALGORITHM_1,
-    SCHEDULES,
-    NumericalError,
-    apply_stage,
-    parameter_groups,
-    train_run,
-)
+from stalib.schedule import ALGORITHM_1, SCHEDULES, apply_stage, parameter_groups
+from stalib.train import NumericalError, train_run
 
 
 def toy_set(n=24, k=6, classes=3, seed=0) -> SkeletonSet:

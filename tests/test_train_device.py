@@ -8,10 +8,11 @@ import pytest
 import torch
 from test_train import small_cfg, toy_set
 
+from stalib.data.stream import BatchStream, Loader
 from stalib.errors import StalibError
 from stalib.experiment import make_loss
 from stalib.models import build_model
-from stalib.train import BatchStream, Loader, resolve_device, train_run
+from stalib.train import resolve_device, train_run
 
 NO_CUDA = "no CUDA device here (CI has none): the GPU path is exercised where one is present"
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)

@@ -13,15 +13,15 @@ from stalib.config import TrainConfig
 from stalib.errors import ConfigError
 from stalib.experiment import make_loss
 from stalib.models import build_model
-from stalib.train import (
+from stalib.schedule import (
     ALGORITHM_1,
     joint_schedule,
     lr_factor,
     make_optimizer,
     schedule_of,
     stage_iterations,
-    train_run,
 )
+from stalib.train import train_run
 from tests.test_train import small_cfg, stopped_then_resumed, toy_set
 
 

@@ -29,10 +29,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from stalib.checkpoint import write_json_atomic
     from stalib.commands.train import _int_list
     from stalib.config import TrainConfig
     from stalib.tools.epoch_pick import epoch_pick
-    from stalib.train import write_json_atomic
 
     cfg = TrainConfig.from_recipe(args.recipe, dataset=args.dataset, model=args.model,
                                   seed=args.seed, protocol=args.protocol)

@@ -39,9 +39,9 @@ def preprocess_help() -> str:
 
 
 def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
-    """``(iterations, formula)`` of ``model``'s training schedule (:data:`stalib.train.SCHEDULES`):
-    STA-LSTM (Algorithm 1) is ``5 x N1 + 3 x N2``."""
-    from stalib.train import SCHEDULES
+    """``(iterations, formula)`` of ``model``'s training schedule
+    (:data:`stalib.schedule.SCHEDULES`): STA-LSTM (Algorithm 1) is ``5 x N1 + 3 x N2``."""
+    from stalib.schedule import SCHEDULES
 
     stages = [s.iterations for s in SCHEDULES[model]]
     a = stages.count("N1") + stages.count("N")

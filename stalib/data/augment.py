@@ -3,7 +3,7 @@ random scaling, a random temporal crop and, for two-person data, a random swap o
 one draw per sequence.
 
 Rotation, scale and the crop run on the whole batch at once on its device (the trainer moves an
-augmented batch to the training device first, :class:`stalib.train.BatchStream`): one batched
+augmented batch to the training device first, :class:`stalib.data.stream.BatchStream`): one batched
 matrix product, and gathers of frames with the interpolation of the crop's resampling. On the
 CPU they give, bit for bit, what the per-sequence code before them gave (tested). The person
 swap applies the preprocessing's frame steps again to each swapped sequence: on the CPU in

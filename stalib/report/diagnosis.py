@@ -43,7 +43,7 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
         raise StalibError(f"{path}: not a stalib metrics file ({err.__class__.__name__})"
                           ) from None
     from stalib.config import TrainConfig
-    from stalib.train import GROUPS, schedule_of
+    from stalib.schedule import GROUPS, schedule_of
 
     cfg = TrainConfig.from_dict(train)
     stages = schedule_of(cfg)

@@ -467,8 +467,8 @@ PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "variant", "mode
 
 def planned_iterations(cfg: TrainConfig, n_train: int) -> int:
     """The iterations run ``cfg`` trains on ``n_train`` sequences: every stage of its schedule
-    (:func:`stalib.train.stage_iterations`)."""
-    from stalib.train import schedule_of, stage_iterations
+    (:func:`stalib.schedule.stage_iterations`)."""
+    from stalib.schedule import schedule_of, stage_iterations
 
     return sum(stage_iterations(stage, cfg, n_train) for stage in schedule_of(cfg))
 

@@ -537,16 +537,17 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     """Time waiting for batches (padding, augmentation, copy to the device) vs the training
     step's compute.
 
-    Uses the trainer's own :class:`stalib.train.BatchStream` and :class:`stalib.train.Loader`
-    on a synthetic set of ``2 x batch`` sequences (lengths uniform in [T/3, T]); ``augment``:
-    the stream applies ``AUGMENTS["all"]``, as a run of an augmented recipe does.
+    Uses the trainer's own :class:`stalib.data.stream.BatchStream` and
+    :class:`stalib.data.stream.Loader` on a synthetic set of ``2 x batch`` sequences (lengths
+    uniform in [T/3, T]); ``augment``: the stream applies ``AUGMENTS["all"]``, as a run of an
+    augmented recipe does.
     """
     from stalib.config import TrainConfig
     from stalib.data.augment import Augment
     from stalib.data.batching import pad_batch
+    from stalib.data.stream import BatchStream, Loader
     from stalib.experiment import make_loss
     from stalib.models import build_model
-    from stalib.train import BatchStream, Loader
 
     data = synthetic_set(2 * shape.batch, shape)
     torch.manual_seed(0)
@@ -857,7 +858,7 @@ def format_targets(doc: dict) -> str:
 
 
 def write_json(doc: dict, path: str | Path) -> Path:
-    from stalib.train import write_json_atomic
+    from stalib.checkpoint import write_json_atomic
 
     path = Path(path)
     write_json_atomic(doc, path)

@@ -924,7 +924,7 @@ def mark_checkpoint(path: Path) -> None:
     """
     import torch
 
-    from stalib.train import atomic_torch_save
+    from stalib.checkpoint import atomic_torch_save
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     ckpt["history"] = [*ckpt["history"], {"marker": MARKER}]
