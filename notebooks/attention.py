@@ -65,7 +65,7 @@ from IPython.display import display
 
 from stalib.data.skeletons import get_layout
 from stalib.experiment import fold_indices, load_data_for, trained_model
-from stalib.report.recorded import recorded_attention
+from stalib.attention import recorded_attention
 from stalib.report import grid, plots
 
 # torch's CPU threads; the folders as paths

@@ -187,6 +187,13 @@ class TrainConfig:
     variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:
+        self._check_place()
+        self._check_numbers()
+        self._check_choices()
+        self._check_variant()
+
+    def _check_place(self) -> None:
+        """The seed, the iteration counts and the protocol (one spelling: None is standard)."""
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
                 0 <= self.seed <= MAX_SEED):
             raise ConfigError(f"--seed/--seeds: a seed must be a whole number in 0..2**63-1 "
@@ -202,6 +209,9 @@ class TrainConfig:
 
             if self.protocol == standard_protocol(self.dataset):
                 self.protocol = None  # one spelling per run: None is the standard protocol
+
+    def _check_numbers(self) -> None:
+        """Folds, batch size, rate, loss weights and clipping: in range."""
         if self.fold < 1:
             raise ConfigError(f"--fold must be >= 1, got {self.fold}")
         # (a validation fold that is the test fold is refused where the splits are known,
@@ -221,6 +231,9 @@ class TrainConfig:
                 math.isfinite(self.grad_clip) and self.grad_clip > 0):
             raise ConfigError(f"--grad-clip must be a finite number > 0 (the largest gradient "
                               f"norm; leave it out for no clipping), got {self.grad_clip}")
+
+    def _check_choices(self) -> None:
+        """The named choices, warm-up, decay, device, checkpoints, augmentation, preprocessing."""
         for name, value, choices in (("schedule", self.schedule, SCHEDULE_KINDS),
                                      ("lr-schedule", self.lr_schedule, LR_SCHEDULES),
                                      ("l1-reading", self.l1_reading, L1_READINGS),
@@ -255,6 +268,9 @@ class TrainConfig:
             from stalib.data.registry import preprocess_changes
 
             self.preprocess = preprocess_changes(self.dataset, self.preprocess)
+
+    def _check_variant(self) -> None:
+        """The variant's name, and that a default variant names the default settings."""
         if self.variant is not None:
             if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
                 raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "

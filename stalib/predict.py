@@ -278,7 +278,7 @@ def _plot(out: str, seq, alpha, beta, meta: dict, name: str, predicted: str,
     import matplotlib
 
     matplotlib.use("Agg")
-    from stalib.report import plots
+    from stalib import plots
 
     layout = None if meta["dataset"].startswith("npz:") else meta["dataset"]
     if alpha is None and beta is None:

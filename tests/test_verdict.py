@@ -26,7 +26,7 @@ def _bits(n_right, n=20):
 
 
 def test_t_interval_and_sign_flip():
-    from stalib.report import stats
+    from stalib import stats
 
     lo, hi = stats.t_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert (lo + hi) / 2 == pytest.approx(3.0)

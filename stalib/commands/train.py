@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
-import multiprocessing as mp
 import os
 import sys
 from pathlib import Path
@@ -313,21 +311,13 @@ def short_run_note(cfg: TrainConfig) -> str | None:
             "accuracy far below the paper's (near chance for the attention models)")
 
 
-def _cv_job(job: dict) -> dict:
-    """Run one (fold, seed) in a worker process; returns the record or the error."""
-    import torch
-
-    from stalib.experiment import run_experiment
-
-    torch.set_num_threads(job["threads"])
-    cfg = TrainConfig.from_dict(job["cfg"])
-    try:
-        exp = run_experiment(cfg, Path(job["out"]), job["data_root"], Path(job["results"]),
-                             resume=job["resume"], force=job["force"], progress=job["progress"],
-                             native=job["native"])
-    except StalibError as err:
-        return {"fold": cfg.fold, "seed": cfg.seed, "error": str(err)}
-    return {"fold": cfg.fold, "seed": cfg.seed, "accuracy": exp.record.accuracy}
+def _check_cv_process(args) -> None:
+    """``--jobs`` resolved for the device, ``--threads`` checked, and not under torchrun."""
+    args.jobs = resolve_jobs(args.jobs, args.device)
+    _check_threads(args)
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
+                          "train --fold F --seed S` per run, or `stalib cv --jobs N`")
 
 
 def cmd_cv(args) -> int:
@@ -344,14 +334,10 @@ def cmd_cv(args) -> int:
         results_file,
         validation_folds,
     )
-    from stalib.report.grid import model_folder
+    from stalib.grid import Execution, PlannedRun, execute, model_folder
     from stalib.results import has_record
 
-    args.jobs = resolve_jobs(args.jobs, args.device)
-    _check_threads(args)
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        raise ConfigError("stalib cv does not run under torchrun: run `torchrun ... -m stalib "
-                          "train --fold F --seed S` per run, or `stalib cv --jobs N`")
+    _check_cv_process(args)
     from stalib.outputs import check_dir, check_run_folder
 
     seeds = _int_list(args.seeds, "--seeds")
@@ -373,7 +359,7 @@ def cmd_cv(args) -> int:
     # protocol holds out each training group (subject) in turn
     pairs = ([p for p in validation_folds(base, data) if p[0] in folds] if args.validation
              else [(f, None) for f in folds])
-    jobs, skipped = [], 0
+    runs, skipped = [], 0
     mode = NATIVE if args.native else PORTABLE
     check_dataset_identity(csv_path, base, dataset_identity(base))
     for seed in seeds:
@@ -388,37 +374,30 @@ def cmd_cv(args) -> int:
                                   "redoes them")
             name = f"fold{fold}-seed{seed}" if val is None else f"fold{fold}-val{val}-seed{seed}"
             check_run_folder(out_root / name, resume=False, force=args.force)
-            jobs.append({"cfg": cfg.to_dict(), "out": str(out_root / name),
-                         "data_root": args.data_root, "results": str(results),
-                         "resume": args.resume, "force": args.force,
-                         "progress": not args.quiet and args.jobs == 1, "native": args.native,
-                         "threads": args.threads or (1 if args.jobs > 1 or not args.native
-                                                     else max(1, os.cpu_count() or 1))})
+            runs.append(PlannedRun(cfg, out_root / name))
     if skipped:
         print(f"{skipped} finished run(s) already in {csv_path}: skipped")
-    if jobs:
-        print(f"{len(jobs)} run(s) into {out_root}/ (a folder per fold and seed)", flush=True)
+    if runs:
+        print(f"{len(runs)} run(s) into {out_root}/ (a folder per fold and seed)", flush=True)
         note = short_run_note(base)
         if note:
             print(note, flush=True)
+    how = Execution(jobs=args.jobs, data_root=args.data_root, results_dir=results,
+                    resume=args.resume, force=args.force,
+                    progress=not args.quiet and args.jobs == 1, native=args.native,
+                    threads=args.threads or (1 if args.jobs > 1 or not args.native
+                                             else max(1, os.cpu_count() or 1)))
     failures = []
-    if args.jobs == 1:
-        outcomes = (_cv_job(j) for j in jobs)
-    else:
-        pool = cf.ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn"))
-        outcomes = (f.result() for f in cf.as_completed([pool.submit(_cv_job, j) for j in jobs]))
-    for res in outcomes:
+    for res in execute(runs, how):
         if "error" in res:
             failures.append(res)
             print(f"fold {res['fold']} seed {res['seed']}: FAILED: {res['error']}", file=sys.stderr)
         else:
             print(f"fold {res['fold']} seed {res['seed']}: accuracy {100 * res['accuracy']:.2f}%",
                   flush=True)
-    if args.jobs > 1:
-        pool.shutdown()
     _print_summary(csv_path, args.model, protocol_of(base), base.variant_name, args.validation)
     if failures:
-        raise StalibError(f"{len(failures)} of {len(jobs)} run(s) failed (see above)")
+        raise StalibError(f"{len(failures)} of {len(runs)} run(s) failed (see above)")
     return 0
 
 

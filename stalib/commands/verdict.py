@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stalib.report import pooled
-from stalib.report.results_files import results_root
+from stalib.results_folder import results_root
 
 
 def register(subparsers) -> None:

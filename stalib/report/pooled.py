@@ -22,10 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stalib import catalogue
+from stalib import catalogue, stats
 from stalib.catalogue import POOLED_ON, Claim
 from stalib.models import build_model
-from stalib.report import stats
 from stalib.report.tables import DATASET_SHORT, MODEL_LABELS, load_all_cv, load_literature
 from stalib.report.verdict import (
     CLAIMS,

@@ -21,8 +21,8 @@ from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.results_files import DATASETS, RERUNS
-from stalib.report.stats import mcnemar_exact, wilson_interval
 from stalib.results import KEY, decode_correct
+from stalib.stats import mcnemar_exact, wilson_interval
 
 DATASET_SHORT: dict[str, str] = catalogue.shorts()
 

@@ -41,8 +41,8 @@ from stalib.catalogue import Claim, Level
 from stalib.determinism import PORTABLE, word
 from stalib.report import tables as report
 from stalib.report.modes import SAID
-from stalib.report.stats import mcnemar_exact, sign_flip_p, t_interval
 from stalib.results import decode_correct
+from stalib.stats import mcnemar_exact, sign_flip_p, t_interval
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = (
     "reproduced", "contradicted", "inconclusive", "not testable here")
@@ -340,19 +340,6 @@ def speaking_variants(table: pd.DataFrame) -> dict[tuple[str, str], str]:
     return out
 
 
-def claims_sentence(table: pd.DataFrame) -> str:
-    """The verdict in one sentence: how many claims reproduce, do not, or cannot be tested."""
-    words = table["verdict"].value_counts()
-    testable = int(len(table) - words.get(NOT_TESTABLE, 0))
-    counts = ", ".join(f"{int(words.get(w, 0))} {w}" for w in (REPRODUCED, CONTRADICTED,
-                                                                INCONCLUSIVE))
-    return (f"**Of the {testable} claims testable here: {counts}; "
-            f"{int(words.get(NOT_TESTABLE, 0))} need the full NTU RGB+D, which is not here.** "
-            "Where a claimed gain is not reproduced, the table gives the largest gain the data "
-            "cannot exclude (the upper end of the paired 95 % interval), or, where even that is "
-            "below zero, by how much the other model leads." + _attention_bound(table))
-
-
 def modes_sentence(table: pd.DataFrame) -> str:
     """How many of the measured claims speak from rows recorded in the portable deterministic
     mode only (:mod:`stalib.determinism`), then a Markdown list of those that do not, with
@@ -373,25 +360,6 @@ def modes_sentence(table: pd.DataFrame) -> str:
         text += (" The others speak from runs recorded otherwise until their portable grids "
                  "are whole:\n\n" + "\n".join(other))
     return text
-
-
-def _attention_bound(table: pd.DataFrame) -> str:
-    """" Does attention help? On SBU, over the plain LSTM: ..." per attention model, its paired
-    gain with the interval where it reproduces, else the largest gain the data cannot exclude."""
-    parts = []
-    for c, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
-        if c.dataset != "sbu" or c.reference != "lstm" or math.isnan(r["ci_high"]):
-            continue
-        label = report.MODEL_LABELS.get(c.model, c.model)
-        if r["verdict"] == REPRODUCED:
-            parts.append(f"{label} {r['diff']:+.2f} points [{r['ci_low']:.2f}, "
-                         f"{r['ci_high']:.2f}] (reproduced)")
-        else:
-            parts.append(f"{label} {largest_gain(c, r['ci_high'])} ({r['verdict']})")
-    if not parts:
-        return ""
-    return (" **Does attention help? On SBU, over the plain LSTM at the configuration that "
-            "speaks: " + "; ".join(parts) + ".**")
 
 
 def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None,

@@ -38,11 +38,9 @@ torch's default. The load average at the start and end is recorded with every re
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import json
 import math
-import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -60,6 +58,7 @@ import torch
 
 from stalib import catalogue
 from stalib.determinism import current as determinism_mode
+from stalib.errors import StalibError
 from stalib.results import cpu_description, cpu_name
 
 KIND = "stalib-bench"
@@ -730,6 +729,7 @@ def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: in
     """
     from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
     from stalib.experiment import load_data, num_folds
+    from stalib.grid import Execution, PlannedRun, execute
 
     set_threads(threads)
     data = load_data(dataset, data_root)
@@ -746,41 +746,23 @@ def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: in
     doc["jobs"] = jobs
     doc["threads_per_job"] = threads or (1 if jobs > 1 else torch.get_num_threads())
     with tempfile.TemporaryDirectory(prefix="stalib-grid-") as tmp:
-        todo = [{"cfg": TrainConfig(dataset=dataset, model=model, fold=fold, seed=seed,
-                                    n1=doc["n1"], n2=doc["n2"], device=device).to_dict(),
-                 "out": str(Path(tmp) / f"{model}-fold{fold}"), "data_root": data_root,
-                 "threads": doc["threads_per_job"]}
+        todo = [PlannedRun(TrainConfig(dataset=dataset, model=model, fold=fold, seed=seed,
+                                       n1=doc["n1"], n2=doc["n2"], device=device),
+                           Path(tmp) / f"{model}-fold{fold}")
                 for model in models for fold in fold_list]
-        if jobs == 1:
-            done = (_grid_run(job, data) for job in todo)
-        else:
-            pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
-            done = (f.result() for f in cf.as_completed([pool.submit(_grid_run, j)
-                                                         for j in todo]))
-        for run in done:
-            doc["runs"].append(run)
+        how = Execution(jobs=jobs, threads=doc["threads_per_job"], data_root=data_root,
+                        resume=False)
+        for run in execute(todo, how, data):
+            if "error" in run:
+                raise StalibError(run["error"])
+            doc["runs"].append({k: run[k] for k in ("model", "fold", "wall_s", "train_wall_s",
+                                                    "iterations", "accuracy")})
             log(f"  {run['model']} fold {run['fold']}: {run['wall_s']:.1f} s, "
                 f"{run['iterations']} iterations")
-        if jobs > 1:
-            pool.shutdown()
     doc["runs"].sort(key=lambda r: (list(models).index(r["model"]), r["fold"]))
     doc["total_wall_s"] = round(time.perf_counter() - started, 1)
     doc["load_average_end"] = load_average()
     return doc
-
-
-def _grid_run(job: dict, data=None) -> dict:
-    """One run of :func:`run_grid_timing` (in a worker process when ``jobs`` > 1)."""
-    from stalib.config import TrainConfig
-    from stalib.experiment import run_experiment
-
-    set_threads(job["threads"])
-    cfg = TrainConfig.from_dict(job["cfg"])
-    t0 = time.perf_counter()
-    exp = run_experiment(cfg, Path(job["out"]), job["data_root"], data=data, progress=False)
-    return {"model": cfg.model, "fold": cfg.fold, "wall_s": round(time.perf_counter() - t0, 2),
-            "train_wall_s": exp.record.wall_time_s, "iterations": exp.record.iterations,
-            "accuracy": exp.record.accuracy}
 
 
 # ----------------------------------------------------------------------------- arithmetic

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
+from stalib.attention import recorded_attention
 from stalib.config import TrainConfig
 from stalib.data.core import SkeletonSet
-from stalib.report.recorded import recorded_attention
 
 
 def _setup(tmp_path):

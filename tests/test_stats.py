@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from stalib.report import stats
+from stalib import stats
 
 
 def test_random_effects_matches_a_hand_computed_case():

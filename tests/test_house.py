@@ -1,0 +1,59 @@
+"""The house a newcomer can change: the experiments written once (the catalogue), functions of a
+screen, a report layer smaller than the library, and a trainer that is only the trainer."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from stalib import catalogue
+
+PACKAGE = Path(__file__).resolve().parents[1] / "stalib"
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 80:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({n})")
+    assert long == []
+
+
+def test_the_report_layer_and_the_trainer_stay_small():
+    report = sum(_lines(p) for p in (PACKAGE / "report").glob("*.py"))
+    assert report < 3500, f"stalib/report/ is {report} lines"
+    assert _lines(PACKAGE / "train.py") < 450
+
+
+def test_no_recipe_family_or_model_list_is_written_outside_the_catalogue():
+    """verdict.py, reproduce.py, selection.py and pooled.py name no recipe and spell out no
+    Fig. 7 model list: they read the catalogue."""
+    recipes = sorted(catalogue.RECIPES, key=len, reverse=True)
+    quoted = re.compile(r"[\"'](" + "|".join(map(re.escape, recipes)) + r")[\"']")
+    fig7 = re.compile(r"[\"']lstm[\"'],\s*[\"']sa-lstm-noreg[\"']")
+    for name in ("verdict.py", "reproduce.py", "selection.py", "pooled.py"):
+        text = (PACKAGE / "report" / name).read_text()
+        assert not quoted.findall(text), (name, quoted.findall(text))
+        assert not fig7.search(text), name
+
+
+def test_the_library_reads_nothing_of_the_report():
+    """Data flows one way: no module outside stalib/report/ (and the commands and tools that
+    drive it) imports the report layer, anywhere in it."""
+    lower = [p for p in PACKAGE.rglob("*.py")
+             if not {"report", "commands", "tools"} & set(p.relative_to(PACKAGE).parts)]
+    found = []
+    for path in lower:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "stalib.report"):
+                found.append(f"{path.relative_to(PACKAGE)}: {node.module}")
+    assert found == []
