@@ -298,13 +298,13 @@ class TrainConfig:
         model's run, so their rows of one recipe agree whichever reading they recorded.
         """
         from stalib.loss import LossConfig
-        from stalib.models.sta_lstm import VARIANTS
+        from stalib.models.sta_lstm import PARTS
 
         paper = TrainConfig(dataset=self.dataset, model=self.model)
         lam = LossConfig.ntu() if self.dataset.startswith("ntu") else LossConfig.sbu()
         out = {}
         for f in dataclasses.fields(self):
-            if f.name in _NOT_SETTINGS or (f.name == "l1_reading" and self.model not in VARIANTS):
+            if f.name in _NOT_SETTINGS or (f.name == "l1_reading" and self.model not in PARTS):
                 continue
             mine, theirs = getattr(self, f.name), getattr(paper, f.name)
             if f.name == "batch_size":

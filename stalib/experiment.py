@@ -33,7 +33,7 @@ from stalib.data.registry import preprocess_changes, preprocess_settings
 from stalib.errors import ConfigError, StalibError
 from stalib.loss import LossConfig, sta_loss
 from stalib.models import build_model, check_model_name
-from stalib.models.sta_lstm import VARIANTS
+from stalib.models.sta_lstm import PARTS
 from stalib.results import (
     RESULTS_FILES,
     RunRecord,
@@ -138,8 +138,8 @@ def make_loss(cfg: TrainConfig):
     STA-LSTM variants: eq. (7) with the variant's regularizers. CNN models: cross-entropy plus the
     model's own attention regularizer when it has one (documented in :mod:`stalib.models.csta`).
     """
-    if cfg.model in VARIANTS:
-        lc, v = loss_config(cfg), VARIANTS[cfg.model]
+    if cfg.model in PARTS:
+        lc, v = loss_config(cfg), PARTS[cfg.model]
 
         def loss_fn(model, out, batch):
             terms = sta_loss(out, batch.labels, batch.mask, lc, model.weight_matrices(),
@@ -322,7 +322,7 @@ def run_experiment(
                 **({"skipped": list(data.skipped)} if cfg.skip_bad else {}),
                 "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
                 "loss": asdict(loss_config(cfg))
-                if cfg.model in VARIANTS else "cross-entropy (+ model attention regularizer)",
+                if cfg.model in PARTS else "cross-entropy (+ model attention regularizer)",
                 "model_config": model_config(model)}
     record = RunRecord(
         dataset=dataset_key(cfg.dataset), model=cfg.model, fold=cfg.fold,
@@ -389,7 +389,7 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, 
         if meta.get("main_layers") is not None:
             model.set_main_layers(meta["main_layers"])
         if hasattr(type(model), "spatial_enabled"):
-            from stalib.models.sta_lstm import VARIANTS as V
+            from stalib.models.sta_lstm import PARTS as V
 
             model.spatial_enabled = V[meta["model"]].spatial
             model.temporal_enabled = V[meta["model"]].temporal

@@ -109,7 +109,7 @@ def sta_loss(
 
     ``out`` from ``model(x, mask)``; ``labels`` (B,) class indices; ``mask`` (B, T) the same mask;
     ``weights`` the matrices of the L1 term, normally ``model.weight_matrices()``;
-    ``use_alpha_reg`` / ``use_beta_reg`` from :data:`stalib.models.sta_lstm.VARIANTS`.
+    ``use_alpha_reg`` / ``use_beta_reg`` from :data:`stalib.models.sta_lstm.PARTS`.
     """
     logits = out.logits
     zero = logits.new_zeros(())

@@ -46,7 +46,7 @@ import torch
 
 from stalib.config import TrainConfig
 from stalib.errors import ConfigError
-from stalib.models.sta_lstm import VARIANTS
+from stalib.models.sta_lstm import PARTS
 
 Mode = Literal["off", "train", "frozen"]
 
@@ -110,7 +110,7 @@ SCHEDULES: dict[str, tuple[Stage, ...]] = {
 def joint_schedule(model_name: str) -> tuple[Stage, ...]:
     """``--schedule joint``: one stage that trains every subnetwork the model has, together, for
     ``N = N1 + N2`` iterations (or ``--epochs``); the main network keeps its built depth (3)."""
-    v = VARIANTS.get(model_name)
+    v = PARTS.get(model_name)
     if v is None:
         return END_TO_END
     on = {True: "train", False: "off"}

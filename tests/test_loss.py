@@ -11,7 +11,7 @@ import torch
 from stalib.errors import ConfigError
 from stalib.loss import LossConfig, LossTerms, sta_loss
 from stalib.models.base import ModelOutput
-from stalib.models.sta_lstm import VARIANTS, build_sta_lstm
+from stalib.models.sta_lstm import PARTS, build_sta_lstm
 
 CFG = LossConfig(lambda1=0.1, lambda2=0.01, lambda3=0.001)
 
@@ -68,9 +68,9 @@ def test_beta_term_uses_absolute_value():
     assert float(sta_loss(out, labels, mask, CFG).beta_reg) == pytest.approx(0.01 * 1.5)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(PARTS))
 def test_variant_flags_select_terms(variant):
-    v = VARIANTS[variant]
+    v = PARTS[variant]
     out, labels, mask, weights = tiny_example()
     out.alpha = out.alpha if v.spatial else None
     out.beta = out.beta if v.temporal else None

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from stalib.errors import ConfigError
-from stalib.models.csta import CSTA_VARIANTS, build_csta
+from stalib.models.csta import CSTA_PARTS, build_csta
 from stalib.models.hcn import resample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -20,7 +20,7 @@ def padded(seqs: list[torch.Tensor], t_max: int, fill: float = 0.0):
     return x, torch.arange(t_max)[None] < lengths[:, None]
 
 
-@pytest.mark.parametrize("variant", list(CSTA_VARIANTS))
+@pytest.mark.parametrize("variant", list(CSTA_PARTS))
 def test_shapes_and_zero_attention_on_padding(variant):
     torch.manual_seed(0)
     model = build_csta(variant, 30, 5, persons=2).eval()
@@ -37,7 +37,7 @@ def test_shapes_and_zero_attention_on_padding(variant):
     assert torch.allclose(model.frame_weights.mean(1), torch.ones(4))
 
 
-@pytest.mark.parametrize("variant", list(CSTA_VARIANTS))
+@pytest.mark.parametrize("variant", list(CSTA_PARTS))
 def test_padding_with_garbage_changes_nothing(variant):
     torch.manual_seed(0)
     model = build_csta(variant, 10, 3, persons=2).eval()
@@ -169,7 +169,7 @@ def test_overfits_a_tiny_two_class_set():
     assert loss.item() < 0.05
 
 
-@pytest.mark.parametrize("variant", list(CSTA_VARIANTS))
+@pytest.mark.parametrize("variant", list(CSTA_PARTS))
 def test_input_scaling_reaches_attention_and_backbone(variant):
     torch.manual_seed(0)
     model = build_csta(variant, 10, 3, persons=2, input_scaling="minmax", frames=16).eval()

@@ -10,10 +10,10 @@ from stalib.loss import LossConfig, sta_loss
 from stalib.models.base import ModelOutput
 from stalib.models.reference import reference_forward
 from stalib.models.sta_lstm import (
+    PARTS,
     STALSTM,
-    VARIANTS,
+    Parts,
     STALSTMConfig,
-    Variant,
     build_sta_lstm,
 )
 
@@ -215,13 +215,13 @@ def assert_partition(model):
     assert set().union(*groups) == {id(p) for p in model.parameters()}  # complete
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(PARTS))
 def test_parameter_groups_partition(variant):
     model = build_sta_lstm(variant, K, C, hidden=6, spatial_hidden=5, main_layers=1)
     assert_partition(model)
     main, spatial, temporal = group_ids(model)
-    assert main and bool(spatial) == VARIANTS[variant].spatial
-    assert bool(temporal) == VARIANTS[variant].temporal
+    assert main and bool(spatial) == PARTS[variant].spatial
+    assert bool(temporal) == PARTS[variant].temporal
     model.set_main_layers(3)
     assert_partition(model)
 
@@ -295,13 +295,13 @@ def test_weight_matrices_cover_enabled_subnetworks_without_biases():
 
 
 def test_variants_table():
-    assert set(VARIANTS) == {"lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm",
+    assert set(PARTS) == {"lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm",
                              "sta-lstm"}
-    assert all(isinstance(v, Variant) for v in VARIANTS.values())
-    assert VARIANTS["lstm"] == Variant(False, False, False, False, "LSTM")
-    assert VARIANTS["sta-lstm"] == Variant(True, True, True, True, "STA-LSTM")
+    assert all(isinstance(v, Parts) for v in PARTS.values())
+    assert PARTS["lstm"] == Parts(False, False, False, False, "LSTM")
+    assert PARTS["sta-lstm"] == Parts(True, True, True, True, "STA-LSTM")
     for name in ("sa-lstm", "ta-lstm"):
-        reg, noreg = VARIANTS[name], VARIANTS[name + "-noreg"]
+        reg, noreg = PARTS[name], PARTS[name + "-noreg"]
         assert (reg.spatial, reg.temporal) == (noreg.spatial, noreg.temporal)
         assert not (noreg.use_alpha_reg or noreg.use_beta_reg)
         assert reg.use_alpha_reg == reg.spatial and reg.use_beta_reg == reg.temporal
@@ -313,7 +313,7 @@ def test_build_sta_lstm_and_config_validation():
     assert model.main_layers == 3 and model.config.hidden == 100
     assert model.main.layers[0].input_size == 90 and model.main.W_z.out_features == 8
     assert build_sta_lstm("sta-lstm", 30, 8, main_layers=1).main_layers == 1
-    with pytest.raises(ConfigError, match="variant"):
+    with pytest.raises(ConfigError, match="model must be one of"):
         build_sta_lstm("sta_lstm", 30, 8)
     with pytest.raises(ConfigError, match="spatial"):
         build_sta_lstm("lstm", 30, 8, spatial=True)

@@ -18,11 +18,11 @@ import torch
 
 from stalib.errors import ConfigError
 from stalib.models.base import ModelOutput
-from stalib.models.csta import CSTA_VARIANTS, build_csta
+from stalib.models.csta import CSTA_PARTS, build_csta
 from stalib.models.linear import build_linear
-from stalib.models.sta_lstm import VARIANTS, build_sta_lstm
+from stalib.models.sta_lstm import PARTS, build_sta_lstm
 
-MODEL_NAMES: tuple[str, ...] = (*VARIANTS, *CSTA_VARIANTS, "linear")
+MODEL_NAMES: tuple[str, ...] = (*PARTS, *CSTA_PARTS, "linear")
 
 __all__ = ["MODEL_NAMES", "ModelOutput", "build_model", "check_model_name"]
 
@@ -39,7 +39,7 @@ def build_model(
 ) -> torch.nn.Module:
     """A freshly initialised model ``name`` for ``num_joints`` joints (all persons together)."""
     check_model_name(name)
-    if name in VARIANTS:
+    if name in PARTS:
         return build_sta_lstm(name, num_joints, num_classes, **overrides)
     if name == "linear":
         return build_linear(num_joints, num_classes, **overrides)

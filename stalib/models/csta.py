@@ -134,7 +134,7 @@ class CSTA(nn.Module):
                                                                    nn.Linear))]
 
 
-CSTA_VARIANTS: dict[str, dict[str, bool]] = {
+CSTA_PARTS: dict[str, dict[str, bool]] = {
     "hcn": dict(joint_attention=False, frame_attention=False),  # backbone alone
     "hcn-joint": dict(joint_attention=True, frame_attention=False),  # joint weights only
     "hcn-frame": dict(joint_attention=False, frame_attention=True),  # frame weights only
@@ -144,16 +144,16 @@ CSTA_VARIANTS: dict[str, dict[str, bool]] = {
 
 def build_csta(variant: str, num_joints: int, num_classes: int, persons: int = 1,
                **overrides) -> CSTA:
-    """Build a model of :data:`CSTA_VARIANTS`; ``num_joints`` is ``K`` (all persons together)
+    """Build a model of :data:`CSTA_PARTS`; ``num_joints`` is ``K`` (all persons together)
     and ``overrides`` are :class:`CSTAConfig` fields other than the attention switches."""
-    if variant not in CSTA_VARIANTS:
+    if variant not in CSTA_PARTS:
         raise ConfigError(f"unknown CSTA variant {variant!r}; expected one of "
-                          f"{', '.join(CSTA_VARIANTS)}")
+                          f"{', '.join(CSTA_PARTS)}")
     if persons < 1 or num_joints % persons:
         raise ConfigError(f"num_joints={num_joints} is not a multiple of persons={persons}")
-    allowed = {f.name for f in fields(CSTAConfig)} - set(CSTA_VARIANTS[variant])
+    allowed = {f.name for f in fields(CSTAConfig)} - set(CSTA_PARTS[variant])
     if bad := sorted(set(overrides) - allowed):
         raise ConfigError(f"unknown CSTA config field(s) {', '.join(bad)}; expected some of "
                           f"{', '.join(sorted(allowed))}")
-    config = CSTAConfig(**overrides, **CSTA_VARIANTS[variant])
+    config = CSTAConfig(**overrides, **CSTA_PARTS[variant])
     return CSTA(num_joints // persons, persons, num_classes, config)

@@ -103,10 +103,9 @@ class STALSTMConfig:
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One configuration of Fig. 7: which attentions exist and which regularizers of eq. (7) apply.
-
-    The "w/o reg." variants keep only the 1st (cross-entropy) and 4th (L1) terms of eq. (7).
+class Parts:
+    """The parts of one model of Fig. 7: which attentions exist and which regularizers of eq. (7)
+    apply. The "w/o reg." models keep only the 1st (cross-entropy) and 4th (L1) terms of eq. (7).
     """
 
     spatial: bool
@@ -116,13 +115,13 @@ class Variant:
     label: str = ""  # as printed in Fig. 7
 
 
-VARIANTS: dict[str, Variant] = {
-    "lstm": Variant(False, False, False, False, "LSTM"),
-    "sa-lstm-noreg": Variant(True, False, False, False, "SA-LSTM (w/o reg.)"),
-    "sa-lstm": Variant(True, False, True, False, "SA-LSTM"),
-    "ta-lstm-noreg": Variant(False, True, False, False, "TA-LSTM (w/o reg.)"),
-    "ta-lstm": Variant(False, True, False, True, "TA-LSTM"),
-    "sta-lstm": Variant(True, True, True, True, "STA-LSTM"),
+PARTS: dict[str, Parts] = {
+    "lstm": Parts(False, False, False, False, "LSTM"),
+    "sa-lstm-noreg": Parts(True, False, False, False, "SA-LSTM (w/o reg.)"),
+    "sa-lstm": Parts(True, False, True, False, "SA-LSTM"),
+    "ta-lstm-noreg": Parts(False, True, False, False, "TA-LSTM (w/o reg.)"),
+    "ta-lstm": Parts(False, True, False, True, "TA-LSTM"),
+    "sta-lstm": Parts(True, True, True, True, "STA-LSTM"),
 }
 
 
@@ -374,19 +373,19 @@ def _check_inputs(x: torch.Tensor, mask: torch.Tensor, num_joints: int) -> tuple
     return tuple(x.shape)
 
 
-def build_sta_lstm(variant: str, num_joints: int, num_classes: int, **overrides) -> STALSTM:
-    """A model for one Fig. 7 configuration (see :data:`VARIANTS`); ``overrides`` go to the config.
+def build_sta_lstm(model: str, num_joints: int, num_classes: int, **overrides) -> STALSTM:
+    """One model of Fig. 7 (its parts: :data:`PARTS`); ``overrides`` go to the config.
 
-    The variant fixes ``spatial`` and ``temporal``; the "-noreg" variants build the same model as
-    their regularized twins (they differ in the loss: read ``VARIANTS[variant]``).
+    The model's parts fix ``spatial`` and ``temporal``; the "-noreg" models build the same network
+    as their regularized twins (they differ in the loss: read ``PARTS[model]``).
     """
-    if variant not in VARIANTS:
-        raise ConfigError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    if model not in PARTS:
+        raise ConfigError(f"model must be one of {sorted(PARTS)}, got {model!r}")
     known = {f.name for f in fields(STALSTMConfig)} - {"spatial", "temporal"}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ConfigError(f"build_sta_lstm: unknown or fixed-by-variant option(s) {unknown}; "
+        raise ConfigError(f"build_sta_lstm: unknown or fixed-by-model option(s) {unknown}; "
                           f"allowed: {sorted(known)}")
-    v = VARIANTS[variant]
+    v = PARTS[model]
     return STALSTM(num_joints, num_classes,
                    STALSTMConfig(spatial=v.spatial, temporal=v.temporal, **overrides))

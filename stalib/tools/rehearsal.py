@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from stalib.errors import ConfigError
-from stalib.models.sta_lstm import VARIANTS
+from stalib.models.sta_lstm import PARTS
 
 KIND = "stalib-ntu-rehearsal"
 #: The real NTU RGB+D 60: files, and training sequences of the cross-subject protocol.
@@ -49,7 +49,7 @@ PREFIX = "rehearsal-"
 SAMPLES = "NTU-samples"
 #: The models a rehearsal can train (those of the Fig. 7 notebook), and those it trains unless
 #: told: Table 2's STA-LSTM and its plain LSTM baseline.
-MODELS = tuple(VARIANTS)
+MODELS = tuple(PARTS)
 DEFAULT_MODELS = ("lstm", "sta-lstm")
 
 
