@@ -19,12 +19,13 @@ Adding a dataset or a recipe is one entry here plus its code (README, "Adding a 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The catalogue file beside this module.
-PATH = Path(__file__).with_name("catalogue.toml")
+#: The catalogue file beside this module, or ``$STALIB_CATALOGUE`` (a copy with your entries).
+PATH = Path(os.environ.get("STALIB_CATALOGUE") or Path(__file__).with_name("catalogue.toml"))
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Dataset:
     """One dataset: ``name`` (``--dataset``), ``folder`` under the data root, ``title`` and
     ``short`` in the book, ``job`` in job names, ``chose`` whether its validation folds chose a
     configuration (False: it runs the chosen ones unchanged, out of sample), ``persons`` per
-    sequence, ``joints`` per person and ``classes`` (the shapes of its models), ``pooled``
-    the protocol on which it enters the pooled verdict (None: it does not)."""
+    sequence, ``joints`` per person and ``classes`` (the shapes of its models), ``protocols``
+    and ``seeds`` of its test grids (None: the catalogue's test seeds), ``pooled`` the protocol
+    on which it enters the pooled verdict (None: it does not)."""
 
     name: str
     folder: str
@@ -44,6 +46,8 @@ class Dataset:
     persons: int = 1
     joints: int = 0
     classes: int = 0
+    protocols: tuple[str, ...] = ()
+    seeds: tuple[int, ...] | None = None
     pooled: str | None = None
 
 
@@ -141,7 +145,10 @@ def _load(path: Path = PATH) -> dict:
 
 _DATA = _load()
 
-DATASETS: tuple[Dataset, ...] = tuple(Dataset(**d) for d in _DATA["datasets"])
+DATASETS: tuple[Dataset, ...] = tuple(
+    Dataset(**{**d, "protocols": tuple(d.get("protocols", ())),
+               "seeds": tuple(d["seeds"]) if "seeds" in d else None})
+    for d in _DATA["datasets"])
 RECIPES: dict[str, Recipe] = {name: Recipe(name=name, **r) for name, r in _DATA["recipes"].items()}
 FAMILIES: dict[str, Family] = {
     name: Family(name=name, title=f["title"], models=tuple(f["models"]),

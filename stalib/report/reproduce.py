@@ -145,14 +145,15 @@ PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
 #: CPU thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
 SHORT = catalogue.job_names()
-#: The protocols of each dataset's Fig. 7 and CSTA grids (NTU RGB+D: one seed, it is large).
-_PROTOCOLS = {"sbu": ["5fold"], "utkinect": ["xsub"], "ntu60": ["xsub", "xview"],
-              "nwucla": ["xview"], "utdmhad": ["xsub"]}
+_DATASETS = {d.name: d for d in catalogue.DATASETS}
 
 
 def _family_grid(family: str, ds: str) -> dict[str, Any]:
-    return {"models": list(catalogue.FAMILIES[family].models), "protocols": _PROTOCOLS[ds],
-            "seeds": [0] if ds.startswith("ntu") else SEEDS}
+    """The test grid of ``family`` on ``ds``: its models, and the dataset's protocols and seeds
+    (the catalogue's)."""
+    d = _DATASETS[ds]
+    return {"models": list(catalogue.FAMILIES[family].models), "protocols": list(d.protocols),
+            "seeds": list(d.seeds) if d.seeds is not None else SEEDS}
 
 
 #: Fig. 7 grid per dataset: models, protocols and seeds (per protocol where they differ).
