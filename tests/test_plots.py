@@ -248,11 +248,11 @@ def test_ablation_draws_a_loso_panel_with_its_interval(tmp_path):
                               seed=0, accuracy=float(f > 4), n_test=1) for f in range(1, 21)])
     fig = plots.plot_ablation(summarise(pd.concat([runs, loso], ignore_index=True)))
     ax = [a for a in fig.axes if "UTKinect" in a.get_title()][0]
-    assert "95 % CI" in ax.get_title()
-    assert not any("95 % CI" in a.get_title() for a in fig.axes if a is not ax)
-    assert all("mean ± std" in a.get_title() for a in fig.axes if a is not ax and a.get_title())
-    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["ours"]  # what the bars mean is per panel, not in the shared legend
+    # one kind of error bar in every panel (the caption says which), one legend per panel
+    assert not any("±" in a.get_title() or "CI" in a.get_title() for a in fig.axes)
+    for a in fig.axes:
+        if a.get_title():
+            assert [t.get_text() for t in a.get_legend().get_texts()] == ["ours"]
     # its error bar spans the Wilson interval, not mean ± std of the 0/1 outcomes
     low, high = wilson_interval(16, 20)
     segments = [seg for c in ax.collections for seg in c.get_segments()]

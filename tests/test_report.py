@@ -14,6 +14,7 @@ import pytest
 
 from stalib import report
 from stalib.errors import FormatError
+from stalib.report import plots
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -339,10 +340,14 @@ def test_one_sequence_per_run_is_pooled_with_its_interval():
     assert shown["loso"] == f"75.00 (15 of 20; 95 % CI {low:.1f}–{high:.1f})"
     assert " ± " in shown["5fold"]
     summary = report.summarise(both)
-    bars = report.error_bars(summary)
+    bars = plots.sequence_interval(summary)
     i, j = list(summary["protocol"]).index("loso"), list(summary["protocol"]).index("5fold")
     assert bars[:, i] == pytest.approx([75 - low, high - 75])
-    assert bars[0, j] == bars[1, j] == pytest.approx(s.loc["5fold", "std"])
+    # k-fold with seeds: the Wilson interval over the test sequences of one seed
+    n = int(s.loc["5fold", "sequences"] / s.loc["5fold", "seeds"])
+    k = int(round(s.loc["5fold", "mean"] / 100 * n))
+    lo5, hi5 = report.wilson_interval(k, n)
+    assert bars[:, j] == pytest.approx([s.loc["5fold", "mean"] - lo5, hi5 - s.loc["5fold", "mean"]])
     # rows without n_test (hand-made frames) still summarise, without counts
     assert np.isnan(report.summarise(loso.drop(columns="n_test"))["sequences"].iloc[0])
 

@@ -30,11 +30,13 @@ from stalib.plots import (
     plot_skeleton_grid,
     shown_frame,
 )
-from stalib.report.tables import DATASETS, MODEL_LABELS, compare, error_bars, protocol_label
+from stalib.report.tables import DATASETS, MODEL_LABELS, compare, protocol_label
+from stalib.stats import wilson_interval
 
 __all__ = ["COLUMN_WIDTH_IN", "plot_ablation", "plot_alpha_heatmap", "plot_attention_summary",
            "plot_beta", "plot_beta_diff", "plot_claims", "plot_class_counts",
            "plot_coupled_map", "plot_length_hist", "plot_per_class", "plot_pooled",
+           "sequence_interval",
            "plot_skeleton", "plot_skeleton_attention", "plot_skeleton_grid", "shown_frame"]
 
 
@@ -45,12 +47,12 @@ VARIANT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 
 
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
-    """Fig. 7: mean ± std accuracy (%) per model, one panel per dataset and protocol, one panel
-    a row so that the chart reads at the width of a page (where every run tests one sequence,
-    leave-one-sequence-out, the bar is the pooled accuracy with its Wilson 95 % interval
-    instead: :func:`stalib.report.error_bars`). Each panel's title says which its bars show;
-    the legend names only the variants. Each bar's value is written inside it, at its foot,
-    where no error bar or marker can cover it.
+    """Fig. 7: mean accuracy (%) per model, one panel per dataset and protocol, one panel a
+    row so that the chart reads at the width of a page. One kind of error bar throughout: the
+    Wilson 95 % interval of the accuracy over the test sequences (:func:`sequence_interval`;
+    none where the rows do not count their test sequences). Each panel has the legend of the
+    variants it draws, and each bar's value is written inside it, at its foot, where no error
+    bar or marker can cover it.
 
     ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
     say, a validated one) give side-by-side bars per model, the paper's settings first. Where
@@ -73,14 +75,13 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
     axes = fig.subplots(len(groups), 1, squeeze=False, sharey=True)[:, 0]
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
-        pooled = False  # a bar of this panel shows a Wilson interval (one sequence per run)
         here = [v for v in variants if (g["variant"] == v).any()]  # slots: this panel's only
         width = 0.8 / max(len(here), 3)  # a lone bar no wider than one of three
         for j, variant in enumerate(here):
             v = g[g["variant"] == variant]
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(here) - 1) / 2) \
                 * width
-            err = error_bars(v)
+            err = sequence_interval(v)
             label = "ours" if len(variants) == 1 else f"ours, {variant}"
             ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
@@ -88,12 +89,10 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
                 # above the error bar (zorder), outlined in the bar's colour: a short bar's
                 # lower whisker may cross its value
                 ax.annotate(f"{mean:.1f}", (xi, 0.03), xycoords=("data", "axes fraction"),
-                            ha="center", va="bottom", rotation=90, fontsize=8, color="white",
+                            ha="center", va="bottom", rotation=90, fontsize=9, color="white",
                             fontweight="bold", gid="bar-value", zorder=5,
                             path_effects=[patheffects.withStroke(
                                 linewidth=2.5, foreground=colors.get(variant, "tab:gray"))])
-            if "ci_low" in v and v["ci_low"].notna().any():
-                pooled = True
         paper = g.drop_duplicates("model").set_index("model")["paper"].reindex(models)
         paper = paper.to_numpy(dtype=float)
         has = ~np.isnan(paper)
@@ -108,19 +107,28 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         ax.set_ylabel("accuracy (%)", fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
         name = DATASETS.get(dataset, dataset)
-        ax.set_title(f"{name}, {protocol_label(dataset, protocol)}"
-                     + (" (bars: 95 % CI)" if pooled else " (bars: mean ± std)"), fontsize=10)
+        # this panel's series only, just above its bars (at most three a row: it stays inside
+        # the figure), and the panel's title above its legend
+        entries = len(ax.get_legend_handles_labels()[1])
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(entries, 3),
+                  fontsize=9, frameon=False, borderaxespad=0.2)
+        ax.set_title(f"{name}, {protocol_label(dataset, protocol)}", fontsize=10,
+                     pad=6 + 15 * -(-entries // 3))
     axes[0].set_ylim(0.0, 100.0)  # from 0: a bar's height is its accuracy
-    handles, labels = {}, []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
-    labels = list(handles)
-    # at most four entries a row: a longer row would widen the figure past its axes, and the
-    # page scales the whole figure (axes and all) down to the text column
-    fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center",
-               ncols=min(len(labels), 4), fontsize=9, frameon=False)
     return fig
+
+
+def sequence_interval(summary: pd.DataFrame) -> np.ndarray:
+    """``(2, rows)`` distances below and above each mean: the Wilson 95 % interval of the mean
+    accuracy over the test sequences of one seed (``sequences / seeds``), the sampling error of
+    a test set of that size; 0 where the rows do not count their sequences."""
+    mean = summary["mean"].to_numpy(dtype=float)
+    n = (summary["sequences"].astype(float) / summary["seeds"].astype(float)).to_numpy()
+    low, high = mean.copy(), mean.copy()
+    for i, (m, k) in enumerate(zip(mean, n, strict=True)):
+        if np.isfinite(k) and k >= 1:
+            low[i], high[i] = wilson_interval(int(round(m / 100.0 * k)), int(round(k)))
+    return np.vstack([np.maximum(mean - low, 0.0), np.maximum(high - mean, 0.0)])
 
 
 def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:

@@ -157,19 +157,6 @@ def _one_sequence_each(n_test: pd.Series, seeds: pd.Series) -> bool:
     return bool(pd.to_numeric(n_test, errors="coerce").eq(1).all()) and seeds.nunique() == 1
 
 
-def error_bars(summary: pd.DataFrame) -> np.ndarray:
-    """``(2, rows)`` distances below and above each mean: the Wilson interval where
-    :func:`summarise` gives one, else ± std (0 for a single run)."""
-    mean = summary["mean"].to_numpy(dtype=float)
-    std = summary["std"].fillna(0.0).to_numpy(dtype=float)
-    low = summary["ci_low"].to_numpy(dtype=float) if "ci_low" in summary else np.full_like(
-        mean, np.nan)
-    high = summary["ci_high"].to_numpy(dtype=float) if "ci_high" in summary else np.full_like(
-        mean, np.nan)
-    has = ~np.isnan(low)
-    return np.vstack([np.where(has, mean - low, std), np.where(has, high - mean, std)])
-
-
 def summarise_validation(df: pd.DataFrame | None,
                          models: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`summarise` of inner-validation runs: per (dataset, protocol, variant, model) over
