@@ -54,13 +54,15 @@ class Dataset:
 @dataclass(frozen=True)
 class Recipe:
     """A named configuration: the TrainConfig fields it sets (``settings``) on top of its
-    ``parent``'s, ``what`` it is and where it was ``chosen``."""
+    ``parent``'s, ``what`` it is, where it was ``chosen``, and its ``label`` in the book's main
+    pages ("tuned recipe (Fig. 7 models)"; empty: its name)."""
 
     name: str
     settings: dict
     what: str
     chosen: str
     parent: str | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,20 @@ def settings(name: str) -> dict:
     base = settings(recipe.parent) if recipe.parent else {}
     out = {**base, **recipe.settings}
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in out.items()}
+
+
+#: The names of the settings that are no recipe, as the book's main pages say them.
+_DEFAULT_LABELS = {"paper": "paper's settings", "sbu-settings": "paper's SBU settings",
+                   "custom": "unnamed settings"}
+
+
+def label(variant: str) -> str:
+    """The name a reader meets for the configuration ``variant`` (a results row's label): its
+    recipe's ``label``, "paper's settings" for ``paper``, else ``variant`` itself."""
+    recipe = RECIPES.get(variant)
+    if recipe is not None and recipe.label:
+        return recipe.label
+    return _DEFAULT_LABELS.get(variant, variant)
 
 
 def folders() -> dict[str, str]:

@@ -30,7 +30,27 @@ def test_collect_plot_and_stage_table_of_a_real_run(tmp_path):
     # steps 5, 7 and 9 train the spatial attention
     assert table["grad_spatial"].isna().tolist() == [True] * 3 + [False, True, False, True, False]
     fig = diagnosis.plot_run(run)
-    assert len(fig.axes) == 6 and fig.get_size_inches()[0] == 9
+    drawn = [ax for ax in fig.axes if ax.axison]
+    assert len(drawn) == 5 and fig.get_size_inches()[0] == pytest.approx(6.5)
+    # each legend stands above its curves, clear of them and of the panel's title
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in drawn:
+        if ax.get_legend() is not None:
+            box = ax.get_legend().get_window_extent(renderer)
+            assert box.y0 >= ax.get_window_extent(renderer).y1 - 1
+            assert not box.overlaps(ax.title.get_window_extent(renderer))
+
+
+def test_a_plain_lstm_has_no_empty_attention_panels(tmp_path):
+    npz = save_npz(toy_set(), tmp_path / "toy.npz")
+    cfg = small_cfg(dataset=f"npz:{npz}", protocol="loso", variant="diag", model="lstm")
+    run_experiment(cfg, tmp_path / "run", progress=False)
+    (run,) = diagnosis.collect([tmp_path / "run"], tmp_path / "d.json")["runs"]
+    fig = diagnosis.plot_run(run)
+    titles = [ax.get_title() for ax in fig.axes if ax.axison]
+    assert not any("alpha" in t or "beta" in t for t in titles)
+    assert "not logged (no such subnetwork): alpha entropy" in fig._suptitle.get_text()
 
 
 def test_a_folder_without_metrics_is_refused(tmp_path):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from stalib.errors import StalibError
+from stalib.plots import COLUMN_WIDTH_IN, new_figure
 
 #: The panels of :func:`plot_curves`: (title, history keys, log scale).
 PANELS = (
@@ -91,42 +92,42 @@ def load(path: str | Path) -> dict:
 
 
 def plot_run(run: dict):
-    """The :data:`PANELS` of one run (an entry of a diagnosis file) in a two-column grid that
-    grows down, so that it reads at a page's width; stage boundaries dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """The :data:`PANELS` that one run logged (an entry of a diagnosis file; a subnetwork the
+    model lacks has no panel, and the figure says which were left out) in a two-column grid
+    that grows down, so that it reads at a page's width; stage boundaries dashed; each panel's
+    legend above its curves, never on them."""
     h = run["history"]
     t = np.array([e["t"] for e in h])
     starts = [e["t"] for i, e in enumerate(h) if i and e["stage"] != h[i - 1]["stage"]]
-    rows = (len(PANELS) + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(9, 2.6 * rows), squeeze=False,
-                             constrained_layout=True)
-    for ax, (name, keys, log) in zip(axes.flat, PANELS, strict=False):
-        drawn = False
-        for k in keys:
-            y = np.array([e.get(k, np.nan) for e in h], dtype=float)
-            if np.isfinite(y).any():
-                ax.plot(t, y, label=k.replace("grad_", "").replace("beta_", ""), lw=1.2)
-                drawn = True
+    curves = {name: [(k, y) for k in keys
+                     if np.isfinite(y := np.array([e.get(k, np.nan) for e in h], float)).any()]
+              for name, keys, _ in PANELS}
+    shown = [(name, len(keys), log) for name, keys, log in PANELS if curves[name]]
+    rows = (len(shown) + 1) // 2
+    fig = new_figure((COLUMN_WIDTH_IN, 2.6 * rows + 0.6))
+    axes = fig.subplots(rows, 2, squeeze=False)
+    for ax, (name, keys, log) in zip(axes.flat, shown, strict=False):
+        for k, y in curves[name]:
+            ax.plot(t, y, label=k.replace("grad_", "").replace("beta_", ""), lw=1.2)
         for s in starts:
             ax.axvline(s, color="0.6", ls="--", lw=0.8)
-        if log and drawn:
+        if log:
             ax.set_yscale("log")
-        if len(keys) > 1 and drawn:
-            ax.legend(fontsize=9)
-        if not drawn:
-            ax.text(0.5, 0.5, "not logged (no such subnetwork)", ha="center", va="center",
-                    transform=ax.transAxes, color="0.4")
-        ax.set_title(name, fontsize=11)
-        ax.set_xlabel("iteration (all stages)")
-    for ax in list(axes.flat)[len(PANELS):]:
+        if keys > 1:  # which subnetwork (or statistic) each line is
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=keys, fontsize=9,
+                      frameon=False, borderaxespad=0.2)
+        ax.set_title(name, fontsize=10, pad=6 + (18 if keys > 1 else 0))
+        ax.set_xlabel("iteration (all stages)", fontsize=9)
+        ax.tick_params(labelsize=9)
+    for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
-    fig.suptitle(f"{run['label']}: test {100 * run['accuracy']:.1f} %, "
-                 f"train {100 * run['train_accuracy']:.1f} % (fold {run['fold']}, "
-                 f"{run['protocol']}, seed {run['seed']})", fontsize=12)
+    missing = [name for name, _, _ in PANELS if not curves[name]]
+    title = (f"{run['label']}: test {100 * run['accuracy']:.1f} %, "
+             f"train {100 * run['train_accuracy']:.1f} % (fold {run['fold']}, "
+             f"{run['protocol']}, seed {run['seed']})")
+    if missing:
+        title += f"\nnot logged (no such subnetwork): {', '.join(missing)}"
+    fig.suptitle(title, fontsize=11)
     return fig
 
 

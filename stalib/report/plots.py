@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 
+from stalib import catalogue
 from stalib.plots import (
     COLUMN_WIDTH_IN,
     new_figure,
@@ -82,7 +83,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(here) - 1) / 2) \
                 * width
             err = sequence_interval(v)
-            label = "ours" if len(variants) == 1 else f"ours, {variant}"
+            label = "ours" if len(variants) == 1 else f"ours, {catalogue.label(variant)}"
             ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
                    alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
             for xi, mean in zip(x, v["mean"], strict=True):
@@ -113,7 +114,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(entries, 3),
                   fontsize=9, frameon=False, borderaxespad=0.2)
         ax.set_title(f"{name}, {protocol_label(dataset, protocol)}", fontsize=10,
-                     pad=6 + 15 * -(-entries // 3))
+                     pad=6 + 17 * -(-entries // 3))
     axes[0].set_ylim(0.0, 100.0)  # from 0: a bar's height is its accuracy
     return fig
 

@@ -240,6 +240,11 @@ def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
     return "; ".join(notes)
 
 
+def _label(variant: str) -> str:
+    """``variant`` (or "a vs. b") by the names a reader meets (:func:`catalogue.label`)."""
+    return " vs. ".join(catalogue.label(v) for v in variant.split(" vs. "))
+
+
 def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`verdict` as a display table of six columns (it reads at a page's width): the
     claim with its source, the word, the runs, our number against the other, the difference
@@ -259,8 +264,8 @@ def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "Claim (source)": f"{r['claim']} ({r['source']})",
             "Verdict": r["verdict"] + (f": {r['why']}" if r["why"] else ""),
-            "Data, runs (variant)": f"{data}, {r['runs']} ({r['variant']})" if has_runs
-            else data,
+            "Data, runs (configuration)": f"{data}, {r['runs']} ({_label(r['variant'])})"
+            if has_runs else data,
             "Ours vs. (%)": f"{f(r['ours'])} vs. {f(r['reference'])}" if has_runs else "—",
             "Difference (pp) [95 % interval]": (
                 f"{f(r['diff'], '+.2f')}{interval}" if has_runs else "—"),
