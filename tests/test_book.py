@@ -422,11 +422,10 @@ return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repe
 #: the column, one of more than 15 rows, a paragraph of more than 120 words. The appendices
 #: (the lab notebook: every variant, run and job) may hold long and wide tables.
 READABLE = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
-            "verdict", "discussion", "glossary", "diagnosis", "performance", "reproducibility")
+            "verdict", "discussion", "glossary", "diagnosis", "reproducibility")
 PAGES = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
-         "verdict", "discussion", "glossary", "diagnosis", "performance", "reproducibility",
-         "appendix-runs",
-         "appendix-variants", "appendix-verdict", "appendix-csta")
+         "verdict", "discussion", "glossary", "diagnosis", "reproducibility", "appendix-runs",
+         "appendix-variants", "appendix-verdict", "appendix-csta", "performance")
 
 
 def test_browser_pages_read_at_page_width(browser, served):

@@ -133,11 +133,16 @@ def _cell(effect: dict | None) -> str:
     return f"{effect['diff']:+.2f}<br><small>[{effect['low']:+.2f}, {effect['high']:+.2f}]</small>"
 
 
+#: Where the one command that reruns each claim, and its cost, is given.
+RERUN_LINK = "discussion.md#rerun-one-claim"
+
+
 def pooled_table(results: list[dict]) -> str:
     """The intro's claims table in Markdown: per comparison the paired difference on each
     dataset (points, 95 % interval; "—" while its grid is not whole), the pooled estimate with
-    the number of datasets and I², and the label; a last row gives, per dataset, the range of
-    the gains its design detects with 80 % power."""
+    the number of datasets and I², and the label, and a link to the command that reruns it
+    (:data:`RERUN_LINK`); a last row gives, per dataset, the range of the gains its design
+    detects with 80 % power."""
     head = ["Claim", *[DATASET_SHORT.get(d, d) for d, _ in POOLED_ON], "Pooled [95 %]", "Label"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in results:
@@ -149,7 +154,8 @@ def pooled_table(results: list[dict]) -> str:
             pool = (f"**{pooled['diff']:+.2f}**<br><small>[{pooled['low']:+.2f}, "
                     f"{pooled['high']:+.2f}]<br>I² {100 * pooled['i2']:.0f} %</small>")
             word = r["label"]
-        lines.append(f"| {c.title} | " + " | ".join(cells) + f" | {pool} | "
+        lines.append(f"| {c.title} <small>([rerun]({RERUN_LINK}))</small> | "
+                     + " | ".join(cells) + f" | {pool} | "
                      + (f"{word} (ablation)" if c.ablation else f"**{word}**") + " |")
     detects = []
     for dataset, _ in POOLED_ON:
