@@ -80,7 +80,14 @@ def test_claims_speak_at_their_family_s_choice_and_get_their_word(tmp_path):
     assert list(shown["Verdict"]).count(verdict.REPRODUCED) == 2
     assert len(shown.columns) == 6  # it reads at a page's width
     ntu_row = shown[shown["Claim (source)"].str.contains("73.4")].iloc[0]
-    assert ntu_row["Ours vs. (%)"] == "—" and "not testable" in ntu_row["Verdict"]
+    assert ntu_row["Ours [95 %] vs. (%)"] == "—" and "not testable" in ntu_row["Verdict"]
+    target_row = shown[shown["Claim (source)"].str.contains("91.51")].iloc[0]
+    # a target's interval is of our accuracy, beside it; its difference stands alone
+    assert target_row["Ours [95 %] vs. (%)"].startswith("90.00 [") and target_row[
+        "Ours [95 %] vs. (%)"].endswith("] vs. 91.51")
+    assert target_row["Difference (pp) [95 %]"] == "-1.51"
+    beats_row = shown[shown["Claim (source)"].str.startswith("STA-LSTM beats the LSTM (")].iloc[0]
+    assert "McNemar, per seed: " in beats_row["p"] and "[" in beats_row["Difference (pp) [95 %]"]
 
 
 def test_the_committed_verdict_speaks_at_the_recorded_choices():

@@ -133,15 +133,16 @@ def _cell(effect: dict | None) -> str:
     return f"{effect['diff']:+.2f}<br><small>[{effect['low']:+.2f}, {effect['high']:+.2f}]</small>"
 
 
-#: Where the one command that reruns each claim, and its cost, is given.
-RERUN_LINK = "discussion.md#rerun-one-claim"
+#: Where the one command that reruns each claim, and its cost, is given (a MyST label of the
+#: discussion page).
+RERUN_LABEL = "rerun-one-claim"
 
 
 def pooled_table(results: list[dict]) -> str:
     """The intro's claims table in Markdown: per comparison the paired difference on each
     dataset (points, 95 % interval; "—" while its grid is not whole), the pooled estimate with
     the number of datasets and I², and the label, and a link to the command that reruns it
-    (:data:`RERUN_LINK`); a last row gives, per dataset, the range of the gains its design
+    (:data:`RERUN_LABEL`); a last row gives, per dataset, the range of the gains its design
     detects with 80 % power."""
     head = ["Claim", *[DATASET_SHORT.get(d, d) for d, _ in POOLED_ON], "Pooled [95 %]", "Label"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
@@ -154,7 +155,8 @@ def pooled_table(results: list[dict]) -> str:
             pool = (f"**{pooled['diff']:+.2f}**<br><small>[{pooled['low']:+.2f}, "
                     f"{pooled['high']:+.2f}]<br>I² {100 * pooled['i2']:.0f} %</small>")
             word = r["label"]
-        lines.append(f"| {c.title} <small>([rerun]({RERUN_LINK}))</small> | "
+        name = f"{c.text} (our ablation)" if c.ablation else c.text
+        lines.append(f"| {name} <small>({{ref}}`rerun <{RERUN_LABEL}>`)</small> | "
                      + " | ".join(cells) + f" | {pool} | "
                      + (f"{word} (ablation)" if c.ablation else f"**{word}**") + " |")
     detects = []

@@ -129,7 +129,8 @@ def assess(claim: Claim, test: pd.DataFrame | None,
     protocol = _protocol(claim)
     models = [claim.model] + ([claim.reference] if claim.reference else [])
     variants = {m: choices[catalogue.family_of(m)] for m in models}
-    row = {"claim": claim.title, "source": claim.source, "dataset": claim.dataset,
+    row = {"claim": claim.title, "source": claim.source, "kind": claim.kind,
+           "dataset": claim.dataset,
            "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
@@ -257,18 +258,22 @@ def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
         has_runs = isinstance(r["variant"], str)
         interval = ("" if math.isnan(r["ci_low"]) else
                     f" [{f(r['ci_low'])}, {f(r['ci_high'])}]")
-        tests = [f"folds {f(r['p_folds'], '.3g')}"] if not math.isnan(r["p_folds"]) else []
+        target = r["kind"] == "target"
+        tests = [f"sign-flip over folds {f(r['p_folds'], '.3g')}"] if not math.isnan(
+            r["p_folds"]) else []
         if r["p_mcnemar"]:
-            tests.append(f"McNemar {r['p_mcnemar']}")
+            tests.append(f"McNemar, per seed: {r['p_mcnemar']}")
         data = f"{report.DATASET_SHORT.get(r['dataset'], r['dataset'])} {r['protocol']}"
+        # a target's interval is of our accuracy, a comparison's of the difference
+        ours = f"{f(r['ours'])}{interval if target else ''} vs. {f(r['reference'])}"
         rows.append({
             "Claim (source)": f"{r['claim']} ({r['source']})",
             "Verdict": r["verdict"] + (f": {r['why']}" if r["why"] else ""),
             "Data, runs (configuration)": f"{data}, {r['runs']} ({_label(r['variant'])})"
             if has_runs else data,
-            "Ours vs. (%)": f"{f(r['ours'])} vs. {f(r['reference'])}" if has_runs else "—",
-            "Difference (pp) [95 % interval]": (
-                f"{f(r['diff'], '+.2f')}{interval}" if has_runs else "—"),
+            "Ours [95 %] vs. (%)": ours if has_runs else "—",
+            "Difference (pp) [95 %]": (
+                f"{f(r['diff'], '+.2f')}{'' if target else interval}" if has_runs else "—"),
             "p": "; ".join(tests) or "—",
         })
     return pd.DataFrame(rows)
