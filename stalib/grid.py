@@ -229,8 +229,9 @@ class Execution:
 
 def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
     """One run of :func:`execute` (in a worker process when ``how.jobs`` > 1): its outcome,
-    ``model, variant, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations`` or
-    ``error`` (a StalibError's one line)."""
+    ``model, variant, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations, record``
+    (its results row, :class:`stalib.results.RunRecord` as a dict) or ``error`` (a
+    StalibError's one line)."""
     import time
 
     import torch
@@ -253,12 +254,14 @@ def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
         return {**outcome, "error": str(err)}
     return {**outcome, "accuracy": exp.record.accuracy,
             "wall_s": round(time.perf_counter() - t0, 2),
-            "train_wall_s": exp.record.wall_time_s, "iterations": exp.record.iterations}
+            "train_wall_s": exp.record.wall_time_s, "iterations": exp.record.iterations,
+            "record": dataclasses.asdict(exp.record)}
 
 
 def execute(runs: Sequence[PlannedRun], how: Execution, data=None) -> Iterable[dict]:
     """Run ``runs`` and yield each outcome as it finishes (:func:`_run_one`): the one runner of
-    ``stalib cv``, the notebooks (:func:`run_grid`) and ``stalib bench`` (the grid timing).
+    ``stalib cv``, the notebooks (:func:`run_grid`), ``stalib rerun`` and ``stalib bench`` (the
+    grid timing).
     With one job the runs go in order in this process (``data``, when given, is the loaded
     dataset of every run: one load serves all); with more, ``how.jobs`` spawned workers each
     load their own."""
@@ -269,7 +272,10 @@ def execute(runs: Sequence[PlannedRun], how: Execution, data=None) -> Iterable[d
         for run in runs:
             yield _run_one(run, how, data)
         return
-    with cf.ProcessPoolExecutor(how.jobs, mp_context=mp.get_context("spawn")) as pool:
+    pool = cf.ProcessPoolExecutor(how.jobs, mp_context=mp.get_context("spawn"))
+    try:
         futures = [pool.submit(_run_one, run, how) for run in runs]
         for future in cf.as_completed(futures):
             yield future.result()
+    finally:  # a consumer that stops early (an error) does not wait for the runs not started
+        pool.shutdown(cancel_futures=True)

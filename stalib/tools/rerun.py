@@ -18,11 +18,13 @@ import json
 import random
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from stalib.determinism import PORTABLE, word
 from stalib.errors import ConfigError, StalibError
+from stalib.experiment import results_file
+from stalib.grid import Execution, PlannedRun, execute
 from stalib.results import decode_correct, read_records, stored_key
 
 #: The columns a rerun must give again, bit for bit.
@@ -132,22 +134,6 @@ def label(row: dict) -> str:
             f"{row['fold']} seed {row['seed']}")
 
 
-def _one(job: dict) -> dict:
-    """Train one drawn row again (in a worker process under ``jobs`` > 1); its new row."""
-    from stalib.experiment import results_file, run_experiment
-
-    cfg = config_of(job["row"], job["where"])
-    results = Path(job["results"])
-    csv_path = results_file(results, cfg)
-    mine = stored_key({**job["row"], "determinism": PORTABLE})
-    done = [r for r in read_records(csv_path) if stored_key(r) == mine]
-    if done:  # kept from an earlier rerun into the same folder (--keep): not trained again
-        return done[0]
-    exp = run_experiment(cfg, Path(job["out"]), job["data_root"], results, resume=True,
-                         progress=False)
-    return asdict(exp.record)
-
-
 def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Path | None,
                jobs: int = 1, report: Callable[[dict, dict], None] | None = None
                ) -> list[tuple[dict, dict]]:
@@ -159,30 +145,32 @@ def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Pat
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     with tempfile.TemporaryDirectory(prefix="stalib-rerun-") as tmp:
         root = Path(keep) if keep is not None else Path(tmp)
-        work = [{"row": r, "where": f"{path}, {label(r)}", "results": str(root),
-                 "data_root": data_root,
-                 "out": str(root / "runs" / r["dataset"] / r["protocol"].replace(":", "-")
-                            / f"{r['model']}@{r['variant']}" / f"fold{r['fold']}-seed{r['seed']}")}
-                for r in rows]
-        for r in rows:  # every row readable, and of the data it was recorded on, before any
-            # training: a rerun on other data would read as a failure of determinism (or pass)
-            check_same_data(r, config_of(r, f"{path}, {label(r)}"), f"{path}, {label(r)}")
+        planned, done = [], {}
+        for i, r in enumerate(rows):  # every row readable, and of the data it was recorded on,
+            # before any training: a rerun on other data would read as a failure of determinism
+            where = f"{path}, {label(r)}"
+            cfg = config_of(r, where)
+            check_same_data(r, cfg, where)
+            mine = stored_key({**r, "determinism": PORTABLE})
+            kept = [k for k in read_records(results_file(root, cfg)) if stored_key(k) == mine]
+            if kept:  # kept from an earlier rerun into the same folder (--keep): not trained
+                done[i] = kept[0]
+                continue
+            out = (root / "runs" / r["dataset"] / r["protocol"].replace(":", "-")
+                   / f"{r['model']}@{r['variant']}" / f"fold{r['fold']}-seed{r['seed']}")
+            planned.append((i, PlannedRun(cfg, out)))
         pairs: list[tuple[dict, dict] | None] = [None] * len(rows)
-        if jobs == 1:
-            outcomes = ((i, _one(w)) for i, w in enumerate(work))
-        else:
-            import concurrent.futures as cf
-            import multiprocessing as mp
-
-            pool = cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
-            futures = {pool.submit(_one, w): i for i, w in enumerate(work)}
-            outcomes = ((futures[f], f.result()) for f in cf.as_completed(futures))
-        try:
-            for i, new in outcomes:
-                pairs[i] = (rows[i], new)
-                if report is not None:
-                    report(rows[i], new)
-        finally:
-            if jobs > 1:
-                pool.shutdown(cancel_futures=True)
+        for i, new in done.items():
+            pairs[i] = (rows[i], new)
+            if report is not None:
+                report(rows[i], new)
+        at = {str(run.out): i for i, run in planned}
+        how = Execution(jobs=jobs, data_root=data_root, results_dir=root, resume=True)
+        for outcome in execute([run for _, run in planned], how):
+            if "error" in outcome:
+                raise StalibError(outcome["error"])
+            i = at[outcome["out"]]
+            pairs[i] = (rows[i], outcome["record"])
+            if report is not None:
+                report(rows[i], outcome["record"])
     return [p for p in pairs if p is not None]
