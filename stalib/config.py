@@ -16,12 +16,18 @@ settings differ from those of the rows already filed under its variant.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass, field
 
 from stalib import catalogue
+from stalib.data.augment import Augment
+from stalib.data.registry import preprocess_changes, standard_protocol
 from stalib.errors import ConfigError
+from stalib.loss import LossConfig
+from stalib.models.sta_lstm import PARTS
 
 #: Algorithm 1's iteration counts, "e.g. N1 = 1000, N2 = 500".
 PAPER_N1 = 1000
@@ -205,8 +211,6 @@ class TrainConfig:
             raise ConfigError("--n1 0 --n2 0 trains 0 iterations: the model would be saved "
                               "untrained; give --n1 or --n2 > 0 (or --epochs)")
         if self.protocol is not None:
-            from stalib.data.registry import standard_protocol
-
             if self.protocol == standard_protocol(self.dataset):
                 self.protocol = None  # one spelling per run: None is the standard protocol
 
@@ -265,8 +269,6 @@ class TrainConfig:
         if self.preprocess:  # (a run of data the registry does not know, e.g. a SkeletonSet
             # handed to train_run, needs none) checks the fields and keeps one spelling: only
             # what differs from the dataset's paper settings
-            from stalib.data.registry import preprocess_changes
-
             self.preprocess = preprocess_changes(self.dataset, self.preprocess)
 
     def _check_variant(self) -> None:
@@ -297,9 +299,6 @@ class TrainConfig:
         have eq. (7)'s L1 term (the LSTM family) only: it cannot change a CNN's or the linear
         model's run, so their rows of one recipe agree whichever reading they recorded.
         """
-        from stalib.loss import LossConfig
-        from stalib.models.sta_lstm import PARTS
-
         paper = TrainConfig(dataset=self.dataset, model=self.model)
         lam = LossConfig.ntu() if self.dataset.startswith("ntu") else LossConfig.sbu()
         out = {}
@@ -320,16 +319,11 @@ class TrainConfig:
         """8 hex digits of the sha256 of :meth:`deviations` (the settings that differ from the
         paper's): runs of one unnamed configuration share it, runs of two do not, so their run
         folders (``<model>@custom-<hash>``) never meet."""
-        import hashlib
-        import json
-
         blob = json.dumps(self.deviations(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
     def augmentation(self):
         """The :class:`stalib.data.augment.Augment` of this run's training batches."""
-        from stalib.data.augment import Augment
-
         return Augment(self.augment_rotation, self.augment_scale, self.augment_crop,
                        self.augment_swap, self.augment_crop_resize)
 

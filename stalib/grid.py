@@ -18,7 +18,10 @@ protocol or a dict ``{protocol: value}`` (e.g. UTKinect ``{"xsub": [0, 1, 2], "l
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
+import multiprocessing as mp
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +29,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from stalib.config import CUSTOM_VARIANT, DEFAULT_VARIANTS, TrainConfig
 from stalib.errors import ConfigError, StalibError
+from stalib.experiment import (
+    dataset_key,
+    load_data,
+    load_data_for,
+    num_folds,
+    record_key,
+    run_experiment,
+)
+from stalib.models import check_model_name
+from stalib.results import has_record
 
 RUN_FOLDER = "fold{fold}-seed{seed}"
 
@@ -49,8 +63,6 @@ def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, f
     """``<runs_root>/<dataset>/<protocol>/<model>[@<variant>]/fold<f>-seed<s>`` (``stalib
     cv``'s layout; the variant is in the folder name unless it is ``paper``, an unnamed one
     with its ``settings`` hash: :func:`model_folder`)."""
-    from stalib.experiment import dataset_key
-
     return (Path(runs_root) / dataset_key(dataset) / protocol
             / model_folder(model, variant, settings) / RUN_FOLDER.format(fold=fold, seed=seed))
 
@@ -99,8 +111,6 @@ class PlannedRun:
     def key(self) -> tuple:
         """The results key ``(dataset, protocol, variant, model, fold, seed)`` of
         :mod:`stalib.results`."""
-        from stalib.experiment import record_key
-
         return record_key(self.cfg)
 
 
@@ -129,9 +139,6 @@ def plan_grid(dataset: str, models: Sequence[str], protocols: Sequence[str], see
               data=None) -> list[PlannedRun]:
     """Every run of the grid, model by model, then protocol, seed and fold (``stalib cv``'s order).
     """
-    from stalib.experiment import load_data, num_folds
-    from stalib.models import check_model_name
-
     for model in models:
         check_model_name(model)
     if data is None:  # preprocessed as its runs load it (run_grid): one load serves both
@@ -161,8 +168,6 @@ def grid_label(cfg: TrainConfig) -> str:
 
 def results_csv(results: str | Path, dataset: str) -> Path:
     """``<results>/<dataset>/cv.csv``, the one results file of a dataset."""
-    from stalib.experiment import dataset_key
-
     return Path(results) / dataset_key(dataset) / "cv.csv"
 
 
@@ -175,9 +180,6 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
     again from the start and replaces its row. Returns one row per run: ``model, protocol, fold,
     seed, status`` (``ran`` or ``recorded``), ``accuracy`` (of the runs made here), ``out``.
     """
-    from stalib.experiment import load_data_for
-    from stalib.results import has_record
-
     rows = []
     runs = list(runs)
     how = Execution(threads=0, data_root=data_root, results_dir=Path(results_dir), force=force)
@@ -232,13 +234,6 @@ def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
     ``model, variant, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations, record``
     (its results row, :class:`stalib.results.RunRecord` as a dict) or ``error`` (a
     StalibError's one line)."""
-    import time
-
-    import torch
-
-    from stalib.errors import StalibError
-    from stalib.experiment import run_experiment
-
     if how.threads:
         torch.set_num_threads(how.threads)
     c = run.cfg
@@ -265,9 +260,6 @@ def execute(runs: Sequence[PlannedRun], how: Execution, data=None) -> Iterable[d
     With one job the runs go in order in this process (``data``, when given, is the loaded
     dataset of every run: one load serves all); with more, ``how.jobs`` spawned workers each
     load their own."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     if how.jobs <= 1:
         for run in runs:
             yield _run_one(run, how, data)
