@@ -110,7 +110,7 @@ def plot_skeleton(frame, layout: Layout | str | None, ax: Axes | None = None,
     if label_joints:
         names = layout.names(layout.persons_in(len(frame)))
         for k in idx:
-            ax.annotate(names[k], frame[k, :2], fontsize=6, xytext=(3, 3),
+            ax.annotate(names[k], frame[k, :2], fontsize=9, xytext=(3, 3),
                         textcoords="offset points")
     _skeleton_axes(ax, frame)
     _upright(ax, frame, layout, persons)
@@ -158,7 +158,7 @@ def _side_labels(ax: Axes, points: np.ndarray, labels: Sequence[str]) -> None:
             y = 0.95 - 0.9 * (rank + 0.5) / max(len(side), 1)
             ax.annotate(labels[i], points[i], xytext=(-0.02 if left else 1.02, y),
                         textcoords="axes fraction", ha="right" if left else "left",
-                        va="center", fontsize=8, color=TOP_COLOR, annotation_clip=False,
+                        va="center", fontsize=9, color=TOP_COLOR, annotation_clip=False,
                         arrowprops={"arrowstyle": "-", "color": TOP_COLOR, "linewidth": 0.5,
                                     "alpha": 0.6, "shrinkA": 1, "shrinkB": 3},
                         gid="joint-label")
@@ -195,7 +195,7 @@ def plot_skeleton_attention(frame, alpha, layout: Layout | str, top: int = 8,
     _skeleton_axes(ax, frame)
     _upright(ax, frame, layout, persons)
     _side_labels(ax, frame[best, :2], [names[k] for k in best])
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="lower right", fontsize=9, frameon=False)
     ax.set_title(title or r"Spatial attention $\alpha$ (circle area)")
     return fig
 
@@ -254,7 +254,7 @@ def plot_attention_summary(seq, alpha, beta, layout: Layout | str | None,
         if frame is not None and frame < beta.size:
             ax.axvline(frame + 1, color=TOP_COLOR, linestyle="--", linewidth=1,
                        label=f"frame {frame + 1}", gid="alpha-frame")
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=9, frameon=False)
     if title:
         fig.suptitle(title)
     return fig
@@ -266,7 +266,7 @@ def _joint_ticks(ax: Axes, num_joints: int, layout: Layout | str | None) -> None
     layout = get_layout(layout)
     names = layout.names(layout.persons_in(num_joints))
     ax.set_yticks(np.arange(num_joints))
-    ax.set_yticklabels(names, fontsize=7 if num_joints > 30 else 8)
+    ax.set_yticklabels(names, fontsize=9)
 
 
 def _heatmap(ax: Axes, values: np.ndarray, layout, label: str, gid: str) -> None:
@@ -350,7 +350,7 @@ def plot_class_counts(labels, class_names: Sequence[str] | None = None,
     ax.bar(np.arange(n), counts, color="tab:blue", gid="class-counts")
     ax.set_xticks(np.arange(n))
     ax.set_xticklabels(names, rotation=90 if n > 20 else 30, ha="center" if n > 20 else "right",
-                       fontsize=7 if n > 30 else 8)
+                       fontsize=9)
     ax.set_ylabel("sequences")
     ax.set_title(title or f"Sequences per class ({len(labels)} in all)")
     return fig
@@ -366,7 +366,7 @@ def plot_length_hist(lengths, bins: int = 30, ax: Axes | None = None,
     ax.axvline(median, color="black", linestyle="--", linewidth=1, label=f"median {median:g}")
     ax.set_xlabel("frames per sequence")
     ax.set_ylabel("sequences")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title(title or "Sequence lengths")
     return fig
 

@@ -1,5 +1,5 @@
 """The report's figures read at the width of the page: drawn as wide as the text column, one
-panel a row, no text below 7 pt, no label drawn over another or under a marker."""
+panel a row, no text below 9 pt, no label drawn over another or under a marker."""
 
 from __future__ import annotations
 
@@ -52,8 +52,7 @@ def test_fig7_one_panel_a_row_at_column_width_labels_clear_of_markers():
     lefts = {round(ax.get_position().x0, 3) for ax in fig.axes}
     assert len(fig.axes) == 3 and len(lefts) == 1  # stacked, not side by side
     texts, renderer = _texts(fig)
-    assert min(t.get_fontsize() for t in texts) >= 8
-    assert min(t.get_fontsize() for t in texts if t.get_gid() == "bar-value") >= 9
+    assert min(t.get_fontsize() for t in texts) >= 9
     values = [t for t in texts if t.get_gid() == "bar-value"]
     assert len(values) == 3 * 6 * 3
     assert _overlapping([t for t in texts if t.get_gid() != "bar-value"], renderer) == []
@@ -136,3 +135,38 @@ def test_predict_figure_draws_alpha_and_beta_and_names_the_frame():
     assert len(only_beta.axes) == 1
     heatmap = plots.plot_attention_summary(seq, alpha, None, None)
     assert "frame 8 of 12" in heatmap.axes[0].get_title()
+
+
+def test_no_text_of_a_figure_is_under_9_pt():
+    """Every figure of the book, drawn at the column's width, writes nothing smaller than 9 pt
+    (issue 34): the skeletons, attention maps, data figures and the per-class map."""
+    from pathlib import Path
+
+    from stalib import plots as lib
+    from stalib.report import pooled
+    from stalib.results_folder import load_all_cv
+
+    results = Path(__file__).resolve().parents[1] / "results"
+
+    frame = RNG.normal(size=(30, 3))
+    alpha = RNG.dirichlet(np.ones(30), size=12)
+    beta = RNG.random(12)
+    per = pd.DataFrame([dict(dataset="sbu", protocol="5fold", variant="paper", model=m,
+                             label=m, runs=5, **{f"class {c}": 100 * RNG.random()
+                                                 for c in range(8)}) for m in FIG7_MODELS])
+    figures = {
+        "skeleton": lib.plot_skeleton(frame, SBU, label_joints=True),
+        "skeleton attention": lib.plot_skeleton_attention(frame, alpha[0], SBU),
+        "alpha heatmap": lib.plot_alpha_heatmap(alpha, SBU),
+        "beta": lib.plot_beta(beta), "beta diff": lib.plot_beta_diff(beta),
+        "class counts": lib.plot_class_counts(RNG.integers(0, 27, 200), [str(c) for c in
+                                                                         range(27)]),
+        "lengths": lib.plot_length_hist(RNG.integers(10, 90, 200)),
+        "coupled": lib.plot_coupled_map(alpha, alpha, SBU),
+        "summary": lib.plot_attention_summary(RNG.normal(size=(12, 30, 3)), alpha, beta, SBU),
+        "per class": plots.plot_per_class(per),
+        "pooled": plots.plot_pooled(pooled.pooled_verdict(load_all_cv(results))),
+    }
+    small = {name: sorted({t.get_fontsize() for t in _texts(fig)[0] if t.get_fontsize() < 9})
+             for name, fig in figures.items()}
+    assert {k: v for k, v in small.items() if v} == {}

@@ -106,7 +106,7 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         ax.set_xticklabels([MODEL_LABELS.get(m, m).replace(" (", "\n(") for m in models],
                            fontsize=9)
         ax.set_ylabel("accuracy (%)", fontsize=9)
-        ax.tick_params(axis="y", labelsize=8)
+        ax.tick_params(axis="y", labelsize=9)
         name = DATASETS.get(dataset, dataset)
         # this panel's series only, just above its bars (at most three a row: it stays inside
         # the figure), and the panel's title above its legend
@@ -163,10 +163,10 @@ def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:
         if kind == "comparison":
             ax.axvline(0.0, color="black", linewidth=0.8)
             ax.set_title("Claimed gains: ours, paired (points), with the 95 % interval; "
-                         "0 is no gain", fontsize=8)
+                         "0 is no gain", fontsize=9)
         else:
             ax.set_title("Claimed accuracies: ours (%) with the 95 % interval; "
-                         "black diamond: the paper", fontsize=8)
+                         "black diamond: the paper", fontsize=9)
         ax.set_yticks(y)
         ax.set_yticklabels([_short_claim(c) for c, _ in group], fontsize=9)
         ax.tick_params(axis="x", labelsize=9)
@@ -255,17 +255,19 @@ def plot_per_class(per: pd.DataFrame) -> Figure:
     names = [f"{r['label']} ({r['variant']}" + (f", {r['protocol']})" if several else ")")
              for _, r in per.iterrows()]
     values = per[classes].astype(float).to_numpy()
-    fig = new_figure((COLUMN_WIDTH_IN, 0.22 * len(per) + 1.6))
+    fig = new_figure((COLUMN_WIDTH_IN, 0.3 * len(per) + 2.2))
     ax = fig.subplots()
     image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0.0, vmax=100.0,
                       gid="per-class")
-    for i, j in np.ndindex(values.shape):
-        if not np.isnan(values[i, j]):
-            ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=5.5,
-                    color="white" if values[i, j] < 60 else "black")
+    if len(classes) <= 12:  # a cell wide enough for its value at 9 pt; else the colour says it
+        for i, j in np.ndindex(values.shape):
+            if not np.isnan(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=9,
+                        color="white" if values[i, j] < 60 else "black")
     ax.set_xticks(np.arange(len(classes)))
-    ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=6.5)
+    ax.set_xticklabels(classes, rotation=90 if len(classes) > 12 else 45,
+                       ha="center" if len(classes) > 12 else "right", fontsize=9)
     ax.set_yticks(np.arange(len(names)))
-    ax.set_yticklabels(names, fontsize=6)
+    ax.set_yticklabels(names, fontsize=9)
     fig.colorbar(image, ax=ax, label="test accuracy (%)", shrink=0.8)
     return fig
