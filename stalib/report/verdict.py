@@ -208,13 +208,6 @@ def model_mean(test: pd.DataFrame | None, dataset: str, protocol: str, model: st
     return None if missing else float(100.0 * t["accuracy"].astype(float).mean())
 
 
-def linear_floor(dataset: str, protocol: str, test: pd.DataFrame | None,
-                 choices: dict[str, str] | None = None) -> float | None:
-    """The linear baseline's mean test accuracy (percent) on ``dataset`` and ``protocol`` at
-    its recorded configuration; None without its whole grid."""
-    return model_mean(test, dataset, protocol, "linear", choices)
-
-
 def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
                    choices: dict[str, str] | None = None) -> str:
     """Whether the claim's baseline stood where it should: the model a comparison is made
@@ -227,7 +220,7 @@ def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
     label = report.MODEL_LABELS.get(model, model)
     mine = float(row["reference"] if claim.kind == "comparison" else row["ours"])
     notes = []
-    floor = linear_floor(claim.dataset, row["protocol"], test, choices)
+    floor = model_mean(test, claim.dataset, row["protocol"], "linear", choices)
     if floor is not None:
         notes.append(f"{label} {'at or above' if mine >= floor else 'below'} the linear "
                      f"floor ({floor:.2f} %)")
@@ -421,8 +414,8 @@ def level_rows(test: pd.DataFrame | None, choices: dict[str, str] | None = None
             "why"]
     rows = []
     for level in catalogue.LEVELS:
-        bar = level.level if level.level is not None else linear_floor(
-            level.dataset, level.protocol, test, choices)
+        bar = level.level if level.level is not None else model_mean(
+            test, level.dataset, level.protocol, "linear", choices)
         found = []
         for model in level.models:
             ours = model_mean(test, level.dataset, level.protocol, model, choices)
