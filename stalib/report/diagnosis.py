@@ -12,6 +12,7 @@ diagnosis page renders those files.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,9 @@ def plot_run(run: dict):
              f"train {100 * run['train_accuracy']:.1f} % (fold {run['fold']}, "
              f"{run['protocol']}, seed {run['seed']})")
     if missing:
-        title += f"\nnot logged (no such subnetwork): {', '.join(missing)}"
+        title += f". Not logged (no such subnetwork): {', '.join(missing)}"
+    # wrapped: a line wider than the figure would widen it, and the page would shrink it
+    title = textwrap.fill(title, 70)
     fig.suptitle(title, fontsize=11)
     return fig
 
