@@ -225,6 +225,11 @@ def label(variant: str) -> str:
     return _DEFAULT_LABELS.get(variant, variant)
 
 
+def dataset(name: str) -> Dataset:
+    """The catalogue's entry of the dataset ``name``."""
+    return next(d for d in DATASETS if d.name == name)
+
+
 def folders() -> dict[str, str]:
     """``{name: folder}`` of every dataset, in the report's order."""
     return {d.name: d.folder for d in DATASETS}

@@ -182,7 +182,8 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
     """
     rows = []
     runs = list(runs)
-    how = Execution(threads=0, data_root=data_root, results_dir=Path(results_dir), force=force)
+    how = Execution(threads=0, data_root=data_root, results_dir=Path(results_dir), force=force,
+                    keep_going=False)
     for i, run in enumerate(runs, 1):
         c = run.cfg
         where = [results_csv(results_dir, c.dataset)] + [results_csv(r, c.dataset)
@@ -195,8 +196,6 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
             rows.append(row)
             continue
         outcome = next(iter(execute([run], how, load_data_for(c, data_root))))
-        if "error" in outcome:
-            raise StalibError(outcome["error"])
         row.update(status="ran", accuracy=outcome["accuracy"])
         rows.append(row)
         if log is not None:
@@ -210,14 +209,14 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
     return table
 
 
-
-
 @dataclass(frozen=True)
 class Execution:
     """How :func:`execute` runs a grid: ``jobs`` worker processes side by side (1: in this
     process), each with ``threads`` torch threads; rows into ``results_dir`` (None: no row,
     e.g. a timing); ``resume`` from a run folder's checkpoint, ``force`` a finished run again;
-    ``progress`` bars (one process only); ``native`` rows (:mod:`stalib.determinism`)."""
+    ``progress`` bars (one process only); ``native`` rows (:mod:`stalib.determinism`);
+    ``keep_going``: a run's StalibError becomes its outcome's ``error`` and the other runs go
+    on (``stalib cv``), else it is raised as the run raised it."""
 
     jobs: int = 1
     threads: int = 1
@@ -227,13 +226,14 @@ class Execution:
     force: bool = False
     progress: bool = False
     native: bool | None = None
+    keep_going: bool = True
 
 
 def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
     """One run of :func:`execute` (in a worker process when ``how.jobs`` > 1): its outcome,
     ``model, variant, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations, record``
-    (its results row, :class:`stalib.results.RunRecord` as a dict) or ``error`` (a
-    StalibError's one line)."""
+    (its results row, :class:`stalib.results.RunRecord` as a dict) or, with ``how.keep_going``,
+    ``error`` (a StalibError's one line)."""
     if how.threads:
         torch.set_num_threads(how.threads)
     c = run.cfg
@@ -246,6 +246,8 @@ def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
                              resume=how.resume and not how.force, force=how.force,
                              progress=how.progress, data=data, native=how.native)
     except StalibError as err:
+        if not how.keep_going:
+            raise
         return {**outcome, "error": str(err)}
     return {**outcome, "accuracy": exp.record.accuracy,
             "wall_s": round(time.perf_counter() - t0, 2),

@@ -3,7 +3,7 @@
 Report layer: reads the committed test rows and never trains. For every comparison claim of
 the papers (:data:`COMPARISONS`, each with the sentence it comes from) and each dataset of
 :data:`POOLED_ON`, the paired difference of the two models at their family's recorded choice of
-configuration (:func:`choice`, recorded when the rule chose on SBU's and UTKinect's validation
+configuration (the catalogue's, recorded when the rule chose on SBU's and UTKinect's validation
 folds; NW-UCLA and UTD-MHAD chose nothing), with its 95 % interval:
 
 * SBU (5 test folds x 3 seeds): per-fold differences, Student t with the Nadeau-Bengio
@@ -34,8 +34,9 @@ from stalib.report.verdict import (
     NOT_TESTABLE,
     REPRODUCED,
     model_mean,
+    recorded_choices,
+    verdict_of,
 )
-from stalib.report.verdict import verdict as verdict_table
 from stalib.results import decode_correct
 
 __all__ = ["CONTRADICTED", "INCONCLUSIVE", "LABELS", "NOT_TESTABLE", "POOLED_ON", "REPRODUCED"]
@@ -116,15 +117,11 @@ def measure(comparison: Claim, test: pd.DataFrame | None,
             "variant": variant}
 
 
-def choice(family: str) -> str:
-    """The configuration ``family`` runs at: its recorded choice (the catalogue's)."""
-    return catalogue.FAMILIES[family].recorded
-
-
 def pooled_verdict(test: pd.DataFrame | None) -> list[dict]:
     """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded
-    choice (:func:`choice`)."""
-    return [{"comparison": c, **measure(c, test, choice(c.family))} for c in COMPARISONS]
+    choice (:func:`stalib.report.verdict.recorded_choices`)."""
+    choices = recorded_choices()
+    return [{"comparison": c, **measure(c, test, choices[c.family])} for c in COMPARISONS]
 
 
 def _cell(effect: dict | None) -> str:
@@ -222,7 +219,7 @@ def fit_sentence(test: pd.DataFrame | None) -> str:
     run that did not train at all (under :data:`UNTRAINED` % on its own training set)."""
     if test is None or "train_accuracy" not in test.columns:
         return ""
-    variants = {choice("fig7"), choice("csta")}
+    variants = {recorded_choices()[f] for f in ("fig7", "csta")}
     parts, failed = [], []
     for dataset, protocol in POOLED_ON[2:]:
         rows = test[(test["dataset"] == dataset) & test["variant"].isin(variants)
@@ -293,12 +290,11 @@ def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
 def parameters_table(models=("linear", "lstm", "sta-lstm", "hcn", "csta-cnn")) -> pd.DataFrame:
     """Trainable parameters (thousands) of each model on each pooled dataset's skeleton (its
     joints of every person) and classes."""
-    shapes = {d.name: d for d in catalogue.DATASETS}
     out = []
     for m in models:
         row = {"Model": MODEL_LABELS.get(m, m)}
         for dataset, _ in POOLED_ON:
-            d = shapes[dataset]
+            d = catalogue.dataset(dataset)
             model = build_model(m, d.joints * d.persons, d.classes, d.persons)
             n = sum(p.numel() for p in model.parameters())
             row[DATASET_SHORT.get(dataset, dataset)] = f"{n / 1e3:.0f} k"
@@ -331,7 +327,7 @@ def regulariser_sentence(test: pd.DataFrame | None) -> str:
     every test sequence alike."""
     if test is None or "test_correct" not in test.columns:
         return ""
-    variant = choice("fig7")
+    variant = recorded_choices()["fig7"]
     parts = []
     for model in ("sa-lstm", "ta-lstm"):
         per = []
@@ -410,7 +406,7 @@ def snapshot(root=None) -> pd.DataFrame:
     difference and the pool (``table`` "pooled"). ``measure``: ``difference`` (points, a
     comparison) or ``accuracy`` (percent, a target), ``value`` with its 95 % interval."""
     test = load_all_cv(root)
-    claims = verdict_table(root)
+    claims = verdict_of(test)
     out = [{"table": "claims", "claim": r["claim"], "dataset": r["dataset"],
             "protocol": r["protocol"], "variant": r["variant"] or "", "runs": int(r["runs"]),
             "measure": "accuracy" if c.kind == "target" else "difference",

@@ -145,13 +145,12 @@ PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
 #: CPU thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
 SHORT = catalogue.job_names()
-_DATASETS = {d.name: d for d in catalogue.DATASETS}
 
 
 def _family_grid(family: str, ds: str) -> dict[str, Any]:
     """The test grid of ``family`` on ``ds``: its models, and the dataset's protocols and seeds
     (the catalogue's)."""
-    d = _DATASETS[ds]
+    d = catalogue.dataset(ds)
     return {"models": list(catalogue.FAMILIES[family].models), "protocols": list(d.protocols),
             "seeds": list(d.seeds) if d.seeds is not None else SEEDS}
 

@@ -70,12 +70,15 @@ def _protocol(claim: Claim | Level) -> str:
     return claim.protocol or default_protocol(claim.dataset)
 
 
-def _rows(df: pd.DataFrame | None, dataset: str, models: list[str], protocol: str
+def _rows(df: pd.DataFrame | None, dataset: str, models: list[str] | None, protocol: str
           ) -> pd.DataFrame:
+    """The rows of ``dataset``/``protocol`` (and its validation folds) of ``models`` (None: all)."""
     if df is None or df.empty:
         return pd.DataFrame()
     base = df["protocol"].astype(str).str.split(":").str[0]
-    keep = (df["dataset"] == dataset) & (base == protocol) & df["model"].isin(models)
+    keep = (df["dataset"] == dataset) & (base == protocol)
+    if models is not None:
+        keep &= df["model"].isin(models)
     return df[keep]
 
 
@@ -87,7 +90,7 @@ def _speaking_rows(test: pd.DataFrame | None, dataset: str, protocol: str,
     every = _rows(test, dataset, list(variants), protocol)
     if every.empty:
         return every, f"no test runs at {' and '.join(dict.fromkeys(variants.values()))} yet"
-    folds = set(_rows(test, dataset, sorted(set(test["model"])), protocol)["fold"])
+    folds = set(_rows(test, dataset, None, protocol)["fold"])  # every model's: the protocol's
     t = pd.concat([every[(every["model"] == m) & (every["variant"] == v)]
                    for m, v in variants.items()])
     seeds = set(t["seed"])
@@ -165,10 +168,9 @@ def _compare(claim: Claim, t: pd.DataFrame, variants: dict[str, str], row: dict)
         row["why"] = f"no common runs of {claim.model} and {claim.reference}"
         return row
     p = pair.iloc[0]
-    key = ["fold", "seed"]
     a = t[t["model"] == claim.model]
     b = t[t["model"] == claim.reference]
-    both = a.merge(b, on=key, suffixes=("", "_ref"))
+    both = a.merge(b, on=["fold", "seed"], suffixes=("", "_ref"))
     per_fold = (100.0 * (both["accuracy"] - both["accuracy_ref"])).groupby(both["fold"]).mean()
     low, high = t_interval(per_fold.to_numpy())
     if not math.isnan(p["p_value"]):  # leave-one-sequence-out: McNemar over the sequences
@@ -190,9 +192,14 @@ def _compare(claim: Claim, t: pd.DataFrame, variants: dict[str, str], row: dict)
 
 
 def verdict(root=None, choices: dict[str, str] | None = None) -> pd.DataFrame:
-    """:func:`assess` of every claim of :data:`CLAIMS` on the committed results, with each
+    """:func:`verdict_of` the committed results (``root``: their folder)."""
+    return verdict_of(report.load_all_cv(root), choices)
+
+
+def verdict_of(test: pd.DataFrame | None, choices: dict[str, str] | None = None
+               ) -> pd.DataFrame:
+    """:func:`assess` of every claim of :data:`CLAIMS` on the test rows ``test``, with each
     claim's baseline check (:func:`baseline_check`) in ``baseline``."""
-    test = report.load_all_cv(root)
     table = pd.DataFrame([assess(c, test, choices) for c in CLAIMS])
     table["baseline"] = [baseline_check(c, r, test, choices) for c, (_, r) in
                          zip(CLAIMS, table.iterrows(), strict=True)]

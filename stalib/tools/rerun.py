@@ -165,10 +165,9 @@ def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Pat
             if report is not None:
                 report(rows[i], new)
         at = {str(run.out): i for i, run in planned}
-        how = Execution(jobs=jobs, data_root=data_root, results_dir=root, resume=True)
+        how = Execution(jobs=jobs, data_root=data_root, results_dir=root, resume=True,
+                        keep_going=False)
         for outcome in execute([run for _, run in planned], how):
-            if "error" in outcome:
-                raise StalibError(outcome["error"])
             i = at[outcome["out"]]
             pairs[i] = (rows[i], outcome["record"])
             if report is not None:
