@@ -22,7 +22,7 @@
 # circle per joint sized by $\alpha$ and the 8 largest in red; Fig. 6 $\alpha$ for every joint
 # and frame; Fig. 5(b) $\beta_t$ and 5(c) $\Delta\beta_t = \beta_t - \beta_{t-1}$. The
 # arrays are saved in `attention/<dataset>-<action>.json` for the report to quote (with
-# `-<variant>` after the dataset in every file name when `options["variant"]` names one).
+# `-<configuration>` after the dataset in every file name when `options["configuration"]` names one).
 
 # %% tags=["parameters"]
 # Parameters: papermill (`stalib reproduce`) replaces these; the job values are in
@@ -37,7 +37,7 @@ folds = [1]  # "all", a list of 1-based folds, an int n (the first n), or {proto
 n1 = 1000  # Algorithm 1, N1
 n2 = 500  # Algorithm 1, N2
 action = "kicking"  # the class of the sequence
-options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0.0}
+options = {}  # more TrainConfig fields, e.g. {"configuration": "l1-off", "lambda3": 0.0}
 model_overrides = {}  # per model, e.g. {"sta-lstm": {"alpha_gain": "joints"}}
 threads = None  # torch CPU threads (None: torch's default)
 data_root = None  # the folder holding SBU/, UTKinect/, NTU/ (None: $STALIB_DATA)
@@ -74,9 +74,9 @@ results_dir, results_root, runs_root = grid.setup_notebook(threads, results_dir,
 
 # %%
 model_name, protocol, fold, seed = models[0], protocols[0], folds[0], seeds[0]
-tag = dataset + (f"-{options['variant']}" if options.get("variant") else "")  # file names
+tag = dataset + (f"-{options['configuration']}" if options.get("configuration") else "")  # file names
 cfg = grid.make_config(dataset, model_name, protocol, fold, seed, n1, n2, options, model_overrides)
-out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.variant_name)
+out = grid.run_folder(runs_root, dataset, protocol, model_name, fold, seed, cfg.configuration_name)
 data = load_data_for(cfg, data_root)  # preprocessed as the run was
 _, test = fold_indices(cfg, data)
 # without the run folder (a fresh clone), what this job recorded: the figures are drawn again,
@@ -127,7 +127,7 @@ display(grid.save_figure(plots.plot_beta_diff(beta),
 # %%
 record = {
     "dataset": dataset, "action": data.class_names[att.label], "protocol": protocol,
-    "fold": fold, "seed": seed, "model": model_name, "variant": cfg.variant_name,
+    "fold": fold, "seed": seed, "model": model_name, "configuration": cfg.configuration_name,
     "quick": quick,
     "train_config": meta["train_config"], "run_folder": str(out.relative_to(runs_root)),
     "sequence": att.name, "index": att.index, "frames": len(beta), "joints": names,

@@ -38,8 +38,8 @@ n2 = 500  # Algorithm 1, N2
 action = "kicking"  # class of the sequence drawn (None: the first test sequence's)
 figure = None  # under the results folder; None: named from the parameters (see below)
 reference_options = {}  # TrainConfig fields of the STA-LSTM compared with and drawn
-# beside (e.g. a validated Fig. 7 variant; {}: the paper's)
-options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0.0}
+# beside (e.g. a validated Fig. 7 configuration; {}: the paper's)
+options = {}  # more TrainConfig fields, e.g. {"configuration": "l1-off", "lambda3": 0.0}
 model_overrides = {}  # per model, e.g. {"sta-lstm": {"alpha_gain": "joints"}}
 threads = None  # torch CPU threads (None: torch's default)
 data_root = None  # the folder holding SBU/, UTKinect/, NTU/ (None: $STALIB_DATA)
@@ -63,7 +63,7 @@ import pandas as pd
 from IPython.display import display
 
 from stalib import report
-from stalib.config import DEFAULT_VARIANTS
+from stalib.config import DEFAULT_CONFIGURATIONS
 from stalib.experiment import fold_indices, load_data_for, trained_model
 from stalib.report import grid, plots, reproduce
 
@@ -104,21 +104,21 @@ display(report.show_markdown(report.comparison_sources(table)))
 # ## Against STA-LSTM on the same folds and seeds
 
 # %%
-# STA-LSTM of the settings reference_options: its variant names its rows and run folders
-reference_variant = grid.make_config(dataset, "sta-lstm", protocols[0], 1, 0, n1, n2,
-                                     reference_options, model_overrides).variant_name
+# STA-LSTM of the settings reference_options: its configuration names its rows and run folders
+reference_configuration = grid.make_config(dataset, "sta-lstm", protocols[0], 1, 0, n1, n2,
+                                     reference_options, model_overrides).configuration_name
 every = grid.recorded_rows(dataset, results_dir, results_root)
 both = None if every is None else pd.concat(
-    [rows, every[(every["model"] == "sta-lstm") & (every["variant"] == reference_variant)
+    [rows, every[(every["model"] == "sta-lstm") & (every["configuration"] == reference_configuration)
                  & every["protocol"].isin(rows["protocol"])]])
-pairs = report.paired(both, models, reference="sta-lstm", reference_variant=reference_variant)
+pairs = report.paired(both, models, reference="sta-lstm", reference_configuration=reference_configuration)
 if pairs.empty:
     job = f"fig7-{reproduce.SHORT.get(dataset, dataset)}" + (
-        "" if reference_variant in DEFAULT_VARIANTS else f"-{reference_variant}")
+        "" if reference_configuration in DEFAULT_CONFIGURATIONS else f"-{reference_configuration}")
     display(report.show_markdown(report.jobs_note("STA-LSTM on the same folds", [job])))
 else:
     display(report.show_table(report.format_paired(pairs),
-                              caption=f"Against STA-LSTM ({reference_variant}), paired by "
+                              caption=f"Against STA-LSTM ({reference_configuration}), paired by "
                                       "protocol, fold and seed (percent)"))
 
 # %% [markdown]
@@ -130,7 +130,7 @@ protocol, fold, seed = runs[0].key[1], runs[0].cfg.fold, runs[0].cfg.seed
 pair, seen = {}, {}  # each model, and the data as that model's run preprocessed it
 for name, settings in (("csta-cnn", options), ("sta-lstm", reference_options)):
     cfg = grid.make_config(dataset, name, protocol, fold, seed, n1, n2, settings, model_overrides)
-    out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed, cfg.variant_name)
+    out = grid.run_folder(runs_root, dataset, protocol, name, fold, seed, cfg.configuration_name)
     pair[name], _ = trained_model(cfg, out, data_root)  # the grid's run when finished
     seen[name] = load_data_for(cfg, data_root)
 data = seen["csta-cnn"]

@@ -18,7 +18,7 @@
 # Each row of `<dataset>/cv.csv` that keeps `test_correct` says which of its fold's test
 # sequences the model got right, in the fold's test order. This notebook reads the data only to
 # know the class of each of those sequences, and writes the accuracy per class of every model
-# and variant, over all such runs, to `<dataset>/per_class.csv` (percent). It trains nothing;
+# and configuration, over all such runs, to `<dataset>/per_class.csv` (percent). It trains nothing;
 # the training parameters below are not used here.
 
 # %% tags=["parameters"]
@@ -33,7 +33,7 @@ seeds = [0]  # a list, or {protocol: list}
 folds = 'all'  # "all", a list of 1-based folds, an int n (the first n), or {protocol: ...}
 n1 = 1000  # Algorithm 1, N1
 n2 = 500  # Algorithm 1, N2
-options = {}  # more TrainConfig fields, e.g. {"variant": "l1-off", "lambda3": 0.0}
+options = {}  # more TrainConfig fields, e.g. {"configuration": "l1-off", "lambda3": 0.0}
 model_overrides = {}  # per model, e.g. {"sta-lstm": {"alpha_gain": "joints"}}
 threads = None  # torch CPU threads (None: torch's default)
 data_root = None  # the folder holding SBU/, UTKinect/, NTU/ (None: $STALIB_DATA)
@@ -70,5 +70,5 @@ table = report.per_class(rows, grid.test_labels(dataset, data, protocols))
 path = results_dir / dataset / reproduce.PER_CLASS
 path.parent.mkdir(parents=True, exist_ok=True)
 table.to_csv(path, index=False, float_format="%.4f")
-print(f"{len(table)} model(s) and variant(s) with test_correct in their rows -> {path.name}")
+print(f"{len(table)} model(s) and configuration(s) with test_correct in their rows -> {path.name}")
 display(table)

@@ -7,4 +7,4 @@ helpers, tables, plots) -> book. :mod:`stalib.tools` holds the benchmarks and re
 :mod:`stalib.cli` is the command line over all of them. The library never imports the other two.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,20 +1,21 @@
 """The catalogue: what the project's experiments are, written once, as data.
 
 ``stalib/catalogue.toml`` holds it; this module reads it into plain frozen records and imports
-nothing of the library, so every layer may read it: the CLI and :mod:`stalib.config` (recipes),
-the readers' registry (datasets), the notebooks' job grid (:mod:`stalib.report.reproduce`:
-families and grids), the rule and the verdict (families, claims, levels).
+nothing of the library, so every layer may read it: the CLI and :mod:`stalib.config`
+(configurations), the readers' registry (datasets), the notebooks' job grid
+(:mod:`stalib.report.reproduce`: families and grids), the rule and the verdict (families, claims,
+levels).
 
 * :data:`DATASETS`: each dataset, in the report's order (readers and protocols are code,
   registered by name in :mod:`stalib.data.registry`).
-* :data:`RECIPES`: each named configuration, its parent, its settings and one line of why;
-  :func:`settings` resolves a recipe through its parents.
+* :data:`CONFIGURATIONS`: each named configuration, its parent, its settings and one line of why;
+  :func:`settings` resolves a configuration through its parents.
 * :data:`FAMILIES`: models that share a configuration, the candidates among which the rule of
   :mod:`stalib.report.selection` chooses, and its **recorded** choice.
 * :data:`GRIDS`: the test grids run beside the paper's settings; :data:`CLAIMS` and
   :data:`LEVELS`: what the verdict measures.
 
-Adding a dataset or a recipe is one entry here plus its code (README, "Adding a dataset").
+Adding a dataset or a configuration is one entry here plus its code (README, "Adding a dataset").
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Configuration:
     """A named configuration: the TrainConfig fields it sets (``settings``) on top of its
     ``parent``'s, ``what`` it is, where it was ``chosen``, and its ``label`` in the book's main
-    pages ("tuned recipe (Fig. 7 models)"; empty: its name)."""
+    pages ("tuned configuration (Fig. 7 models)"; empty: its name)."""
 
     name: str
     settings: dict
@@ -67,10 +68,10 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Family:
-    """Models that share a configuration: ``probes`` run on validation folds, ``models`` on the
-    test folds at the chosen one; ``candidates`` (recipes) in order of added steps, simplest
-    first; ``recorded``: the choice, recorded when it was made; ``ruled``: made by the
-    two-dataset rule (else on SBU's validation folds alone, before it)."""
+    """Models that share a configuration: ``probes`` run on validation folds, ``models`` on the test
+    folds at the chosen one; ``candidates`` (configurations) in order of added steps, simplest
+    first; ``recorded``: the choice, recorded when it was made; ``ruled``: made by the two-dataset
+    rule (else on SBU's validation folds alone, before it)."""
 
     probes: tuple[str, ...]
     models: tuple[str, ...]
@@ -83,12 +84,12 @@ class Family:
 
 @dataclass(frozen=True)
 class Grid:
-    """A family's test grids of one dataset at ``recipes``; a CSTA grid's ``beside``: per
-    recipe, the Fig. 7 recipe whose STA-LSTM it is compared with and drawn beside."""
+    """A family's test grids of one dataset at ``configurations``; a CSTA grid's ``beside``: per
+    configuration, the Fig. 7 configuration whose STA-LSTM it is compared with and drawn beside."""
 
     family: str
     dataset: str
-    recipes: tuple[str, ...]
+    configurations: tuple[str, ...]
     beside: tuple[str, ...] = ()
 
 
@@ -151,7 +152,8 @@ DATASETS: tuple[Dataset, ...] = tuple(
     Dataset(**{**d, "protocols": tuple(d.get("protocols", ())),
                "seeds": tuple(d["seeds"]) if "seeds" in d else None})
     for d in _DATA["datasets"])
-RECIPES: dict[str, Recipe] = {name: Recipe(name=name, **r) for name, r in _DATA["recipes"].items()}
+CONFIGURATIONS: dict[str, Configuration] = {name: Configuration(name=name, **r) for name,
+                                            r in _DATA["configurations"].items()}
 FAMILIES: dict[str, Family] = {
     name: Family(name=name, title=f["title"], models=tuple(f["models"]),
                  probes=tuple(f["probes"]), candidates=tuple(f["candidates"]),
@@ -160,7 +162,7 @@ FAMILIES: dict[str, Family] = {
 #: The families whose configuration the two-dataset rule chose.
 RULED: dict[str, Family] = {name: f for name, f in FAMILIES.items() if f.ruled}
 GRIDS: tuple[Grid, ...] = tuple(
-    Grid(g["family"], g["dataset"], tuple(g["recipes"]), tuple(g.get("beside", ())))
+    Grid(g["family"], g["dataset"], tuple(g["configurations"]), tuple(g.get("beside", ())))
     for g in _DATA["grids"])
 CLAIMS: tuple[Claim, ...] = tuple(Claim(**c) for c in _DATA["claims"])
 
@@ -203,26 +205,26 @@ def recorded(model: str) -> str | None:
 
 
 def settings(name: str) -> dict:
-    """Recipe ``name``'s TrainConfig fields, its parents' first (a fresh copy each call; a
+    """Configuration ``name``'s TrainConfig fields, its parents' first (a fresh copy each call; a
     nested dict such as ``preprocess`` is replaced whole, not merged)."""
-    recipe = RECIPES[name]
-    base = settings(recipe.parent) if recipe.parent else {}
-    out = {**base, **recipe.settings}
+    configuration = CONFIGURATIONS[name]
+    base = settings(configuration.parent) if configuration.parent else {}
+    out = {**base, **configuration.settings}
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in out.items()}
 
 
-#: The names of the settings that are no recipe, as the book's main pages say them.
+#: The names of the settings that are no configuration, as the book's main pages say them.
 _DEFAULT_LABELS = {"paper": "paper's settings", "sbu-settings": "paper's SBU settings",
                    "custom": "unnamed settings"}
 
 
-def label(variant: str) -> str:
-    """The name a reader meets for the configuration ``variant`` (a results row's label): its
-    recipe's ``label``, "paper's settings" for ``paper``, else ``variant`` itself."""
-    recipe = RECIPES.get(variant)
-    if recipe is not None and recipe.label:
-        return recipe.label
-    return _DEFAULT_LABELS.get(variant, variant)
+def label(configuration: str) -> str:
+    """The name a reader meets for the configuration ``configuration`` (a results row's label): its
+    configuration's ``label``, "paper's settings" for ``paper``, else ``configuration`` itself."""
+    named = CONFIGURATIONS.get(configuration)
+    if named is not None and named.label:
+        return named.label
+    return _DEFAULT_LABELS.get(configuration, configuration)
 
 
 def dataset(name: str) -> Dataset:
@@ -253,7 +255,7 @@ def out_of_sample() -> tuple[str, ...]:
 
 
 def one_person() -> tuple[str, ...]:
-    """The datasets of one person per sequence (a recipe's person swap is dropped there)."""
+    """The datasets of one person per sequence (a configuration's person swap is dropped there)."""
     return tuple(d.name for d in DATASETS if d.persons == 1)
 
 

@@ -16,7 +16,7 @@ import sys
 import warnings
 
 from stalib import __version__
-from stalib.errors import StalibError
+from stalib.errors import StalibError, in_flags
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +42,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Flags and a command of stalib 0.1.0 that now have another name (one word, configuration, for the
+#: settings a results row was made with): a one-line error says which.
+RENAMED = {
+    "--recipe": "--config NAME (a named configuration), or --from NAME to start from it and "
+                "change a setting",
+    "--variant": "--config NAME",
+    "--variants": "--configs",
+    "recipes": "configs",
+}
+#: Arguments of the library whose option has another name: argument -> argparse dest.
+DEST_OF = {"configuration": "config", "seed": "seeds", "fold": "folds", "val_fold": "val_folds"}
+
+
+def _renamed(argv: list[str]) -> str | None:
+    """The one-line error for a renamed flag or command in ``argv`` (:data:`RENAMED`), or None."""
+    for i, token in enumerate(argv):
+        name = token.split("=", 1)[0]
+        if name in RENAMED and (name.startswith("--") or i == 0):
+            return f"{name} is now {RENAMED[name]} (stalib configs lists the named ones)"
+    return None
+
+
+def flags_of(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """``{argument: flag}`` of ``command``'s options, for the library's errors (which name an
+    argument as Python does, :class:`stalib.errors.ConfigError`)."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = subparsers.choices[command]._actions
+    flags = {a.dest: max(a.option_strings, key=len) for a in options if a.option_strings}
+    return {**{arg: flags[dest] for arg, dest in DEST_OF.items() if dest in flags}, **flags}
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     """stalib's own warnings (bad input skipped, a label gap, ...) as one line, like its errors;
     others as Python prints them."""
@@ -65,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ[determinism.MARK] = determinism.NATIVE
         else:
             determinism.reexec(sys.argv[1:])
+    renamed = _renamed(sys.argv[1:] if argv is None else argv)
+    if renamed:
+        print(f"stalib: error: {renamed}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _one_line_warning
@@ -73,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
         return status
     except StalibError as err:
-        print(f"stalib: error: {err}", file=sys.stderr)
+        print(f"stalib: error: {in_flags(str(err), flags_of(parser, args.command))}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stalib: interrupted", file=sys.stderr)

@@ -3,14 +3,14 @@
 ``TrainConfig`` holds everything that decides a run's numbers; it is recorded (as JSON) beside
 every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
 
-**Variants.** A results row is filed under a *variant*, the name of the configuration that made
-it, so that runs with other settings (chosen on inner validation folds, say) sit beside the
-paper's without mixing with them. A run with the paper's settings is variant ``paper``; any
-other is ``custom`` unless named with ``variant=`` (``--variant NAME``). The paper gives
-settings for SBU and NTU only: a run of other data (UTKinect, ``npz:``) with the defaults takes
-the paper's SBU settings and is filed as ``sbu-settings``, never as ``paper``. ``paper`` cannot
-name a run whose settings differ from the paper's, and :mod:`stalib.results` refuses a row whose
-settings differ from those of the rows already filed under its variant.
+**Configurations.** A results row is filed under a *configuration*, the name of the configuration
+that made it, so that runs with other settings (chosen on inner validation folds, say) sit beside
+the paper's without mixing with them. A run with the paper's settings is configuration ``paper``;
+any other is ``custom`` unless named with ``configuration=`` (``--config NAME``). The paper gives
+settings for SBU and NTU only: a run of other data (UTKinect, ``npz:``) with the defaults takes the
+paper's SBU settings and is filed as ``sbu-settings``, never as ``paper``. ``paper`` cannot name a
+run whose settings differ from the paper's, and :mod:`stalib.results` refuses a row whose settings
+differ from those of the rows already filed under its configuration.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ MAX_LR = 1e30
 #: Batch sizes of section 5.1: "8 and 256" for SBU and NTU.
 PAPER_BATCH = {"sbu": 8, "ntu60": 256}
 
-#: Training recipes beside Algorithm 1 (see :mod:`stalib.train`): ``staged`` is the model's own
-#: schedule (Algorithm 1 or its part for the Fig. 7 models, one end-to-end stage for the CNNs),
+#: Training configurations beside Algorithm 1 (see :mod:`stalib.train`): ``staged`` is the model's
+#: own schedule (Algorithm 1 or its part for the Fig. 7 models, one end-to-end stage for the CNNs),
 #: ``joint`` one stage that trains every subnetwork of the model together.
 SCHEDULE_KINDS = ("staged", "joint")
 #: Learning-rate schedules within a stage (``torch.optim.lr_scheduler.LambdaLR`` factors).
@@ -59,49 +59,50 @@ L1_READINGS = ("sum", "mean")
 #: skeleton reimplementations).
 WEIGHT_DECAY_MODES = ("decoupled", "l2")
 
-#: The variant of a run with the paper's settings, and of an unnamed run with other settings.
-PAPER_VARIANT = "paper"
-CUSTOM_VARIANT = "custom"
+#: The configuration of a run with the paper's settings, and of an unnamed run with other settings.
+PAPER_CONFIGURATION = "paper"
+CUSTOM_CONFIGURATION = "custom"
 #: The datasets the paper gives settings for (section 5.1: SBU and NTU).
 PAPER_DATASETS = ("sbu", "ntu60")
-#: The variant of a run with every default on another dataset (UTKinect, your npz): the paper
+#: The configuration of a run with every default on another dataset (UTKinect, your npz): the paper
 #: gives no settings for it, so its defaults are the paper's *SBU* settings (batch 8, the SBU
-#: lambdas of eq. 7, Algorithm 1 with N1 = 1000, N2 = 500), and it is filed under this name, not
-#: as "paper".
-SBU_SETTINGS_VARIANT = "sbu-settings"
-DEFAULT_VARIANTS = (PAPER_VARIANT, SBU_SETTINGS_VARIANT)
+#: lambdas of eq. 7, Algorithm 1 with N1 = 1000, N2 = 500), and it is filed under this name, not as
+#: "paper".
+SBU_SETTINGS_CONFIGURATION = "sbu-settings"
+DEFAULT_CONFIGURATIONS = (PAPER_CONFIGURATION, SBU_SETTINGS_CONFIGURATION)
 
 
-def default_variant(dataset: str) -> str:
-    """The variant of a run of ``dataset`` with every default: ``paper`` where the paper gives
+def default_configuration(dataset: str) -> str:
+    """The configuration of a run of ``dataset`` with every default: ``paper`` where the paper gives
     the settings (SBU, NTU), else ``sbu-settings``."""
-    return PAPER_VARIANT if dataset in PAPER_DATASETS else SBU_SETTINGS_VARIANT
+    return PAPER_CONFIGURATION if dataset in PAPER_DATASETS else SBU_SETTINGS_CONFIGURATION
 
 
-#: Named configurations (recipes): the :class:`TrainConfig` fields each sets beside the paper's
-#: settings, resolved through their parents, as the catalogue (``stalib/catalogue.toml``) writes
-#: them once. ``stalib train/cv --recipe NAME`` applies one and files the runs under NAME,
-#: ``stalib recipes`` lists them, :meth:`TrainConfig.from_recipe` builds one in Python. The
-#: committed rows of each are these settings (``tests/test_results_integrity.py``).
-RECIPES: dict[str, dict] = {name: catalogue.settings(name) for name in catalogue.RECIPES}
-#: Per recipe: what it is, and where it was chosen (inner-validation folds only).
-RECIPE_NOTES: dict[str, tuple[str, str]] = {
-    name: (r.what, r.chosen) for name, r in catalogue.RECIPES.items()}
+#: Named configurations (configurations): the :class:`TrainConfig` fields each sets beside the
+#: paper's settings, resolved through their parents, as the catalogue (``stalib/catalogue.toml``)
+#: writes them once. ``stalib train/cv --config NAME`` applies one and files the runs under NAME,
+#: ``stalib configs`` lists them, :meth:`TrainConfig.named` builds one in Python. The committed rows
+#: of each are these settings (``tests/test_results_integrity.py``).
+CONFIGURATIONS: dict[str,
+                     dict] = {name: catalogue.settings(name) for name in catalogue.CONFIGURATIONS}
+#: Per configuration: what it is, and where it was chosen (inner-validation folds only).
+CONFIGURATION_NOTES: dict[str, tuple[str, str]] = {
+    name: (r.what, r.chosen) for name, r in catalogue.CONFIGURATIONS.items()}
 
 
-#: Datasets of one person per sequence, where a recipe's person swap is dropped.
+#: Datasets of one person per sequence, where a configuration's person swap is dropped.
 ONE_PERSON = catalogue.one_person()
 
 
-def recipe_settings(name: str, dataset: str) -> dict:
-    """The :class:`TrainConfig` fields of recipe ``name`` for ``dataset`` (a copy). npz data
+def settings_for(name: str, dataset: str) -> dict:
+    """The :class:`TrainConfig` fields of configuration ``name`` for ``dataset`` (a copy). npz data
     has no ``view_normalize`` setting: its view normalisation is ``view_axes``, which only the
-    user can name, so a view recipe there keeps ``preprocess`` for the user to fill (see
-    :func:`check_recipe`). On one-person data (:data:`ONE_PERSON`) a recipe's person swap is
-    dropped: the same recipe runs on SBU and UTKinect."""
-    if name not in RECIPES:
-        raise ConfigError(f"--recipe {name!r}: expected one of {', '.join(RECIPES)}")
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in RECIPES[name].items()}
+    user can name, so a view configuration there keeps ``preprocess`` for the user to fill (see
+    :func:`check_configuration`). On one-person data (:data:`ONE_PERSON`) a configuration's person
+    swap is dropped: the same configuration runs on SBU and UTKinect."""
+    if name not in CONFIGURATIONS:
+        raise ConfigError(f"`configuration` {name!r}: expected one of {', '.join(CONFIGURATIONS)}")
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in CONFIGURATIONS[name].items()}
     if dataset.startswith("npz:") and "preprocess" in out:
         out["preprocess"] = {k: v for k, v in out["preprocess"].items()
                              if k != "view_normalize"}
@@ -111,40 +112,46 @@ def recipe_settings(name: str, dataset: str) -> dict:
 
 
 def fit_to_data(cfg: TrainConfig, persons: int) -> TrainConfig:
-    """``cfg`` for data of ``persons`` persons per sequence. A named recipe's person swap is
-    nothing to one-person data, so there it is dropped, as :func:`recipe_settings` drops it on
-    the datasets known to be one-person (:data:`ONE_PERSON`); that is how a recipe chosen on SBU
+    """``cfg`` for data of ``persons`` persons per sequence. A named configuration's person swap is
+    nothing to one-person data, so there it is dropped, as :func:`settings_for` drops it on the
+    datasets known to be one-person (:data:`ONE_PERSON`); that is how a configuration chosen on SBU
     and UTKinect runs on your one-person ``npz:`` data. A swap asked for by a flag (another
-    variant than the recipe's) stays, and the augmentation refuses it with a one-line error."""
-    if persons == 1 and cfg.augment_swap and RECIPES.get(cfg.variant, {}).get("augment_swap"):
+    configuration than the configuration's) stays, and the augmentation refuses it with a one-line
+    error."""
+    named = CONFIGURATIONS.get(cfg.configuration, {})
+    if persons == 1 and cfg.augment_swap and named.get("augment_swap"):
         return dataclasses.replace(cfg, augment_swap=False)
     return cfg
 
 
-def check_recipe(name: str, cfg: TrainConfig) -> None:
-    """``cfg`` made with recipe ``name`` is that recipe, or the user named its variant: a flag
-    that changes a recipe's setting must not file its runs under the recipe's name. On npz
-    data a view recipe needs ``--preprocess view_axes=...``."""
-    wants_view = RECIPES[name].get("preprocess", {}).get("view_normalize")
+def check_configuration(name: str, cfg: TrainConfig) -> None:
+    """``cfg`` made with configuration ``name`` is that configuration, or the user named its
+    configuration: a flag that changes a configuration's setting must not file its runs under the
+    configuration's name. On npz data a view configuration needs ``--preprocess view_axes=...``."""
+    wants_view = CONFIGURATIONS[name].get("preprocess", {}).get("view_normalize")
     if wants_view and cfg.dataset.startswith("npz:") and not cfg.preprocess.get("view_axes"):
-        raise ConfigError(f"--recipe {name} normalises the view: on npz data name the axes "
-                          "with --preprocess view_axes=[R,L,S0,S1] (right and left shoulder, "
-                          "spine from, spine to), or use --recipe r1")
+        raise ConfigError(f"`configuration` {name} normalises the view: on npz data name the "
+                          "axes with `preprocess` view_axes=[R,L,S0,S1] (right and left "
+                          "shoulder, spine from, spine to), or use the configuration r1")
     pure = TrainConfig(dataset=cfg.dataset, model=cfg.model, **{
-        **recipe_settings(name, cfg.dataset),
+        **settings_for(name, cfg.dataset),
         **({"preprocess": cfg.preprocess} if cfg.dataset.startswith("npz:") else {})})
     mine, theirs = cfg.deviations(), pure.deviations()
-    if cfg.variant == name and mine != theirs:
+    if cfg.configuration == name and mine != theirs:
         diff = ", ".join(f"{k}={mine.get(k)!r}" for k in sorted(set(mine) | set(theirs))
                          if mine.get(k) != theirs.get(k))
-        raise ConfigError(f"--recipe {name}: this run changes the recipe ({diff}); name its "
-                          "variant with --variant")
+        raise ConfigError(f"`configuration` {name}: this run changes its settings ({diff}); "
+                          "file it under a `configuration` name of its own")
 
 
-_VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+#: Fields that stalib 0.1.0 named otherwise, old -> new: a run's results label was its ``variant``.
+#: Read in checkpoints and results files written by it.
+RENAMED = {"variant": "configuration"}
+
+_CONFIGURATION_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 #: Fields that do not change what a run computes or that place it in a grid: not "settings".
 _NOT_SETTINGS = ("dataset", "model", "protocol", "fold", "val_fold", "seed", "device",
-                 "checkpoint_every", "variant")
+                 "checkpoint_every", "configuration")
 
 
 @dataclass
@@ -165,7 +172,7 @@ class TrainConfig:
     lambda2: float | None = None
     lambda3: float | None = None
     grad_clip: float | None = None  # max gradient norm; the paper does not clip
-    # --- training recipe beyond Algorithm 1 (defaults: the paper's, i.e. none of it) ---
+    # --- training configuration beyond Algorithm 1 (defaults: the paper's, i.e. none of it) ---
     schedule: str = "staged"  # staged (the model's schedule: Algorithm 1) | joint (one stage)
     epochs: int | None = None  # one-stage schedules: epochs x ceil(n_train / batch) iterations
     lr_schedule: str = "constant"  # within each stage: constant | cosine | step (x0.1 at 1/2, 3/4)
@@ -190,26 +197,26 @@ class TrainConfig:
     # bad input files skipped, each named in the run's record, instead of stopping at the first
     # (stalib.data.registry.load_dataset's strict=False): the data is then not the whole dataset
     skip_bad: bool = False
-    variant: str | None = None  # results label; None: "paper" or "custom" (see the module)
+    configuration: str | None = None  # results label; None: "paper" or "custom" (see the module)
 
     def __post_init__(self) -> None:
         self._check_place()
         self._check_numbers()
         self._check_choices()
-        self._check_variant()
+        self._check_configuration()
 
     def _check_place(self) -> None:
         """The seed, the iteration counts and the protocol (one spelling: None is standard)."""
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
                 0 <= self.seed <= MAX_SEED):
-            raise ConfigError(f"--seed/--seeds: a seed must be a whole number in 0..2**63-1 "
+            raise ConfigError(f"`seed`: a seed must be a whole number in 0..2**63-1 "
                               f"(numpy and torch refuse others), got {self.seed!r}")
         for name in ("n1", "n2"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"--{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if self.n1 == 0 and self.n2 == 0 and self.epochs is None:
-            raise ConfigError("--n1 0 --n2 0 trains 0 iterations: the model would be saved "
-                              "untrained; give --n1 or --n2 > 0 (or --epochs)")
+            raise ConfigError("`n1` 0 `n2` 0 trains 0 iterations: the model would be saved "
+                              "untrained; give `n1` or `n2` > 0 (or `epochs`)")
         if self.protocol is not None:
             if self.protocol == standard_protocol(self.dataset):
                 self.protocol = None  # one spelling per run: None is the standard protocol
@@ -217,87 +224,88 @@ class TrainConfig:
     def _check_numbers(self) -> None:
         """Folds, batch size, rate, loss weights and clipping: in range."""
         if self.fold < 1:
-            raise ConfigError(f"--fold must be >= 1, got {self.fold}")
+            raise ConfigError(f"`fold` must be >= 1, got {self.fold}")
         # (a validation fold that is the test fold is refused where the splits are known,
         # stalib.experiment.fold_indices; on a one-split protocol val folds number its subjects)
         if self.val_fold is not None and self.val_fold < 1:
-            raise ConfigError(f"--val-fold must be >= 1, got {self.val_fold}")
+            raise ConfigError(f"`val_fold` must be >= 1, got {self.val_fold}")
         if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+            raise ConfigError(f"`batch_size` must be >= 1, got {self.batch_size}")
         if not (math.isfinite(self.lr) and 0 < self.lr <= MAX_LR):
-            raise ConfigError(f"--lr must be a finite number > 0 and <= {MAX_LR:g} (larger "
+            raise ConfigError(f"`lr` must be a finite number > 0 and <= {MAX_LR:g} (larger "
                               f"steps overflow float32 in Adam), got {self.lr}")
         for name in ("lambda1", "lambda2", "lambda3"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"--{name} must be >= 0 (eq. 7 weights), got {value}")
+                raise ConfigError(f"`{name}` must be >= 0 (eq. 7 weights), got {value}")
         if self.grad_clip is not None and not (
                 math.isfinite(self.grad_clip) and self.grad_clip > 0):
-            raise ConfigError(f"--grad-clip must be a finite number > 0 (the largest gradient "
+            raise ConfigError(f"`grad_clip` must be a finite number > 0 (the largest gradient "
                               f"norm; leave it out for no clipping), got {self.grad_clip}")
 
     def _check_choices(self) -> None:
         """The named choices, warm-up, decay, device, checkpoints, augmentation, preprocessing."""
         for name, value, choices in (("schedule", self.schedule, SCHEDULE_KINDS),
-                                     ("lr-schedule", self.lr_schedule, LR_SCHEDULES),
-                                     ("l1-reading", self.l1_reading, L1_READINGS),
-                                     ("weight-decay-mode", self.weight_decay_mode,
+                                     ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
+                                     ("l1_reading", self.l1_reading, L1_READINGS),
+                                     ("weight_decay_mode", self.weight_decay_mode,
                                       WEIGHT_DECAY_MODES)):
             if value not in choices:
-                raise ConfigError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
+                raise ConfigError(f"`{name}` must be one of {', '.join(choices)}, got {value!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(
                 self.epochs, int) or self.epochs < 1):
-            raise ConfigError(f"--epochs must be a whole number >= 1 (leave it out for N1/N2 "
+            raise ConfigError(f"`epochs` must be a whole number >= 1 (leave it out for N1/N2 "
                               f"iterations), got {self.epochs!r}")
         if not (math.isfinite(self.warmup) and 0.0 <= self.warmup < 1.0):
-            raise ConfigError(f"--warmup must be a share of a stage's iterations in [0, 1), got "
+            raise ConfigError(f"`warmup` must be a share of a stage's iterations in [0, 1), got "
                               f"{self.warmup}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(f"--weight-decay must be a finite number >= 0, got "
+            raise ConfigError(f"`weight_decay` must be a finite number >= 0, got "
                               f"{self.weight_decay}")
         if self.weight_decay_mode != "decoupled" and self.weight_decay == 0:
-            raise ConfigError(f"--weight-decay-mode {self.weight_decay_mode} needs "
-                              "--weight-decay > 0 (without it there is no decay to apply)")
+            raise ConfigError(f"`weight_decay_mode` {self.weight_decay_mode} needs "
+                              "`weight_decay` > 0 (without it there is no decay to apply)")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+            raise ConfigError(f"`device` must be auto, cpu or cuda, got {self.device!r}")
         if self.checkpoint_every < 1:
-            raise ConfigError(f"--checkpoint-every must be >= 1, got {self.checkpoint_every}")
+            raise ConfigError(f"`checkpoint_every` must be >= 1, got {self.checkpoint_every}")
         self.augmentation()  # checks the ranges
         if not isinstance(self.preprocess, dict):
-            raise ConfigError(f"preprocess must be a dict of preprocessing settings, got "
+            raise ConfigError(f"`preprocess` must be a dict of preprocessing settings, got "
                               f"{type(self.preprocess).__name__}")
         if self.preprocess:  # (a run of data the registry does not know, e.g. a SkeletonSet
             # handed to train_run, needs none) checks the fields and keeps one spelling: only
             # what differs from the dataset's paper settings
             self.preprocess = preprocess_changes(self.dataset, self.preprocess)
 
-    def _check_variant(self) -> None:
-        """The variant's name, and that a default variant names the default settings."""
-        if self.variant is not None:
-            if not isinstance(self.variant, str) or not _VARIANT_NAME.fullmatch(self.variant):
-                raise ConfigError(f"--variant {self.variant!r}: expected 1-40 lower-case "
-                                  "letters, digits, '.', '_' or '-', starting with a letter or "
-                                  "digit (e.g. l1-off)")
-            if self.variant in DEFAULT_VARIANTS and self.variant != default_variant(
-                    self.dataset):
+    def _check_configuration(self) -> None:
+        """The configuration's name, and that a default configuration names the default settings."""
+        if self.configuration is not None:
+            name = self.configuration
+            if not isinstance(name, str) or not _CONFIGURATION_NAME.fullmatch(name):
+                raise ConfigError(f"`configuration` {name!r}: expected 1-40 lower-case letters, "
+                                  "digits, '.', '_' or '-', starting with a letter or digit "
+                                  "(e.g. l1-off)")
+            default = default_configuration(self.dataset)
+            if self.configuration in DEFAULT_CONFIGURATIONS and self.configuration != default:
                 raise ConfigError(
-                    f"--variant {self.variant}: runs of {self.dataset} with the default settings "
-                    f"are filed as {default_variant(self.dataset)!r} (the paper gives settings "
+                    f"`configuration` {self.configuration}: runs of {self.dataset} with the "
+                    f"default settings are filed as {default!r} (the paper gives settings "
                     f"for {' and '.join(PAPER_DATASETS)} only; other data takes its SBU ones)")
-            deviations = self.deviations() if self.variant in DEFAULT_VARIANTS else {}
+            deviations = self.deviations() if self.configuration in DEFAULT_CONFIGURATIONS else {}
             if deviations:
                 diff = ", ".join(f"{k}={v!r}" for k, v in deviations.items())
-                raise ConfigError(f"--variant {self.variant}: this run differs from the "
-                                  f"defaults ({diff}); name it with another --variant")
+                raise ConfigError(f"`configuration` {self.configuration}: this run differs from "
+                                  f"the defaults ({diff}); name it with another `configuration`")
 
     def deviations(self) -> dict:
         """The settings of this run that differ from the paper's, ``{field: value}``.
 
         Settings are every field but the run's place (dataset, model, protocol, fold, seed,
-        val_fold), the device and checkpointing. ``None`` (the paper's value) and the paper's
-        value written out are the same setting. ``l1_reading`` is a setting of the models that
-        have eq. (7)'s L1 term (the LSTM family) only: it cannot change a CNN's or the linear
-        model's run, so their rows of one recipe agree whichever reading they recorded.
+        val_fold), the device and checkpointing. ``None`` (the paper's value) and the paper's value
+        written out are the same setting. ``l1_reading`` is a setting of the models that have eq.
+        (7)'s L1 term (the LSTM family) only: it cannot change a CNN's or the linear model's run, so
+        their rows of one configuration agree whichever reading they recorded.
         """
         paper = TrainConfig(dataset=self.dataset, model=self.model)
         lam = LossConfig.ntu() if self.dataset.startswith("ntu") else LossConfig.sbu()
@@ -328,12 +336,13 @@ class TrainConfig:
                        self.augment_swap, self.augment_crop_resize)
 
     @property
-    def variant_name(self) -> str:
-        """The variant its results are filed under: ``variant``, else custom, or with every
-        default :func:`default_variant` (paper, or sbu-settings for data the paper lacks)."""
-        if self.variant is not None:
-            return self.variant
-        return CUSTOM_VARIANT if self.deviations() else default_variant(self.dataset)
+    def configuration_name(self) -> str:
+        """The configuration its results are filed under: ``configuration``, else custom, or with
+        every default :func:`default_configuration` (paper, or sbu-settings for data the paper
+        lacks)."""
+        if self.configuration is not None:
+            return self.configuration
+        return CUSTOM_CONFIGURATION if self.deviations() else default_configuration(self.dataset)
 
     @property
     def effective_batch_size(self) -> int:
@@ -353,25 +362,28 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_recipe(cls, name: str, dataset: str = "sbu", model: str = "sta-lstm",
+    def named(cls, name: str, dataset: str = "sbu", model: str = "sta-lstm",
                     **place) -> TrainConfig:
-        """The named configuration ``name`` (:data:`RECIPES`) of ``model`` on ``dataset``, filed
-        under its name; ``place`` sets what places a run without changing its settings (fold,
+        """The named configuration ``name`` (:data:`CONFIGURATIONS`) of ``model`` on ``dataset``,
+        filed under its name; ``place`` sets what places a run without changing its settings (fold,
         seed, val_fold, protocol, device, checkpoint_every). A setting that changes the
         configuration would file it under a name that is not its own: refused (build the
-        configuration with ``TrainConfig(...)`` and a ``variant`` name of its own instead)."""
-        changed = sorted(set(place) - set(_NOT_SETTINGS) | ({"variant"} & set(place)))
+        configuration with ``TrainConfig(...)`` and a ``configuration`` name of its own instead)."""
+        changed = sorted(set(place) - set(_NOT_SETTINGS) | ({"configuration"} & set(place)))
         if changed:
-            raise ConfigError(f"TrainConfig.from_recipe({name!r}): {', '.join(changed)} would "
+            raise ConfigError(f"TrainConfig.named({name!r}): {', '.join(changed)} would "
                               "change the named configuration; build TrainConfig(...) with a "
-                              "variant name of its own")
-        cfg = cls(dataset=dataset, model=model, variant=name,
-                  **recipe_settings(name, dataset), **place)
-        check_recipe(name, cfg)
+                              "configuration name of its own")
+        cfg = cls(dataset=dataset, model=model, configuration=name,
+                  **settings_for(name, dataset), **place)
+        check_configuration(name, cfg)
         return cfg
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """The configuration ``d`` (:meth:`to_dict`), also as an older stalib wrote it: its fields
+        of other names (:data:`RENAMED`) under today's."""
+        d = {RENAMED.get(k, k): v for k, v in d.items()}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:

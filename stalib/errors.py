@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -29,4 +30,13 @@ class DataRootError(StalibError):
 
 
 class ConfigError(StalibError, ValueError):
-    """An argument or configuration value is out of range; the message names it."""
+    """An argument or configuration value is out of range; the message names it.
+
+    The library names an argument as Python does, in backticks (`` `lr` must be > 0``): the CLI says
+    the same with its flags (``--lr must be > 0``), :func:`in_flags`."""
+
+
+def in_flags(message: str, flags: dict[str, str]) -> str:
+    """``message`` with each backticked argument name that ``flags`` knows (``{"lr": "--lr"}``)
+    written as its flag, the others without their backticks."""
+    return re.sub(r"`([A-Za-z_][A-Za-z0-9_]*)`", lambda m: flags.get(m[1], m[1]), message)

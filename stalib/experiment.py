@@ -70,8 +70,8 @@ def record_protocol(cfg: TrainConfig) -> str:
 
 def record_key(cfg: TrainConfig) -> tuple:
     """The key of ``cfg``'s results row, :data:`stalib.results.KEY`: ``(dataset, protocol,
-    variant, model, fold, seed)``."""
-    return (dataset_key(cfg.dataset), record_protocol(cfg), cfg.variant_name, cfg.model,
+    configuration, model, fold, seed)``."""
+    return (dataset_key(cfg.dataset), record_protocol(cfg), cfg.configuration_name, cfg.model,
             cfg.fold, cfg.seed)
 
 
@@ -135,8 +135,9 @@ def loss_config(cfg: TrainConfig) -> LossConfig:
 def make_loss(cfg: TrainConfig):
     """``loss_fn(model, out, batch) -> dict`` for the trainer.
 
-    STA-LSTM variants: eq. (7) with the variant's regularizers. CNN models: cross-entropy plus the
-    model's own attention regularizer when it has one (documented in :mod:`stalib.models.csta`).
+    The Fig. 7 models: eq. (7) with the model's regularizers. CNN models:
+    cross-entropy plus the model's own attention regularizer when it has one (documented in
+    :mod:`stalib.models.csta`).
     """
     if cfg.model in PARTS:
         lc, v = loss_config(cfg), PARTS[cfg.model]
@@ -294,7 +295,8 @@ def run_experiment(
         native = determinism.native_requested()
     out = Path(out)
     data = data if data is not None else load_data_for(cfg, data_root)
-    cfg = fit_to_data(cfg, data.persons)  # a recipe's person swap on one-person data: dropped
+    # a configuration's person swap on one-person data: dropped
+    cfg = fit_to_data(cfg, data.persons)
     train_idx, test_idx = fold_indices(cfg, data)
     model = new_model(cfg, data)
     results_csv = None
@@ -326,7 +328,7 @@ def run_experiment(
                 "model_config": model_config(model)}
     record = RunRecord(
         dataset=dataset_key(cfg.dataset), model=cfg.model, fold=cfg.fold,
-        protocol=record_protocol(cfg), variant=cfg.variant_name,
+        protocol=record_protocol(cfg), configuration=cfg.configuration_name,
         seed=cfg.seed, accuracy=round(res.accuracy, 6),
         train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,

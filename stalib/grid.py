@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stalib.config import CUSTOM_VARIANT, DEFAULT_VARIANTS, TrainConfig
+from stalib.config import CUSTOM_CONFIGURATION, DEFAULT_CONFIGURATIONS, TrainConfig
 from stalib.errors import ConfigError, StalibError
 from stalib.experiment import (
     dataset_key,
@@ -47,24 +47,25 @@ from stalib.results import has_record
 RUN_FOLDER = "fold{fold}-seed{seed}"
 
 
-def model_folder(model: str, variant: str = "paper", settings: str | None = None) -> str:
-    """``<model>`` for the paper's settings, ``<model>@<variant>`` for another variant; an
-    unnamed one (``custom``) with its ``settings`` hash (:meth:`TrainConfig.settings_hash`),
+def model_folder(model: str, configuration: str = "paper", settings: str | None = None) -> str:
+    """``<model>`` for the paper's settings, ``<model>@<configuration>`` for another configuration;
+    an unnamed one (``custom``) with its ``settings`` hash (:meth:`TrainConfig.settings_hash`),
     ``<model>@custom-<hash>``: two unnamed configurations never share a run folder."""
-    if variant in DEFAULT_VARIANTS:
+    if configuration in DEFAULT_CONFIGURATIONS:
         return model
-    if variant == CUSTOM_VARIANT and settings:
-        return f"{model}@{variant}-{settings}"
-    return f"{model}@{variant}"
+    if configuration == CUSTOM_CONFIGURATION and settings:
+        return f"{model}@{configuration}-{settings}"
+    return f"{model}@{configuration}"
 
 
 def run_folder(runs_root: str | Path, dataset: str, protocol: str, model: str, fold: int,
-               seed: int, variant: str = "paper", settings: str | None = None) -> Path:
-    """``<runs_root>/<dataset>/<protocol>/<model>[@<variant>]/fold<f>-seed<s>`` (``stalib
-    cv``'s layout; the variant is in the folder name unless it is ``paper``, an unnamed one
+               seed: int, configuration: str = "paper", settings: str | None = None) -> Path:
+    """``<runs_root>/<dataset>/<protocol>/<model>[@<configuration>]/fold<f>-seed<s>`` (``stalib
+    cv``'s layout; the configuration is in the folder name unless it is ``paper``, an unnamed one
     with its ``settings`` hash: :func:`model_folder`)."""
     return (Path(runs_root) / dataset_key(dataset) / protocol
-            / model_folder(model, variant, settings) / RUN_FOLDER.format(fold=fold, seed=seed))
+            / model_folder(model, configuration, settings)
+            / RUN_FOLDER.format(fold=fold, seed=seed))
 
 
 def for_protocol(value: Any, protocol: str, what: str) -> Any:
@@ -109,7 +110,7 @@ class PlannedRun:
 
     @property
     def key(self) -> tuple:
-        """The results key ``(dataset, protocol, variant, model, fold, seed)`` of
+        """The results key ``(dataset, protocol, configuration, model, fold, seed)`` of
         :mod:`stalib.results`."""
         return record_key(self.cfg)
 
@@ -155,15 +156,15 @@ def plan_grid(dataset: str, models: Sequence[str], protocols: Sequence[str], see
                 for fold in chosen:
                     cfg = make_config(dataset, model, protocol, fold, seed, n1, n2, options,
                                       model_overrides)
-                    runs.append(PlannedRun(cfg, run_folder(runs_root, dataset, protocol, model,
-                                                           fold, seed, cfg.variant_name,
-                                                           cfg.settings_hash())))
+                    folder = run_folder(runs_root, dataset, protocol, model, fold, seed,
+                                        cfg.configuration_name, cfg.settings_hash())
+                    runs.append(PlannedRun(cfg, folder))
     return runs
 
 
 def grid_label(cfg: TrainConfig) -> str:
-    """``sta-lstm``, or ``sta-lstm@l1-off`` for a run of another variant."""
-    return model_folder(cfg.model, cfg.variant_name)
+    """``sta-lstm``, or ``sta-lstm@l1-off`` for a run of another configuration."""
+    return model_folder(cfg.model, cfg.configuration_name)
 
 
 def results_csv(results: str | Path, dataset: str) -> Path:
@@ -189,7 +190,8 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
         where = [results_csv(results_dir, c.dataset)] + [results_csv(r, c.dataset)
                                                          for r in done_in]
         protocol = run.key[1]
-        row = {"model": c.model, "variant": c.variant_name, "protocol": protocol, "fold": c.fold,
+        row = {"model": c.model, "configuration": c.configuration_name, "protocol": protocol,
+               "fold": c.fold,
                "seed": c.seed,
                "status": "recorded", "accuracy": np.nan, "out": str(run.out)}
         if not force and any(has_record(p, run.key) for p in where):
@@ -201,7 +203,7 @@ def run_grid(runs: Iterable[PlannedRun], results_dir: str | Path,
         if log is not None:
             log(f"[{i}/{len(runs)}] {grid_label(c)} {protocol} fold {c.fold} seed {c.seed}: "
                 f"{100 * outcome['accuracy']:.2f}% ({outcome['train_wall_s']:.0f} s)")
-    table = pd.DataFrame(rows, columns=["model", "variant", "protocol", "fold", "seed",
+    table = pd.DataFrame(rows, columns=["model", "configuration", "protocol", "fold", "seed",
                                         "status", "accuracy", "out"])
     if log is not None:
         ran = int((table["status"] == "ran").sum())
@@ -230,14 +232,15 @@ class Execution:
 
 
 def _run_one(run: PlannedRun, how: Execution, data=None) -> dict:
-    """One run of :func:`execute` (in a worker process when ``how.jobs`` > 1): its outcome,
-    ``model, variant, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations, record``
-    (its results row, :class:`stalib.results.RunRecord` as a dict) or, with ``how.keep_going``,
-    ``error`` (a StalibError's one line)."""
+    """One run of :func:`execute` (in a worker process when ``how.jobs`` > 1): its outcome, ``model,
+    configuration, fold, seed`` and ``accuracy, wall_s, train_wall_s, iterations, record`` (its
+    results row, :class:`stalib.results.RunRecord` as a dict) or, with ``how.keep_going``, ``error``
+    (a StalibError's one line)."""
     if how.threads:
         torch.set_num_threads(how.threads)
     c = run.cfg
-    outcome = {"model": c.model, "variant": c.variant_name, "fold": c.fold, "seed": c.seed,
+    outcome = {"model": c.model, "configuration": c.configuration_name, "fold": c.fold,
+               "seed": c.seed,
                "out": str(run.out)}
     t0 = time.perf_counter()
     try:

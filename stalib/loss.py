@@ -19,11 +19,11 @@ of a run's history show both) and pulls every weight towards 0. ``LossConfig.l1_
 "mean"`` takes the mean of ``|w|`` instead (the reading that public reimplementations use);
 ``"sum"``, the paper's formula, is the default.
 
-A term is present only if its attention is present in the output (``alpha``/``beta`` not
-``None``) and the variant uses that regularizer; the "w/o reg." variants of Fig. 7 keep only the
-1st and 4th terms. Note that with the softmax of eq. (3) the spatial term cannot reach 0: its
-minimum, at equal attention ``alpha_{t,k} = 1/K``, is ``(K - 1)^2 / K``; it still pulls towards
-equal attention over the joints, which is what the paper wants of it.
+A term is present only if its attention is present in the output (``alpha``/``beta`` not ``None``)
+and the model uses that regularizer; the "w/o reg." models of Fig. 7 keep only the 1st and 4th
+terms. Note that with the softmax of eq. (3) the spatial term cannot reach 0: its minimum, at equal
+attention ``alpha_{t,k} = 1/K``, is ``(K - 1)^2 / K``; it still pulls towards equal attention over
+the joints, which is what the paper wants of it.
 """
 
 from __future__ import annotations

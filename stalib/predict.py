@@ -2,7 +2,7 @@
 
 The file is read with the reader of the dataset the model was trained on and prepared as the
 model's training sequences were (the dataset's settings changed by the run's
-``TrainConfig.preprocess``, the recipe's resampling included: one function,
+``TrainConfig.preprocess``, the configuration's resampling included: one function,
 :meth:`stalib.data.transforms._Settings.prepare`, for both):
 
 * ``sbu``: one ``skeleton_pos.txt``;
@@ -235,11 +235,11 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
 def _by_window(model, rec: Recording, settings, file, spans: list[tuple[int, int]],
                window: int, stride: int, device: str, names: list[str],
                truth: list[int | None] | None) -> None:
-    """Classify ``rec`` over ``spans`` (its windows: :func:`windows`), each window prepared from
-    its own raw frames as a training sequence is (its own first frame gives the origin and the
-    view; the recipe's resampling applies), and print the segments of one top class in the
-    file's frame numbers (rows where it has none); with ``truth`` (one per span), the accuracy
-    over the labelled windows."""
+    """Classify ``rec`` over ``spans`` (its windows: :func:`windows`), each window prepared from its
+    own raw frames as a training sequence is (its own first frame gives the origin and the view; the
+    configuration's resampling applies), and print the segments of one top class in the file's frame
+    numbers (rows where it has none); with ``truth`` (one per span), the accuracy over the labelled
+    windows."""
     tops, probs = [], []
     for a, b in spans:
         p_win, _, _ = classify(model, settings.prepare(rec.raw[a:b], file), device)

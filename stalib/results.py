@@ -1,13 +1,15 @@
-"""Results records: one row per (dataset, protocol, variant, model, fold, seed).
+"""Results records: one row per (dataset, protocol, configuration, model, fold, seed).
 
 Rows live in ``results/<dataset>/cv.csv`` (test folds) and ``results/<dataset>/validation.csv``
 (inner validation runs, ``--val-fold``: protocol ``<protocol>:val<j>``, never a test fold).
 
-``variant`` names the configuration (see :mod:`stalib.config`): ``paper`` for the paper's
-settings. All rows of one (dataset, protocol, variant, model) have the same settings: a row whose
-settings differ is refused with a message that asks for another variant name. Files written
-before variants existed (no ``variant`` column) are read with each row's variant worked out from
-its recorded configuration.
+``configuration`` names the configuration (see :mod:`stalib.config`): ``paper`` for the paper's
+settings. All rows of one (dataset, protocol, configuration, model) have the same settings: a row
+whose settings differ is refused with a message that asks for another configuration name. Older
+files are read as they are and rewritten in today's form when a row is added: a file of stalib 0.1.0
+names the column (and the field of ``params``) ``variant`` (:data:`stalib.config.RENAMED`); one
+older still has no such column, and each row's configuration is worked out from its recorded
+settings.
 
 Every row says how it was made: the run's full configuration (``params``, JSON), the seed, the git
 commit of the code (with ``+dirty`` when ``stalib/`` had uncommitted changes, ``+mixed`` when
@@ -36,6 +38,13 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stalib.config import (
+    CUSTOM_CONFIGURATION,
+    PAPER_CONFIGURATION,
+    RENAMED,
+    TrainConfig,
+    default_configuration,
+)
 from stalib.determinism import PORTABLE, UNRECORDED, word
 from stalib.errors import StalibError
 
@@ -43,14 +52,14 @@ from stalib.errors import StalibError
 #: before the portable mode stays, as history, beside the row of its rerun in the mode. A results
 #: file holds one row per :data:`KEY` and mode (:func:`stored_key`); the report reads one of them
 #: (:func:`speaking_rows`).
-KEY = ("dataset", "protocol", "variant", "model", "fold", "seed")
+KEY = ("dataset", "protocol", "configuration", "model", "fold", "seed")
 
 
 @dataclass
 class RunRecord:
     dataset: str
     protocol: str
-    variant: str  # the configuration's name: "paper" for the paper's settings (stalib.config)
+    configuration: str  # the configuration's name: "paper" for the paper's settings (stalib.config)
     model: str
     fold: int
     seed: int
@@ -83,9 +92,9 @@ class RunRecord:
 COLUMNS = [f.name for f in fields(RunRecord)]
 #: The results files of a dataset's folder: test folds, inner validation.
 RESULTS_FILES = ("cv.csv", "validation.csv")
-#: Columns that older files may lack: ``variant`` (worked out from params), ``test_correct``
+#: Columns that older files may lack: ``configuration`` (worked out from params), ``test_correct``
 #: and ``determinism`` (``unrecorded``).
-OPTIONAL_COLUMNS = ("variant", "test_correct", "determinism")
+OPTIONAL_COLUMNS = ("configuration", "test_correct", "determinism")
 #: The letters of ``test_correct``: right, wrong. Letters, not "1"/"0": a CSV reader (pandas'
 #: defaults, a spreadsheet) reads a string of digits as a number and drops its leading zeros.
 RIGHT, WRONG = "c", "w"
@@ -121,7 +130,7 @@ def speaking_rows(rows: list[dict]) -> list[dict]:
 
 
 def speaking_mask(rows: Iterable[dict]) -> list[bool]:
-    """Which of ``rows`` a report reads: a configuration's (dataset, protocol, variant, model)
+    """Which of ``rows`` a report reads: a configuration's (dataset, protocol, configuration, model)
     portable rows when they cover every (fold, seed) its other rows cover (its portable grid is
     whole), else its other rows: history, made before the mode or with ``--native``."""
     rows = list(rows)
@@ -246,17 +255,32 @@ def read_records(path: Path) -> list[dict]:
             row["test_correct"] = ""
         if not row.get("determinism"):
             row["determinism"] = UNRECORDED
-    if "variant" not in reader.fieldnames:  # written before variants existed
+    if set(RENAMED) & set(reader.fieldnames):
+        for row in rows:
+            _rename_old_names(row)
+    elif "configuration" not in reader.fieldnames:  # written before configurations existed
         for i, row in enumerate(rows, 2):
-            row["variant"] = variant_of_params(row["params"], f"{path}, line {i}")
+            row["configuration"] = configuration_of_params(row["params"], f"{path}, line {i}")
     return rows
+
+
+def _rename_old_names(row: dict) -> None:
+    """``row`` of an older file in today's names (:data:`stalib.config.RENAMED`): its column,
+    and the field of its recorded ``train`` settings (``params`` rewritten as
+    :func:`params_json` writes it)."""
+    for old, new in RENAMED.items():
+        row[new] = row.pop(old)
+    params = json.loads(row["params"])
+    train = params.get("train") or {}
+    for old, new in RENAMED.items():
+        if old in train:
+            train[new] = train.pop(old)
+    row["params"] = params_json(params)
 
 
 def settings_of_params(params: str, where: str) -> dict | None:
     """The settings (:meth:`TrainConfig.deviations`) of a row's ``params``; None without a
     recorded configuration (``params`` lacks ``train``)."""
-    from stalib.config import TrainConfig
-
     try:
         train = json.loads(params).get("train")
         return None if train is None else TrainConfig.from_dict(train).deviations()
@@ -264,15 +288,14 @@ def settings_of_params(params: str, where: str) -> dict | None:
         raise StalibError(f"{where}: unreadable params ({err})") from None
 
 
-def variant_of_params(params: str, where: str) -> str:
-    """The variant of a row written before variants existed: paper or custom by its settings."""
-    from stalib.config import CUSTOM_VARIANT, PAPER_VARIANT, default_variant
-
+def configuration_of_params(params: str, where: str) -> str:
+    """The configuration of a row written before the column existed: paper or custom, by its
+    settings."""
     settings = settings_of_params(params, where)
     if settings:
-        return CUSTOM_VARIANT
+        return CUSTOM_CONFIGURATION
     train = json.loads(params).get("train") or {}
-    return default_variant(train["dataset"]) if "dataset" in train else PAPER_VARIANT
+    return default_configuration(train["dataset"]) if "dataset" in train else PAPER_CONFIGURATION
 
 
 def _row_key(row: dict) -> tuple:
@@ -316,7 +339,7 @@ def locked(path: Path):
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
-    """Write ``rows`` to ``path`` in the file's order (model, variant, protocol, fold, seed),
+    """Write ``rows`` to ``path`` in the file's order (model, configuration, protocol, fold, seed),
     through a temporary file and a rename; call it under :func:`locked`.
 
     A row holding a value under a column this version does not know (a file written by a newer
@@ -327,7 +350,8 @@ def write_rows(path: Path, rows: list[dict]) -> None:
         raise StalibError(f"{path}: its rows have columns this version of stalib does not know "
                           f"({', '.join(map(str, unknown))}); rewriting it would drop them: use "
                           "the stalib that wrote them")
-    rows = sorted(rows, key=lambda r: (r["model"], r["variant"], r["protocol"], int(r["fold"]),
+    rows = sorted(rows, key=lambda r: (r["model"], r["configuration"], r["protocol"],
+                                       int(r["fold"]),
                                        int(r["seed"]), word(r.get("determinism"))))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
@@ -355,19 +379,19 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
 
 
 def _check_settings(path: Path, rows: list[dict], record: dict, where: str = "the new row",
-                    hint: str = "name this configuration with --variant NAME") -> None:
-    """Refuse the row ``record`` when the rows of its variant were made with other settings."""
+                    hint: str = "file it under another `configuration` name") -> None:
+    """Refuse ``record`` when the rows of its configuration were made with other settings."""
     mine = settings_of_params(record["params"], f"{path}: {where}")
     if mine is None:
         return
-    group = ("dataset", "protocol", "variant", "model")
+    group = ("dataset", "protocol", "configuration", "model")
     for i, row in enumerate(rows, 2):
         if any(str(row[k]) != str(record[k]) for k in group):
             continue
         theirs = settings_of_params(row["params"], f"{path}, line {i}")
         if theirs is not None and theirs != mine:
             raise StalibError(
-                f"{path}: variant {record['variant']!r} of {record['model']} "
+                f"{path}: configuration {record['configuration']!r} of {record['model']} "
                 f"({record['protocol']}) holds runs with other settings ({_describe(theirs)}, "
                 f"{where}: {_describe(mine)}); {hint}")
 
@@ -380,12 +404,12 @@ CLOCK_COLUMNS = ("wall_time_s", "timestamp")
 def merge_file(src: Path, dest: Path, shown: Path | None = None) -> tuple[int, int]:
     """Add the rows of the results file ``src`` to ``dest`` (created if missing), under its lock.
 
-    A row whose key is not in ``dest`` is added; one equal to ``dest``'s row of its key in
-    every column but the clock's (:data:`CLOCK_COLUMNS`) is the same run, already there, and
-    skipped; one that differs from it is refused (nothing is replaced), as is a row whose
-    variant holds other settings in ``dest`` (the check of :func:`append_record`). ``shown``:
-    the file messages name for ``dest`` (a trial merge works on a temporary copy). Returns
-    ``(added, already there)``."""
+    A row whose key is not in ``dest`` is added; one equal to ``dest``'s row of its key in every
+    column but the clock's (:data:`CLOCK_COLUMNS`) is the same run, already there, and skipped;
+    one that differs from it is refused (nothing is replaced), as is a row whose configuration
+    holds other settings in ``dest`` (the check of :func:`append_record`). ``shown``: the file
+    messages name for ``dest`` (a trial merge works on a temporary copy). Returns ``(added,
+    already there)``."""
     incoming = read_records(src)
     with locked(dest):
         rows = read_records(dest)
@@ -405,7 +429,7 @@ def _new_rows(src: Path, dest: Path, rows: list[dict], incoming: list[dict]) -> 
         old = have.get(key)
         if old is None:
             _check_settings(dest, rows + added, row, f"the row of {src}, line {i}",
-                            "rename the variant in one of the two files")
+                            "rename the configuration in one of the two files")
             have[key] = row
             added.append(row)
             continue

@@ -19,7 +19,7 @@ import pandas as pd
 from stalib import catalogue
 from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
-from stalib.results import KEY, speaking_mask, variant_of_params
+from stalib.results import KEY, configuration_of_params, speaking_mask
 
 RESULTS_ENV = "STALIB_RESULTS"
 
@@ -29,8 +29,8 @@ DATASETS: dict[str, str] = catalogue.titles()
 
 
 CV_COLUMNS: tuple[str, ...] = (
-    "dataset", "protocol", "variant", "model", "fold", "seed", "accuracy", "n_test", "iterations",
-    "wall_time_s", "device", "git_commit", "timestamp", "params", "versions",
+    "dataset", "protocol", "configuration", "model", "fold", "seed", "accuracy", "n_test",
+    "iterations", "wall_time_s", "device", "git_commit", "timestamp", "params", "versions",
 )
 
 
@@ -68,12 +68,13 @@ def read_cv(path: str | os.PathLike) -> pd.DataFrame:
     """One results CSV, checked: the columns of the format, accuracies in [0, 1]."""
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "variant": str,
+        df = pd.read_csv(path, dtype={"dataset": str, "protocol": str, "configuration": str,
                                       "model": str, "test_correct": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=list(CV_COLUMNS))
-    if "variant" not in df.columns and "params" in df.columns:  # written before variants
-        df["variant"] = [variant_of_params(p, f"{path}, line {i}")
+    # written before configurations
+    if "configuration" not in df.columns and "params" in df.columns:
+        df["configuration"] = [configuration_of_params(p, f"{path}, line {i}")
                          for i, p in enumerate(df["params"].astype(str), 2)]
     missing = [c for c in CV_COLUMNS if c not in df.columns]
     if missing:

@@ -126,9 +126,9 @@ def schedule_of(cfg: TrainConfig) -> tuple[Stage, ...]:
     """The stages of run ``cfg``; ``--epochs`` needs a one-stage schedule."""
     stages = schedule_for(cfg.model, cfg.schedule)
     if cfg.epochs is not None and len(stages) > 1:
-        raise ConfigError(f"--epochs counts the iterations of a one-stage schedule; {cfg.model} "
-                          f"runs {len(stages)} stages under --schedule {cfg.schedule}: use "
-                          "--schedule joint, or --n1/--n2")
+        raise ConfigError(f"`epochs` counts the iterations of a one-stage schedule; {cfg.model} "
+                          f"runs {len(stages)} stages under `schedule` {cfg.schedule}: use "
+                          "`schedule` joint, or `n1`/`n2`")
     return stages
 
 

@@ -1,6 +1,6 @@
-"""README's "Adding a recipe" and "Adding a dataset", done: one entry in a copy of the catalogue
-(``$STALIB_CATALOGUE``) plus, for a dataset, its code; the CLI, the configuration, the readers'
-registry and the job grid then know it, with nothing else edited."""
+"""README's "Adding a configuration" and "Adding a dataset", done: one entry in a copy of the
+catalogue (``$STALIB_CATALOGUE``) plus, for a dataset, its code; the CLI, the configuration, the
+readers' registry and the job grid then know it, with nothing else edited."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import numpy as np
 
 from stalib import catalogue
 
-RECIPE = '''
-[recipes.r1-view-lr5e-3]
+CONFIGURATION = '''
+[configurations.r1-view-lr5e-3]
 parent = "r1-view"
 settings = { lr = 0.005 }
 what = "r1-view at learning rate 5e-3"
-chosen = "a made-up recipe of the test"
+chosen = "a made-up configuration of the test"
 '''
 
 DATASET = '''
@@ -68,17 +68,17 @@ def _run(tmp_path: Path, entries: str, script: str, *args: str) -> str:
     return proc.stdout
 
 
-def test_a_recipe_is_one_catalogue_entry(tmp_path):
-    out = _run(tmp_path, RECIPE, '''
+def test_a_configuration_is_one_catalogue_entry(tmp_path):
+    out = _run(tmp_path, CONFIGURATION, '''
         from stalib import cli
         from stalib.config import TrainConfig
-        cfg = TrainConfig.from_recipe("r1-view-lr5e-3", "utkinect", "lstm")
-        print(cfg.lr, cfg.schedule, cfg.epochs, cfg.variant_name, cfg.preprocess)
-        cli.main(["recipes"])
+        cfg = TrainConfig.named("r1-view-lr5e-3", "utkinect", "lstm")
+        print(cfg.lr, cfg.schedule, cfg.epochs, cfg.configuration_name, cfg.preprocess)
+        cli.main(["configs"])
     ''')
     first = out.splitlines()[0]
     assert first == "0.005 joint 150 r1-view-lr5e-3 {'view_normalize': True}"
-    assert "r1-view-lr5e-3\n  r1-view at learning rate 5e-3; a made-up recipe" in out
+    assert "r1-view-lr5e-3\n  r1-view at learning rate 5e-3; a made-up configuration" in out
     assert "--lr 0.005" in out
 
 

@@ -24,7 +24,7 @@ def test_quick_bench_prints_one_table_and_writes_json(tmp_path, capsys):
     text = capsys.readouterr().out
     # one table; the columns are right-aligned, so the gap between headers depends on the widths
     assert len(re.findall(r"ms/step +seq/s", text)) == 1
-    assert "NTU quick variant (batch 32, 100 frames)" in text
+    assert "NTU quick configuration (batch 32, 100 frames)" in text
     assert "STA-LSTM / LSTM step time at ntu-quick" in text
     doc = json.loads(out.read_text())
     assert doc["kind"] == "stalib-bench" and doc["quick"] and doc["note"] == "test"

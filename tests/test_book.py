@@ -63,19 +63,19 @@ def synthetic_results(root: Path) -> pd.DataFrame:
                     "versions": json.dumps({"python": "3.11.7", "torch": "2.13.0",
                                             "numpy": "2.4.6", "stalib": "0.1.0"}),
                 })
-    runs = pd.DataFrame(rows).assign(variant="paper")
-    # What makes pages wide or repetitive: a second variant of STA-LSTM (its paper value is
-    # named once, not once per variant) and UTKinect leave-one-sequence-out runs (the paired
+    runs = pd.DataFrame(rows).assign(configuration="paper")
+    # What makes pages wide or repetitive: a second configuration of STA-LSTM (its paper value is
+    # named once, not once per configuration) and UTKinect leave-one-sequence-out runs (the paired
     # table gains its McNemar columns). The tests compare pages with the paper rows returned.
     extra = runs[runs.model == "sta-lstm"].assign(
-        variant="l1-off", accuracy=lambda d: d["accuracy"] - 0.05,
+        configuration="l1-off", accuracy=lambda d: d["accuracy"] - 0.05,
         params=json.dumps({"model": "sta-lstm", "n1": 1000, "n2": 500, "lambda3": 0.0}))
     (root / "sbu").mkdir(parents=True)
     pd.concat([runs, extra], ignore_index=True).to_csv(root / "sbu" / "cv.csv", index=False)
     loso = pd.DataFrame([{
         **rows[0], "dataset": "utkinect", "protocol": "loso", "model": model, "fold": fold,
         "seed": 0, "accuracy": float((fold + k) % 4 != 0), "n_test": 1, "n_train": 198,
-        "variant": "paper", "params": json.dumps({"model": model, "n1": 1000, "n2": 500})}
+        "configuration": "paper", "params": json.dumps({"model": model, "n1": 1000, "n2": 500})}
         for k, model in enumerate(("lstm", "sta-lstm")) for fold in range(1, 41)])
     (root / "utkinect").mkdir()
     loso.to_csv(root / "utkinect" / "cv.csv", index=False)
@@ -124,8 +124,8 @@ def test_book_builds_with_no_step_before_it():
     """`make report` is `jupyter-book build book/` right after the environment is installed."""
     assert not (BOOK / "install_mathjax.sh").exists()
     make = (REPO / "Makefile").read_text()
-    recipe = make.split("\nreport:", 1)[1].split("\n\n", 1)[0].strip().splitlines()
-    assert [line.strip() for line in recipe[1:]] == ["$(BIN)/jupyter-book build book/"]
+    configuration = make.split("\nreport:", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    assert [line.strip() for line in configuration[1:]] == ["$(BIN)/jupyter-book build book/"]
     assert "sphinx-mathjax-offline" in (REPO / "requirements.txt").read_text()
 
 
@@ -418,14 +418,14 @@ const wordy = Array.from(article.querySelectorAll('p'))
 return {column: Math.round(column.width), clipped: clipped, narrow: narrow, repeated: repeated,
         wide: wide, long: long, wordy: wordy};
 """
-#: The main pages, read at a glance: on these the browser test also fails on a table wider than
-#: the column, one of more than 15 rows, a paragraph of more than 120 words. The appendices
-#: (the lab notebook: every variant, run and job) may hold long and wide tables.
+#: The main pages, read at a glance: on these the browser test also fails on a table wider than the
+#: column, one of more than 15 rows, a paragraph of more than 120 words. The appendices (the lab
+#: notebook: every configuration, run and job) may hold long and wide tables.
 READABLE = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
             "verdict", "discussion", "glossary", "diagnosis", "reproducibility")
 PAGES = ("intro", "method", "datasets", "fig7", "table1", "table2", "attention", "csta",
          "verdict", "discussion", "glossary", "diagnosis", "reproducibility", "appendix-runs",
-         "appendix-variants", "appendix-verdict", "appendix-csta", "performance")
+         "appendix-configurations", "appendix-verdict", "appendix-csta", "performance")
 
 
 def test_browser_pages_read_at_page_width(browser, served):

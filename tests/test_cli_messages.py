@@ -52,11 +52,11 @@ def test_short_runs_are_flagged_by_one_rule():
     assert note(model="hcn", n1=100, n2=50).startswith("note: --n1 100 --n2 50 is 150 "
                                                        "iterations of hcn (1 x N1 + 1 x N2)")
     assert note(model="sta-lstm") is None and note(model="sta-lstm", n1=800, n2=400) is None
-    # a one-stage recipe is measured in its own unit, epochs (issue 37: it said nothing)
+    # a one-stage configuration is measured in its own unit, epochs (issue 37: it said nothing)
     assert note(model="lstm", schedule="joint", epochs=3).startswith(
-        "note: --epochs 3 is 2% of the 150 epochs of the named recipes")
+        "note: --epochs 3 is 2% of the 150 epochs of the named configurations")
     assert note(model="lstm", schedule="joint", epochs=150) is None
-    assert TrainConfig.from_recipe("r1-view", model="hcn").epochs == 150
+    assert TrainConfig.named("r1-view", model="hcn").epochs == 150
 
 
 def test_label_file_help_and_error_name_the_same_choices(tmp_path):

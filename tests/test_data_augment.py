@@ -74,17 +74,17 @@ def test_draws_stay_in_range():
 @pytest.mark.parametrize("kw", [{"rotation": -1.0}, {"rotation": 181.0}, {"scale": 1.0},
                                 {"scale": float("nan")}, {"rotation": float("inf")}])
 def test_bad_ranges_are_refused(kw):
-    with pytest.raises(ConfigError, match="--augment-"):
+    with pytest.raises(ConfigError, match="`augment_"):
         Augment(**kw)
-    with pytest.raises(ConfigError, match="--augment-"):
+    with pytest.raises(ConfigError, match="`augment_"):
         TrainConfig(**{f"augment_{k}": v for k, v in kw.items()})
 
 
-def test_off_by_default_and_a_variant_when_on():
+def test_off_by_default_and_a_configuration_when_on():
     cfg = TrainConfig()
     assert not Augment(cfg.augment_rotation, cfg.augment_scale).active
     on = TrainConfig(augment_rotation=15.0)
-    assert on.deviations() == {"augment_rotation": 15.0} and on.variant_name == "custom"
+    assert on.deviations() == {"augment_rotation": 15.0} and on.configuration_name == "custom"
 
 
 def test_off_leaves_the_batches_of_the_stream_unchanged():
@@ -159,7 +159,7 @@ def test_crop_resize_keeps_masks_and_needs_a_crop():
     got = BatchStream(data, np.arange(12), 4, seed=3, augment=aug).next()
     assert torch.equal(got.mask, plain.mask) and torch.equal(got.lengths, plain.lengths)
     assert not torch.equal(got.x, plain.x)
-    with pytest.raises(ConfigError, match="--augment-crop-resize stretches the window"):
+    with pytest.raises(ConfigError, match="`augment_crop_resize` stretches the window"):
         Augment(crop_resize=True)
     assert TrainConfig(augment_crop=0.5, augment_crop_resize=True).deviations() == {
         "augment_crop": 0.5, "augment_crop_resize": True}
@@ -251,7 +251,7 @@ def test_augment_swaps_whole_rows_first_then_turns_them(data_root):
 def test_a_swap_refuses_data_not_in_its_preprocessing_frame(data_root):
     raw = load_dataset("sbu", data_root, preprocess=False)
     cfg = TrainConfig(dataset="sbu", augment_swap=True, preprocess={"view_normalize": True})
-    with pytest.raises(ConfigError, match="--augment-swap: sequence .* is not in the frame"):
+    with pytest.raises(ConfigError, match="`augment_swap`: sequence .* is not in the frame"):
         person_swap(cfg, raw, np.arange(10))
     good = load_dataset("sbu", data_root, preprocess=SBUPreprocess(view_normalize=True))
     assert isinstance(person_swap(cfg, good, np.arange(10)), PersonSwap)

@@ -126,7 +126,7 @@ def test_missing_subfolder_names_it(tmp_path):
 
 def test_one_frame_sequence_trains_and_predicts(tmp_path):
     """A one-frame sequence is kept (the release has two) and the models read it: the Fig. 7
-    recipe's resampling repeats the frame, HCN's motion stream is zero."""
+    configuration's resampling repeats the frame, HCN's motion stream is zero."""
     import torch
 
     from stalib.data.transforms import Resample

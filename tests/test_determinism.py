@@ -114,7 +114,7 @@ def test_the_mode_word_of_a_row():
 
 
 def _row(fold: int, seed: int, mode: str, acc: float = 0.5) -> dict:
-    return {"dataset": "sbu", "protocol": "5fold", "variant": "v", "model": "lstm",
+    return {"dataset": "sbu", "protocol": "5fold", "configuration": "v", "model": "lstm",
             "fold": fold, "seed": seed, "accuracy": acc, "determinism": mode}
 
 

@@ -15,7 +15,7 @@ from tests.test_train import small_cfg, toy_set
 
 def test_collect_plot_and_stage_table_of_a_real_run(tmp_path):
     npz = save_npz(toy_set(), tmp_path / "toy.npz")
-    cfg = small_cfg(dataset=f"npz:{npz}", protocol="loso", variant="diag")
+    cfg = small_cfg(dataset=f"npz:{npz}", protocol="loso", configuration="diag")
     run_experiment(cfg, tmp_path / "run", progress=False)
     doc = diagnosis.collect([tmp_path / "run"], tmp_path / "d.json", ["toy STA-LSTM"])
     assert json.loads((tmp_path / "d.json").read_text()) == doc
@@ -44,7 +44,7 @@ def test_collect_plot_and_stage_table_of_a_real_run(tmp_path):
 
 def test_a_plain_lstm_has_no_empty_attention_panels(tmp_path):
     npz = save_npz(toy_set(), tmp_path / "toy.npz")
-    cfg = small_cfg(dataset=f"npz:{npz}", protocol="loso", variant="diag", model="lstm")
+    cfg = small_cfg(dataset=f"npz:{npz}", protocol="loso", configuration="diag", model="lstm")
     run_experiment(cfg, tmp_path / "run", progress=False)
     (run,) = diagnosis.collect([tmp_path / "run"], tmp_path / "d.json")["runs"]
     fig = diagnosis.plot_run(run)

@@ -58,7 +58,7 @@ def test_watching_the_test_sequences_changes_no_number(model):
 
 def test_fold_curve_records_the_final_model_beside_the_best_epoch(utkinect_data):
     cfg = TrainConfig(dataset="utkinect", model="hcn", schedule="joint", epochs=3,
-                      batch_size=64, seed=0, device="cpu", variant="probe")
+                      batch_size=64, seed=0, device="cpu", configuration="probe")
     out = epoch_pick.fold_curve(cfg, utkinect_data)
     assert len(out["curve"]) == 3 and out["n_test"] == len(out["test_correct"])
     assert out["final"] == out["curve"][-1]

@@ -126,7 +126,7 @@ def test_inner_validation_rows_never_go_to_cv_csv(tmp_path, npz_path):
     folder = tmp_path / "results" / f"npz-{npz_path.stem}"
     assert not (folder / "cv.csv").exists()
     (row,) = read_records(folder / "validation.csv")
-    assert row["protocol"].endswith(":val2") and row["variant"] == "custom"  # tiny settings
+    assert row["protocol"].endswith(":val2") and row["configuration"] == "custom"  # tiny settings
 
 
 def test_cv_validation_runs_every_next_fold_pair(tmp_path, npz_path, monkeypatch):
@@ -135,7 +135,7 @@ def test_cv_validation_runs_every_next_fold_pair(tmp_path, npz_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     args = ["cv", "--dataset", f"npz:{npz_path}", "--model", "lstm", "--n1", "1", "--n2", "1",
             "--batch-size", "4", "--set", "hidden=4", "--seeds", "0", "--folds", "1,5",
-            "--variant", "tiny", "--validation", "--quiet", "--results", "res"]
+            "--config", "tiny", "--validation", "--quiet", "--results", "res"]
     assert main(args) == 0
     folder = tmp_path / "res" / f"npz-{npz_path.stem}"
     assert not (folder / "cv.csv").exists()
@@ -143,7 +143,7 @@ def test_cv_validation_runs_every_next_fold_pair(tmp_path, npz_path, monkeypatch
     # fold k is validated on fold k+1, the last fold on fold 1
     assert sorted((r["fold"], r["protocol"].split(":")[1]) for r in rows) == [
         ("1", "val2"), ("5", "val1")]
-    assert {r["variant"] for r in rows} == {"tiny"}
+    assert {r["configuration"] for r in rows} == {"tiny"}
     assert (tmp_path / "runs" / f"npz-{npz_path.stem}" / "5fold" / "lstm@tiny"
             / "fold5-val1-seed0" / "model.pt").is_file()
     assert main(args + ["--resume"]) == 0  # finished pairs are skipped
@@ -161,7 +161,7 @@ def test_configs_saved_before_a_field_existed_still_match(npz_path):
 def test_a_run_uses_and_records_its_preprocessing(tmp_path, npz_path):
     from stalib.experiment import load_data, load_data_for
 
-    cfg = tiny(npz_path, preprocess={"centre_joint": 0}, variant="centred")
+    cfg = tiny(npz_path, preprocess={"centre_joint": 0}, configuration="centred")
     raw, centred = load_data(cfg.dataset, None), load_data_for(cfg, None)
     assert raw is not centred and len(raw) == len(centred)
     # centred on joint 0 of the first frame: that joint is at the origin there
@@ -172,7 +172,8 @@ def test_a_run_uses_and_records_its_preprocessing(tmp_path, npz_path):
     exp = run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False)
     row = read_records(tmp_path / "results" / "npz-toy" / "cv.csv")[0]
     params = json.loads(row["params"])
-    assert params["train"]["preprocess"] == {"centre_joint": 0} and row["variant"] == "centred"
+    assert params["train"]["preprocess"] == {"centre_joint": 0}
+    assert row["configuration"] == "centred"
     assert params["preprocessing"] == "Centre(joint=0)"
     assert json.loads((exp.out / "metrics.json").read_text())["params"]["preprocessing"] == (
         "Centre(joint=0)")
@@ -220,8 +221,8 @@ def test_an_npz_of_the_same_name_but_other_content_is_refused(tmp_path, capsys):
 
 
 def test_one_npz_under_two_preprocessings_shares_one_results_folder(tmp_path, capsys):
-    """Issue 35: the identity of an npz is its file's content, not the data a recipe made of
-    it: the linear floor's recipe (no resampling) and a 32-frame one file their rows of one
+    """Issue 35: the identity of an npz is its file's content, not the data a configuration made of
+    it: the linear floor's configuration (no resampling) and a 32-frame one file their rows of one
     file side by side (before, the second was refused as "other content")."""
     from stalib.cli import main
     from stalib.results import read_records
@@ -229,9 +230,9 @@ def test_one_npz_under_two_preprocessings_shares_one_results_folder(tmp_path, ca
     path = _npz_file(tmp_path / "mine.npz", 0.0)
     common = ["--dataset", f"npz:{path}", "--folds", "1", "--seeds", "0", "--epochs", "1",
               "--results", str(tmp_path / "results"), "--quiet"]
-    assert main(["cv", "--model", "linear", "--variant", "plain", "--schedule", "joint",
+    assert main(["cv", "--model", "linear", "--config", "plain", "--schedule", "joint",
                  "--out", str(tmp_path / "r1"), *common]) == 0
-    t8 = ["--model", "lstm", "--variant", "t8", "--schedule", "joint", "--preprocess",
+    t8 = ["--model", "lstm", "--config", "t8", "--schedule", "joint", "--preprocess",
           "resample=8", "--set", "hidden=4"]
     assert main(["cv", *t8, "--out", str(tmp_path / "r2"), *common]) == 0
     capsys.readouterr()
@@ -243,7 +244,7 @@ def test_one_npz_under_two_preprocessings_shares_one_results_folder(tmp_path, ca
     assert main(["cv", *t8, "--out", str(tmp_path / "r3"), "--force", *common]) == 0
     # other values in a file of that name: refused, naming what differs
     _npz_file(tmp_path / "mine.npz", 2.0)
-    code = main(["cv", "--model", "linear", "--variant", "plain", "--schedule", "joint",
+    code = main(["cv", "--model", "linear", "--config", "plain", "--schedule", "joint",
                  "--out", str(tmp_path / "r4"), *common])
     assert code == 2 and "its content (sha256" in capsys.readouterr().err
 
@@ -329,8 +330,8 @@ def test_predict_by_window_prints_segments(tmp_path, npz_path):
 
 def test_skip_bad_trains_on_what_loads_and_records_what_it_skipped(tmp_path, npz_path,
                                                                    fake_sbu):
-    """--skip-bad: a bad file stops a run unless skipped; a skipped one is named in the row,
-    which is filed under a variant of its own (the data is not the whole dataset)."""
+    """--skip-bad: a bad file stops a run unless skipped; a skipped one is named in the row, which
+    is filed under a configuration of its own (the data is not the whole dataset)."""
     from stalib.errors import FormatError
     from stalib.experiment import load_data
 
@@ -342,7 +343,7 @@ def test_skip_bad_trains_on_what_loads_and_records_what_it_skipped(tmp_path, npz
     data = load_data("sbu", root, skip_bad=True)
     assert len(data.skipped) == 1 and "skeleton_pos.txt" in data.skipped[0]
     cfg = tiny(npz_path, skip_bad=True)
-    assert cfg.deviations()["skip_bad"] is True and cfg.variant_name != "paper"
+    assert cfg.deviations()["skip_bad"] is True and cfg.configuration_name != "paper"
     given = SkeletonSet.from_sequences(*_toy(), persons=1, joints_per_person=4, name="toy",
                                        skipped=["skipped: x.skeleton: no frames"])
     run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False,

@@ -55,7 +55,7 @@ def test_plan_grid(utkinect_data, tmp_path):
                           10, 5, tmp_path / "runs", data=utkinect_data)
     keys = [r.key for r in runs]
     assert len(keys) == 2 * (3 * 1 + 1 * 2) and len(set(keys)) == len(keys)
-    # N1 = 10, N2 = 5 are not the paper's settings: the runs are filed as variant "custom"
+    # N1 = 10, N2 = 5 are not the paper's settings: the runs are filed as configuration "custom"
     assert keys[0] == ("utkinect", "xsub", "custom", "lstm", 1, 0)
     assert ("utkinect", "loso", "custom", "sta-lstm", 2, 0) in keys
     # an unnamed configuration's folder carries its settings' hash: two never share one
@@ -67,7 +67,7 @@ def test_plan_grid(utkinect_data, tmp_path):
     assert other[-1].out.parent != runs[-1].out.parent
     named = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
                            tmp_path / "runs", data=utkinect_data,
-                           options={"variant": "l1-off", "lambda3": 0.0})
+                           options={"configuration": "l1-off", "lambda3": 0.0})
     assert named[0].key == ("utkinect", "xsub", "l1-off", "lstm", 1, 0)
     assert named[0].out.parent.name == "lstm@l1-off"
     paper = grid.plan_grid("utkinect", ["lstm"], ["xsub"], [0], "all", 1000, 500,
@@ -164,10 +164,10 @@ def test_a_notebook_starts_with_its_threads_and_paths_and_saves_figures(tmp_path
 
 
 def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
-    """--list's "k/n runs": n from the job's grid as its notebook plans it (SBU: 6 models x 5
-    folds x 3 seeds), k the rows of exactly those runs (another variant's row does not count);
-    the time left from the pace per iteration of the recorded runs closest to each missing one,
-    times the iterations that run will train (its fold's training set, its schedule)."""
+    """--list's "k/n runs": n from the job's grid as its notebook plans it (SBU: 6 models x 5 folds
+    x 3 seeds), k the rows of exactly those runs (another configuration's row does not count); the
+    time left from the pace per iteration of the recorded runs closest to each missing one, times
+    the iterations that run will train (its fold's training set, its schedule)."""
     import math
     from dataclasses import asdict
 
@@ -176,9 +176,10 @@ def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
     from stalib.report.grid import grid_progress
     from stalib.results import RunRecord, write_rows
 
-    def row(variant, model, fold, seconds, iterations):
+    def row(configuration, model, fold, seconds, iterations):
         return asdict(RunRecord(
-            dataset="sbu", protocol="5fold", variant=variant, model=model, fold=fold, seed=0,
+            dataset="sbu", protocol="5fold", configuration=configuration, model=model, fold=fold,
+            seed=0,
             accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=iterations,
             wall_time_s=seconds, device="cpu", git_commit="x", timestamp="t", params="{}",
             versions="{}"))
@@ -194,8 +195,8 @@ def test_grid_progress_counts_the_recorded_runs_of_a_job(tmp_path, data_root):
     its = [150 * math.ceil(len(s.train) / 32) for s in get_splits("sbu", loaded["sbu"], "5fold")]
     assert len(set(its)) > 1  # the folds differ in size, so in iterations
     every = 3 * sum(its)  # every fold, 3 seeds
-    # 14 LSTM runs at its own pace, 14 STA-LSTM runs at its own, the 60 runs of the 4 models
-    # without a row of their own at the median pace of the variant's rows (200 s / 1200)
+    # 14 LSTM runs at its own pace, 14 STA-LSTM runs at its own, the 60 runs of the 4 models without
+    # a row of their own at the median pace of the configuration's rows (200 s / 1200)
     want = (100 * (every - its[0]) + 300 * (every - its[1]) + 4 * 200 * every) / 1200
     assert full[:2] == (2, 90) and full[3] == 0 and math.isclose(full[2], want)
     assert full.describe() == f"2/90 runs, ~{want / 3600:.1f} h left"

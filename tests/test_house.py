@@ -34,11 +34,11 @@ def test_the_report_layer_and_the_trainer_stay_small():
     assert _lines(PACKAGE / "train.py") < 450
 
 
-def test_no_recipe_family_or_model_list_is_written_outside_the_catalogue():
-    """verdict.py, reproduce.py, selection.py and pooled.py name no recipe and spell out no
+def test_no_configuration_family_or_model_list_is_written_outside_the_catalogue():
+    """verdict.py, reproduce.py, selection.py and pooled.py name no configuration and spell out no
     Fig. 7 model list: they read the catalogue."""
-    recipes = sorted(catalogue.RECIPES, key=len, reverse=True)
-    quoted = re.compile(r"[\"'](" + "|".join(map(re.escape, recipes)) + r")[\"']")
+    configurations = sorted(catalogue.CONFIGURATIONS, key=len, reverse=True)
+    quoted = re.compile(r"[\"'](" + "|".join(map(re.escape, configurations)) + r")[\"']")
     fig7 = re.compile(r"[\"']lstm[\"'],\s*[\"']sa-lstm-noreg[\"']")
     for name in ("verdict.py", "reproduce.py", "selection.py", "pooled.py"):
         text = (PACKAGE / "report" / name).read_text()

@@ -1,4 +1,4 @@
-"""Eq. (7): each term by hand, masking, variants, lambda validation, gradient flow."""
+"""Eq. (7): each term by hand, masking, the models, lambda validation, gradient flow."""
 
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ def test_beta_term_uses_absolute_value():
     assert float(sta_loss(out, labels, mask, CFG).beta_reg) == pytest.approx(0.01 * 1.5)
 
 
-@pytest.mark.parametrize("variant", sorted(PARTS))
-def test_variant_flags_select_terms(variant):
-    v = PARTS[variant]
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_model_flags_select_terms(name):
+    v = PARTS[name]
     out, labels, mask, weights = tiny_example()
     out.alpha = out.alpha if v.spatial else None
     out.beta = out.beta if v.temporal else None
@@ -78,7 +78,7 @@ def test_variant_flags_select_terms(variant):
                      use_alpha_reg=v.use_alpha_reg, use_beta_reg=v.use_beta_reg)
     assert (float(terms.alpha_reg) > 0) == (v.spatial and v.use_alpha_reg)
     assert (float(terms.beta_reg) > 0) == (v.temporal and v.use_beta_reg)
-    if variant.endswith("-noreg") or variant == "lstm":
+    if name.endswith("-noreg") or name == "lstm":
         assert float(terms.alpha_reg) == 0 and float(terms.beta_reg) == 0
         assert float(terms.total) == pytest.approx(float(terms.ce + terms.l1))
     assert float(terms.l1) == pytest.approx(0.001 * 6.5)  # the 4th term is always there

@@ -20,14 +20,14 @@ def padded(seqs: list[torch.Tensor], t_max: int, fill: float = 0.0):
     return x, torch.arange(t_max)[None] < lengths[:, None]
 
 
-@pytest.mark.parametrize("variant", list(CSTA_PARTS))
-def test_shapes_and_zero_attention_on_padding(variant):
+@pytest.mark.parametrize("name", list(CSTA_PARTS))
+def test_shapes_and_zero_attention_on_padding(name):
     torch.manual_seed(0)
-    model = build_csta(variant, 30, 5, persons=2).eval()
+    model = build_csta(name, 30, 5, persons=2).eval()
     x, mask = padded([torch.randn(L, 30, 3) for L in (45, 32, 9, 1)], 45)
     out = model(x, mask)
     assert out.logits.shape == (4, 5)
-    if variant == "hcn":
+    if name == "hcn":
         assert out.alpha is None and out.beta is None
         return
     assert out.alpha.shape == (4, 45, 30) and out.beta.shape == (4, 45)
@@ -37,10 +37,10 @@ def test_shapes_and_zero_attention_on_padding(variant):
     assert torch.allclose(model.frame_weights.mean(1), torch.ones(4))
 
 
-@pytest.mark.parametrize("variant", list(CSTA_PARTS))
-def test_padding_with_garbage_changes_nothing(variant):
+@pytest.mark.parametrize("name", list(CSTA_PARTS))
+def test_padding_with_garbage_changes_nothing(name):
     torch.manual_seed(0)
-    model = build_csta(variant, 10, 3, persons=2).eval()
+    model = build_csta(name, 10, 3, persons=2).eval()
     seqs = [torch.randn(L, 10, 3) for L in (40, 17, 32)]
     x, mask = padded(seqs, 40)
     xg, _ = padded(seqs, 55, fill=float("nan"))
@@ -48,7 +48,7 @@ def test_padding_with_garbage_changes_nothing(variant):
     mg = torch.cat([mask, torch.zeros(3, 15, dtype=torch.bool)], 1)
     ref, out = model(x, mask), model(xg, mg)
     assert torch.allclose(out.logits, ref.logits, atol=1e-5)
-    if variant != "hcn":
+    if name != "hcn":
         assert torch.allclose(out.alpha[:, :40], ref.alpha, atol=1e-6)
         assert not out.alpha[:, 40:].any() and not out.beta[:, 40:].any()
 
@@ -122,8 +122,8 @@ def test_attention_regularizer():
     torch.nn.init.zeros_(model.joint_attn.score.bias)
     model(x, mask)  # uniform joint weights: nothing to penalize
     assert model.attention_regularizer().item() == pytest.approx(0.0, abs=1e-10)
-    for variant in ("hcn", "hcn-frame"):
-        m = build_csta(variant, 10, 3, persons=2)
+    for name in ("hcn", "hcn-frame"):
+        m = build_csta(name, 10, 3, persons=2)
         m(x, mask)
         assert m.attention_regularizer().item() == 0.0
 
@@ -134,7 +134,7 @@ def test_factory_checks_its_arguments():
     with pytest.raises(ConfigError):
         build_csta("csta-cnn", 10, 3, persons=3)
     with pytest.raises(ConfigError):
-        build_csta("hcn", 10, 3, joint_attention=True)  # fixed by the variant
+        build_csta("hcn", 10, 3, joint_attention=True)  # fixed by the model
     with pytest.raises(ConfigError):
         build_csta("hcn", 10, 3, chanels=3)
     model = build_csta("csta-cnn", 10, 3, persons=2, frames=48, dropout=0.0)
@@ -169,13 +169,13 @@ def test_overfits_a_tiny_two_class_set():
     assert loss.item() < 0.05
 
 
-@pytest.mark.parametrize("variant", list(CSTA_PARTS))
-def test_input_scaling_reaches_attention_and_backbone(variant):
+@pytest.mark.parametrize("name", list(CSTA_PARTS))
+def test_input_scaling_reaches_attention_and_backbone(name):
     torch.manual_seed(0)
-    model = build_csta(variant, 10, 3, persons=2, input_scaling="minmax", frames=16).eval()
+    model = build_csta(name, 10, 3, persons=2, input_scaling="minmax", frames=16).eval()
     x, mask = padded([torch.rand(L, 10, 3) + 0.5 for L in (30, 11)], 30)
     moved = torch.where(mask[:, :, None, None], 3 * x + 1, x)
     ref, out = model(x, mask), model(moved, mask)
     assert torch.allclose(out.logits, ref.logits, atol=1e-5)
-    if variant != "hcn":
+    if name != "hcn":
         assert torch.allclose(out.alpha, ref.alpha, atol=1e-5)

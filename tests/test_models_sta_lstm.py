@@ -55,7 +55,7 @@ ON_OFF = [(True, True), (True, False), (False, True), (False, False)]
 
 @pytest.mark.parametrize("layers", [1, 3])
 @pytest.mark.parametrize("spatial,temporal", ON_OFF)
-def test_matches_reference_built_variants(spatial, temporal, layers):
+def test_matches_reference_built_models(spatial, temporal, layers):
     model = make_model(spatial, temporal, layers)
     x, mask = make_batch([7, 3, 6, 1, 7], seed=1)
     with torch.no_grad():
@@ -215,13 +215,13 @@ def assert_partition(model):
     assert set().union(*groups) == {id(p) for p in model.parameters()}  # complete
 
 
-@pytest.mark.parametrize("variant", sorted(PARTS))
-def test_parameter_groups_partition(variant):
-    model = build_sta_lstm(variant, K, C, hidden=6, spatial_hidden=5, main_layers=1)
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_parameter_groups_partition(name):
+    model = build_sta_lstm(name, K, C, hidden=6, spatial_hidden=5, main_layers=1)
     assert_partition(model)
     main, spatial, temporal = group_ids(model)
-    assert main and bool(spatial) == PARTS[variant].spatial
-    assert bool(temporal) == PARTS[variant].temporal
+    assert main and bool(spatial) == PARTS[name].spatial
+    assert bool(temporal) == PARTS[name].temporal
     model.set_main_layers(3)
     assert_partition(model)
 
@@ -291,10 +291,10 @@ def test_weight_matrices_cover_enabled_subnetworks_without_biases():
     assert len(model.weight_matrices(enabled_only=False)) == len(mats)
 
 
-# --- variants and configuration ------------------------------------------------------------------
+# --- the models and their settings -----------------------------------------------------------
 
 
-def test_variants_table():
+def test_models_table():
     assert set(PARTS) == {"lstm", "sa-lstm-noreg", "sa-lstm", "ta-lstm-noreg", "ta-lstm",
                              "sta-lstm"}
     assert all(isinstance(v, Parts) for v in PARTS.values())

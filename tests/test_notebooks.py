@@ -63,8 +63,8 @@ def test_quick_runs_every_available_job(quick):
         assert executed.is_file()
         assert "Traceback" not in executed.read_text()
     assert not (results / ".staging" / "fig7-sbu").exists()
-    # quick runs went into the quick results folder, never into the project's runs/
-    # (quick settings are variant "custom": the run folder says so)
+    # quick runs went into the quick results folder, never into the project's runs/ (quick settings
+    # are configuration "custom": the run folder says so)
     assert (results / rp.QUICK_RUNS / "sbu" / "5fold" / "sta-lstm@custom" / "fold1-seed0" /
             "model.pt").is_file()
 
@@ -75,10 +75,11 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
     keys = {(r["protocol"], r["model"], r["fold"], r["seed"]) for r in rows}
     models = rp.FIG7_GRID["sbu"]["models"] + rp.CSTA_GRID["sbu"]["models"]
     assert keys == {("5fold", m, "1", "0") for m in models}
-    variants = {(r["variant"], r["model"]) for r in rows}
-    assert variants == {("custom", m) for m in models} | {
-        (o["variant"], m) for o in rp.VALIDATED["sbu"] for m in rp.FIG7_GRID["sbu"]["models"]} | {
-        (e["options"]["variant"], m) for e in rp.CSTA_VALIDATED["sbu"]
+    configurations = {(r["configuration"], r["model"]) for r in rows}
+    assert configurations == {("custom", m) for m in models} | {
+        (o["configuration"],
+         m) for o in rp.VALIDATED["sbu"] for m in rp.FIG7_GRID["sbu"]["models"]} | {
+        (e["options"]["configuration"], m) for e in rp.CSTA_VALIDATED["sbu"]
         for m in rp.CSTA_GRID["sbu"]["models"]}
     assert {(json.loads(r["params"])["train"]["n1"], json.loads(r["params"])["train"]["n2"])
             for r in rows} == {(20, 10)}  # the quick parameters
@@ -88,7 +89,7 @@ def test_one_results_file_per_dataset_holds_both_grids(quick):
         fig7 = rp.FIG7_GRID["utkinect"]["models"]
         want = sorted([(m, "xsub", "1") for m in fig7 + rp.CSTA_GRID["utkinect"]["models"]]
                       + [(m, "xsub", "1") for _ in rp.VALIDATED.get("utkinect", [])
-                         for m in fig7]  # the variants chosen on SBU's validation folds
+                         for m in fig7]  # the configurations chosen on SBU's validation folds
                       + [(m, "xsub", "1") for _ in rp.CSTA_VALIDATED.get("utkinect", [])
                          for m in rp.CSTA_GRID["utkinect"]["models"]]
                       + [(m, "loso", f) for g in rp.LONG_GRIDS.values()
@@ -115,9 +116,9 @@ def test_quick_attention_is_a_test_kicking_sequence(quick, sbu_data):
     alpha, beta = np.array(att["alpha"]), np.array(att["beta"])
     assert alpha.shape == (att["frames"], 30) and beta.shape == (att["frames"],)
     assert np.allclose(alpha.sum(axis=1), 1.0, atol=1e-4)
-    assert att["variant"] == "custom"  # quick settings
+    assert att["configuration"] == "custom"  # quick settings
     other = json.loads((results / "attention" / "sbu-l1-off-kicking.json").read_text())
-    assert other["variant"] == "l1-off" and other["train_config"]["lambda3"] == 0.0
+    assert other["configuration"] == "l1-off" and other["train_config"]["lambda3"] == 0.0
     assert other["action"] == "kicking" and other["index"] in set(test.tolist())
     assert att["frame_shown"] == int(np.argmax(np.diff(beta))) + 2
     assert len(att["top_joints_at_frame_shown"]) == 8
@@ -138,11 +139,12 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
     html = build(tmp_path / "out", results)
     table1 = text_of(html / "table1.html")
     # the row of the recorded configuration (its quick runs keep its name), by its readable name
-    assert "STA-LSTM (this replication, tuned recipe (Fig. 7 models))" in table1
+    assert "STA-LSTM (this replication, tuned configuration (Fig. 7 models))" in table1
     assert "91.51" in table1
     fig7 = text_of(html / "fig7.html")
-    variants = text_of(html / "appendix-variants.html")
-    assert "lambda3=0.0" in variants and "n1=20" in variants  # what each variant changes
+    configurations = text_of(html / "appendix-configurations.html")
+    # what each configuration changes
+    assert "lambda3=0.0" in configurations and "n1=20" in configurations
     # STA-LSTM against the LSTM on the runs both have (the quick grid runs both on SBU)
     assert "Paired difference (pp)" in fig7 and "Runs won" in fig7
     assert "literature: Song et al., AAAI 2017, Table 1" in table1
@@ -152,19 +154,19 @@ def test_book_from_quick_results(quick, tmp_path, mathjax):  # noqa: F811
         assert "NTU RGB+D was not available" in table2
         assert "stalib reproduce --only fig7-ntu" in table2 and "not run" in table2
     attention = text_of(html / "attention.html")
-    # Figs. 5a, 5b, 5c and 6 for the paper's settings and for each validated variant
+    # Figs. 5a, 5b, 5c and 6 for the paper's settings and for each validated configuration
     assert (html / "attention.html").read_text(encoding="utf-8").count("<img") == 4 * (
         1 + len(rp.VALIDATED["sbu"]))
     assert "a quick run" in attention and "Δβ peaks at frame" in attention
     csta = text_of(html / "appendix-csta.html")
     assert "Paired by protocol, fold and seed" in csta
-    # the coupled map of each CSTA job of SBU (the paper's settings and each chosen variant)
+    # the coupled map of each CSTA job of SBU (the paper's settings and each chosen configuration)
     assert (html / "appendix-csta.html").read_text(encoding="utf-8").count("<img") >= 1 + len(
         rp.CSTA_VALIDATED["sbu"])
     assert "Against STA-LSTM (l1-off-aug)" in csta
-    for variant in {o["variant"] for options in rp.VALIDATED.values() for o in options}:
-        # one table per variant, whichever datasets run it (r1-view-gain: SBU and UTKinect)
-        assert csta.count(f"Against STA-LSTM ({variant}), paired") <= 1, variant
+    for configuration in {o["configuration"] for options in rp.VALIDATED.values() for o in options}:
+        # one table per configuration, whichever datasets run it (r1-view-gain: SBU and UTKinect)
+        assert csta.count(f"Against STA-LSTM ({configuration}), paired") <= 1, configuration
     datasets = (html / "datasets.html").read_text(encoding="utf-8")
     assert datasets.count("<img") >= 3
     stamps = text_of(html / "appendix-runs.html")  # the executed notebooks

@@ -75,7 +75,7 @@ def test_3_a_hand_run_names_its_figure_and_never_writes_over_the_report(tmp_path
 
     by_hand = figure_path(None, "fig7", "utkinect", {}, tmp_path, by_hand=True)
     assert by_hand == tmp_path / YOUR_FIGURES / "fig7-utkinect.png"
-    job = figure_path(None, "fig7", "npz:/a/b/mine.npz", {"variant": "r1"}, tmp_path, False)
+    job = figure_path(None, "fig7", "npz:/a/b/mine.npz", {"configuration": "r1"}, tmp_path, False)
     assert job == tmp_path / "figures" / "fig7-npz-mine-r1.png"
     asked = figure_path("figures/fig7-sbu.png", "fig7", "utkinect", {}, tmp_path, True)
     assert asked == tmp_path / "figures" / "fig7-sbu.png"  # given by name: asked for

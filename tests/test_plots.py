@@ -152,14 +152,14 @@ def test_ablation_bars_start_at_zero():
         assert ax.get_ylim() == (0.0, 100.0)
 
 
-def test_every_variant_of_the_ablation_has_its_own_colour():
-    """Seven variants once drew two of them in the same grey."""
+def test_every_configuration_of_the_ablation_has_its_own_colour():
+    """Seven configurations once drew two of them in the same grey."""
     from matplotlib.colors import to_hex
 
     runs = _runs()
     names = ["paper", "l1-off", "l1-off-aug", "r1-view", "r1-view-gain", "r1-view-gain-swap",
              "sbu-settings"]
-    summary = summarise(pd.concat([runs.assign(variant=n) for n in names], ignore_index=True))
+    summary = summarise(pd.concat([runs.assign(configuration=n) for n in names], ignore_index=True))
     fig = plots.plot_ablation(summary)
     colours = {n: {to_hex(b.get_facecolor()) for b in _by_gid(fig, f"ours-{n}")}
                for n in names}
@@ -167,11 +167,11 @@ def test_every_variant_of_the_ablation_has_its_own_colour():
     assert len({c.pop() for c in colours.values()}) == len(names)
 
 
-def test_ablation_puts_variants_side_by_side(tmp_path):
+def test_ablation_puts_configurations_side_by_side(tmp_path):
     runs = _runs()
-    other = runs[runs.dataset == "sbu"].assign(variant="l1-off",
+    other = runs[runs.dataset == "sbu"].assign(configuration="l1-off",
                                                accuracy=lambda d: d.accuracy / 2)
-    summary = summarise(pd.concat([runs.assign(variant="paper"), other], ignore_index=True))
+    summary = summarise(pd.concat([runs.assign(configuration="paper"), other], ignore_index=True))
     fig = plots.plot_ablation(summary)
     sbu = [ax for ax in fig.axes if "SBU" in ax.get_title()][0]
     paper = [b for b in _by_gid(fig, "ours-paper") if b.axes is sbu]
@@ -184,12 +184,13 @@ def test_ablation_puts_variants_side_by_side(tmp_path):
     _png(fig, tmp_path)
 
 
-def test_a_panel_with_one_variant_centres_its_bars_on_the_ticks():
+def test_a_panel_with_one_configuration_centres_its_bars_on_the_ticks():
     runs = _runs()
     sbu = runs[runs.dataset == "sbu"]
-    summary = summarise(pd.concat([sbu.assign(variant="paper"),
-                                   sbu.assign(variant="l1-off"),
-                                   runs[runs.dataset != "sbu"].assign(variant="sbu-settings")],
+    summary = summarise(pd.concat([sbu.assign(configuration="paper"),
+                                   sbu.assign(configuration="l1-off"),
+                                   runs[runs.dataset != "sbu"].assign(
+                                       configuration="sbu-settings")],
                                   ignore_index=True))
     fig = plots.plot_ablation(summary)
     alone = [ax for ax in fig.axes if ax.get_title() and "SBU" not in ax.get_title()][0]
@@ -271,9 +272,11 @@ def test_the_claims_figure_has_one_row_per_measured_claim():
                               value=73.0)]
     nan = float("nan")
     table = pd.DataFrame([
-        dict(variant="v", diff=1.0, ours=90.0, ci_low=-0.5, ci_high=2.5, verdict="not reproduced"),
-        dict(variant="v", diff=-0.6, ours=90.9, ci_low=88.8, ci_high=93.0, verdict="reproduced"),
-        dict(variant=None, diff=nan, ours=nan, ci_low=nan, ci_high=nan,
+        dict(configuration="v", diff=1.0, ours=90.0, ci_low=-0.5, ci_high=2.5,
+             verdict="not reproduced"),
+        dict(configuration="v", diff=-0.6, ours=90.9, ci_low=88.8, ci_high=93.0,
+             verdict="reproduced"),
+        dict(configuration=None, diff=nan, ours=nan, ci_low=nan, ci_high=nan,
              verdict="not testable here")])
     fig = plots.plot_claims(table, claims)
     assert len(_by_gid(fig, "ours")) == 2 and len(_by_gid(fig, "interval")) == 2
@@ -284,7 +287,7 @@ def test_the_claims_figure_has_one_row_per_measured_claim():
 
 def test_per_class_heat_map_has_a_cell_per_model_and_class():
     per = pd.DataFrame([
-        dict(dataset="sbu", protocol="5fold", variant="v", model=m, label=m, runs=15,
+        dict(dataset="sbu", protocol="5fold", configuration="v", model=m, label=m, runs=15,
              kicking=80.0 + i, punching=float("nan") if i else 70.0)
         for i, m in enumerate(["lstm", "sta-lstm"])])
     fig = plots.plot_per_class(per)

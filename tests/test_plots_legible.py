@@ -35,9 +35,9 @@ def _fig7_runs():
     for dataset, protocol in (("sbu", "5fold"), ("utkinect", "xsub"), ("ntu60", "xsub")):
         for i, model in enumerate(FIG7_MODELS):
             for fold in range(1, 4):
-                for variant in ("paper", "l1-off", "l1-off-aug"):
+                for configuration in ("paper", "l1-off", "l1-off-aug"):
                     rows.append(dict(dataset=dataset, protocol=protocol, model=model, fold=fold,
-                                     seed=0, variant=variant,
+                                     seed=0, configuration=configuration,
                                      accuracy=0.5 + 0.05 * i + 0.01 * fold))
     return pd.DataFrame(rows)
 
@@ -72,12 +72,12 @@ def test_fig7_one_panel_a_row_at_column_width_labels_clear_of_markers():
         assert _overlapping(ticks, renderer) == []
 
 
-def test_fig7_legend_of_many_variants_stays_within_the_figure():
-    """Seven variants (the committed results had as many): each panel's legend wraps instead of
-    widening the saved figure past its axes (the page would shrink the whole chart), and lists
-    the variants of its own panel only, clear of the panel's title."""
+def test_fig7_legend_of_many_configurations_stays_within_the_figure():
+    """Seven configurations (the committed results had as many): each panel's legend wraps instead
+    of widening the saved figure past its axes (the page would shrink the whole chart), and lists
+    the configurations of its own panel only, clear of the panel's title."""
     runs = _fig7_runs()
-    runs = pd.concat([runs] + [runs[runs["variant"] == "paper"].assign(variant=f"v{i}")
+    runs = pd.concat([runs] + [runs[runs["configuration"] == "paper"].assign(configuration=f"v{i}")
                                for i in range(4)])
     fig = plots.plot_ablation(summarise(runs), pd.DataFrame(
         columns=["table", "dataset", "protocol", "method", "accuracy", "source"]))
@@ -151,7 +151,7 @@ def test_no_text_of_a_figure_is_under_9_pt():
     frame = RNG.normal(size=(30, 3))
     alpha = RNG.dirichlet(np.ones(30), size=12)
     beta = RNG.random(12)
-    per = pd.DataFrame([dict(dataset="sbu", protocol="5fold", variant="paper", model=m,
+    per = pd.DataFrame([dict(dataset="sbu", protocol="5fold", configuration="paper", model=m,
                              label=m, runs=5, **{f"class {c}": 100 * RNG.random()
                                                  for c in range(8)}) for m in FIG7_MODELS])
     figures = {

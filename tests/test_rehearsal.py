@@ -70,10 +70,10 @@ def test_a_small_rehearsal_runs_the_whole_path_and_marks_its_rows(tmp_path):
     out = tmp_path / "out.json"
     assert main(["bench", "--ntu-rehearsal", "60", "--rehearsal-dir", str(tmp_path / "r"),
                  "--data-root", str(data), "--device", "cpu", "--models", "lstm",
-                 "--recipe", "r1-view-gain-swap-t32", "--json", str(out)]) == 0
+                 "--config", "r1-view-gain-swap-t32", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["kind"] == rehearsal.KIND and doc["files"] == 60
-    assert doc["variant"] == "rehearsal-r1-view-gain-swap-t32"
+    assert doc["configuration"] == "rehearsal-r1-view-gain-swap-t32"
     assert {r["protocol"] for r in doc["runs"]} == {"xsub", "xview"}
     assert all(r["seq_per_s"] > 0 and r["full_epoch_s"] > 0 for r in doc["runs"])
     assert doc["cache"]["peak_rss_mb"] > 0 and doc["full"]["files"] == 56_880
@@ -90,4 +90,4 @@ def test_bad_rehearsal_options_are_refused(capsys):
     assert "--ntu-rehearsal" in capsys.readouterr().err
     assert main(["bench", "--ntu-rehearsal", "10", "--grid"]) == 2
     assert main(["bench", "--ntu-rehearsal", "10", "--models", "hcn"]) == 2
-    assert main(["bench", "--ntu-rehearsal", "10", "--recipe", "nope"]) == 2
+    assert main(["bench", "--ntu-rehearsal", "10", "--config", "nope"]) == 2

@@ -98,22 +98,23 @@ def test_paired_with_sta_lstm_on_common_runs():
     assert report.paired(None, report.CSTA_MODELS).empty
 
 
-def test_paired_within_a_variant_or_against_a_named_one():
+def test_paired_within_a_configuration_or_against_a_named_one():
     sta = synthetic_runs(models=("sta-lstm",), seeds=(0,))
-    df = pd.concat([sta.assign(variant="paper"),
-                    sta.assign(variant="l1-off", accuracy=sta["accuracy"] + 0.1),
+    df = pd.concat([sta.assign(configuration="paper"),
+                    sta.assign(configuration="l1-off", accuracy=sta["accuracy"] + 0.1),
                     synthetic_runs(models=("hcn",), seeds=(0,), base=0.85).assign(
-                        variant="paper")])
+                        configuration="paper")])
     same = report.paired(df, ["hcn"])
-    assert same[["variant", "reference_variant"]].values.tolist() == [["paper", "paper"]]
+    pairs = ["configuration", "reference_configuration"]
+    assert same[pairs].values.tolist() == [["paper", "paper"]]
     assert same["diff"].iloc[0] == pytest.approx(5.0)
-    other = report.paired(df, ["hcn"], reference_variant="l1-off")
-    assert other[["variant", "reference_variant"]].values.tolist() == [["paper", "l1-off"]]
+    other = report.paired(df, ["hcn"], reference_configuration="l1-off")
+    assert other[pairs].values.tolist() == [["paper", "l1-off"]]
     assert other["diff"].iloc[0] == pytest.approx(-5.0) and other["wins"].iloc[0] == 0
     shown = report.format_paired(other)
     assert shown["Model"].iloc[0] == "HCN (paper)"
     assert shown["Reference"].iloc[0] == "STA-LSTM (l1-off)"
-    assert report.paired(df, ["hcn"], reference_variant="none").empty
+    assert report.paired(df, ["hcn"], reference_configuration="none").empty
 
 
 def test_mcnemar_exact_against_hand_computed_binomial_tails():
@@ -186,11 +187,11 @@ def test_summarise_mean_std_over_folds_and_seeds():
 
 
 def test_a_grid_still_running_is_not_set_against_the_paper():
-    """STA-LSTM's rows of a variant on 4 of the 5 folds (a grid still running) keep their mean
+    """STA-LSTM's rows of a configuration on 4 of the 5 folds (a grid still running) keep their mean
     and runs, but get no difference to the paper's 91.51 and say "running"."""
     lit = report.load_literature(REPO / "results" / "literature.csv")
-    whole = synthetic_runs(models=("sta-lstm",)).assign(variant="paper")
-    running = whole[whole["fold"] < 5].assign(variant="new")
+    whole = synthetic_runs(models=("sta-lstm",)).assign(configuration="paper")
+    running = whole[whole["fold"] < 5].assign(configuration="new")
     table = report.compare(report.summarise(pd.concat([whole, running])), lit)
     assert table["whole"].tolist() == [True, False] and table["paper"].tolist() == [91.51] * 2
     assert not np.isnan(table["diff"].iloc[0]) and np.isnan(table["diff"].iloc[1])
@@ -199,7 +200,7 @@ def test_a_grid_still_running_is_not_set_against_the_paper():
     assert shown["Difference (pp)"].iloc[1] == "—"
     a_seed_short = whole.drop(whole.index[-1])  # fold 5 has one seed of the two
     assert not report.summarise(a_seed_short)["whole"].iloc[0]
-    one_seed = whole[whole["seed"] == 0].assign(variant="new")  # every fold, seed 0 so far
+    one_seed = whole[whole["seed"] == 0].assign(configuration="new")  # every fold, seed 0 so far
     assert report.summarise(pd.concat([whole, one_seed]))["whole"].tolist() == [True, False]
 
 
@@ -287,18 +288,18 @@ def test_missing_notes_name_the_command():
     assert "`NTU/`" in note
 
 
-def test_validation_choice_averages_the_models_every_variant_has():
+def test_validation_choice_averages_the_models_every_configuration_has():
     runs = []
-    for variant, accs in (("paper", {"lstm": 0.7, "sta-lstm": 0.5, "ta-lstm": 0.9}),
+    for configuration, accs in (("paper", {"lstm": 0.7, "sta-lstm": 0.5, "ta-lstm": 0.9}),
                           ("l1-off", {"lstm": 0.8, "sta-lstm": 0.7})):
         for model, acc in accs.items():
             for fold in (1, 2):
                 runs.append(dict(dataset="sbu", protocol=f"5fold:val{fold % 5 + 1}",
-                                 variant=variant, model=model, fold=fold, seed=0,
+                                 configuration=configuration, model=model, fold=fold, seed=0,
                                  accuracy=acc + 0.01 * fold))
     val = report.summarise_validation(pd.DataFrame(runs))
     assert set(val["protocol"]) == {"5fold"} and set(val["runs"]) == {2}
-    choice = report.validation_choice(val).set_index("variant")
+    choice = report.validation_choice(val).set_index("configuration")
     # ta-lstm ran only with the paper's settings: not part of the comparison
     assert choice.loc["paper", "models"] == 2
     assert choice.loc["paper", "mean"] == pytest.approx(61.5)
@@ -307,7 +308,7 @@ def test_validation_choice_averages_the_models_every_variant_has():
     assert report.validation_choice(report.summarise_validation(None)).empty
     shown = report.format_choice(report.validation_choice(val))
     assert shown.to_dict("list") == {
-        "Dataset": ["SBU", "SBU"], "Variant": ["paper", "l1-off"], "Models averaged": [2, 2],
+        "Dataset": ["SBU", "SBU"], "Configuration": ["paper", "l1-off"], "Models averaged": [2, 2],
         "Mean validation accuracy (%)": ["61.50", "76.50"], "Chosen": ["", "yes"]}
 
 
@@ -359,7 +360,7 @@ def test_per_class_counts_each_run_by_the_class_of_its_test_sequences(tmp_path):
               "protocols": {"5fold": {1: np.array([0, 0, 1, 2]), 2: np.array([1, 1, 0, 0])}}}
     df = synthetic_runs(models=("lstm",), folds=2, seeds=(0,))
     df = pd.concat([df, synthetic_runs(models=("linear",), folds=1, seeds=(0,))])
-    df["variant"] = "r1"
+    df["configuration"] = "r1"
     df["test_correct"] = ["1011", "0110", ""]  # lstm folds 1 and 2; linear has none
     table = report.per_class(df, labels)
     assert list(table["model"]) == ["lstm"] and table["runs"].tolist() == [2]
@@ -381,11 +382,11 @@ def test_per_class_counts_each_run_by_the_class_of_its_test_sequences(tmp_path):
     assert back["a"].tolist() == [pytest.approx(50.0)]
     assert report.load_per_class("utkinect", tmp_path) is None
     (tmp_path / "sbu" / "per_class.csv").write_text("model,a\nlstm,50\n")
-    with pytest.raises(FormatError, match="missing dataset, protocol, variant, label, runs"):
+    with pytest.raises(FormatError, match="missing dataset, protocol, configuration, label, runs"):
         report.load_per_class("sbu", tmp_path)
 
 
-def test_variant_settings_name_sbu_settings_where_the_paper_gives_none():
+def test_configuration_settings_name_sbu_settings_where_the_paper_gives_none():
     """A run at the defaults is at the paper's settings on SBU, at its SBU settings on UTKinect
     (the paper gives none there): the settings table says which."""
     from dataclasses import asdict
@@ -393,19 +394,19 @@ def test_variant_settings_name_sbu_settings_where_the_paper_gives_none():
     from stalib.config import TrainConfig
 
     rows = []
-    for dataset, variant in (("sbu", "paper"), ("utkinect", "sbu-settings")):
+    for dataset, configuration in (("sbu", "paper"), ("utkinect", "sbu-settings")):
         df = synthetic_runs(dataset=dataset, models=("lstm",), folds=1, seeds=(0,))
-        df["variant"] = variant
+        df["configuration"] = configuration
         df["params"] = json.dumps({"train": asdict(TrainConfig(dataset=dataset))})
         rows.append(df)
-    got = report.variant_settings(pd.concat(rows))
+    got = report.configuration_settings(pd.concat(rows))
     assert dict(zip(got["dataset"], got["settings"], strict=True)) == {
         "sbu": "the paper's", "utkinect": "the paper's SBU settings"}
 
 
 def test_rerun_agreement_counts_runs_that_predict_alike(tmp_path):
     runs = synthetic_runs(models=("sta-lstm",), folds=2, seeds=(0,)).assign(
-        variant="r1", test_correct=["1101", "0111"])
+        configuration="r1", test_correct=["1101", "0111"])
     write_cv(tmp_path, runs)
     reruns = runs.assign(git_commit="def456")
     reruns.loc[1, ["accuracy", "test_correct"]] = [runs.loc[1, "accuracy"] - 0.25, "0011"]
@@ -425,7 +426,7 @@ def test_rerun_agreement_counts_runs_that_predict_alike(tmp_path):
 
 
 def test_a_rerun_without_its_recorded_row_is_an_error(tmp_path):
-    runs = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(variant="r1")
+    runs = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(configuration="r1")
     with pytest.raises(FormatError, match="has no recorded row"):
         report.rerun_agreement(runs.iloc[:0], runs.assign(seed=5, source_file="x.csv"))
 
@@ -435,7 +436,7 @@ def test_a_portable_rerun_is_set_beside_the_portable_row_of_its_run(tmp_path):
     the portable row, not the other, and says where each was recorded."""
     portable = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
     old = synthetic_runs(models=("lstm",), folds=1, seeds=(0,)).assign(
-        variant="r1", test_correct="cwcw", determinism="unrecorded", accuracy=0.5)
+        configuration="r1", test_correct="cwcw", determinism="unrecorded", accuracy=0.5)
     new = old.assign(determinism=portable, test_correct="cccw", accuracy=0.75,
                      timestamp="2026-12-03T10:00:00Z",
                      versions='{"cpu": "CPU A, AVX2"}')
@@ -458,13 +459,13 @@ def test_epoch_pick_table_sets_the_final_model_beside_the_best_epoch(tmp_path):
     in the file's mode; the mean row averages the folds."""
     portable = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
     doc = {"kind": "stalib-epoch-pick", "dataset": "sbu", "protocol": "5fold", "model": "hcn",
-           "variant": "r1", "seed": 0, "determinism": portable, "folds": [
+           "configuration": "r1", "seed": 0, "determinism": portable, "folds": [
                {"fold": 1, "n_test": 4, "final": 0.5, "test_correct": "ccww", "best": 0.75,
                 "best_epoch": 3, "curve": [0.25, 0.5, 0.75, 0.5]},
                {"fold": 2, "n_test": 4, "final": 1.0, "test_correct": "cccc", "best": 1.0,
                 "best_epoch": 2, "curve": [0.5, 1.0]}]}
     recorded = synthetic_runs(models=("hcn",), folds=2, seeds=(0,)).assign(
-        variant="r1", determinism=[portable, "unrecorded"], test_correct=["ccww", "cccc"])
+        configuration="r1", determinism=[portable, "unrecorded"], test_correct=["ccww", "cccc"])
     table = report.epoch_pick_table(doc, recorded)
     assert table["same as its recorded row"].tolist() == ["yes", "no row", ""]
     assert table["gain (points)"].tolist() == [25.0, 0.0, 12.5]

@@ -9,7 +9,7 @@ from stalib import report
 
 def test_paper_value_bullets_name_each_model_once():
     table = pd.DataFrame([
-        dict(dataset="sbu", protocol="5fold", variant=v, label=label, paper_source=src)
+        dict(dataset="sbu", protocol="5fold", configuration=v, label=label, paper_source=src)
         for v in ("paper", "l1-off", "l1-off-aug")
         for label, src in (("STA-LSTM", "Song et al., AAAI 2017, Table 1"),
                            ("HCN", "Li et al., IJCAI 2018"))])

@@ -11,7 +11,7 @@ PORTABLE = "portable cpu isa=AVX2 threads=1 cbwr=AVX2,STRICT"
 
 
 def _row(fold, mode, acc=0.5, correct="cw", model="lstm"):
-    return {"dataset": "sbu", "protocol": "5fold", "variant": "v", "model": model,
+    return {"dataset": "sbu", "protocol": "5fold", "configuration": "v", "model": model,
             "fold": fold, "seed": 0, "accuracy": acc, "train_accuracy": 1.0,
             "test_correct": correct, "determinism": mode}
 

@@ -11,7 +11,7 @@ from stalib.report import pooled
 from stalib.results import RIGHT, WRONG
 
 
-def _rows(dataset, protocol, variant, accs, folds=1, n_test=100, seed_shift=0.0):
+def _rows(dataset, protocol, configuration, accs, folds=1, n_test=100, seed_shift=0.0):
     """Rows of models ``accs`` ({model: accuracy}) at every fold and seed, with test_correct."""
     out = []
     rng = np.random.default_rng(0)
@@ -19,7 +19,8 @@ def _rows(dataset, protocol, variant, accs, folds=1, n_test=100, seed_shift=0.0)
         for fold in range(1, folds + 1):
             for seed in pooled.SEEDS:
                 right = rng.random(n_test) < acc + seed_shift * seed
-                out.append(dict(dataset=dataset, protocol=protocol, variant=variant, model=model,
+                out.append(dict(dataset=dataset, protocol=protocol, configuration=configuration,
+                                model=model,
                                 fold=fold, seed=seed, accuracy=right.mean(), n_test=n_test,
                                 n_train=4 * n_test, test_correct="".join(
                                     RIGHT if r else WRONG for r in right)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stalib.config import RECIPES
+from stalib.config import CONFIGURATIONS
 from stalib.report.selection import (
     DATASETS,
     FAMILIES,
@@ -25,7 +25,7 @@ def _rows(acc: dict) -> dict[str, pd.DataFrame]:
     out = {}
     for dataset, protocol in DATASETS.items():
         out[dataset] = pd.DataFrame([
-            {"variant": c, "model": m, "protocol": f"{protocol}:val{j}", "seed": s,
+            {"configuration": c, "model": m, "protocol": f"{protocol}:val{j}", "seed": s,
              "accuracy": acc[(c, dataset)]}
             for c in FAM.candidates for m in FAM.probes for j in range(1, 6) for s in SEEDS])
     return out
@@ -51,7 +51,8 @@ def test_nothing_is_chosen_while_a_run_is_missing():
 
 def test_every_candidate_is_a_named_configuration():
     for family in FAMILIES.values():
-        assert set(family.candidates) <= set(RECIPES) and set(family.probes) <= set(family.models)
+        assert set(family.candidates) <= set(CONFIGURATIONS)
+        assert set(family.probes) <= set(family.models)
 
 
 def test_the_score_table_shows_runs_missing_and_the_choice():
@@ -59,7 +60,7 @@ def test_the_score_table_shows_runs_missing_and_the_choice():
     rows = _rows(acc)
     val = pd.concat([df.assign(dataset=d) for d, df in rows.items()], ignore_index=True)
     fig7 = FAMILIES["fig7"]
-    val = val[val["variant"] == "a"].assign(variant=fig7.candidates[0])
+    val = val[val["configuration"] == "a"].assign(configuration=fig7.candidates[0])
     shown = format_scores(val)
     first = shown[shown["Candidate"] == fig7.candidates[0]].iloc[0]
     assert first["SBU 5fold"] == "90.00 · 90.00" and first["Score"] == "90.00"

@@ -15,12 +15,12 @@ import nbformat
 import pytest
 
 from stalib import cli
-from stalib.config import RECIPES
+from stalib.config import CONFIGURATIONS
 from stalib.errors import ConfigError
 from stalib.report import reproduce as rp
 
-GAIN = {"variant": "r1-view-gain", **RECIPES["r1-view-gain"]}
-VIEW = RECIPES["r1-view"]
+GAIN = {"configuration": "r1-view-gain", **CONFIGURATIONS["r1-view-gain"]}
+VIEW = CONFIGURATIONS["r1-view"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -143,7 +143,7 @@ time.sleep(1)
 (res / 'tables').mkdir(parents=True, exist_ok=True)
 (res / 'tables' / f'{name}.txt').write_text(str(threads))
 append_record(res / 'sbu' / 'cv.csv', RunRecord(
-    dataset='sbu', protocol='5fold', variant='v', model=name, fold=1, seed=0, accuracy=0.5,
+    dataset='sbu', protocol='5fold', configuration='v', model=name, fold=1, seed=0, accuracy=0.5,
     train_accuracy=1.0, n_test=1, n_train=1, iterations=1, wall_time_s=0.0, device='cpu',
     git_commit='x', timestamp='t', params='{}', versions='{}'))
 """
@@ -354,14 +354,14 @@ def test_the_grid_is_consistent():
         assert len(job.outputs) == len(set(job.outputs)), job.name
         for o in job.outputs:
             owners.setdefault(o, []).append(job.name)
-    # the only outputs two jobs share are the results files, one per dataset, which the Fig. 7
-    # jobs (one per variant, and the long grids) and the CSTA job of that dataset append to
+    # the only outputs two jobs share are the results files, one per dataset, which the Fig. 7 jobs
+    # (one per configuration, and the long grids) and the CSTA job of that dataset append to
     shared = {o: sorted(j) for o, j in owners.items() if len(j) > 1}
-    # (a dataset that chose nothing has no paper-settings jobs: the chosen variants only)
+    # (a dataset that chose nothing has no paper-settings jobs: the chosen configurations only)
     assert shared == {f"{ds}/cv.csv": sorted(
         ([] if ds in rp.OUT_OF_SAMPLE else [f"csta-{s}", f"fig7-{s}"])
-        + [f"fig7-{s}-{o['variant']}" for o in rp.VALIDATED.get(ds, [])]
-        + [f"csta-{s}-{e['options']['variant']}" for e in rp.CSTA_VALIDATED.get(ds, [])]
+        + [f"fig7-{s}-{o['configuration']}" for o in rp.VALIDATED.get(ds, [])]
+        + [f"csta-{s}-{e['options']['configuration']}" for e in rp.CSTA_VALIDATED.get(ds, [])]
         + [f"fig7-{name}" for name, g in rp.LONG_GRIDS.items() if g["dataset"] == ds])
         for ds, s in rp.SHORT.items()}
     # besides them, only the per-class summary of the errors job, which it replaces whole
@@ -377,9 +377,9 @@ def test_the_grid_is_consistent():
     assert rp.get_job("fig7-sbu").command == "stalib reproduce --only fig7-sbu"
 
 
-def test_recipe_variants_are_jobs_and_run_one_epoch_when_quick():
-    """Issue 12's recipe: the Fig. 7 grid of SBU and UTKinect at ``r1-view-gain``, the CSTA grid
-    at ``r1-view`` against it; a quick run trains one epoch of each (the reference too), so
+def test_configuration_configurations_are_jobs_and_run_one_epoch_when_quick():
+    """Issue 12's configuration: the Fig. 7 grid of SBU and UTKinect at ``r1-view-gain``, the CSTA
+    grid at ``r1-view`` against it; a quick run trains one epoch of each (the reference too), so
     that its STA-LSTM is the one the quick Fig. 7 job trained."""
     fig7 = rp.get_job("fig7-sbu-r1-view-gain")
     assert fig7.parameters["options"] == GAIN
@@ -389,7 +389,7 @@ def test_recipe_variants_are_jobs_and_run_one_epoch_when_quick():
     assert fig7.parameters["options"]["epochs"] == 150  # the job itself is untouched
     assert "chosen on SBU validation" in rp.get_job("fig7-utkinect-r1-view-gain").description
     csta = rp.get_job("csta-sbu-r1-view").effective_parameters(True)
-    assert csta["options"] == {"variant": "r1-view", **VIEW, "epochs": rp.QUICK_EPOCHS}
+    assert csta["options"] == {"configuration": "r1-view", **VIEW, "epochs": rp.QUICK_EPOCHS}
     assert csta["reference_options"] == quick["options"]
     att = rp.get_job("attention-sbu-r1-view-gain").effective_parameters(True)
     assert att["options"]["epochs"] == rp.QUICK_EPOCHS
@@ -402,9 +402,9 @@ def test_the_grid_of_the_issue():
                               "sta-lstm"]
     assert (fig7["protocols"], fig7["seeds"], fig7["folds"]) == (["5fold"], [0, 1, 2], "all")
     assert (fig7["n1"], fig7["n2"]) == (1000, 500)
-    # the validated variant: the same grid, its settings named and recorded in the options
+    # the validated configuration: the same grid, its settings named and recorded in the options
     l1 = rp.get_job("fig7-sbu-l1-off").parameters
-    assert l1["options"] == {"variant": "l1-off", "lambda3": 0.0}
+    assert l1["options"] == {"configuration": "l1-off", "lambda3": 0.0}
     assert {k: v for k, v in l1.items() if k not in ("options", "figure")} == {
         k: v for k, v in fig7.items() if k != "figure"}
     assert (fig7["figure"], l1["figure"]) == ("figures/fig7-sbu.png",
@@ -414,18 +414,19 @@ def test_the_grid_of_the_issue():
     assert csta["models"] == ["hcn", "hcn-joint", "hcn-frame", "csta-cnn"]
     assert csta["seeds"] == [0, 1, 2] and csta["action"] == "kicking"
     assert csta["figure"] == "figures/csta-sbu-coupled.png" and "reference_options" not in csta
-    # the CSTA variant chosen on validation folds, against STA-LSTM's chosen Fig. 7 variant
+    # the CSTA configuration chosen on validation folds, against STA-LSTM's chosen Fig. 7
+    # configuration
     aug = rp.get_job("csta-sbu-aug")
-    assert aug.parameters["options"] == {"variant": "aug", "augment_rotation": 30.0,
+    assert aug.parameters["options"] == {"configuration": "aug", "augment_rotation": 30.0,
                                          "augment_scale": 0.1}
     assert aug.parameters["reference_options"] == rp.VALIDATED["sbu"][1]
-    assert aug.parameters["reference_options"]["variant"] == "l1-off-aug"
+    assert aug.parameters["reference_options"]["configuration"] == "l1-off-aug"
     assert aug.outputs == ("sbu/cv.csv", "figures/csta-sbu-aug-coupled.png")
     assert aug.parameters["figure"] == aug.outputs[1]
     assert {k: v for k, v in aug.parameters.items()
             if k not in ("options", "reference_options", "figure")} == {
         k: v for k, v in csta.items() if k != "figure"}
-    # it draws the STA-LSTM of that variant: the Fig. 7 job that trains it runs first
+    # it draws the STA-LSTM of that configuration: the Fig. 7 job that trains it runs first
     assert names_before("csta-sbu-aug").issuperset({"fig7-sbu-l1-off-aug"})
     utk = rp.get_job("fig7-utkinect")  # cross-subject: one fold, so all six models
     assert utk.parameters["models"] == list(rp.FIG7_MODELS)
@@ -444,7 +445,7 @@ def test_the_grid_of_the_issue():
     # UTKinect, kept out of development, runs SBU's last choices: HCN's r1-view against
     # STA-LSTM's r1-view-gain
     utk_csta = rp.get_job("csta-utkinect-r1-view")
-    assert utk_csta.parameters["options"] == {"variant": "r1-view", **VIEW}
+    assert utk_csta.parameters["options"] == {"configuration": "r1-view", **VIEW}
     assert utk_csta.parameters["reference_options"] == GAIN
     assert utk_csta.chain == rp.get_job("fig7-utkinect-r1-view-gain").chain
     for name in ("fig7-ntu", "csta-ntu"):
@@ -458,7 +459,7 @@ def test_the_grid_of_the_issue():
     assert (attention.parameters["folds"], attention.parameters["seeds"]) == ([1], [0])
     # the attention job reads the STA-LSTM of the Fig. 7 grid: it runs after it
     assert names_before("attention-sbu").issuperset({"fig7-sbu"})
-    # and the validated variant's attention reads that variant's STA-LSTM
+    # and the validated configuration's attention reads that configuration's STA-LSTM
     validated = rp.get_job("attention-sbu-l1-off")
     assert validated.parameters["options"] == rp.VALIDATED["sbu"][0]
     assert rp.get_job("attention-sbu-l1-off-aug").parameters["options"]["augment_rotation"] == 30
@@ -477,7 +478,7 @@ def names_before(name: str) -> set[str]:
 APPEND_BODY = """
 import pathlib
 from stalib.results import RunRecord, append_record
-rec = RunRecord(dataset='sbu', protocol='5fold', variant='paper', model=model, fold=1, seed=0,
+rec = RunRecord(dataset='sbu', protocol='5fold', configuration='paper', model=model, fold=1, seed=0,
                 accuracy=0.5, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
                 wall_time_s=0.0, device='cpu', git_commit='x', timestamp='t', params='{}',
                 versions='{}')
@@ -491,7 +492,8 @@ out.write_text(runs_root)
 def record(model: str, accuracy: float = 0.5):
     from stalib.results import RunRecord
 
-    return RunRecord(dataset="sbu", protocol="5fold", variant="paper", model=model, fold=1, seed=0,
+    return RunRecord(dataset="sbu", protocol="5fold", configuration="paper", model=model, fold=1,
+                     seed=0,
                      accuracy=accuracy, train_accuracy=0.5, n_test=1, n_train=1, iterations=1,
                      wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
                      versions="{}")

@@ -1,5 +1,5 @@
-"""Results records: every row says how it was made; concurrent writers never lose or break rows;
-a duplicate key is refused unless replacing is asked for; a variant holds one configuration."""
+"""Results records: every row says how it was made; concurrent writers never lose or break rows; a
+duplicate key is refused unless replacing is asked for; a configuration holds one configuration."""
 
 from __future__ import annotations
 
@@ -24,9 +24,12 @@ from stalib.results import (
     RunRecord,
     append_record,
     git_commit,
+    merge_results,
     package_versions,
     read_records,
 )
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def _toy():
@@ -91,11 +94,11 @@ def test_a_row_names_the_code_that_trained_it_and_marks_a_mix(monkeypatch):
     assert results.run_commit() == "a" * 40 + results.MIXED
 
 
-def record(seed: int, accuracy: float = 0.5, fold: int = 1, variant: str = "paper",
+def record(seed: int, accuracy: float = 0.5, fold: int = 1, configuration: str = "paper",
            params: str | None = None) -> RunRecord:
     return RunRecord(
-        dataset="sbu", protocol="5fold", variant=variant, model="lstm", fold=fold, seed=seed,
-        accuracy=accuracy,
+        dataset="sbu", protocol="5fold", configuration=configuration, model="lstm", fold=fold,
+        seed=seed, accuracy=accuracy,
         train_accuracy=1.0, n_test=10, n_train=40, iterations=3, wall_time_s=1.5, device="cpu",
         git_commit="0" * 40, timestamp="2026-01-01T00:00:00Z",
         params=params or json.dumps({"note": 'commas, "quotes"\nand a newline', "seed": seed}),
@@ -162,39 +165,89 @@ def test_a_duplicate_key_is_refused_unless_replacing(tmp_path):
 
 
 def _params(**train) -> str:
-    return json.dumps({"train": TrainConfig(dataset="sbu", model="lstm", **train).to_dict()})
+    return json.dumps({"train": TrainConfig(dataset="sbu", model="lstm", **train).to_dict()},
+                      sort_keys=True)
 
 
-def test_a_variant_holds_one_configuration(tmp_path):
+def test_a_configuration_holds_one_configuration(tmp_path):
     path = tmp_path / "cv.csv"
     append_record(path, record(0, params=_params(seed=0)))
     append_record(path, record(1, params=_params(seed=1, device="cpu")))  # same settings
     before = path.read_bytes()
-    with pytest.raises(StalibError, match=r"variant 'paper' of lstm .* other settings .*"
-                                          r"lambda3=0.0.*--variant NAME"):
+    with pytest.raises(StalibError, match=r"configuration 'paper' of lstm .* other settings .*"
+                                          r"lambda3=0.0.*another `configuration` name"):
         append_record(path, record(2, params=_params(seed=2, lambda3=0.0)))
     assert path.read_bytes() == before
-    # filed under its own variant it sits beside the paper's rows, same fold and seed
-    append_record(path, record(0, variant="l1-off", params=_params(lambda3=0.0)))
+    # filed under its own configuration it sits beside the paper's rows, same fold and seed
+    append_record(path, record(0, configuration="l1-off",
+                               params=_params(lambda3=0.0, configuration="l1-off")))
     rows = read_records(path)
-    assert [(r["variant"], r["seed"]) for r in rows] == [("l1-off", "0"), ("paper", "0"),
+    assert [(r["configuration"], r["seed"]) for r in rows] == [("l1-off", "0"), ("paper", "0"),
                                                          ("paper", "1")]
 
 
-def test_files_written_before_variants_are_read_with_their_variant(tmp_path):
+def test_files_written_before_configurations_are_read_with_their_configuration(tmp_path):
     path = tmp_path / "cv.csv"
     append_record(path, record(0, params=_params()))
-    append_record(path, record(1, variant="custom", params=_params(seed=1, n1=5)))
+    append_record(path, record(1, configuration="custom", params=_params(seed=1, n1=5)))
     old = [line.split(",", 3) for line in path.read_text().splitlines()]
-    assert old[0][2] == "variant"
+    assert old[0][2] == "configuration"
     # drop the column: the layout of files made before it existed
     path.write_text("\n".join(",".join(f[:2] + f[3:]) for f in old) + "\n")
-    assert "variant" not in path.read_text().splitlines()[0]
+    assert "configuration" not in path.read_text().splitlines()[0]
     rows = read_records(path)
-    assert [(r["seed"], r["variant"]) for r in rows] == [("1", "custom"), ("0", "paper")]
+    assert [(r["seed"], r["configuration"]) for r in rows] == [("1", "custom"), ("0", "paper")]
     append_record(path, record(2, params=_params(seed=2)))  # rewritten with the column
-    assert path.read_text().splitlines()[0].split(",")[2] == "variant"
-    assert [r["variant"] for r in read_records(path)] == ["custom", "paper", "paper"]
+    assert path.read_text().splitlines()[0].split(",")[2] == "configuration"
+    assert [r["configuration"] for r in read_records(path)] == ["custom", "paper", "paper"]
+
+
+def _as_stalib_0_1_0(path: Path) -> None:
+    """Rewrite the results file ``path`` as stalib 0.1.0 wrote it: its column and the field of each
+    row's recorded settings named ``variant``."""
+    rows = list(csv.DictReader(path.open()))
+    for row in rows:
+        row["variant"] = row.pop("configuration")
+        params = json.loads(row["params"])
+        params["train"]["variant"] = params["train"].pop("configuration")
+        row["params"] = json.dumps(params, sort_keys=True)
+    names = [("variant" if c == "configuration" else c) for c in COLUMNS]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_a_file_of_stalib_0_1_0_reads_and_merges_under_todays_names(tmp_path):
+    path, dest = tmp_path / "old" / "sbu" / "cv.csv", tmp_path / "new" / "sbu" / "cv.csv"
+    append_record(path, record(0, configuration="l1-off",
+                               params=_params(lambda3=0.0, configuration="l1-off")))
+    append_record(path, record(1, params=_params(seed=1)))
+    today = read_records(path)
+    _as_stalib_0_1_0(path)
+    assert path.read_text().startswith("dataset,protocol,variant,")
+    assert '""variant"": ""l1-off""' in path.read_text()
+    assert read_records(path) == today  # read in today's names, params as written today
+    ((_, _, added, there),) = merge_results([tmp_path / "old"], tmp_path / "new")
+    assert (added, there) == (2, 0)
+    assert read_records(dest) == today
+    append_record(path, record(2, params=_params(seed=2)))  # rewritten in today's names
+    assert path.read_text().startswith("dataset,protocol,configuration,")
+    assert "variant" not in path.read_text()
+
+
+def test_the_committed_results_use_todays_names():
+    """The committed results files were converted when ``variant`` became ``configuration``: their
+    header and every row's recorded settings say ``configuration``."""
+    files = sorted(RESULTS.glob("**/*.csv"))
+    assert len(files) >= 8
+    for path in files:
+        header = path.read_text().split("\n", 1)[0].split(",")
+        assert "variant" not in header, path
+        if "params" in header:
+            for row in csv.DictReader(path.open()):
+                train = json.loads(row["params"]).get("train", {})
+                assert "variant" not in train, path
 
 
 def test_validation_runs_go_to_their_own_file(tmp_path, one_thread):
@@ -202,19 +255,20 @@ def test_validation_runs_go_to_their_own_file(tmp_path, one_thread):
 
     cfg = TrainConfig(dataset="npz:toy.npz", model="lstm", fold=1, val_fold=2, seed=0, n1=1,
                       n2=1, batch_size=4, device="cpu", model_overrides={"hidden": 4},
-                      variant="tiny")
+                      configuration="tiny")
     run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results", progress=False,
                    data=_toy())
     assert not (tmp_path / "results" / "npz-toy" / "cv.csv").exists()
     (row,) = read_records(tmp_path / "results" / "npz-toy" / "validation.csv")
-    assert (row["protocol"], row["variant"], row["fold"]) == ("5fold:val2", "tiny", "1")
+    assert (row["protocol"], row["configuration"], row["fold"]) == ("5fold:val2", "tiny", "1")
 
 
 def test_a_column_this_version_does_not_know_is_never_dropped(tmp_path):
     """A file with a column written by a newer stalib: appending to it is refused, and the file
     is left as it was (an older checkout once dropped every row's test_correct this way)."""
     path = tmp_path / "cv.csv"
-    rec = RunRecord(dataset="sbu", protocol="5fold", variant="v", model="lstm", fold=1, seed=0,
+    rec = RunRecord(dataset="sbu", protocol="5fold", configuration="v", model="lstm", fold=1,
+                    seed=0,
                     accuracy=0.5, train_accuracy=1.0, n_test=1, n_train=1, iterations=1,
                     wall_time_s=0.0, device="cpu", git_commit="x", timestamp="t", params="{}",
                     versions="{}")
@@ -228,12 +282,12 @@ def test_a_column_this_version_does_not_know_is_never_dropped(tmp_path):
     assert path.read_text() == before
 
 
-def test_every_committed_row_of_a_recipe_has_the_recipes_settings():
-    """A row filed under a recipe's name (``--recipe NAME``) was made with that recipe's
-    settings, so ``stalib cv --recipe NAME --resume`` continues the committed grid rather than
-    skipping runs of other settings under the same name (rows of ``r1-view`` of the LSTM family
-    once read eq. (7)'s L1 term as a mean while the recipe did not)."""
-    from stalib.config import RECIPES, recipe_settings
+def test_every_committed_row_of_a_configuration_has_the_configurations_settings():
+    """A row filed under a configuration's name (``--config NAME``) was made with that
+    configuration's settings, so ``stalib cv --config NAME --resume`` continues the committed grid
+    rather than skipping runs of other settings under the same name (rows of ``r1-view`` of the LSTM
+    family once read eq. (7)'s L1 term as a mean while the configuration did not)."""
+    from stalib.config import CONFIGURATIONS, settings_for
     from stalib.results import settings_of_params
 
     root = Path(__file__).resolve().parents[1] / "results"
@@ -242,15 +296,15 @@ def test_every_committed_row_of_a_recipe_has_the_recipes_settings():
         if path.name not in ("cv.csv", "validation.csv"):
             continue
         for i, row in enumerate(read_records(path), start=2):
-            if row["variant"] not in RECIPES:
+            if row["configuration"] not in CONFIGURATIONS:
                 continue
             dataset = json.loads(row["params"])["train"]["dataset"]
             want = TrainConfig(dataset=dataset, model=row["model"],
-                               **recipe_settings(row["variant"], dataset)).deviations()
+                               **settings_for(row["configuration"], dataset)).deviations()
             got = settings_of_params(row["params"], f"{path}, line {i}")
-            assert got == want, f"{path}, line {i}: {row['model']} {row['variant']}"
+            assert got == want, f"{path}, line {i}: {row['model']} {row['configuration']}"
             checked += 1
-    assert checked > 100  # the recipes' grids are committed
+    assert checked > 100  # the configurations' grids are committed
 
 
 def test_pandas_reads_every_committed_test_correct_as_its_string():

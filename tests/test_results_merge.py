@@ -20,7 +20,7 @@ def _folder(root, *records, name="cv.csv"):
 
 
 def _keys(path):
-    return [(r["variant"], r["fold"], r["seed"], r["accuracy"]) for r in read_records(path)]
+    return [(r["configuration"], r["fold"], r["seed"], r["accuracy"]) for r in read_records(path)]
 
 
 def test_new_rows_are_added_and_equal_rows_are_already_there(tmp_path):
@@ -60,11 +60,11 @@ def test_two_sources_disagreeing_with_each_other_are_refused(tmp_path):
     assert not dest.exists()
 
 
-def test_a_variant_keeps_one_configuration_across_machines(tmp_path):
+def test_a_configuration_keeps_one_configuration_across_machines(tmp_path):
     dest = _folder(tmp_path / "results", record(0, params=_params(seed=0)))
     other = _folder(tmp_path / "gpu", record(1, params=_params(seed=1, lambda3=0.0)))
-    with pytest.raises(StalibError, match=r"variant 'paper' of lstm .* other settings .*"
-                                          r"lambda3=0\.0.*rename the variant"):
+    with pytest.raises(StalibError, match=r"configuration 'paper' of lstm .* other settings .*"
+                                          r"lambda3=0\.0.*rename the configuration"):
         merge_results([other], dest)
     assert len(read_records(dest / "sbu" / "cv.csv")) == 1
 

@@ -23,8 +23,8 @@ def test_no_wall_clock_assertions():
 def test_make_test_shows_which_file_runs():
     """`make test` uses pytest's default output (one line per file), not -q's bare dots."""
     make = (REPO / "Makefile").read_text()
-    recipe = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    pytest_line = next(line for line in recipe.splitlines() if "pytest" in line)
+    configuration = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    pytest_line = next(line for line in configuration.splitlines() if "pytest" in line)
     assert " -q" not in pytest_line and "--quiet" not in pytest_line
     pyproject = (REPO / "pyproject.toml").read_text()
     assert not any("-q" in opts for opts in re.findall(r"addopts\s*=\s*(.*)", pyproject))

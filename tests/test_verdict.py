@@ -12,9 +12,10 @@ from stalib.report import verdict
 from stalib.results import RunRecord, write_rows
 
 
-def _row(model, variant, fold, seed, acc, protocol="5fold", correct=""):
+def _row(model, configuration, fold, seed, acc, protocol="5fold", correct=""):
     return asdict(RunRecord(
-        dataset="sbu", protocol=protocol, variant=variant, model=model, fold=fold, seed=seed,
+        dataset="sbu", protocol=protocol, configuration=configuration, model=model, fold=fold,
+        seed=seed,
         accuracy=acc, train_accuracy=1.0, n_test=len(correct) or 50, n_train=200,
         iterations=10, wall_time_s=1.0, device="cpu", git_commit="x", timestamp="t",
         params=json.dumps({"train": {"dataset": "sbu", "model": model}}), versions="{}",
@@ -65,7 +66,7 @@ def test_claims_speak_at_their_family_s_choice_and_get_their_word(tmp_path):
     write_rows(sbu / "cv.csv", test)
     table = _verdict(tmp_path)
     beats = table.loc["STA-LSTM beats the LSTM"]
-    assert beats["variant"] == "good" and beats["runs"] == 10
+    assert beats["configuration"] == "good" and beats["runs"] == 10
     assert beats["diff"] == pytest.approx(100 * np.mean([0.07 + 0.02 * f for f in range(1, 6)]))
     assert beats["ci_low"] > 0 and beats["verdict"] == verdict.REPRODUCED
     assert beats["p_mcnemar"]  # both seeds kept their per-sequence outcomes
@@ -99,11 +100,11 @@ def test_the_committed_verdict_speaks_at_the_recorded_choices():
 
     root = Path(__file__).resolve().parents[1] / "results"
     table = verdict.verdict(root)
-    measured = table[table["variant"].notna()]
+    measured = table[table["configuration"].notna()]
     assert len(measured) >= 10
     for claim, (_, row) in zip(verdict.CLAIMS, table.iterrows(), strict=True):
-        if isinstance(row["variant"], str):
-            assert row["variant"] == catalogue.recorded(claim.model), claim.text
+        if isinstance(row["configuration"], str):
+            assert row["configuration"] == catalogue.recorded(claim.model), claim.text
     rows = table.set_index("claim")
     beats = rows.loc["STA-LSTM beats the LSTM"]
     assert beats["runs"] == 15 and beats["verdict"] == verdict.INCONCLUSIVE
@@ -117,7 +118,7 @@ def test_a_lost_comparison_is_contradicted(tmp_path):
     write_rows(sbu / "cv.csv", rows)
     table = _verdict(tmp_path)
     beats = table.loc["STA-LSTM beats the LSTM"]
-    assert beats["variant"] == "good" and beats["diff"] < 0
+    assert beats["configuration"] == "good" and beats["diff"] < 0
     assert beats["ci_high"] < 0 and beats["verdict"] == verdict.CONTRADICTED
     assert table.loc["STA-LSTM reaches 91.51 % on SBU (5-fold)",
                      "verdict"] == verdict.CONTRADICTED  # folds of 51-55 %: far below
@@ -156,13 +157,13 @@ def test_a_grid_a_seed_short_does_not_speak(tmp_path):
     rows += [_row("sta-lstm", "paper", f, s, 0.5) for f in range(1, 6) for s in (0, 1)]
     write_rows(sbu / "cv.csv", rows)
     target = _verdict(tmp_path).loc["STA-LSTM reaches 91.51 % on SBU (5-fold)"]
-    assert target["verdict"] == verdict.NOT_TESTABLE and target["variant"] is None
+    assert target["verdict"] == verdict.NOT_TESTABLE and target["configuration"] is None
     assert target["why"] == "the test grid at good is not whole yet: sta-lstm 6 of 10 runs"
 
 
 def test_an_ablation_speaks_at_its_family_s_configuration(tmp_path):
-    """SA-LSTM has rows at "old" too; the Fig. 7 family speaks at "good": SA-LSTM is measured
-    there (one recipe for the ablation)."""
+    """SA-LSTM has rows at "old" too; the Fig. 7 family speaks at "good": SA-LSTM is measured there
+    (one configuration for the ablation)."""
     sbu = tmp_path / "sbu"
     sbu.mkdir()
     rows = [_row(m, v, f, 0, a) for f in range(1, 6) for m, v, a in (
@@ -171,11 +172,11 @@ def test_an_ablation_speaks_at_its_family_s_configuration(tmp_path):
     write_rows(sbu / "cv.csv", rows)
     table = _verdict(tmp_path)
     sa = table.loc[verdict.CLAIMS[0].title]
-    assert sa["variant"] == "good" and sa["ours"] == pytest.approx(88.0)
-    assert table.loc["STA-LSTM beats SA-LSTM", "variant"] == "good"
+    assert sa["configuration"] == "good" and sa["ours"] == pytest.approx(88.0)
+    assert table.loc["STA-LSTM beats SA-LSTM", "configuration"] == "good"
 
 
-def test_tried_lists_every_variant_of_a_missed_target(tmp_path):
+def test_tried_lists_every_configuration_of_a_missed_target(tmp_path):
     sbu = tmp_path / "sbu"
     sbu.mkdir()
     test = [{**_row("hcn", v, f, s, a), "train_accuracy": ta} for f in range(1, 6)
@@ -188,7 +189,7 @@ def test_tried_lists_every_variant_of_a_missed_target(tmp_path):
     claim = next(c for c in verdict.CLAIMS if c.model == "hcn" and c.kind == "target")
     t = verdict.tried(claim, verdict.report.load_all_cv(tmp_path),
                       verdict.report.load_all_validation(tmp_path), CHOICES
-                      ).set_index("variant")
+                      ).set_index("configuration")
     assert list(t.index) == ["cnn", "small", "paper"]  # best validation first
     assert t.at["cnn", "chosen"] and not t.at["paper", "chosen"]
     assert t.at["cnn", "val_seeds"] == 2 and t.at["small", "test_runs"] == 0
@@ -204,15 +205,15 @@ def test_levels_read_each_family_s_configuration_and_say_by_how_much(tmp_path):
     test = []
     for fold in range(1, 6):
         for seed in (0, 1):
-            for model, variant, acc in (("sta-lstm", "good", 0.93), ("lstm", "good", 0.90),
+            for model, configuration, acc in (("sta-lstm", "good", 0.93), ("lstm", "good", 0.90),
                                         ("linear", "lin", 0.92), ("hcn", "cnn", 0.95),
                                         ("lstm", "other", 0.99)):  # speaks for no level
-                test.append(_row(model, variant, fold, seed, acc))
+                test.append(_row(model, configuration, fold, seed, acc))
     write_rows(sbu / "cv.csv", test)
     rows = verdict.level_rows(verdict.report.load_all_cv(tmp_path), CHOICES)
     got = {(r["target"][:8], r["model"]): r for r in rows.to_dict("records")}
     lstm = got[("every Fi", "lstm")]
-    assert lstm["variant"] == "good" and lstm["ours"] == pytest.approx(90.0)
+    assert lstm["configuration"] == "good" and lstm["ours"] == pytest.approx(90.0)
     assert lstm["level"] == pytest.approx(92.0) and not lstm["met"]
     assert lstm["gap"] == pytest.approx(-2.0)
     assert got[("every Fi", "sta-lstm")]["met"]

@@ -17,13 +17,13 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 def test_the_committed_verdict_recomputes_from_the_rows():
     kept = pd.read_csv(RESULTS / pooled.SNAPSHOT, keep_default_na=False,
-                       na_values=[""], dtype={"variant": str, "label": str, "protocol": str})
+                       na_values=[""], dtype={"configuration": str, "label": str, "protocol": str})
     now = pooled.snapshot(RESULTS)
     assert list(kept.columns) == pooled.SNAPSHOT_COLUMNS
     assert len(kept) == len(now), "rows were added or removed: run `stalib verdict --write`"
     for col in ("table", "claim", "dataset", "measure"):
         assert list(kept[col]) == list(now[col]), col
-    for col in ("protocol", "variant", "label"):
+    for col in ("protocol", "configuration", "label"):
         assert list(kept[col].fillna("")) == list(now[col].fillna("")), col
     assert list(kept["runs"]) == list(now["runs"])
     for col in ("value", "low", "high"):

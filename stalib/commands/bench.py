@@ -77,7 +77,7 @@ def _rehearse(args) -> dict:
 
     import torch
 
-    from stalib.config import RECIPES
+    from stalib.config import CONFIGURATIONS
     from stalib.data.root import resolve_data_root
     from stalib.report import selection
     from stalib.report.reproduce import execute_notebook, project_root
@@ -86,16 +86,17 @@ def _rehearse(args) -> dict:
     if args.ntu_rehearsal < 1:
         raise ConfigError(f"--ntu-rehearsal must be >= 1 (files to generate), got "
                           f"{args.ntu_rehearsal}")
-    if args.recipe is not None and args.recipe not in RECIPES:
-        raise ConfigError(f"--recipe {args.recipe!r}: expected one of {', '.join(RECIPES)}")
+    if args.config is not None and args.config not in CONFIGURATIONS:
+        raise ConfigError(f"--config {args.config!r}: expected one of "
+                          f"{', '.join(CONFIGURATIONS)}")
     models = list(_names(args.models, rehearsal.MODELS, "--models") or rehearsal.DEFAULT_MODELS)
     device = args.device if args.device != "all" else (
         "cuda" if torch.cuda.is_available() else "cpu")
     root = resolve_data_root(args.data_root)
-    recipe = args.recipe or selection.FAMILIES["fig7"].recorded
+    configuration = args.config or selection.FAMILIES["fig7"].recorded
     with tempfile.TemporaryDirectory(prefix="stalib-rehearsal-") as tmp:
-        doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models, recipe,
-                            execute=lambda params, out: execute_notebook(
+        doc = rehearsal.run(args.rehearsal_dir or tmp, args.ntu_rehearsal, root, models,
+                            configuration, execute=lambda params, out: execute_notebook(
                                 project_root() / "notebooks" / "fig7.ipynb", out, params),
                             device=device)
     if args.note:
@@ -151,7 +152,7 @@ def register(sub) -> None:
     p.add_argument("--rehearsal-dir", default=None, metavar="DIR",
                    help="--ntu-rehearsal: keep the tree, cache, rows and executed notebook here "
                    "(default: a temporary folder, removed after)")
-    p.add_argument("--recipe", default=None, metavar="NAME",
+    p.add_argument("--config", default=None, metavar="NAME",
                    help="--ntu-rehearsal: the named configuration (default: the Fig. 7 "
                    "family's choice on validation)")
     p.set_defaults(func=cmd_bench)

@@ -13,7 +13,7 @@ def register(subparsers) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")
     p.add_argument("--out", required=True, help="the JSON file to write")
     p.add_argument("--label", action="append", default=None,
-                   help="a label per run folder, in order (default: model and variant)")
+                   help="a label per run folder, in order (default: model and configuration)")
     p.set_defaults(func=run)
 
 

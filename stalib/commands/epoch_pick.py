@@ -16,7 +16,7 @@ def register(subparsers) -> None:
         "in the portable mode; never a results row.")
     p.add_argument("--dataset", required=True, help="sbu, utkinect, ...")
     p.add_argument("--model", required=True, help="a model name (stalib train --help)")
-    p.add_argument("--recipe", required=True, help="a named configuration (stalib recipes)")
+    p.add_argument("--config", required=True, help="a named configuration (stalib configs)")
     p.add_argument("--protocol", default=None, help="the dataset's protocol (default: its own)")
     p.add_argument("--folds", default="all", metavar="K,...",
                    help="test folds (default: every fold of the protocol)")
@@ -34,7 +34,7 @@ def run(args) -> int:
     from stalib.config import TrainConfig
     from stalib.tools.epoch_pick import epoch_pick
 
-    cfg = TrainConfig.from_recipe(args.recipe, dataset=args.dataset, model=args.model,
+    cfg = TrainConfig.named(args.config, dataset=args.dataset, model=args.model,
                                   seed=args.seed, protocol=args.protocol)
     folds = None if args.folds == "all" else _int_list(args.folds, "--folds")
     doc = epoch_pick(cfg, folds, args.data_root)

@@ -13,8 +13,8 @@ def register(subparsers) -> None:
         description="Add the rows of SRC/<dataset>/cv.csv and validation.csv to the same files "
         "under --results. A row already there (equal in every column but its wall time and "
         "timestamp: the same run) is skipped; a row that differs from the one of its key, or "
-        "whose variant holds other settings there, is refused with its file and line, and then "
-        "nothing is written. No row is ever replaced.")
+        "whose configuration holds other settings there, is refused with its file and line, and "
+        "then nothing is written. No row is ever replaced.")
     p.add_argument("sources", nargs="+", metavar="SRC", help="results folders to merge")
     p.add_argument("--results", default="results", metavar="DIR",
                    help="the results folder to add them to (default results/)")

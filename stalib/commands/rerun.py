@@ -24,8 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S",
                    help="the seed of the --sample draw (default 0)")
     p.add_argument("--models", default="", metavar="M,...", help="only rows of these models")
-    p.add_argument("--variants", default="", metavar="V,...",
-                   help="only rows of these variants")
+    p.add_argument("--configs", default="", metavar="V,...",
+                   help="only rows of these configurations")
     p.add_argument("--all-modes", action="store_true",
                    help="also draw rows recorded outside the portable mode (before it, or "
                    "--native): to record them again in the mode (with --keep)")
@@ -46,7 +46,7 @@ def run(args) -> int:
     from stalib.tools.rerun import compare, draw, label, missing_settings, rerun_rows
 
     path = Path(args.file)
-    drawn = draw(path, models=_names(args.models), variants=_names(args.variants),
+    drawn = draw(path, models=_names(args.models), configurations=_names(args.configs),
                  sample=args.sample, seed=args.seed, all_modes=args.all_modes)
     if drawn.not_portable:
         print(f"{drawn.not_portable} row(s) not recorded in the portable mode: skipped "

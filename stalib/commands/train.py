@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 from stalib.config import (
+    CONFIGURATIONS,
     PAPER_N1,
     PAPER_N2,
-    RECIPES,
     WEIGHT_DECAY_MODES,
     TrainConfig,
-    check_recipe,
-    recipe_settings,
+    check_configuration,
+    settings_for,
 )
 from stalib.errors import ConfigError, StalibError
 from stalib.workers import add_jobs_option, resolve_jobs
@@ -47,46 +47,46 @@ def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
     return a * n1 + b * n2, f"{a} x N1 + {b} x N2"
 
 
-def _add_recipe_options(p: argparse.ArgumentParser) -> None:
-    """The "training recipe" group of :func:`_add_run_options`: ``--recipe`` and the settings
-    beyond Algorithm 1 (each default None: the recipe's value, else the paper's)."""
-    recipe = p.add_argument_group(
-        "training recipe", "beyond Algorithm 1 (every default is the paper's: none of it)")
-    recipe.add_argument("--recipe", default=None, choices=tuple(RECIPES), metavar="NAME",
-                        help="a named configuration (stalib.config.RECIPES; `stalib recipes` "
-                        "lists them with their settings): " + ", ".join(RECIPES)
-                        + ". Its runs are filed under NAME; a flag beside it wins, and then "
-                        "needs --variant")
-    recipe.add_argument("--schedule", default=None, choices=("staged", "joint"),
+def _add_configuration_options(p: argparse.ArgumentParser) -> None:
+    """The "training configuration" group of :func:`_add_run_options`: ``--config`` and the settings
+    beyond Algorithm 1 (each default None: the configuration's value, else the paper's)."""
+    configuration = p.add_argument_group(
+        "training configuration", "beyond Algorithm 1 (every default is the paper's: none of it)")
+    configuration.add_argument(
+        "--from", dest="base", default=None, choices=tuple(CONFIGURATIONS), metavar="NAME",
+        help="start from a named configuration's settings (`stalib configs` lists them): "
+        + ", ".join(CONFIGURATIONS) + ". A flag beside it wins; the runs are then filed under "
+        "the --config you name")
+    configuration.add_argument("--schedule", default=None, choices=("staged", "joint"),
                         help="staged: the model's schedule (Algorithm 1 for the Fig. 7 models, "
                         "one stage for the CNNs); joint: one stage training every subnetwork "
                         "together for N1+N2 iterations or --epochs")
-    recipe.add_argument("--epochs", type=int, default=None,
+    configuration.add_argument("--epochs", type=int, default=None,
                         help="length of a one-stage schedule in passes over the training set "
                         "(instead of N1+N2 iterations)")
-    recipe.add_argument("--lr-schedule", default=None,
+    configuration.add_argument("--lr-schedule", default=None,
                         choices=("constant", "cosine", "step"),
                         help="learning rate within each stage: constant (paper), cosine decay, "
                         "or step (x0.1 at 1/2 and 3/4)")
-    recipe.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
+    configuration.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
                         help="linear warm-up over this share of each stage's iterations")
-    recipe.add_argument("--weight-decay", type=float, default=None,
+    configuration.add_argument("--weight-decay", type=float, default=None,
                         help="weight decay (default 0); decoupled (AdamW) unless "
                         "--weight-decay-mode l2")
-    recipe.add_argument("--weight-decay-mode", default=None, choices=WEIGHT_DECAY_MODES,
+    configuration.add_argument("--weight-decay-mode", default=None, choices=WEIGHT_DECAY_MODES,
                         help="decoupled: AdamW shrinks the weights by lr x W each step; l2: "
                         "Adam with W x w added to the gradient (torch.optim.Adam's "
                         "weight_decay), a far stronger pull at the same W (default decoupled)")
-    recipe.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
+    configuration.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
                         help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
                         "|w| over the weight matrices")
-    recipe.add_argument("--augment-crop", type=float, default=None, metavar="C",
+    configuration.add_argument("--augment-crop", type=float, default=None, metavar="C",
                         help="crop each training sequence in time to a random window of a share "
                         "in [1-C, 1] of its frames (default 0: off)")
-    recipe.add_argument("--augment-crop-resize", action="store_true", default=None,
+    configuration.add_argument("--augment-crop-resize", action="store_true", default=None,
                         help="with --augment-crop: resample the cropped window back to the "
                         "sequence's length (crop-resize in time) instead of shortening it")
-    recipe.add_argument("--augment-swap", action="store_true", default=None,
+    configuration.add_argument("--augment-swap", action="store_true", default=None,
                         help="two-person data: swap the persons of a training sequence with "
                         "probability 1/2, then put it in the frame of the new person 1 (as "
                         "the preprocessing would have)")
@@ -107,7 +107,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad", action="store_true",
                    help="skip malformed input files, each named in a warning and in the run's "
                    "record, instead of stopping at the first (default: stop with an error); "
-                   "the run then trains on less than the whole dataset and its variant says "
+                   "the run then trains on less than the whole dataset and its configuration says "
                    "so")
     p.add_argument("--n1", type=int, default=PAPER_N1,
                    help=f"Algorithm 1 N1 (default {PAPER_N1}); an STA-LSTM run is "
@@ -124,7 +124,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                        help=f"eq. (7) lambda{i} (default: the paper's NTU value for ntu60, "
                        "its SBU value for every other dataset)")
     p.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (off)")
-    _add_recipe_options(p)
+    _add_configuration_options(p)
     p.add_argument("--augment-rotation", type=float, default=None, metavar="DEGREES",
                    help="turn each training sequence about the vertical axis by a random angle "
                    "up to this (default 0: off, as in the paper)")
@@ -142,11 +142,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="iterations between checkpoints (default 250; one per stage too)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. --set hidden=100 --set dropout=0.5 (repeatable)")
-    p.add_argument("--variant", default=None, metavar="NAME",
-                   help="the name this configuration's results are filed under (default: "
-                   "'paper' for the paper's settings on sbu and ntu60; 'sbu-settings' for the "
-                   "same defaults on utkinect and npz data, for which the paper gives none; "
-                   "else 'custom'); e.g. --variant l1-off --lambda3 0")
+    p.add_argument("--config", default=None, metavar="NAME",
+                   help="the configuration the runs are filed under: a named one (`stalib "
+                   "configs`) takes its settings; a new name takes the flags' (default: 'paper' "
+                   "for the paper's settings on sbu and ntu60; 'sbu-settings' for the same "
+                   "defaults on other data, for which the paper gives none; else 'custom'); "
+                   "e.g. --config l1-off --lambda3 0, or --config my-r1 --from r1 --lr 3e-3")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--force", action="store_true", help="start again / replace existing results")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -184,13 +185,16 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     if args.dataset not in FOLDERS and not args.dataset.startswith("npz:"):
         raise ConfigError(f"--dataset {args.dataset!r}: expected {DATASETS_SAID}")
     resolve_device(args.device)  # a CUDA device this install lacks: one line, before any work
-    recipe = recipe_settings(args.recipe, args.dataset) if getattr(args, "recipe", None) else {}
+    name = getattr(args, "config", None)
+    base = getattr(args, "base", None) or (name if name in CONFIGURATIONS else None)
+    configuration = settings_for(base, args.dataset) if base else {}
     paper = TrainConfig()
 
     def pick(name: str):
-        """The flag's value when given, else the recipe's, else the paper's (TrainConfig's)."""
+        """The flag's value when given, else the configuration's, else the paper's
+        (TrainConfig's)."""
         value = getattr(args, name)
-        return value if value is not None else recipe.get(name, getattr(paper, name))
+        return value if value is not None else configuration.get(name, getattr(paper, name))
 
     cfg = TrainConfig(
         dataset=args.dataset, model=args.model, protocol=args.protocol, fold=fold, seed=seed,
@@ -199,22 +203,24 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         lambda1=pick("lambda1"), lambda2=pick("lambda2"), lambda3=pick("lambda3"),
         grad_clip=args.grad_clip, device=args.device, bf16=args.bf16,
         checkpoint_every=args.checkpoint_every,
-        model_overrides={**recipe.get("model_overrides", {}), **_overrides(args.set)},
-        variant=args.variant if args.variant is not None else (args.recipe if recipe else None),
+        model_overrides={**configuration.get("model_overrides", {}), **_overrides(args.set)},
+        configuration=name if name is not None else base,
         augment_rotation=pick("augment_rotation"), augment_scale=pick("augment_scale"),
         augment_crop=pick("augment_crop"), augment_swap=pick("augment_swap"),
         augment_crop_resize=pick("augment_crop_resize"),
         schedule=pick("schedule"), epochs=pick("epochs"), lr_schedule=pick("lr_schedule"),
         warmup=args.warmup, weight_decay=pick("weight_decay"),
         weight_decay_mode=pick("weight_decay_mode"), l1_reading=pick("l1_reading"),
-        preprocess={**recipe.get("preprocess", {}),
+        preprocess={**configuration.get("preprocess", {}),
                     **_overrides(args.preprocess, "--preprocess", "smooth=null")},
         skip_bad=args.skip_bad,
     )
-    if recipe:
-        check_recipe(args.recipe, cfg)
-    elif cfg.variant in RECIPES:  # --variant NAME of a named configuration: its settings only
-        check_recipe(cfg.variant, cfg)
+    if base:
+        check_configuration(base, cfg)
+    elif name is not None and not cfg.deviations():  # a typo of a named one, most likely
+        raise ConfigError(f"`configuration` {name!r}: not a named configuration (expected one of "
+                          f"{', '.join(CONFIGURATIONS)}), and a new name needs a setting that "
+                          "differs from the paper's")
     return cfg
 
 
@@ -292,16 +298,16 @@ def cmd_train(args) -> int:
 
 
 def short_run_note(cfg: TrainConfig) -> str | None:
-    """The one rule for a run too short to mean much, said by ``train`` and ``cv`` alike: under
-    half the full length of its schedule, the paper's N1 and N2 for Algorithm 1 (staged), the
-    named recipes' epochs for one stage (joint); else None."""
+    """The one rule for a run too short to mean much, said by ``train`` and ``cv`` alike: under half
+    the full length of its schedule, the paper's N1 and N2 for Algorithm 1 (staged), the named
+    configurations' epochs for one stage (joint); else None."""
     if cfg.schedule == "joint" or cfg.epochs is not None:
-        full = RECIPES["r1"]["epochs"]
+        full = CONFIGURATIONS["r1"]["epochs"]
         epochs = cfg.epochs if cfg.epochs is not None else 1
         if epochs * 2 > full:
             return None
         return (f"note: --epochs {epochs} is {100 * epochs / full:.0f}% of the {full} epochs of "
-                "the named recipes: a quick check, expect an accuracy far below theirs")
+                "the named configurations: a quick check, expect an accuracy far below theirs")
     paper, _ = schedule_size(cfg.model, PAPER_N1, PAPER_N2)
     total, formula = schedule_size(cfg.model, cfg.n1, cfg.n2)
     if total * 2 > paper:
@@ -346,7 +352,7 @@ def cmd_cv(args) -> int:
     csv_path = results_file(results, _config(args, 1, seeds[0], 2 if args.validation else None))
     out_root = Path(args.out) if args.out else (
         Path("runs") / dataset_key(args.dataset) / protocol_of(base)
-        / model_folder(args.model, base.variant_name, base.settings_hash()))
+        / model_folder(args.model, base.configuration_name, base.settings_hash()))
     check_dir(out_root, "--out")  # before the data is loaded: nothing is lost on a bad path
     check_dir(csv_path.parent, "--results")
     data = load_data_for(base, args.data_root)  # as its runs load it: one load serves both
@@ -395,18 +401,19 @@ def cmd_cv(args) -> int:
         else:
             print(f"fold {res['fold']} seed {res['seed']}: accuracy {100 * res['accuracy']:.2f}%",
                   flush=True)
-    _print_summary(csv_path, args.model, protocol_of(base), base.variant_name, args.validation)
+    _print_summary(csv_path, args.model, protocol_of(base), base.configuration_name,
+                   args.validation)
     if failures:
         raise StalibError(f"{len(failures)} of {len(runs)} run(s) failed (see above)")
     return 0
 
 
-def _print_summary(csv_path: Path, model: str, protocol: str, variant: str,
+def _print_summary(csv_path: Path, model: str, protocol: str, configuration: str,
                    validation: bool = False) -> None:
     from stalib.results import read_records
 
     acc = [float(r["accuracy"]) for r in read_records(csv_path)
-           if r["model"] == model and r["variant"] == variant and (
+           if r["model"] == model and r["configuration"] == configuration and (
                r["protocol"].startswith(protocol + ":val") if validation
                else r["protocol"] == protocol)]
     if validation:
@@ -414,7 +421,7 @@ def _print_summary(csv_path: Path, model: str, protocol: str, variant: str,
     if acc:
         import numpy as np
 
-        print(f"{model} ({variant}) {protocol}: {100 * np.mean(acc):.2f} +- "
+        print(f"{model} ({configuration}) {protocol}: {100 * np.mean(acc):.2f} +- "
               f"{100 * np.std(acc):.2f}% "
               f"over {len(acc)} run(s) in {csv_path}")
 

@@ -11,9 +11,9 @@ numpy, one sequence at a time, as every committed run did; on a GPU for all swap
 (:meth:`PersonSwap.swap_batch`), which agrees with it to float32 precision but not bit for bit
 (its 3 x 3 products may round otherwise).
 
-Not in the paper (section 5.1 trains on the preprocessed skeletons as they are), so it is off
-by default (:class:`stalib.config.TrainConfig` ``augment_rotation = augment_scale = 0``) and a
-run that uses it is filed under a variant of its own.
+Not in the paper (section 5.1 trains on the preprocessed skeletons as they are), so it is off by
+default (:class:`stalib.config.TrainConfig` ``augment_rotation = augment_scale = 0``) and a run that
+uses it is filed under a configuration of its own.
 
 Each training sequence of a batch gets an angle ``a`` drawn uniformly from ``[-rotation,
 rotation]`` degrees and a factor ``s`` from ``[1 - scale, 1 + scale]``; every joint position
@@ -32,12 +32,12 @@ probability 1/2 and puts the result in the frame of the new person 1, as preproc
 have (:class:`PersonSwap`). Their draws follow the rotation and scale draws, and are made only
 when they are on, so the batches of runs without them are unchanged.
 
-Up to commit 0827020 the swap only exchanged the two halves of the joint axis, after the
-rotation and the crop, leaving the new person 1 off the origin and, with SBU's view
-normalisation, person 2 at ``-x`` of person 1: a view the test folds never show. The variants
-``r1-view-aug`` (HCN, where the exchange alone changes nothing: HCN takes the maximum over
-persons) and ``r1-view-gain-aug`` (STA-LSTM) in ``results/sbu/validation.csv`` ran with that
-swap; their rows keep the commit.
+Up to commit 0827020 the swap only exchanged the two halves of the joint axis, after the rotation
+and the crop, leaving the new person 1 off the origin and, with SBU's view normalisation, person 2
+at ``-x`` of person 1: a view the test folds never show. The configurations ``r1-view-aug`` (HCN,
+where the exchange alone changes nothing: HCN takes the maximum over persons) and
+``r1-view-gain-aug`` (STA-LSTM) in ``results/sbu/validation.csv`` ran with that swap; their rows
+keep the commit.
 """
 
 from __future__ import annotations
@@ -247,22 +247,22 @@ class Augment:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rotation) and 0.0 <= self.rotation <= 180.0):
-            raise ConfigError(f"--augment-rotation must be in [0, 180] degrees, got "
+            raise ConfigError(f"`augment_rotation` must be in [0, 180] degrees, got "
                               f"{self.rotation}")
         if not (math.isfinite(self.scale) and 0.0 <= self.scale < 1.0):
-            raise ConfigError(f"--augment-scale must be in [0, 1) (a factor in [1 - s, 1 + s]), "
+            raise ConfigError(f"`augment_scale` must be in [0, 1) (a factor in [1 - s, 1 + s]), "
                               f"got {self.scale}")
         if not (math.isfinite(self.crop) and 0.0 <= self.crop < 1.0):
-            raise ConfigError(f"--augment-crop must be in [0, 1) (the largest share of frames a "
+            raise ConfigError(f"`augment_crop` must be in [0, 1) (the largest share of frames a "
                               f"crop removes), got {self.crop}")
         if not isinstance(self.swap, bool):
-            raise ConfigError(f"--augment-swap must be true or false, got {self.swap!r}")
+            raise ConfigError(f"`augment_swap` must be true or false, got {self.swap!r}")
         if not isinstance(self.crop_resize, bool):
-            raise ConfigError(f"--augment-crop-resize must be true or false, got "
+            raise ConfigError(f"`augment_crop_resize` must be true or false, got "
                               f"{self.crop_resize!r}")
         if self.crop_resize and self.crop == 0:
-            raise ConfigError("--augment-crop-resize stretches the window of --augment-crop "
-                              "back to the sequence's length: give --augment-crop C > 0 too")
+            raise ConfigError("`augment_crop_resize` stretches the window of `augment_crop` "
+                              "back to the sequence's length: give `augment_crop` C > 0 too")
 
     @property
     def active(self) -> bool:  # crop_resize only changes what the crop does
@@ -284,7 +284,7 @@ class Augment:
         x, mask, lengths = batch.x, batch.mask, batch.lengths
         if self.swap:
             if persons != 2:
-                raise ConfigError(f"--augment-swap needs two-person data, this dataset has "
+                raise ConfigError(f"`augment_swap` needs two-person data, this dataset has "
                                   f"{persons} person(s) per sequence")
             if reframe is None:
                 raise ValueError("Augment: swap needs the PersonSwap of the data's "

@@ -14,10 +14,10 @@ a01-a06, a08, a09, a11, a12 are labels 1-10); at least one frame; every frame 20
 finite numbers within the float32 range. ``.json`` files of another name are an error; files
 of other kinds (a README, hidden files) are not data and are not read.
 
-**One-frame sequences.** Two files of the release hold a single frame. They are kept: they
-belong to the standard split's counts (1020 / 464), and every model here reads a one-frame
-sequence as a still pose (a recipe's resampling repeats the frame; a model's motion stream is
-then zero). ``stalib data summary nwucla`` shows the shortest length (1) and names them.
+**One-frame sequences.** Two files of the release hold a single frame. They are kept: they belong to
+the standard split's counts (1020 / 464), and every model here reads a one-frame sequence as a still
+pose (a configuration's resampling repeats the frame; a model's motion stream is then zero).
+``stalib data summary nwucla`` shows the shortest length (1) and names them.
 
 ``groups`` are the subjects (``s01``), ``attrs["view"]`` the view (1-3), ``attrs["environment"]``
 the environment code.

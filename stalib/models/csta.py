@@ -142,18 +142,18 @@ CSTA_PARTS: dict[str, dict[str, bool]] = {
 }
 
 
-def build_csta(variant: str, num_joints: int, num_classes: int, persons: int = 1,
+def build_csta(model: str, num_joints: int, num_classes: int, persons: int = 1,
                **overrides) -> CSTA:
     """Build a model of :data:`CSTA_PARTS`; ``num_joints`` is ``K`` (all persons together)
     and ``overrides`` are :class:`CSTAConfig` fields other than the attention switches."""
-    if variant not in CSTA_PARTS:
-        raise ConfigError(f"unknown CSTA variant {variant!r}; expected one of "
+    if model not in CSTA_PARTS:
+        raise ConfigError(f"unknown CSTA model {model!r}; expected one of "
                           f"{', '.join(CSTA_PARTS)}")
     if persons < 1 or num_joints % persons:
         raise ConfigError(f"num_joints={num_joints} is not a multiple of persons={persons}")
-    allowed = {f.name for f in fields(CSTAConfig)} - set(CSTA_PARTS[variant])
+    allowed = {f.name for f in fields(CSTAConfig)} - set(CSTA_PARTS[model])
     if bad := sorted(set(overrides) - allowed):
         raise ConfigError(f"unknown CSTA config field(s) {', '.join(bad)}; expected some of "
                           f"{', '.join(sorted(allowed))}")
-    config = CSTAConfig(**overrides, **CSTA_PARTS[variant])
+    config = CSTAConfig(**overrides, **CSTA_PARTS[model])
     return CSTA(num_joints // persons, persons, num_classes, config)

@@ -1,14 +1,14 @@
 """Runs grouped by their settings, for the book's reproducibility page.
 
-A run's settings are its recorded configuration (the ``params`` JSON of its results row) less
-what tells runs of one grid apart: the fold and the seed (:data:`NOT_SETTINGS`). Runs with equal
-settings form one group; each group is shown with what differs from the reference group of its
-dataset, protocol and model (the default variant, ``paper`` or ``sbu-settings``, when there
-is one), instead of one raw JSON per run.
+A run's settings are its recorded configuration (the ``params`` JSON of its results row) less what
+tells runs of one grid apart: the fold and the seed (:data:`NOT_SETTINGS`). Runs with equal settings
+form one group; each group is shown with what differs from the reference group of its dataset,
+protocol and model (the default configuration, ``paper`` or ``sbu-settings``, when there is one),
+instead of one raw JSON per run.
 
-A setting a row does not record (it was added to the library after that run) counts as its
-default, which reproduces what the library did before the setting existed: such rows join the
-group of the same settings, and the setting is not shown as a difference.
+A setting a row does not record (it was added to the library after that run) counts as its default,
+which reproduces what the library did before the setting existed: such rows join the group of the
+same settings, and the setting is not shown as a difference.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from typing import Any
 
 import pandas as pd
 
-from stalib.config import DEFAULT_VARIANTS
+from stalib.config import DEFAULT_CONFIGURATIONS
 
 #: dotted keys of ``params`` that vary within one configuration's grid, or repeat a column
-NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.variant"})
+NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.configuration"})
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
-    """``{"train.lr": "0.001", ...}``: nested mappings as dotted keys, each value as JSON text
-    (an empty mapping gives no key, so ``{}`` and an absent mapping read alike)."""
+    """``{"train.lr": "0.001", ...}``: nested mappings as dotted keys, each value as JSON text (an
+    empty mapping gives no key, so ``{}`` and an absent mapping read alike)."""
     if isinstance(obj, Mapping):
         out: dict[str, str] = {}
         for key, value in obj.items():
@@ -77,8 +77,8 @@ def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> st
 
 
 def _in_order(df: pd.DataFrame) -> pd.DataFrame:
-    """The report's order: datasets as in the report, models as in Fig. 7 then CSTA, the
-    default variant (``paper``, or ``sbu-settings`` on data the paper lacks) first."""
+    """The report's order: datasets as in the report, models as in Fig. 7 then CSTA, the default
+    configuration (``paper``, or ``sbu-settings`` on data the paper lacks) first."""
     from stalib.report import DATASETS, MODEL_ORDER
 
     def rank(values, order):
@@ -86,43 +86,44 @@ def _in_order(df: pd.DataFrame) -> pd.DataFrame:
 
     return (df.assign(_d=rank(df["dataset"], list(DATASETS)),
                       _m=rank(df["model"], list(MODEL_ORDER)),
-                      _v=[v not in DEFAULT_VARIANTS for v in df["variant"]])
-            .sort_values(["_d", "dataset", "protocol", "_m", "model", "_v", "variant"],
+                      _v=[v not in DEFAULT_CONFIGURATIONS for v in df["configuration"]])
+            .sort_values(["_d", "dataset", "protocol", "_m", "model", "_v", "configuration"],
                          kind="stable")
             .drop(columns=["_d", "_m", "_v"]).reset_index(drop=True))
 
 
 def configuration_groups(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per (dataset, protocol, model, settings): its variant, number of runs, folds,
-    seeds and what its settings change from the reference group of the same dataset, protocol
-    and model.
+    """One row per (dataset, protocol, model, settings): its configuration, number of runs, folds,
+    seeds and what its settings change from the reference group of the same dataset, protocol and
+    model.
 
-    Columns: ``dataset, protocol, model, variant, runs, folds, seeds, differs``.
+    Columns: ``dataset, protocol, model, configuration, runs, folds, seeds, differs``.
     """
-    cols = ["dataset", "protocol", "model", "variant", "runs", "folds", "seeds", "differs"]
+    cols = ["dataset", "protocol", "model", "configuration", "runs", "folds", "seeds", "differs"]
     if runs is None or runs.empty:
         return pd.DataFrame(columns=cols)
     groups: dict[tuple, dict] = {}
     defaults = {k: v for k, v in recorded_defaults().items() if k not in NOT_SETTINGS}
     for _, r in runs.iterrows():
         settings = {**defaults, **settings_of(r["params"])}
-        variant = str(r.get("variant", "paper"))
-        key = (str(r["dataset"]), str(r["protocol"]), str(r["model"]), variant,
+        configuration = str(r.get("configuration", "paper"))
+        key = (str(r["dataset"]), str(r["protocol"]), str(r["model"]), configuration,
                json.dumps(settings, sort_keys=True))
         g = groups.setdefault(key, {"settings": settings, "folds": [], "seeds": []})
         g["folds"].append(r["fold"])
         g["seeds"].append(r["seed"])
     rows = []
-    for (dataset, protocol, model, variant, _), g in groups.items():
+    for (dataset, protocol, model, configuration, _), g in groups.items():
         rows.append({"dataset": dataset, "protocol": protocol, "model": model,
-                     "variant": variant, "runs": len(g["folds"]), "folds": _numbers(g["folds"]),
+                     "configuration": configuration, "runs": len(g["folds"]),
+                     "folds": _numbers(g["folds"]),
                      "seeds": _numbers(g["seeds"]), "settings": g["settings"]})
     out = _in_order(pd.DataFrame(rows))
     differs = []
     for _, r in out.iterrows():
         same = out[(out["dataset"] == r["dataset"]) & (out["protocol"] == r["protocol"])
                    & (out["model"] == r["model"])]
-        paper = same[same["variant"].isin(DEFAULT_VARIANTS)]
+        paper = same[same["configuration"].isin(DEFAULT_CONFIGURATIONS)]
         ref = (paper if not paper.empty else same).iloc[0]
         if ref["settings"] is r["settings"]:
             differs.append("(the reference)"

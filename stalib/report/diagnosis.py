@@ -1,12 +1,12 @@
 """Diagnosis of training: why attention helps or hurts, from the histories of finished runs.
 
-Report layer (it never trains). :func:`collect` gathers the ``history`` that the trainer logs
-in every run folder's ``metrics.json`` (:func:`stalib.train.step_diagnostics`: per logging
-step, the loss terms, the training-batch accuracy, the gradient norm reaching each subnetwork,
-the entropy of alpha over the joints and the range of beta) into one JSON file under
-``results/diagnosis/`` (``stalib diagnose RUN_DIR ... --out FILE``). :func:`plot_run` draws
-one run's curves against the iteration, with Algorithm 1's stage boundaries marked; the book's
-diagnosis page renders those files.
+Report layer (it never trains). :func:`collect` gathers the ``history`` that the trainer logs in
+every run folder's ``metrics.json`` (:func:`stalib.train.step_diagnostics`: per logging step, the
+loss terms, the training-batch accuracy, the gradient norm reaching each subnetwork, the entropy of
+alpha over the joints and the range of beta) into one JSON file under ``results/diagnosis/``
+(``stalib diagnose RUN_DIR ... --out FILE``). :func:`plot_run` draws one run's curves against the
+iteration, with Algorithm 1's stage boundaries marked; the book's diagnosis page renders those
+files.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ PANELS = (
 
 
 def read_run(run_dir: str | Path, label: str | None = None) -> dict:
-    """One run folder's metrics as a diagnosis entry: label, model, variant, settings, the
-    commit, time and device it ran with, final accuracies and the logged history (with ``t``,
-    the iteration counted over all stages)."""
+    """One run folder's metrics as a diagnosis entry: label, model, configuration, settings, the
+    commit, time and device it ran with, final accuracies and the logged history (with ``t``, the
+    iteration counted over all stages)."""
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         raise StalibError(f"{run_dir}: no metrics.json; expected a finished run folder "
@@ -51,8 +51,8 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
     stages = schedule_of(cfg)
     t, last_stage, offset, prev = [], None, 0, 0
     for e in history:
-        # a frozen subnetwork can keep the gradient of an earlier stage (the trainer of the
-        # first issue-12 grids logged it): only the groups a stage trains have a gradient norm
+        # a frozen subnetwork can keep the gradient of an earlier stage (the trainer of the first
+        # issue-12 grids logged it): only the groups a stage trains have a gradient norm
         for g in GROUPS:
             if getattr(stages[e["stage"] - 1], g) != "train":
                 e.pop(f"grad_{g}", None)
@@ -62,8 +62,8 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
         prev = e["iteration"]
     settings = cfg.deviations()
     return {
-        "label": label or f"{m['model']} ({m['variant']})", "model": m["model"],
-        "variant": m["variant"], "fold": m["fold"], "protocol": m["protocol"],
+        "label": label or f"{m['model']} ({m['configuration']})", "model": m["model"],
+        "configuration": m["configuration"], "fold": m["fold"], "protocol": m["protocol"],
         "seed": m["seed"], "settings": {k: str(v) for k, v in settings.items()},
         "git_commit": m.get("git_commit", "unknown"), "timestamp": m.get("timestamp", ""),
         "device": m.get("device", ""),
@@ -93,10 +93,10 @@ def load(path: str | Path) -> dict:
 
 
 def plot_run(run: dict):
-    """The :data:`PANELS` that one run logged (an entry of a diagnosis file; a subnetwork the
-    model lacks has no panel, and the figure says which were left out) in a two-column grid
-    that grows down, so that it reads at a page's width; stage boundaries dashed; each panel's
-    legend above its curves, never on them."""
+    """The :data:`PANELS` that one run logged (an entry of a diagnosis file; a subnetwork the model
+    lacks has no panel, and the figure says which were left out) in a two-column grid that grows
+    down, so that it reads at a page's width; stage boundaries dashed; each panel's legend above its
+    curves, never on them."""
     h = run["history"]
     t = np.array([e["t"] for e in h])
     starts = [e["t"] for i, e in enumerate(h) if i and e["stage"] != h[i - 1]["stage"]]

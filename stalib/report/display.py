@@ -1,6 +1,6 @@
-"""Display for the book: names and labels, tables and notes formatted as the pages show them,
-and the IPython objects of a page (``show_table``, ``show_markdown``, ``show_plot``). Report
-layer, formatting only: it takes the DataFrames of :mod:`stalib.report.summaries`.
+"""Display for the book: names and labels, tables and notes formatted as the pages show them, and
+the IPython objects of a page (``show_table``, ``show_markdown``, ``show_plot``). Report layer,
+formatting only: it takes the DataFrames of :mod:`stalib.report.summaries`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from stalib.config import PAPER_VARIANT
+from stalib.config import PAPER_CONFIGURATION
 from stalib.report.reproduce import get_job
 from stalib.report.results_files import results_root
 from stalib.report.summaries import DATASET_SHORT, MODEL_LABELS, protocol_label
@@ -23,7 +23,7 @@ def format_choice(choice: pd.DataFrame) -> pd.DataFrame:
     """:func:`validation_choice` as a display table (two decimals, ``yes`` on the chosen)."""
     return pd.DataFrame({
         "Dataset": [DATASET_SHORT.get(d, d) for d in choice["dataset"]],
-        "Variant": list(choice["variant"]),
+        "Configuration": list(choice["configuration"]),
         "Models averaged": list(choice["models"]),
         "Mean validation accuracy (%)": [f"{m:.2f}" for m in choice["mean"]],
         "Chosen": ["yes" if c else "" for c in choice["chosen"]],
@@ -37,10 +37,10 @@ def format_paired(table: pd.DataFrame) -> pd.DataFrame:
         "Dataset": [DATASET_SHORT.get(d, d) for d in table["dataset"]],
         "Protocol": [protocol_label(d, p) for d, p in zip(table["dataset"], table["protocol"],
                                                           strict=True)],
-        "Model": [f"{label} ({v})" for label, v in zip(table["label"], table["variant"],
+        "Model": [f"{label} ({v})" for label, v in zip(table["label"], table["configuration"],
                                                           strict=True)],
         "Reference": [f"{MODEL_LABELS.get(r, r)} ({v})" for r, v in
-                      zip(table["reference"], table["reference_variant"], strict=True)],
+                      zip(table["reference"], table["reference_configuration"], strict=True)],
         "Common runs": table["runs"],
         "Model (%)": [_fmt(x) for x in table["mean"]],
         f"{ref} (%)": [_fmt(x) for x in table["reference_mean"]],
@@ -76,7 +76,7 @@ def format_comparison(table: pd.DataFrame, dataset_column: bool = True) -> pd.Da
         row = {
             "Dataset": DATASET_SHORT.get(r["dataset"], r["dataset"]),
             "Protocol": protocol_label(r["dataset"], r["protocol"]),
-            "Variant": r.get("variant", PAPER_VARIANT),
+            "Configuration": r.get("configuration", PAPER_CONFIGURATION),
             "Model": r["label"],
             "Ours (%)": ours,
             "Runs (folds × seeds)": f"{r['runs']} ({r['folds']} × {r['seeds']})"
@@ -100,7 +100,7 @@ def comparison_sources(table: pd.DataFrame) -> str:
             where = (f"{r['label']} ({DATASET_SHORT.get(r['dataset'], r['dataset'])}, "
                      f"{protocol_label(r['dataset'], r['protocol'])})")
             places = seen.setdefault(source, [])
-            if where not in places:  # one per model and protocol, whatever the variants
+            if where not in places:  # one per model and protocol, whatever the configurations
                 places.append(where)
     if not seen:
         return "The papers' text gives no value for these models (literature: none)."
@@ -109,8 +109,8 @@ def comparison_sources(table: pd.DataFrame) -> str:
 
 
 def rerun_provenance(recorded: pd.DataFrame, reruns: pd.DataFrame) -> str:
-    """When, on which CPU and at which commit the rerun runs were recorded, and when and where
-    they were rerun: one sentence for the table of :func:`rerun_agreement`."""
+    """When, on which CPU and at which commit the rerun runs were recorded, and when and where they
+    were rerun: one sentence for the table of :func:`rerun_agreement`."""
     key = [*KEY, "determinism"]
     rows = recorded.merge(reruns[key], on=key)
 

@@ -1,5 +1,5 @@
-"""What the experiment notebooks call: the library's grid runner and attention, the folders
-and figures of a notebook, and how far a job's grid is.
+"""What the experiment notebooks call: the library's grid runner and attention, the folders and
+figures of a notebook, and how far a job's grid is.
 
 The notebooks of ``notebooks/`` hold no training code. They plan and run their grid with
 :mod:`stalib.grid` (:func:`plan_grid`, :func:`run_grid`, named here for them) and read a trained
@@ -55,8 +55,8 @@ __all__ = ["GridProgress", "PACE_BY", "PlannedRun", "RUN_FOLDER", "SequenceAtten
 def setup_notebook(threads: int | None, results_dir: str | Path | None = None,
                    results_root: str | Path | None = None, runs_root: str | Path | None = None
                    ) -> tuple[Path, Path, Path]:
-    """What every experiment notebook does first: sets torch's CPU threads (``threads``; None
-    or 0: torch's default), silences tqdm's warning that ipywidgets is missing, and returns its
+    """What every experiment notebook does first: sets torch's CPU threads (``threads``; None or 0:
+    torch's default), silences tqdm's warning that ipywidgets is missing, and returns its
     ``results_dir``, ``results_root`` and ``runs_root`` as paths. A folder left None is this
     checkout's, wherever the notebook runs from (:func:`default_folders`)."""
     import warnings
@@ -74,9 +74,9 @@ def setup_notebook(threads: int | None, results_dir: str | Path | None = None,
 
 def default_folders() -> tuple[Path, Path]:
     """``(results, runs)`` of a notebook started without them: ``$STALIB_RESULTS`` or this
-    checkout's ``results/``, and the checkout's ``runs/``. The checkout is the one above the
-    working directory (JupyterLab, ``jupyter execute``), else the one of the imported stalib
-    (papermill from another folder), so a notebook never writes into the caller's folder."""
+    checkout's ``results/``, and the checkout's ``runs/``. The checkout is the one above the working
+    directory (JupyterLab, ``jupyter execute``), else the one of the imported stalib (papermill from
+    another folder), so a notebook never writes into the caller's folder."""
     from stalib.report.tables import project_root, results_root
 
     project = project_root()
@@ -87,15 +87,15 @@ def default_folders() -> tuple[Path, Path]:
     return results_root(), project / "runs"
 
 
-#: Where a notebook run by hand (no ``results_dir``) puts a figure it names itself: never over
-#: the report's committed figures (git-ignored).
+#: Where a notebook run by hand (no ``results_dir``) puts a figure it names itself: never over the
+#: report's committed figures (git-ignored).
 YOUR_FIGURES = "figures/yours"
 
 
 def figure_path(figure: str | None, notebook: str, dataset: str, options: dict | None,
                 results_dir: Path, by_hand: bool) -> Path:
     """Where a notebook's figure goes. ``figure`` given: ``results_dir / figure`` (asked for).
-    None: named from the parameters, ``<notebook>-<dataset>[-<variant>].png`` (an npz by its
+    None: named from the parameters, ``<notebook>-<dataset>[-<configuration>].png`` (an npz by its
     path-safe name), under ``figures/`` when ``stalib reproduce`` runs it and under
     :data:`YOUR_FIGURES` when run by hand (``by_hand``: no ``results_dir`` given), so a hand run
     with other parameters never overwrites a figure of the report."""
@@ -103,14 +103,15 @@ def figure_path(figure: str | None, notebook: str, dataset: str, options: dict |
         return Path(results_dir) / figure
     from stalib.experiment import dataset_key
 
-    variant = (options or {}).get("variant")
-    name = f"{notebook}-{dataset_key(dataset)}" + (f"-{variant}" if variant else "") + ".png"
+    configuration = (options or {}).get("configuration")
+    name = (f"{notebook}-{dataset_key(dataset)}" + (f"-{configuration}" if configuration else "")
+            + ".png")
     return Path(results_dir) / (YOUR_FIGURES if by_hand else "figures") / name
 
 
 def save_figure(fig, path: str | Path):
-    """Write ``fig`` to ``path`` (PNG, 120 dpi, tight; folders made as needed) and return it as
-    an IPython image, for the notebook to display."""
+    """Write ``fig`` to ``path`` (PNG, 120 dpi, tight; folders made as needed) and return it as an
+    IPython image, for the notebook to display."""
     from IPython.display import Image
 
     path = Path(path)
@@ -120,8 +121,8 @@ def save_figure(fig, path: str | Path):
 
 
 def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
-    """The rows of ``dataset`` in the results folders ``results`` (a run recorded in several
-    counts once: the first folder's row wins). None when none has a results file."""
+    """The rows of ``dataset`` in the results folders ``results`` (a run recorded in several counts
+    once: the first folder's row wins). None when none has a results file."""
     from stalib.experiment import dataset_key
     from stalib.report.tables import load_cv
     from stalib.results import KEY
@@ -135,8 +136,8 @@ def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
 
 def test_labels(dataset: str, data, protocols: Iterable[str]) -> dict:
     """The class of every test sequence of every fold of ``protocols``, in the fold's test order
-    (the order of a row's ``test_correct``): ``{"classes": [...], "protocols": {protocol:
-    {fold: labels}}}``, folds 1-based (:func:`stalib.report.tables.per_class` reads it)."""
+    (the order of a row's ``test_correct``): ``{"classes": [...], "protocols": {protocol: {fold:
+    labels}}}``, folds 1-based (:func:`stalib.report.tables.per_class` reads it)."""
     from stalib.data.registry import get_splits
 
     return {"classes": list(data.class_names), "protocols": {
@@ -185,11 +186,11 @@ class GridProgress(NamedTuple):
 
 
 #: The rows that time a missing run, tried in this order: its own kind (dataset, protocol,
-#: variant, model), then the same model and variant under any protocol, then any model of the
-#: same variant and protocol (SA-LSTM's pace for TA-LSTM: a rough estimate).
-PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "variant", "model"),
-                                        ("dataset", "variant", "model"),
-                                        ("dataset", "protocol", "variant"))
+#: configuration, model), then the same model and configuration under any protocol, then any model
+#: of the same configuration and protocol (SA-LSTM's pace for TA-LSTM: a rough estimate).
+PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "configuration", "model"),
+                                        ("dataset", "configuration", "model"),
+                                        ("dataset", "protocol", "configuration"))
 
 
 def planned_iterations(cfg: TrainConfig, n_train: int) -> int:
@@ -202,12 +203,12 @@ def planned_iterations(cfg: TrainConfig, n_train: int) -> int:
 
 def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None,
                       iterations: Sequence[int] | None = None) -> tuple[float, int]:
-    """``(seconds, untimed)`` for the runs ``missing``, one after the other: each costs the
-    median ``wall_time_s`` of the recorded rows ``rows`` closest to its kind (:data:`PACE_BY`:
-    the pace of the machine that ran them, load included) or, given each run's ``iterations``
+    """``(seconds, untimed)`` for the runs ``missing``, one after the other: each costs the median
+    ``wall_time_s`` of the recorded rows ``rows`` closest to its kind (:data:`PACE_BY`: the pace of
+    the machine that ran them, load included) or, given each run's ``iterations``
     (:func:`planned_iterations`), that many times their median seconds per iteration (a
-    leave-one-out fold trains on more sequences than a cross-subject one); a run that no row of
-    its variant times is counted in ``untimed``."""
+    leave-one-out fold trains on more sequences than a cross-subject one); a run that no row of its
+    configuration times is counted in ``untimed``."""
     pace: list[dict[tuple[str, ...], float]] = []
     if rows is not None and not rows.empty and "wall_time_s" in rows.columns:
         times = pd.to_numeric(rows["wall_time_s"], errors="coerce")
@@ -234,11 +235,11 @@ def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None,
 
 def grid_progress(job, results: Path, data_root: Path | None, quick: bool = False,
                   cache: dict | None = None) -> GridProgress | None:
-    """How many runs of the grid of ``job`` (a :class:`stalib.report.reproduce.Job`: its
-    ``models`` x protocols x seeds x folds, as its notebook plans them) have their row in
-    ``results``, and an estimate of the time the others take (:func:`remaining_seconds`); None
-    for a job that trains nothing or whose data is not under ``data_root``. ``cache`` keeps
-    each dataset's load between jobs."""
+    """How many runs of the grid of ``job`` (a :class:`stalib.report.reproduce.Job`: its ``models``
+    x protocols x seeds x folds, as its notebook plans them) have their row in ``results``, and an
+    estimate of the time the others take (:func:`remaining_seconds`); None for a job that trains
+    nothing or whose data is not under ``data_root``. ``cache`` keeps each dataset's load between
+    jobs."""
     from stalib.results import KEY
 
     params = job.effective_parameters(quick)

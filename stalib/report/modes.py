@@ -1,6 +1,6 @@
 """How the recorded runs computed (:mod:`stalib.determinism`), for the reproducibility page.
 
-:func:`mode_table` counts, per configuration (dataset, protocol, variant, model), its rows of
+:func:`mode_table` counts, per configuration (dataset, protocol, configuration, model), its rows of
 each mode, whether its portable grid is whole (the report then reads only those,
 :func:`stalib.results.speaking_mask`), and how many runs recorded before the mode came back
 identical when they were recorded again in it (accuracy, train accuracy and every test
@@ -14,7 +14,7 @@ import pandas as pd
 from stalib.determinism import NATIVE, PORTABLE, UNRECORDED, word
 from stalib.results import decode_correct, speaking_mask
 
-GROUP = ["dataset", "protocol", "variant", "model"]
+GROUP = ["dataset", "protocol", "configuration", "model"]
 RUN = ["fold", "seed"]
 COLUMNS = [*GROUP, "rows before the mode", "portable rows", "native rows", "portable grid whole",
            "recorded again", "identical"]
@@ -23,8 +23,8 @@ SAID = {PORTABLE: "portable", UNRECORDED: "recorded before the mode", NATIVE: "-
 
 
 def modes_said(determinism) -> str:
-    """The modes of rows' ``determinism`` values in words, sorted and joined by ", "
-    ("portable", "recorded before the mode", "--native")."""
+    """The modes of rows' ``determinism`` values in words, sorted and joined by ", " ("portable",
+    "recorded before the mode", "--native")."""
     return ", ".join(SAID[m] for m in sorted({word(d) for d in determinism}))
 
 
@@ -35,9 +35,8 @@ def _same(a: pd.Series, b: pd.Series) -> bool:
 
 
 def mode_table(rows: pd.DataFrame | None) -> pd.DataFrame:
-    """One line per configuration that has portable rows (see the module docstring), from
-    every row of a results file (:func:`stalib.report.tables.read_cv`, not the speaking
-    rows)."""
+    """One line per configuration that has portable rows (see the module docstring), from every row
+    of a results file (:func:`stalib.report.tables.read_cv`, not the speaking rows)."""
     if rows is None or rows.empty:
         return pd.DataFrame(columns=COLUMNS)
     rows = rows.assign(mode=[word(d) for d in rows.get("determinism", pd.Series(

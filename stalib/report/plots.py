@@ -1,6 +1,6 @@
-"""Figures of the report: the ablation bars (Fig. 7), the verdict and the pool, per-class
-accuracy. The figures of skeletons and attention are the library's (:mod:`stalib.plots`),
-named here for the notebooks and the book (``plots.plot_skeleton``...).
+"""Figures of the report: the ablation bars (Fig. 7), the verdict and the pool, per-class accuracy.
+The figures of skeletons and attention are the library's (:mod:`stalib.plots`), named here for the
+notebooks and the book (``plots.plot_skeleton``...).
 
 Each function takes the data frames of :mod:`stalib.report` and returns a
 :class:`matplotlib.figure.Figure` drawn on the Agg canvas (no pyplot state, no window).
@@ -42,58 +42,60 @@ __all__ = ["COLUMN_WIDTH_IN", "plot_ablation", "plot_alpha_heatmap", "plot_atten
 
 
 #: Okabe and Ito's colour-blind-safe palette (less its black, the paper's marker): one distinct
-#: colour per variant of a bar chart.
-VARIANT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999",
+#: colour per configuration of a bar chart.
+CONFIGURATION_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999",
                   "#F0E442")  # yellow last: the white value inside a bar reads badly on it
 
 
 def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None) -> Figure:
-    """Fig. 7: mean accuracy (%) per model, one panel per dataset and protocol, one panel a
-    row so that the chart reads at the width of a page. One kind of error bar throughout: the
-    Wilson 95 % interval of the accuracy over the test sequences (:func:`sequence_interval`;
-    none where the rows do not count their test sequences). Each panel has the legend of the
-    variants it draws, and each bar's value is written inside it, at its foot, where no error
-    bar or marker can cover it.
+    """Fig. 7: mean accuracy (%) per model, one panel per dataset and protocol, one panel a row so
+    that the chart reads at the width of a page. One kind of error bar throughout: the Wilson 95 %
+    interval of the accuracy over the test sequences (:func:`sequence_interval`; none where the rows
+    do not count their test sequences). Each panel has the legend of the configurations it draws,
+    and each bar's value is written inside it, at its foot, where no error bar or marker can cover
+    it.
 
-    ``summary`` is :func:`stalib.report.summarise` output. Several variants (``paper`` and,
+    ``summary`` is :func:`stalib.report.summarise` output. Several configurations (``paper`` and,
     say, a validated one) give side-by-side bars per model, the paper's settings first. Where
-    ``literature`` gives the paper's number for a model (the text states only STA-LSTM's), a
-    black diamond marks it.
+    ``literature`` gives the paper's number for a model (the text states only STA-LSTM's), a black
+    diamond marks it.
     """
     if summary is None or summary.empty:
         raise ValueError("plot_ablation needs at least one summarised model")
-    if "variant" not in summary.columns:
-        summary = summary.assign(variant="paper")
+    if "configuration" not in summary.columns:
+        summary = summary.assign(configuration="paper")
     table = compare(summary, literature) if literature is not None else summary.assign(
         paper=np.nan)
-    variants = list(dict.fromkeys(table["variant"]))
-    if len(variants) > len(VARIANT_COLORS):
-        raise ValueError(f"plot_ablation draws at most {len(VARIANT_COLORS)} variants in "
-                         f"distinct colours, got {len(variants)}")
-    colors = dict(zip(variants, VARIANT_COLORS, strict=False))
+    configurations = list(dict.fromkeys(table["configuration"]))
+    if len(configurations) > len(CONFIGURATION_COLORS):
+        raise ValueError(f"plot_ablation draws at most {len(CONFIGURATION_COLORS)} "
+                         f"configurations in distinct colours, got {len(configurations)}")
+    colors = dict(zip(configurations, CONFIGURATION_COLORS, strict=False))
     groups = list(table.groupby(["dataset", "protocol"], sort=False))
     fig = new_figure((COLUMN_WIDTH_IN, 3.3 * len(groups) + 0.6))
     axes = fig.subplots(len(groups), 1, squeeze=False, sharey=True)[:, 0]
     for ax, ((dataset, protocol), g) in zip(axes, groups, strict=True):
         models = list(dict.fromkeys(g["model"]))
-        here = [v for v in variants if (g["variant"] == v).any()]  # slots: this panel's only
+        # slots: this panel's only
+        here = [v for v in configurations if (g["configuration"] == v).any()]
         width = 0.8 / max(len(here), 3)  # a lone bar no wider than one of three
-        for j, variant in enumerate(here):
-            v = g[g["variant"] == variant]
+        for j, configuration in enumerate(here):
+            v = g[g["configuration"] == configuration]
             x = np.array([models.index(m) for m in v["model"]]) + (j - (len(here) - 1) / 2) \
                 * width
             err = sequence_interval(v)
-            label = "ours" if len(variants) == 1 else f"ours, {catalogue.label(variant)}"
-            ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(variant, "tab:gray"),
-                   alpha=0.85, width=0.9 * width, gid=f"ours-{variant}", label=label)
+            label = ("ours" if len(configurations) == 1
+                     else f"ours, {catalogue.label(configuration)}")
+            ax.bar(x, v["mean"], yerr=err, capsize=3, color=colors.get(configuration, "tab:gray"),
+                   alpha=0.85, width=0.9 * width, gid=f"ours-{configuration}", label=label)
             for xi, mean in zip(x, v["mean"], strict=True):
-                # above the error bar (zorder), outlined in the bar's colour: a short bar's
-                # lower whisker may cross its value
+                # above the error bar (zorder), outlined in the bar's colour: a short bar's lower
+                # whisker may cross its value
                 ax.annotate(f"{mean:.1f}", (xi, 0.03), xycoords=("data", "axes fraction"),
                             ha="center", va="bottom", rotation=90, fontsize=9, color="white",
                             fontweight="bold", gid="bar-value", zorder=5,
                             path_effects=[patheffects.withStroke(
-                                linewidth=2.5, foreground=colors.get(variant, "tab:gray"))])
+                                linewidth=2.5, foreground=colors.get(configuration, "tab:gray"))])
         paper = g.drop_duplicates("model").set_index("model")["paper"].reindex(models)
         paper = paper.to_numpy(dtype=float)
         has = ~np.isnan(paper)
@@ -108,8 +110,8 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
         ax.set_ylabel("accuracy (%)", fontsize=9)
         ax.tick_params(axis="y", labelsize=9)
         name = DATASETS.get(dataset, dataset)
-        # this panel's series only, just above its bars (at most three a row: it stays inside
-        # the figure), and the panel's title above its legend
+        # this panel's series only, just above its bars (at most three a row: it stays inside the
+        # figure), and the panel's title above its legend
         entries = len(ax.get_legend_handles_labels()[1])
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(entries, 3),
                   fontsize=9, frameon=False, borderaxespad=0.2)
@@ -121,8 +123,8 @@ def plot_ablation(summary: pd.DataFrame, literature: pd.DataFrame | None = None)
 
 def sequence_interval(summary: pd.DataFrame) -> np.ndarray:
     """``(2, rows)`` distances below and above each mean: the Wilson 95 % interval of the mean
-    accuracy over the test sequences of one seed (``sequences / seeds``), the sampling error of
-    a test set of that size; 0 where the rows do not count their sequences."""
+    accuracy over the test sequences of one seed (``sequences / seeds``), the sampling error of a
+    test set of that size; 0 where the rows do not count their sequences."""
     mean = summary["mean"].to_numpy(dtype=float)
     n = (summary["sequences"].astype(float) / summary["seeds"].astype(float)).to_numpy()
     low, high = mean.copy(), mean.copy()
@@ -133,15 +135,15 @@ def sequence_interval(summary: pd.DataFrame) -> np.ndarray:
 
 
 def plot_claims(table: pd.DataFrame, claims: Sequence) -> Figure:
-    """The verdict as a figure: one row per claim with a measurement, ours with its 95 %
-    interval (a dot and a bar) beside what the paper claims (a black diamond). Top, the
-    comparisons as paired gains in points, against 0 (no gain); below, the targets in percent.
+    """The verdict as a figure: one row per claim with a measurement, ours with its 95 % interval (a
+    dot and a bar) beside what the paper claims (a black diamond). Top, the comparisons as paired
+    gains in points, against 0 (no gain); below, the targets in percent.
 
     ``table`` is :func:`stalib.report.verdict.verdict`, ``claims`` its ``CLAIMS`` (same order).
     Claims without runs (full NTU RGB+D) are left out; a row without an interval (one fold, or
     leave-one-sequence-out) shows its dot alone."""
     rows = [(c, r) for c, (_, r) in zip(claims, table.iterrows(), strict=True)
-            if isinstance(r["variant"], str)]
+            if isinstance(r["configuration"], str)]
     if not rows:
         raise ValueError("plot_claims needs at least one claim with a measurement")
     kinds = [k for k in ("comparison", "target") if any(c.kind == k for c, _ in rows)]
@@ -231,8 +233,8 @@ def plot_pooled(results: Sequence[dict]) -> Figure:
 
 
 def _short_claim(claim) -> str:
-    """A claim's label for :func:`plot_claims`: its text without the parenthesis, and its data
-    where the text does not name it."""
+    """A claim's label for :func:`plot_claims`: its text without the parenthesis, and its data where
+    the text does not name it."""
     from stalib.report.tables import DATASET_SHORT
 
     text = claim.text.split(" (")[0].replace(" on UTKinect leave-one-sequence-out",
@@ -242,17 +244,17 @@ def _short_claim(claim) -> str:
 
 
 def plot_per_class(per: pd.DataFrame) -> Figure:
-    """Test accuracy per class as a heat-map: one row per model, variant (and protocol where
+    """Test accuracy per class as a heat-map: one row per model, configuration (and protocol where
     several), one column per class, the percentage written in each cell.
 
     ``per`` is :func:`stalib.report.tables.per_class` output (``results/<dataset>/
     per_class.csv``)."""
-    meta = ("dataset", "protocol", "variant", "model", "label", "runs")
+    meta = ("dataset", "protocol", "configuration", "model", "label", "runs")
     classes = [c for c in per.columns if c not in meta]
     if per.empty or not classes:
         raise ValueError("plot_per_class needs per-class rows")
     several = per["protocol"].nunique() > 1
-    names = [f"{r['label']} ({r['variant']}" + (f", {r['protocol']})" if several else ")")
+    names = [f"{r['label']} ({r['configuration']}" + (f", {r['protocol']})" if several else ")")
              for _, r in per.iterrows()]
     values = per[classes].astype(float).to_numpy()
     fig = new_figure((COLUMN_WIDTH_IN, 0.3 * len(per) + 2.2))

@@ -12,9 +12,8 @@ folds; NW-UCLA and UTD-MHAD chose nothing), with its 95 % interval:
   and seeds (:func:`stats.paired_bootstrap`).
 
 Then a random-effects pooled estimate over the datasets whose runs are whole
-(:func:`stats.random_effects`) and one of the labels (:data:`stalib.report.verdict.LABELS`).
-Beside each dataset, the smallest gain its design detects with 80 % power
-(:func:`stats.detectable_gain`).
+(:func:`stats.random_effects`) and one of the labels (:data:`stalib.report.verdict.LABELS`). Beside
+each dataset, the smallest gain its design detects with 80 % power (:func:`stats.detectable_gain`).
 """
 
 from __future__ import annotations
@@ -77,9 +76,9 @@ def dataset_effect(rows: pd.DataFrame, model: str, reference: str) -> dict | Non
         out = stats.paired_bootstrap(np.array(right_a), np.array(right_b))
         method = f"{len(right_a[0])} sequences x {len(SEEDS)} seeds, paired bootstrap"
     if not out["se"] > 0:  # the two models got every test sequence alike, on every seed
-        # (SA-LSTM and its unregularised form on UTKinect): no spread to weigh it by; it is
-        # pooled with the standard error of one sequence's difference, the smallest this
-        # design can show, and said so
+        # (SA-LSTM and its unregularised form on UTKinect): no spread to weigh it by; it is pooled
+        # with the standard error of one sequence's difference, the smallest this design can show,
+        # and said so
         n = int(both["n_test"].astype(int).sum() / len(SEEDS))
         out.update(se=100.0 / n)
         method += "; identical predictions, pooled at the standard error of one sequence"
@@ -100,26 +99,26 @@ def label(comparison: Claim, pooled: dict | None) -> str:
 
 
 def measure(comparison: Claim, test: pd.DataFrame | None,
-            variant: str) -> dict:
-    """Per dataset of :data:`POOLED_ON` the effect (:func:`dataset_effect`, None where a grid
-    is not whole), the pooled estimate over those measured (None for none) and the label."""
+            configuration: str) -> dict:
+    """Per dataset of :data:`POOLED_ON` the effect (:func:`dataset_effect`, None where a grid is not
+    whole), the pooled estimate over those measured (None for none) and the label."""
     per = {}
     for dataset, protocol in POOLED_ON:
         rows = pd.DataFrame() if test is None else test[
             (test["dataset"] == dataset) & (test["protocol"].astype(str) == protocol)
-            & (test["variant"] == variant)]
+            & (test["configuration"] == configuration)]
         per[dataset] = None if rows.empty else dataset_effect(
             rows, comparison.model, comparison.reference)
     have = [e for e in per.values() if e is not None]
     pooled = stats.random_effects([e["diff"] for e in have], [e["se"] for e in have]) \
         if have else None
     return {"per_dataset": per, "pooled": pooled, "label": label(comparison, pooled),
-            "variant": variant}
+            "configuration": configuration}
 
 
 def pooled_verdict(test: pd.DataFrame | None) -> list[dict]:
-    """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded
-    choice (:func:`stalib.report.verdict.recorded_choices`)."""
+    """:func:`measure` of every comparison of :data:`COMPARISONS` at its family's recorded choice
+    (:func:`stalib.report.verdict.recorded_choices`)."""
     choices = recorded_choices()
     return [{"comparison": c, **measure(c, test, choices[c.family])} for c in COMPARISONS]
 
@@ -136,11 +135,10 @@ RERUN_LABEL = "rerun-one-claim"
 
 
 def pooled_table(results: list[dict]) -> str:
-    """The intro's claims table in Markdown: per comparison the paired difference on each
-    dataset (points, 95 % interval; "—" while its grid is not whole), the pooled estimate with
-    the number of datasets and I², and the label, and a link to the command that reruns it
-    (:data:`RERUN_LABEL`); a last row gives, per dataset, the range of the gains its design
-    detects with 80 % power."""
+    """The intro's claims table in Markdown: per comparison the paired difference on each dataset
+    (points, 95 % interval; "—" while its grid is not whole), the pooled estimate with the number of
+    datasets and I², and the label, and a link to the command that reruns it (:data:`RERUN_LABEL`);
+    a last row gives, per dataset, the range of the gains its design detects with 80 % power."""
     head = ["Claim", *[DATASET_SHORT.get(d, d) for d, _ in POOLED_ON], "Pooled [95 %]", "Label"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in results:
@@ -166,8 +164,8 @@ def pooled_table(results: list[dict]) -> str:
 
 
 def baselines_sentence(test: pd.DataFrame | None) -> str:
-    """The baselines beside the paper's STA-LSTM on SBU: the plain LSTM and HCN at their
-    families' choices and the linear floor, with STA-LSTM itself (mean over folds and seeds)."""
+    """The baselines beside the paper's STA-LSTM on SBU: the plain LSTM and HCN at their families'
+    choices and the linear floor, with STA-LSTM itself (mean over folds and seeds)."""
     lit = load_literature()
     paper = lit[(lit["dataset"] == "sbu") & (lit["method"] == "STA-LSTM")]["accuracy"]
     parts = []
@@ -184,8 +182,8 @@ def baselines_sentence(test: pd.DataFrame | None) -> str:
 
 
 def floor_sentence(test: pd.DataFrame | None) -> str:
-    """The deep models, at their families' choices, that stay under the linear floor of their
-    data (its mean accuracy), per dataset; or that none does."""
+    """The deep models, at their families' choices, that stay under the linear floor of their data
+    (its mean accuracy), per dataset; or that none does."""
     parts, checked = [], []
     for dataset, protocol in POOLED_ON:
         floor = model_mean(test, dataset, protocol, "linear")
@@ -214,15 +212,15 @@ UNTRAINED = 50.0
 
 def fit_sentence(test: pd.DataFrame | None) -> str:
     """The pipeline check of a missed level, from the rows: how well the runs at the families'
-    choices fitted their training sets on the datasets that chose nothing (an underfit run
-    points at the recipe; a fitted one at generalisation across subjects or views), and every
-    run that did not train at all (under :data:`UNTRAINED` % on its own training set)."""
+    choices fitted their training sets on the datasets that chose nothing (an underfit run points at
+    the configuration; a fitted one at generalisation across subjects or views), and every run that
+    did not train at all (under :data:`UNTRAINED` % on its own training set)."""
     if test is None or "train_accuracy" not in test.columns:
         return ""
-    variants = {recorded_choices()[f] for f in ("fig7", "csta")}
+    configurations = {recorded_choices()[f] for f in ("fig7", "csta")}
     parts, failed = [], []
     for dataset, protocol in POOLED_ON[2:]:
-        rows = test[(test["dataset"] == dataset) & test["variant"].isin(variants)
+        rows = test[(test["dataset"] == dataset) & test["configuration"].isin(configurations)
                     & (test["protocol"].astype(str) == protocol)]
         if rows.empty:
             continue
@@ -251,9 +249,8 @@ def fit_sentence(test: pd.DataFrame | None) -> str:
 
 
 def details_table(results: list[dict]) -> pd.DataFrame:
-    """Per claim and dataset: how the difference was judged (method and runs), the standard
-    error and the gain detectable with 80 % power; per claim the pool's tau², I² and Cochran's
-    Q p."""
+    """Per claim and dataset: how the difference was judged (method and runs), the standard error
+    and the gain detectable with 80 % power; per claim the pool's tau², I² and Cochran's Q p."""
     out = []
     for r in results:
         pooled = r["pooled"]
@@ -276,8 +273,8 @@ def details_table(results: list[dict]) -> pd.DataFrame:
 
 
 def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
-    """The compute budget of the committed test rows: per dataset the runs and their CPU hours
-    (the sum of their wall times; one thread a run)."""
+    """The compute budget of the committed test rows: per dataset the runs and their CPU hours (the
+    sum of their wall times; one thread a run)."""
     out = []
     for dataset, _ in POOLED_ON:
         rows = pd.DataFrame() if test is None else test[test["dataset"] == dataset]
@@ -288,8 +285,8 @@ def compute_table(test: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def parameters_table(models=("linear", "lstm", "sta-lstm", "hcn", "csta-cnn")) -> pd.DataFrame:
-    """Trainable parameters (thousands) of each model on each pooled dataset's skeleton (its
-    joints of every person) and classes."""
+    """Trainable parameters (thousands) of each model on each pooled dataset's skeleton (its joints
+    of every person) and classes."""
     out = []
     for m in models:
         row = {"Model": MODEL_LABELS.get(m, m)}
@@ -303,36 +300,36 @@ def parameters_table(models=("linear", "lstm", "sta-lstm", "hcn", "csta-cnn")) -
 
 
 def rerun_table(results: list[dict], test: pd.DataFrame | None) -> pd.DataFrame:
-    """Per comparison claim: the one command that reruns its runs on every dataset (the jobs of
-    its family's chosen configuration; ``--retrain`` trains them again) and what they cost, the
-    recorded wall times of the two models' runs summed (CPU hours, one thread a run; on two
-    cores about half)."""
+    """Per comparison claim: the one command that reruns its runs on every dataset (the jobs of its
+    family's chosen configuration; ``--retrain`` trains them again) and what they cost, the recorded
+    wall times of the two models' runs summed (CPU hours, one thread a run; on two cores about
+    half)."""
     out = []
     for r in results:
-        c, variant = r["comparison"], r["variant"]
+        c, configuration = r["comparison"], r["configuration"]
         notebook = "fig7" if c.family == "fig7" else "csta"
         rows = pd.DataFrame() if test is None else test[
-            test["model"].isin([c.model, c.reference]) & (test["variant"] == variant)
+            test["model"].isin([c.model, c.reference]) & (test["configuration"] == configuration)
             & test["dataset"].isin([d for d, _ in POOLED_ON])]
         hours = 0.0 if rows.empty else rows["wall_time_s"].astype(float).sum() / 3600
         out.append({"Claim": c.text,
-                    "Command": f"stalib reproduce --retrain --only '{notebook}-*-{variant}'",
+                    "Command": f"stalib reproduce --retrain --only '{notebook}-*-{configuration}'",
                     "CPU hours": f"{hours:.1f}"})
     return pd.DataFrame(out, columns=["Claim", "Command", "CPU hours"])
 
 
 def regulariser_sentence(test: pd.DataFrame | None) -> str:
-    """How much the regularisers of eq. (7) change the network at the chosen configuration:
-    per dataset, in how many paired runs SA-LSTM (TA-LSTM) and its unregularised form predict
-    every test sequence alike."""
+    """How much the regularisers of eq. (7) change the network at the chosen configuration: per
+    dataset, in how many paired runs SA-LSTM (TA-LSTM) and its unregularised form predict every test
+    sequence alike."""
     if test is None or "test_correct" not in test.columns:
         return ""
-    variant = recorded_choices()["fig7"]
+    configuration = recorded_choices()["fig7"]
     parts = []
     for model in ("sa-lstm", "ta-lstm"):
         per = []
         for dataset, protocol in POOLED_ON:
-            rows = test[(test["dataset"] == dataset) & (test["variant"] == variant)
+            rows = test[(test["dataset"] == dataset) & (test["configuration"] == configuration)
                         & (test["protocol"].astype(str) == protocol)]
             a, b = rows[rows["model"] == model], rows[rows["model"] == f"{model}-noreg"]
             both = a.merge(b, on=["fold", "seed"], suffixes=("", "_ref"))
@@ -356,8 +353,8 @@ def regulariser_sentence(test: pd.DataFrame | None) -> str:
 
 
 def attention_sentence(results: list[dict]) -> str:
-    """Each attention model against the plain LSTM, pooled: its estimate, interval and label;
-    then the smallest gain each dataset can detect for those claims."""
+    """Each attention model against the plain LSTM, pooled: its estimate, interval and label; then
+    the smallest gain each dataset can detect for those claims."""
     over_lstm = [r for r in results if r["comparison"].reference == "lstm"]
     said = [f"{MODEL_LABELS.get(r['comparison'].model, r['comparison'].model)} "
             f"{r['pooled']['diff']:+.2f} points [{r['pooled']['low']:+.2f}, "
@@ -376,8 +373,8 @@ def attention_sentence(results: list[dict]) -> str:
 
 
 def verdict_sentence(results: list[dict]) -> str:
-    """The pooled verdict in one sentence: how many of the papers' comparison claims each label
-    has, and over how many datasets (our ablations are not counted)."""
+    """The pooled verdict in one sentence: how many of the papers' comparison claims each label has,
+    and over how many datasets (our ablations are not counted)."""
     claims = [r for r in results if not r["comparison"].ablation]
     counts = {w: sum(r["label"] == w for r in claims) for w in LABELS}
     have = sorted({d for r in claims for d, e in r["per_dataset"].items() if e is not None},
@@ -396,19 +393,20 @@ def labels_text() -> str:
 #: The verdict's numbers as committed beside the rows (``stalib verdict --write``); a test
 #: recomputes them from the rows, so a refactor that changes a number fails.
 SNAPSHOT = "verdict.csv"
-SNAPSHOT_COLUMNS = ["table", "claim", "dataset", "protocol", "variant", "runs", "measure",
+SNAPSHOT_COLUMNS = ["table", "claim", "dataset", "protocol", "configuration", "runs", "measure",
                     "value", "low", "high", "label"]
 
 
 def snapshot(root=None) -> pd.DataFrame:
     """Every number the verdict speaks: per claim of :data:`stalib.report.verdict.CLAIMS` its
-    measurement (``table`` "claims"), and per pooled comparison each dataset's paired
-    difference and the pool (``table`` "pooled"). ``measure``: ``difference`` (points, a
-    comparison) or ``accuracy`` (percent, a target), ``value`` with its 95 % interval."""
+    measurement (``table`` "claims"), and per pooled comparison each dataset's paired difference and
+    the pool (``table`` "pooled"). ``measure``: ``difference`` (points, a comparison) or
+    ``accuracy`` (percent, a target), ``value`` with its 95 % interval."""
     test = load_all_cv(root)
     claims = verdict_of(test)
     out = [{"table": "claims", "claim": r["claim"], "dataset": r["dataset"],
-            "protocol": r["protocol"], "variant": r["variant"] or "", "runs": int(r["runs"]),
+            "protocol": r["protocol"], "configuration": r["configuration"] or "",
+            "runs": int(r["runs"]),
             "measure": "accuracy" if c.kind == "target" else "difference",
             "value": r["ours"] if c.kind == "target" else r["diff"], "low": r["ci_low"],
             "high": r["ci_high"], "label": r["verdict"]}
@@ -418,13 +416,14 @@ def snapshot(root=None) -> pd.DataFrame:
         for (dataset, protocol), e in zip(POOLED_ON, r["per_dataset"].values(), strict=True):
             if e is not None:
                 out.append({"table": "pooled", "claim": c.title, "dataset": dataset,
-                            "protocol": protocol, "variant": r["variant"], "runs": e["runs"],
+                            "protocol": protocol, "configuration": r["configuration"],
+                            "runs": e["runs"],
                             "measure": "difference", "value": e["diff"], "low": e["low"],
                             "high": e["high"], "label": ""})
         if r["pooled"] is not None:
             p = r["pooled"]
             out.append({"table": "pooled", "claim": c.title, "dataset": "pooled",
-                        "protocol": "", "variant": r["variant"], "runs": p["k"],
+                        "protocol": "", "configuration": r["configuration"], "runs": p["k"],
                         "measure": "difference", "value": p["diff"], "low": p["low"],
                         "high": p["high"], "label": r["label"]})
     return pd.DataFrame(out, columns=SNAPSHOT_COLUMNS)

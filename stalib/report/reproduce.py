@@ -1,8 +1,7 @@
 """``stalib reproduce``: run the experiment notebooks with papermill, once each, as data.
 
-The whole set of experiments is :data:`JOBS`, a list of :class:`Job` (a notebook, its
-parameters, the files it writes under the results folder). :func:`run_jobs` executes them one
-after the other:
+The whole set of experiments is :data:`JOBS`, a list of :class:`Job` (a notebook, its parameters,
+the files it writes under the results folder). :func:`run_jobs` executes them one after the other:
 
 * **Up to date, skipped.** After a job succeeds a stamp ``<results>/.stamps/<job>.json`` records a
   hash of the notebook's bytes, its effective parameters and its declared outputs. A job is up
@@ -27,21 +26,15 @@ after the other:
 
 Parameters every notebook receives from papermill, besides the job's own:
 
-``results_dir``
-    where to WRITE (the staging folder; declared outputs are paths relative to it)
-``results_root``
-    the final results folder, to READ outputs of other jobs
-``runs_root``
-    the folder of the run folders (checkpoints, ``model.pt``): ``<project>/runs`` (where
-    ``stalib cv`` puts them by default, so a notebook continues what it ran) or ``--runs DIR``;
-    under ``--quick`` ``<results>/.runs``, so quick runs never touch the real ones
-``data_root``
-    the data root (``--data-root``/``STALIB_DATA``) as a string, or None
-``quick``
-    True under ``--quick``: the job's ``quick`` parameters override its ``parameters``
-``retrain``
-    True under ``--retrain``: train every run again and replace its row (``--force`` alone
-    does not reach the notebook: it only runs a job that is up to date)
+- ``results_dir``: where to WRITE (the staging folder; declared outputs are relative to it);
+  ``results_root``: the final results folder, to READ outputs of other jobs;
+- ``runs_root``: the folder of the run folders (checkpoints, ``model.pt``): ``<project>/runs``
+  (where ``stalib cv`` puts them by default, so a notebook continues what it ran) or ``--runs
+  DIR``; under ``--quick`` ``<results>/.runs``, so quick runs never touch the real ones;
+- ``data_root``: the data root (``--data-root``/``STALIB_DATA``) as a string, or None;
+- ``quick``: True under ``--quick``: the job's ``quick`` parameters override its ``parameters``;
+- ``retrain``: True under ``--retrain``: train every run again and replace its row (``--force``
+  alone does not reach the notebook: it only runs a job that is up to date).
 
 Executed with the Jupyter kernel ``python3`` (the environment's own, installed by ipykernel).
 """
@@ -61,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stalib import catalogue
-from stalib.config import PAPER_N1, PAPER_N2, recipe_settings
+from stalib.config import PAPER_N1, PAPER_N2, settings_for
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
 
@@ -74,9 +67,9 @@ EXECUTED = "notebooks"
 _SKIP_SUFFIXES = (".lock", ".tmp")
 #: seconds between two progress lines of a running notebook
 HEARTBEAT_S = 60.0
-#: arguments of the notebook kernel: its own log (the "running over TCP without encryption"
-#: warning at start, "KeyboardInterrupt caught in kernel" at shutdown) is noise to a user; the
-#: notebook's errors reach us through papermill all the same
+#: arguments of the notebook kernel: its own log (the "running over TCP without encryption" warning
+#: at start, "KeyboardInterrupt caught in kernel" at shutdown) is noise to a user; the notebook's
+#: errors reach us through papermill all the same
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
@@ -93,8 +86,8 @@ class Job:
         requires: dataset folders that must exist under the data root (``SBU``, ``NTU``...);
             without them the job is skipped (or fails when named exactly by ``--only``).
         description: one line for ``--list`` and the book.
-        chain: jobs of one chain share run folders (the STA-LSTM runs of one variant, which
-            the Fig. 7 job trains and the CSTA and attention jobs of that variant read): under
+        chain: jobs of one chain share run folders (the STA-LSTM runs of one configuration, which
+            the Fig. 7 job trains and the CSTA and attention jobs of that configuration read): under
             ``--jobs N`` they run one after another, in the grid's order, and chains side by
             side. Empty: a chain of its own.
         reads: files under the results folder that the job summarises (``sbu/cv.csv``): their
@@ -122,15 +115,15 @@ class Job:
         return f"stalib reproduce --only {self.name}"
 
 
-# ---------------------------------------------------------------------------------------------
-# The grid. Add a job by adding a line; names are unique. Each dataset has ONE results file,
-# ``<dataset>/cv.csv``, which its Fig. 7 and CSTA jobs both declare and append to (publishing
-# merges rows, see _publish); every other output belongs to one job.
-# The book reads the outputs named here (see stalib.report.tables, which imports from here: the
-# grid is below the summaries of its results), so a page and its job cannot drift.
+# --------------------------------------------------------------------------------------------- The
+# grid. Add a job by adding a line; names are unique. Each dataset has ONE results file,
+# ``<dataset>/cv.csv``, which its Fig. 7 and CSTA jobs both declare and append to (publishing merges
+# rows, see _publish); every other output belongs to one job. The book reads the outputs named here
+# (see stalib.report.tables, which imports from here: the grid is below the summaries of its
+# results), so a page and its job cannot drift.
 
-#: The six models of the paper's Fig. 7 (the STA-LSTM ablation) and the four of the CSTA
-#: ablation (the catalogue's families).
+#: The six models of the paper's Fig. 7 (the STA-LSTM ablation) and the four of the CSTA ablation
+#: (the catalogue's families).
 FIG7_MODELS: tuple[str, ...] = catalogue.FIG7_MODELS
 CSTA_MODELS: tuple[str, ...] = catalogue.CSTA_MODELS
 #: Folder of each dataset under the data root (see stalib.data.root).
@@ -141,15 +134,15 @@ OUT_OF_SAMPLE: tuple[str, ...] = catalogue.out_of_sample()
 SEEDS = list(catalogue.TEST_SEEDS)
 #: Algorithm 1's N1 and N2 (the paper's), for every full run.
 PAPER_ITERATIONS = {"n1": PAPER_N1, "n2": PAPER_N2}
-#: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one
-#: CPU thread (a smoke test of minutes on a small machine).
+#: --quick: one seed, the first fold, 30 iterations (loso: the first 2 of its 199 folds), one CPU
+#: thread (a smoke test of minutes on a small machine).
 QUICK = {"seeds": [0], "folds": [1], "n1": 20, "n2": 10, "threads": 1}
 SHORT = catalogue.job_names()
 
 
 def _family_grid(family: str, ds: str) -> dict[str, Any]:
-    """The test grid of ``family`` on ``ds``: its models, and the dataset's protocols and seeds
-    (the catalogue's)."""
+    """The test grid of ``family`` on ``ds``: its models, and the dataset's protocols and seeds (the
+    catalogue's)."""
     d = catalogue.dataset(ds)
     return {"models": list(catalogue.FAMILIES[family].models), "protocols": list(d.protocols),
             "seeds": list(d.seeds) if d.seeds is not None else SEEDS}
@@ -161,21 +154,22 @@ FIG7_GRID: dict[str, dict[str, Any]] = {ds: _family_grid("fig7", ds) for ds in D
 CSTA_GRID: dict[str, dict[str, Any]] = {ds: _family_grid("csta", ds) for ds in DATA_FOLDERS}
 
 
-def _options(recipe: str, ds: str) -> dict[str, Any]:
-    """The TrainConfig fields of a job at ``recipe`` on ``ds``, its ``variant`` first."""
-    return {"variant": recipe, **recipe_settings(recipe, ds)}
+def _options(configuration: str, ds: str) -> dict[str, Any]:
+    """The TrainConfig fields of a job at ``configuration`` on ``ds``, its name first."""
+    return {"configuration": configuration, **settings_for(configuration, ds)}
 
 
 #: The Fig. 7 grids run beside the paper's settings, in the order they were explored (the
-#: catalogue's ``[[grids]]``): ``{dataset: [TrainConfig fields, ...]}``, ``variant`` naming each.
+#: catalogue's ``[[grids]]``): ``{dataset: [TrainConfig fields, ...]}``, ``configuration`` naming
+#: each.
 VALIDATED: dict[str, list[dict[str, Any]]] = {
-    g.dataset: [_options(r, g.dataset) for r in g.recipes]
+    g.dataset: [_options(r, g.dataset) for r in g.configurations]
     for g in catalogue.GRIDS if g.family == "fig7"}
 #: The CSTA counterpart: per dataset its grids' ``options`` and, as ``reference``, the Fig. 7
-#: recipe of the STA-LSTM it is compared with and drawn beside.
+#: configuration of the STA-LSTM it is compared with and drawn beside.
 CSTA_VALIDATED: dict[str, list[dict[str, Any]]] = {
     g.dataset: [{"options": _options(r, g.dataset), "reference": b}
-                for r, b in zip(g.recipes, g.beside, strict=True)]
+                for r, b in zip(g.configurations, g.beside, strict=True)]
     for g in catalogue.GRIDS if g.family == "csta"}
 #: Fig. 7 grids that take hours of a CPU, each a job of its own so that the others do not wait:
 #: UTKinect leave-one-sequence-out has 199 folds (one seed), for the LSTM and STA-LSTM at the
@@ -187,12 +181,12 @@ LONG_GRIDS: dict[str, dict[str, Any]] = {
     f"utkinect-loso-{catalogue.FAMILIES['fig7'].recorded}": {
         **_LOSO, "options": _options(catalogue.FAMILIES["fig7"].recorded, "utkinect")},
 }
-#: Epochs of a quick run of a one-stage recipe (``epochs`` in its options).
+#: Epochs of a quick run of a one-stage configuration (``epochs`` in its options).
 QUICK_EPOCHS = 1
 #: Folds of a quick run where it is not just fold 1.
 QUICK_FOLDS: dict[str, Any] = {"utkinect": {"xsub": [1], "loso": [1, 2]}}
 #: Written by the errors job of each dataset: test accuracy per class of every model and
-#: variant whose rows keep ``test_correct`` (:func:`stalib.report.tables.per_class`).
+#: configuration whose rows keep ``test_correct`` (:func:`stalib.report.tables.per_class`).
 PER_CLASS = "per_class.csv"
 #: The class whose test sequence the CSTA job draws (None: the first test sequence's class).
 ACTION = {ds: "kicking" if ds == "sbu" else None for ds in DATA_FOLDERS}
@@ -212,9 +206,9 @@ def _quick(ds: str, protocols: Sequence[str], options: Mapping[str, Any] | None 
 
 
 def _quick_options(options: Mapping[str, Any] | None, key: str = "options") -> dict[str, Any]:
-    """A quick run's ``options`` (or ``reference_options``, under ``key``): a one-stage recipe
-    of ``epochs`` runs QUICK_EPOCHS of them (the iterations of QUICK bound Algorithm 1, not
-    epochs)."""
+    """A quick run's ``options`` (or ``reference_options``, under ``key``): a one-stage
+    configuration of ``epochs`` runs QUICK_EPOCHS of them (the iterations of QUICK bound Algorithm
+    1, not epochs)."""
     if not options or options.get("epochs") is None:
         return {}
     return {key: {**copy.deepcopy(dict(options)), "epochs": QUICK_EPOCHS}}
@@ -237,31 +231,33 @@ def _fig7_job(name: str, figure: str, ds: str, grid: Mapping[str, Any], descript
 
 
 def _chain(ds: str, options: Mapping[str, Any] | None, protocols: Sequence[str]) -> str:
-    """The chain (Job.chain) of the jobs that train or read STA-LSTM of ``options``'s variant on
-    ``ds`` under ``protocols``."""
-    variant = (options or {}).get("variant") or "default"
-    return f"{ds}:{variant}:{'+'.join(protocols)}"
+    """The chain (Job.chain) of the jobs that train or read STA-LSTM of ``options``'s configuration
+    on ``ds`` under ``protocols``."""
+    configuration = (options or {}).get("configuration") or "default"
+    return f"{ds}:{configuration}:{'+'.join(protocols)}"
 
 
 def _settings_text(options: Mapping[str, Any]) -> str:
-    """``lambda3=0.0, augment_rotation=30.0``: the TrainConfig fields a variant sets."""
-    return ", ".join(f"{k}={v}" for k, v in options.items() if k != "variant")
+    """``lambda3=0.0, augment_rotation=30.0``: the TrainConfig fields a configuration sets."""
+    return ", ".join(f"{k}={v}" for k, v in options.items() if k != "configuration")
 
 
-def _validated(ds: str, variant: str) -> dict[str, Any]:
-    """The TrainConfig fields of the Fig. 7 variant ``variant`` of ``ds`` (VALIDATED)."""
+def _validated(ds: str, configuration: str) -> dict[str, Any]:
+    """The TrainConfig fields of the Fig. 7 configuration ``configuration`` of ``ds``
+    (VALIDATED)."""
     for options in VALIDATED.get(ds, []):
-        if options["variant"] == variant:
+        if options["configuration"] == configuration:
             return dict(options)
-    raise ConfigError(f"{ds}: no validated Fig. 7 variant called {variant!r}")
+    raise ConfigError(f"{ds}: no validated Fig. 7 configuration called {configuration!r}")
 
 
 def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
               reference: Mapping[str, Any] | None = None) -> Job:
-    """The job ``csta-<ds>[-<variant>]``: the CSTA notebook over CSTA_GRID[ds] with TrainConfig
-    ``options``, compared with (and drawn beside) STA-LSTM of the settings ``reference``."""
+    """The job ``csta-<ds>[-<configuration>]``: the CSTA notebook over CSTA_GRID[ds] with
+    TrainConfig ``options``, compared with (and drawn beside) STA-LSTM of the settings
+    ``reference``."""
     csta = copy.deepcopy(CSTA_GRID[ds])
-    suffix = f"-{options['variant']}" if options else ""
+    suffix = f"-{options['configuration']}" if options else ""
     figure = f"figures/csta-{ds}{suffix}-coupled.png"
     parameters = {"dataset": ds, **csta, "folds": "all", **PAPER_ITERATIONS,
                   "action": ACTION[ds], "figure": figure}
@@ -270,9 +266,9 @@ def _csta_job(ds: str, options: Mapping[str, Any] | None = None,
     if reference:
         parameters["reference_options"] = dict(reference)
     folder = DATA_FOLDERS[ds]
-    what = (f"variant {options['variant']!r}: {_settings_text(options)} (chosen on validation "
-            "folds), ") if options else ""
-    against = f"STA-LSTM ({reference['variant']})" if reference else "STA-LSTM"
+    what = (f"configuration {options['configuration']!r}: {_settings_text(options)} (chosen on "
+            "validation folds), ") if options else ""
+    against = f"STA-LSTM ({reference['configuration']})" if reference else "STA-LSTM"
     return Job(
         name=f"csta-{SHORT[ds]}{suffix}", notebook="notebooks/csta.ipynb", parameters=parameters,
         outputs=(f"{ds}/cv.csv", figure),
@@ -309,11 +305,12 @@ def _grid() -> list[Job]:
                 f"Fig. 7 ablation ({len(fig7['models'])} models) on {folder} "
                 f"({', '.join(fig7['protocols'])}), every fold and seed"))
         for options in VALIDATED.get(ds, []):
-            variant = options["variant"]
+            configuration = options["configuration"]
             jobs.append(_fig7_job(
-                f"{short}-{variant}", f"{ds}-{variant}", ds, fig7,
-                f"Fig. 7 ablation on {folder}, variant {variant!r}: {_settings_text(options)} "
-                f"({catalogue.RECIPES[variant].chosen}"
+                f"{short}-{configuration}", f"{ds}-{configuration}", ds, fig7,
+                f"Fig. 7 ablation on {folder}, configuration {configuration!r}: "
+                f"{_settings_text(options)} "
+                f"({catalogue.CONFIGURATIONS[configuration].chosen}"
                 + ("; run unchanged on data that chose nothing)" if ds in OUT_OF_SAMPLE
                    else ")"), options))
         if ds not in OUT_OF_SAMPLE:
@@ -322,13 +319,13 @@ def _grid() -> list[Job]:
             jobs.append(_csta_job(ds, entry["options"], _validated(ds, entry["reference"])))
     for name, grid in LONG_GRIDS.items():
         ds, options = grid["dataset"], grid.get("options")
-        what = f", variant {options['variant']!r}" if options else ""
+        what = f", configuration {options['configuration']!r}" if options else ""
         jobs.append(_fig7_job(
             name, name, ds, {k: v for k, v in grid.items() if k not in ("dataset", "options")},
             f"Fig. 7 models on {DATA_FOLDERS[ds]} ({', '.join(grid['protocols'])}){what}, "
             "every fold", options))
     for options in ({}, *VALIDATED["sbu"]):
-        tag = "sbu" + (f"-{options['variant']}" if options else "")
+        tag = "sbu" + (f"-{options['configuration']}" if options else "")
         jobs.append(Job(
             name=f"attention-{tag}", notebook="notebooks/attention.ipynb",
             parameters={"dataset": "sbu", "models": ["sta-lstm"], "protocols": ["5fold"],
@@ -340,7 +337,7 @@ def _grid() -> list[Job]:
             quick={**{k: QUICK[k] for k in ("n1", "n2", "threads")},
                    **_quick_options(options)}, requires=("SBU",),
             description="Figs. 5 and 6: STA-LSTM (fold 1, seed 0"
-                        + (f", variant {options['variant']}" if options else "")
+                        + (f", configuration {options['configuration']}" if options else "")
                         + ") on a test 'kicking' sequence of SBU",
             chain=_chain("sbu", options, ["5fold"]),
         ))
@@ -349,7 +346,7 @@ def _grid() -> list[Job]:
             name=f"errors-{SHORT[ds]}", notebook="notebooks/errors.ipynb",
             parameters={"dataset": ds, "protocols": _protocols(ds)},
             outputs=(f"{ds}/{PER_CLASS}",), requires=(folder,), reads=(f"{ds}/cv.csv",),
-            description=f"{folder}: test accuracy per class of every model and variant whose "
+            description=f"{folder}: test accuracy per class of every model and configuration whose "
                         "rows keep which test sequences were right",
         ))
     return jobs
@@ -359,8 +356,8 @@ JOBS: list[Job] = _grid()
 
 
 def job_names(notebook: str, dataset: str) -> list[str]:
-    """The jobs of ``notebooks/<notebook>.ipynb`` on ``dataset``, in the grid's order (a
-    dataset that chose nothing has only its chosen variants' jobs)."""
+    """The jobs of ``notebooks/<notebook>.ipynb`` on ``dataset``, in the grid's order (a dataset
+    that chose nothing has only its chosen configurations' jobs)."""
     return [j.name for j in JOBS if j.notebook == f"notebooks/{notebook}.ipynb"
             and j.parameters.get("dataset") == dataset]
 
@@ -380,8 +377,8 @@ def get_job(name: str, jobs: Sequence[Job] | None = None) -> Job:
 def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
     """The jobs matching any of ``only``: an exact name, a glob (``fig7-*``) or a prefix (``fig7``).
 
-    An exact name selects that job alone (``fig7-sbu`` is not also ``fig7-sbu-l1-off``). No
-    ``only`` selects every job. A pattern matching nothing is an error that lists the names.
+    An exact name selects that job alone (``fig7-sbu`` is not also ``fig7-sbu-l1-off``). No ``only``
+    selects every job. A pattern matching nothing is an error that lists the names.
     """
     patterns = list(only or [])
     if not patterns:
@@ -399,9 +396,9 @@ def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
 
 
 def job_hash(job: Job, notebook: Path, quick: bool, results: Path | None = None) -> str:
-    """sha256 of the notebook's bytes, the effective parameters, the declared outputs and the
-    bytes of the files the job reads (:attr:`Job.reads`, under ``results``; a missing one
-    counts as empty)."""
+    """sha256 of the notebook's bytes, the effective parameters, the declared outputs and the bytes
+    of the files the job reads (:attr:`Job.reads`, under ``results``; a missing one counts as
+    empty)."""
     h = hashlib.sha256()
     h.update(notebook.read_bytes())
     meta = {"parameters": job.effective_parameters(quick), "quick": quick,
@@ -429,8 +426,8 @@ def is_up_to_date(results: Path, job: Job, digest: str) -> bool:
 
 def why_to_run(results: Path, job: Job, digest: str, quick: bool = False) -> str | None:
     """Why ``job`` would run (None: it is up to date): ``never run here`` (no stamp), ``its
-    parameters changed``, ``notebook or input changed`` (the notebook's bytes or a file it
-    reads), ``<output> missing``."""
+    parameters changed``, ``notebook or input changed`` (the notebook's bytes or a file it reads),
+    ``<output> missing``."""
     stamp = stamp_path(results, job)
     try:
         recorded = json.loads(stamp.read_text())
@@ -496,8 +493,8 @@ def merge_results(staged: Path, dest: Path) -> None:
     """Put the results file ``staged`` at ``dest``, keeping rows only ``dest`` has.
 
     Under ``dest``'s lock (the one :func:`stalib.results.append_record` takes): the rows of
-    ``staged``, plus every row of ``dest`` whose key (:data:`stalib.results.KEY`) ``staged``
-    lacks, sorted as ``append_record`` sorts them; written through a temporary file and a rename.
+    ``staged``, plus every row of ``dest`` whose key (:data:`stalib.results.KEY`) ``staged`` lacks,
+    sorted as ``append_record`` sorts them; written through a temporary file and a rename.
     """
     from stalib.results import KEY, locked, read_records, write_rows
 
@@ -540,8 +537,8 @@ def _error_text(err: BaseException) -> str:
 
 
 def execute_notebook(notebook: Path, executed: Path, parameters: Mapping[str, Any]) -> Path:
-    """Execute ``notebook`` with ``parameters`` into ``executed`` (papermill, the jobs' kernel,
-    its working directory the notebook's folder); returns ``executed``. Every job runs so
+    """Execute ``notebook`` with ``parameters`` into ``executed`` (papermill, the jobs' kernel, its
+    working directory the notebook's folder); returns ``executed``. Every job runs so
     (:func:`run_job`), and ``stalib bench --ntu-rehearsal`` outside the jobs."""
     import papermill
 
@@ -562,8 +559,8 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
             runs_root: Path | None = None, threads: int | None = None,
             log: Callable[[str], None] = print) -> Outcome:
     """Run one job unless it is up to date (see the module's docstring); ``retrain`` implies
-    ``force``. ``threads``: the notebook's torch CPU threads where the job leaves them to
-    torch (jobs side by side share the cores)."""
+    ``force``. ``threads``: the notebook's torch CPU threads where the job leaves them to torch
+    (jobs side by side share the cores)."""
     force = force or retrain
     notebook = root / job.notebook
     if not notebook.is_file():
@@ -640,12 +637,12 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
              log: Callable[[str], None] = print) -> list[Outcome]:
     """Run the selected jobs in order; every job is tried whatever happened to the others.
 
-    ``workers`` > 1 runs that many chains (:attr:`Job.chain`) side by side, each in a process
-    of its own and its jobs in order; the outcomes come back in the grid's order. Results files
-    are merged under their lock (:func:`merge_results`), so jobs of different chains may
-    publish into one ``cv.csv``. A job that summarises results files (:attr:`Job.reads`) runs
-    after all the others, so that it reads what they recorded (side by side, it could stamp a
-    ``cv.csv`` that another chain was still adding rows to, and be out of date at once).
+    ``workers`` > 1 runs that many chains (:attr:`Job.chain`) side by side, each in a process of its
+    own and its jobs in order; the outcomes come back in the grid's order. Results files are merged
+    under their lock (:func:`merge_results`), so jobs of different chains may publish into one
+    ``cv.csv``. A job that summarises results files (:attr:`Job.reads`) runs after all the others,
+    so that it reads what they recorded (side by side, it could stamp a ``cv.csv`` that another
+    chain was still adding rows to, and be out of date at once).
     """
     if workers < 1:
         raise ConfigError(f"--jobs must be >= 1, got {workers}")
@@ -679,9 +676,9 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
 
 
 def phases(jobs: Sequence[Job]) -> tuple[dict[str, list[Job]], list[Job]]:
-    """``jobs`` as :func:`run_jobs` runs them: the chains (:attr:`Job.chain`, each in order) of
-    the jobs that train and draw, which may run side by side, then the jobs that summarise
-    results files (:attr:`Job.reads`), which run after all of them."""
+    """``jobs`` as :func:`run_jobs` runs them: the chains (:attr:`Job.chain`, each in order) of the
+    jobs that train and draw, which may run side by side, then the jobs that summarise results files
+    (:attr:`Job.reads`), which run after all of them."""
     chains: dict[str, list[Job]] = {}
     for job in jobs:
         if not job.reads:
@@ -691,8 +688,8 @@ def phases(jobs: Sequence[Job]) -> tuple[dict[str, list[Job]], list[Job]]:
 
 def _run_chain(chain: Sequence[Job], settings: Mapping[str, Any],
                log: Callable[[str], None] | None = None) -> list[Outcome]:
-    """Run ``chain``'s jobs one after another (:func:`run_jobs`; in a worker process its lines
-    go to its standard output, flushed)."""
+    """Run ``chain``'s jobs one after another (:func:`run_jobs`; in a worker process its lines go to
+    its standard output, flushed)."""
     if log is None:
         def log(line: str) -> None:
             print(line, flush=True)

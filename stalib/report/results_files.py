@@ -1,9 +1,9 @@
 """The results files the report reads: where they are, and their rows as DataFrames.
 
-Report layer, files only (no summaries, no display): the runs of a results folder are the
-library's (:mod:`stalib.results_folder`: ``cv.csv``, ``validation.csv``, named here for the
-book); here ``per_class.csv``, ``literature.csv`` and the reruns under ``reruns/``. The formats
-are described in :mod:`stalib.report.tables`.
+Report layer, files only (no summaries, no display): the runs of a results folder are the library's
+(:mod:`stalib.results_folder`: ``cv.csv``, ``validation.csv``, named here for the book); here
+``per_class.csv``, ``literature.csv`` and the reruns under ``reruns/``. The formats are described in
+:mod:`stalib.report.tables`.
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ __all__ = ["CV_COLUMNS", "DATASETS", "LITERATURE_COLUMNS", "PORTABLE_RERUNS", "R
            "load_cv", "load_literature", "load_per_class", "load_reruns", "project_root",
            "read_cv", "results_root"]
 
-LITERATURE_COLUMNS: tuple[str, ...] = (
-    "table", "dataset", "protocol", "method", "accuracy", "source",
-)
+LITERATURE_COLUMNS = ("table", "dataset", "protocol", "method", "accuracy", "source")
 
 
 def literature_path() -> Path:
@@ -69,13 +67,13 @@ def load_literature(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def load_per_class(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame | None:
-    """The per-class test accuracy the errors job wrote for ``dataset`` (:func:`per_class`),
-    or None when it has not run."""
+    """The per-class test accuracy the errors job wrote for ``dataset`` (:func:`per_class`), or None
+    when it has not run."""
     path = results_root(root) / dataset / PER_CLASS
     if not path.is_file():
         return None
     df = pd.read_csv(path)
-    missing = [c for c in ("dataset", "protocol", "variant", "model", "label", "runs")
+    missing = [c for c in ("dataset", "protocol", "configuration", "model", "label", "runs")
                if c not in df.columns]
     if missing:
         raise FormatError(str(path), f"expected the columns of stalib.report.per_class, "
@@ -87,15 +85,14 @@ def load_per_class(dataset: str, root: str | os.PathLike | None = None) -> pd.Da
 #: (``sbu-cv.csv``, ``sbu-validation.csv``), rows of the results format. They are checks, not
 #: results: no table or claim reads them but :func:`rerun_agreement`.
 RERUNS = "reruns"
-
-
+#: The reruns of portable rows by ``stalib rerun``.
 PORTABLE_RERUNS = "reruns/portable"
 
 
 def load_reruns(dataset: str, root: str | os.PathLike | None = None,
                 name: str = "cv.csv", folder: str = RERUNS) -> pd.DataFrame | None:
     """The reruns of ``dataset``'s ``name`` rows kept under ``folder`` of the results (None when
-    there are none): :data:`RERUNS` those before the portable mode, :data:`PORTABLE_RERUNS`
-    those of portable rows by ``stalib rerun``."""
+    there are none): :data:`RERUNS` those before the portable mode, :data:`PORTABLE_RERUNS` those of
+    portable rows by ``stalib rerun``."""
     path = results_root(root) / folder / f"{dataset}-{name}"
     return read_cv(path) if path.is_file() else None

@@ -2,26 +2,25 @@
 
 A configuration chosen on SBU's five tiny validation folds overfits SBU: ``r1-view-gain`` lifted
 STA-LSTM there and lowered the LSTM on UTKinect. So a family's configuration is chosen on the
-inner-validation folds of two datasets together, and must hold on both (the catalogue's
-``[rule]`` and ``[families]``, :mod:`stalib.catalogue`):
+inner-validation folds of two datasets together, and must hold on both (the catalogue's ``[rule]``
+and ``[families]``, :mod:`stalib.catalogue`):
 
 * **SBU**: each test fold k trained without fold k+1, evaluated on fold k+1 (5 runs a seed).
 * **UTKinect cross-subject**: its training subjects, each held out in turn (5 runs a seed; the
   test subjects are never seen: :func:`stalib.experiment.validation_folds`).
 
-**The rule** (:func:`choose`). For each candidate of a family (its ``candidates``, in order
-of added steps, simplest first), its score is the mean over the two datasets of the mean over the
-family's probe models of their mean validation accuracy over seeds 0 and 1 (every fold of
-both). A candidate is scored only when all its runs are recorded. The highest score wins,
-except that a simpler candidate within :data:`MARGIN` points of it wins instead: one
-validation fold of SBU is 12 sequences, and a step must earn its place. The chosen
-configuration is then run once on the test folds of both datasets, for every model of the
-family; test folds never choose.
+**The rule** (:func:`choose`). For each candidate of a family (its ``candidates``, in order of added
+steps, simplest first), its score is the mean over the two datasets of the mean over the family's
+probe models of their mean validation accuracy over seeds 0 and 1 (every fold of both). A candidate
+is scored only when all its runs are recorded. The highest score wins, except that a simpler
+candidate within :data:`MARGIN` points of it wins instead: one validation fold of SBU is 12
+sequences, and a step must earn its place. The chosen configuration is then run once on the test
+folds of both datasets, for every model of the family; test folds never choose.
 
-Written down at commit time before the new candidates' validation runs (the git history of
-this file is the record). Not before every run: the first candidate of each family
-(``r1-view-gain-swap``, ``r1-view-rot-l2``) had SBU validation and test rows from earlier, and
-``-t16`` and ``-mm`` were added after ``r1-view-rot-l2``'s test rows were known; neither won.
+Written down at commit time before the new candidates' validation runs (the git history of this file
+is the record). Not before every run: the first candidate of each family (``r1-view-gain-swap``,
+``r1-view-rot-l2``) had SBU validation and test rows from earlier, and ``-t16`` and ``-mm`` were
+added after ``r1-view-rot-l2``'s test rows were known; neither won.
 """
 
 from __future__ import annotations
@@ -48,16 +47,15 @@ def runs_needed(dataset: str) -> int:
 
 def scores(family: Family, validation: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
     """Per candidate, probe model and dataset: validation runs recorded, their mean accuracy
-    (percent); and per candidate its score (None until every run is recorded). ``validation``:
-    each dataset's validation rows (:func:`stalib.report.tables.load_cv` of
-    ``validation.csv``)."""
+    (percent); and per candidate its score (None until every run is recorded). ``validation``: each
+    dataset's validation rows (:func:`stalib.report.tables.load_cv` of ``validation.csv``)."""
     out = []
     for candidate in family.candidates:
         for dataset, protocol in DATASETS.items():
             df = validation.get(dataset)
             for model in family.probes:
                 runs = pd.DataFrame() if df is None else df[
-                    (df["variant"] == candidate) & (df["model"] == model)
+                    (df["configuration"] == candidate) & (df["model"] == model)
                     & df["protocol"].astype(str).str.startswith(protocol + ":val")
                     & df["seed"].astype(int).isin(SEEDS)]
                 out.append({"candidate": candidate, "dataset": dataset, "model": model,
@@ -73,8 +71,8 @@ def scores(family: Family, validation: dict[str, pd.DataFrame | None]) -> pd.Dat
 
 
 def choose(family: Family, validation: dict[str, pd.DataFrame | None]) -> str | None:
-    """The family's configuration by the rule (see the module), or None while a candidate's
-    runs are missing."""
+    """The family's configuration by the rule (see the module), or None while a candidate's runs are
+    missing."""
     table = scores(family, validation)
     per = table.drop_duplicates("candidate").set_index("candidate")["score"]
     if per.isna().any():
@@ -90,9 +88,9 @@ def by_dataset(val: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
 
 
 def format_scores(val: pd.DataFrame | None) -> pd.DataFrame:
-    """Every family's candidates as a display table: per dataset, each probe model's mean
-    validation accuracy in the family's order (or its runs recorded of those needed), then the
-    score and the rule's choice. ``val``: every dataset's validation rows
+    """Every family's candidates as a display table: per dataset, each probe model's mean validation
+    accuracy in the family's order (or its runs recorded of those needed), then the score and the
+    rule's choice. ``val``: every dataset's validation rows
     (:func:`stalib.report.results_files.load_all_validation`)."""
     from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 

@@ -1,9 +1,9 @@
-"""Summaries of results rows for the book: mean ± std per model, the literature beside them,
-paired differences, per-class accuracy, reruns against their rows. Report layer, computing only:
-it takes DataFrames (:mod:`stalib.report.results_files` reads them) and returns DataFrames
+"""Summaries of results rows for the book: mean ± std per model, the literature beside them, paired
+differences, per-class accuracy, reruns against their rows. Report layer, computing only: it takes
+DataFrames (:mod:`stalib.report.results_files` reads them) and returns DataFrames
 (:mod:`stalib.report.display` formats them). Our numbers are in percent: the mean and the sample
-standard deviation (ddof=1) over all runs of a model, over folds and seeds together; ``runs``
-says how many.
+standard deviation (ddof=1) over all runs of a model, over folds and seeds together; ``runs`` says
+how many.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stalib import catalogue
-from stalib.config import DEFAULT_VARIANTS, PAPER_DATASETS, PAPER_VARIANT
+from stalib.config import DEFAULT_CONFIGURATIONS, PAPER_CONFIGURATION, PAPER_DATASETS
 from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
@@ -80,37 +80,37 @@ def _model_rank(model: str) -> int:
 
 
 def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
-              variants: Iterable[str] | None = None, protocol_seeds: bool = True
+              configurations: Iterable[str] | None = None, protocol_seeds: bool = True
               ) -> pd.DataFrame:
-    """Mean ± std (percent) per (dataset, protocol, variant, model) over folds and seeds.
+    """Mean ± std (percent) per (dataset, protocol, configuration, model) over folds and seeds.
 
-    Columns: ``dataset, protocol, variant, model, label, mean, std, runs, folds, seeds,
-    correct, sequences, ci_low, ci_high, whole``; ``std`` is NaN for a single run. ``correct``
-    and ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``).
-    When every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs
-    of 0/100 outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of
-    the pooled accuracy (:func:`wilson_interval`), NaN otherwise. ``whole``: the runs cover
-    every fold of the protocol in ``df``, each with the same seeds and (with
-    ``protocol_seeds``) as many as the most any grid of that protocol in ``df`` has; a grid
-    still running is not whole, and :func:`compare` sets no difference to the paper beside it.
-    Rows follow :data:`MODEL_ORDER` within each dataset and protocol, the ``paper`` variant
-    first. ``variants`` keeps only those variants.
+    Columns: ``dataset, protocol, configuration, model, label, mean, std, runs, folds, seeds,
+    correct, sequences, ci_low, ci_high, whole``; ``std`` is NaN for a single run. ``correct`` and
+    ``sequences`` count the test sequences over all runs (NaN where rows lack ``n_test``). When
+    every run tests ONE sequence with one seed (leave-one-sequence-out), the std over runs of 0/100
+    outcomes says little: ``ci_low``/``ci_high`` are then the Wilson 95 % interval of the pooled
+    accuracy (:func:`wilson_interval`), NaN otherwise. ``whole``: the runs cover every fold of the
+    protocol in ``df``, each with the same seeds and (with ``protocol_seeds``) as many as the most
+    any grid of that protocol in ``df`` has; a grid still running is not whole, and :func:`compare`
+    sets no difference to the paper beside it. Rows follow :data:`MODEL_ORDER` within each dataset
+    and protocol, the ``paper`` configuration first. ``configurations`` keeps only those
+    configurations.
     """
-    cols = ["dataset", "protocol", "variant", "model", "label", "mean", "std", "runs", "folds",
-            "seeds", "correct", "sequences", "ci_low", "ci_high", "whole"]
+    cols = ["dataset", "protocol", "configuration", "model", "label", "mean", "std", "runs",
+            "folds", "seeds", "correct", "sequences", "ci_low", "ci_high", "whole"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
-    df = _with_variant(df)
+    df = _with_configuration(df)
     # the folds and seeds of the protocol, from every model's rows
     fold_count = df.groupby(["dataset", "protocol"])["fold"].nunique()
     seed_count = df.groupby(["dataset", "protocol"])["seed"].nunique()
     if models is not None:
         df = df[df["model"].isin(list(models))]
-    if variants is not None:
-        df = df[df["variant"].isin(list(variants))]
+    if configurations is not None:
+        df = df[df["configuration"].isin(list(configurations))]
     rows = []
-    for (dataset, protocol, variant, model), g in df.groupby(
-            ["dataset", "protocol", "variant", "model"], sort=False):
+    for (dataset, protocol, configuration, model), g in df.groupby(
+            ["dataset", "protocol", "configuration", "model"], sort=False):
         acc = 100.0 * g["accuracy"].astype(float)
         n_test = (pd.to_numeric(g["n_test"], errors="coerce") if "n_test" in g.columns
                   else pd.Series(np.nan, index=g.index))
@@ -123,7 +123,7 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
         rows.append({
             "dataset": dataset,
             "protocol": protocol,
-            "variant": variant,
+            "configuration": configuration,
             "model": model,
             "label": MODEL_LABELS.get(model, model),
             "mean": float(acc.mean()),
@@ -141,27 +141,27 @@ def summarise(df: pd.DataFrame, models: Iterable[str] | None = None,
 
 
 def _in_report_order(out: pd.DataFrame) -> pd.DataFrame:
-    """Rows by dataset (:data:`DATASETS` order), protocol, variant (``paper`` first) and model
+    """Rows by dataset (:data:`DATASETS` order), protocol, configuration (``paper`` first) and model
     (:data:`MODEL_ORDER`)."""
     out = out.assign(_drank=out["dataset"].map(_dataset_rank), _rank=out["model"].map(_model_rank),
-                     _vrank=out["variant"].map(_variant_rank))
-    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "variant", "_rank",
+                     _vrank=out["configuration"].map(_configuration_rank))
+    out = out.sort_values(["_drank", "dataset", "protocol", "_vrank", "configuration", "_rank",
                            "model"], kind="stable")
     return out.drop(columns=["_drank", "_rank", "_vrank"]).reset_index(drop=True)
 
 
 def _one_sequence_each(n_test: pd.Series, seeds: pd.Series) -> bool:
     """Leave-one-sequence-out: every run tests ONE sequence (``n_test``) and all runs share one
-    seed, so each run is one independent right/wrong outcome. Then the pooled accuracy has a
-    Wilson interval (:func:`summarise`) and paired runs McNemar's test (:func:`paired`)."""
+    seed, so each run is one independent right/wrong outcome. Then the pooled accuracy has a Wilson
+    interval (:func:`summarise`) and paired runs McNemar's test (:func:`paired`)."""
     return bool(pd.to_numeric(n_test, errors="coerce").eq(1).all()) and seeds.nunique() == 1
 
 
 def summarise_validation(df: pd.DataFrame | None,
                          models: Iterable[str] | None = None) -> pd.DataFrame:
-    """:func:`summarise` of inner-validation runs: per (dataset, protocol, variant, model) over
-    every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``.
-    Explorations ran one seed or two by design, so a variant is whole on every fold with its
+    """:func:`summarise` of inner-validation runs: per (dataset, protocol, configuration, model)
+    over every (test fold, validation fold) pair and seed; ``protocol`` without its ``:val<j>``.
+    Explorations ran one seed or two by design, so a configuration is whole on every fold with its
     own seeds."""
     if df is None or df.empty:
         return summarise(df)
@@ -170,68 +170,70 @@ def summarise_validation(df: pd.DataFrame | None,
 
 
 def validation_choice(val: pd.DataFrame) -> pd.DataFrame:
-    """The rule by which a Fig. 7 variant is chosen, applied to :func:`summarise_validation`:
-    per dataset, each variant's validation accuracy averaged over the models that every variant
-    has (one setting for the whole ablation, so its bars stay comparable); ``chosen`` marks
-    the best. Columns: ``dataset, variant, models, mean, chosen``."""
-    cols = ["dataset", "variant", "models", "mean", "chosen"]
+    """The rule by which a Fig. 7 configuration is chosen, applied to :func:`summarise_validation`:
+    per dataset, each configuration's validation accuracy averaged over the models that every
+    configuration has (one setting for the whole ablation, so its bars stay comparable); ``chosen``
+    marks the best. Columns: ``dataset, configuration, models, mean, chosen``."""
+    cols = ["dataset", "configuration", "models", "mean", "chosen"]
     if val is None or val.empty:
         return pd.DataFrame(columns=cols)
     rows = []
     for dataset, g in val.groupby("dataset", sort=False):
-        common = set.intersection(*(set(v["model"]) for _, v in g.groupby("variant")))
+        common = set.intersection(*(set(v["model"]) for _, v in g.groupby("configuration")))
         g = g[g["model"].isin(common)]
-        means = g.groupby("variant", sort=False)["mean"].mean()
-        for variant, mean in means.items():
-            rows.append({"dataset": dataset, "variant": variant, "models": len(common),
+        means = g.groupby("configuration", sort=False)["mean"].mean()
+        for configuration, mean in means.items():
+            rows.append({"dataset": dataset, "configuration": configuration, "models": len(common),
                          "mean": float(mean), "chosen": bool(mean == means.max())})
     return pd.DataFrame(rows, columns=cols)
 
 
-def _with_variant(df: pd.DataFrame) -> pd.DataFrame:
-    """``df``, with ``variant`` = paper when a hand-made frame has no such column."""
-    return df if "variant" in df.columns else df.assign(variant=PAPER_VARIANT)
+def _with_configuration(df: pd.DataFrame) -> pd.DataFrame:
+    """``df``, with ``configuration`` = paper when a hand-made frame has no such column."""
+    return df if "configuration" in df.columns else df.assign(configuration=PAPER_CONFIGURATION)
 
 
-def _variant_rank(variant: str) -> int:
-    return 0 if variant in DEFAULT_VARIANTS else 1
+def _configuration_rank(configuration: str) -> int:
+    return 0 if configuration in DEFAULT_CONFIGURATIONS else 1
 
 
-def variant_settings(df: pd.DataFrame | None) -> pd.DataFrame:
-    """What each variant changes from the paper's settings, read from the rows' ``params``.
+def configuration_settings(df: pd.DataFrame | None) -> pd.DataFrame:
+    """What each configuration changes from the paper's settings, read from the rows' ``params``.
 
-    One row per (dataset, variant, model) with the settings that differ (``settings``, a text
-    such as ``lambda3=0.0``; ``the paper's`` for none, ``the paper's SBU settings`` on a dataset
-    the paper gives no settings for), so a reader never has to guess what a variant name means.
+    One row per (dataset, configuration, model) with the settings that differ (``settings``, a text
+    such as ``lambda3=0.0``; ``the paper's`` for none, ``the paper's SBU settings`` on a dataset the
+    paper gives no settings for), so a reader never has to guess what a configuration name means.
     """
     from stalib.results import settings_of_params
 
-    cols = ["dataset", "variant", "model", "settings"]
+    cols = ["dataset", "configuration", "model", "settings"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    for (dataset, variant, model), g in df.groupby(["dataset", "variant", "model"], sort=False):
+    by = ["dataset", "configuration", "model"]
+    for (dataset, configuration, model), g in df.groupby(by, sort=False):
         none = "the paper's" if dataset in PAPER_DATASETS else "the paper's SBU settings"
         texts = set()
         for i, params in enumerate(g["params"].astype(str)):
-            settings = settings_of_params(params, f"{dataset} {variant} {model} row {i}")
+            settings = settings_of_params(params, f"{dataset} {configuration} {model} row {i}")
             texts.add("unrecorded" if settings is None else ", ".join(
                 f"{k}={v}" for k, v in sorted(settings.items())) or none)
-        rows.append({"dataset": dataset, "variant": variant, "model": model,
+        rows.append({"dataset": dataset, "configuration": configuration, "model": model,
                      "settings": "; ".join(sorted(texts))})
     out = pd.DataFrame(rows, columns=cols)
-    out = out.assign(_vrank=out["variant"].map(_variant_rank), _rank=out["model"].map(_model_rank))
-    out = out.sort_values(["dataset", "_vrank", "variant", "_rank"], kind="stable")
+    out = out.assign(_vrank=out["configuration"].map(_configuration_rank),
+                     _rank=out["model"].map(_model_rank))
+    out = out.sort_values(["dataset", "_vrank", "configuration", "_rank"], kind="stable")
     return out.drop(columns=["_vrank", "_rank"]).reset_index(drop=True)
 
 
 def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
     """``summary`` with the paper's value beside each model, where the literature has one.
 
-    A literature row matches a summary row with the same dataset, the same canonical protocol
-    (or any protocol when the literature gives the dataset only one) and ``method`` equal to the
-    model's label (e.g. ``STA-LSTM``). Added columns: ``paper`` (percent, NaN when the paper gives
-    no number), ``diff`` (ours - paper, percentage points), ``paper_source``.
+    A literature row matches a summary row with the same dataset, the same canonical protocol (or
+    any protocol when the literature gives the dataset only one) and ``method`` equal to the model's
+    label (e.g. ``STA-LSTM``). Added columns: ``paper`` (percent, NaN when the paper gives no
+    number), ``diff`` (ours - paper, percentage points), ``paper_source``.
     """
     out = summary.copy()
     paper, source = [], []
@@ -260,68 +262,70 @@ def compare(summary: pd.DataFrame, literature: pd.DataFrame) -> pd.DataFrame:
 def gains(summary: pd.DataFrame, base: str = "lstm") -> pd.DataFrame:
     """Each model's mean minus the ``base`` model's mean (percentage points), per setting."""
     rows = []
-    for (dataset, protocol, variant), g in summary.groupby(["dataset", "protocol", "variant"],
-                                                           sort=False):
+    by = ["dataset", "protocol", "configuration"]
+    for (dataset, protocol, configuration), g in summary.groupby(by, sort=False):
         ref = g.loc[g["model"] == base, "mean"]
         if ref.empty:
             continue
         for _, r in g[g["model"] != base].iterrows():
-            rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+            rows.append({"dataset": dataset, "protocol": protocol, "configuration": configuration,
                          "model": r["model"], "label": r["label"],
                          "gain": float(r["mean"] - ref.iloc[0])})
-    return pd.DataFrame(rows, columns=["dataset", "protocol", "variant", "model", "label",
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "configuration", "model", "label",
                                        "gain"])
 
 
 def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
-           reference_variant: str | None = None) -> pd.DataFrame:
+           reference_configuration: str | None = None) -> pd.DataFrame:
     """Each model against ``reference`` on the runs both have (same protocol, fold and seed).
 
-    The reference's runs are those of the model's own variant, or of ``reference_variant``
-    when given (e.g. CSTA-CNN at its settings against STA-LSTM's validated variant).
+    The reference's runs are those of the model's own configuration, or of
+    ``reference_configuration`` when given (e.g. CSTA-CNN at its settings against STA-LSTM's
+    validated configuration).
 
-    Columns: ``dataset, protocol, variant, model, label, reference, reference_variant, runs``
-    (common runs), ``mean``, ``reference_mean`` (percent, over the common runs), ``diff`` (mean
-    of the paired differences, percentage points), ``diff_std`` (their sample std, NaN for one
+    Columns: ``dataset, protocol, configuration, model, label, reference, reference_configuration,
+    runs`` (common runs), ``mean``, ``reference_mean`` (percent, over the common runs), ``diff``
+    (mean of the paired differences, percentage points), ``diff_std`` (their sample std, NaN for one
     run), ``wins`` and ``losses`` (runs where the model is more, or less, accurate), ``p_value``.
 
-    ``p_value`` is McNemar's exact test, where it applies: when every common run tests one
-    sequence with one seed (leave-one-sequence-out), each run is one paired correct/wrong
-    outcome and the runs are independent sequences, so :func:`mcnemar_exact` of the discordant
-    counts ``wins`` and ``losses``. Otherwise NaN: runs of several seeds share their folds and
-    are not independent, and the spread over runs (``diff_std``) is the honest summary.
+    ``p_value`` is McNemar's exact test, where it applies: when every common run tests one sequence
+    with one seed (leave-one-sequence-out), each run is one paired correct/wrong outcome and the
+    runs are independent sequences, so :func:`mcnemar_exact` of the discordant counts ``wins`` and
+    ``losses``. Otherwise NaN: runs of several seeds share their folds and are not independent, and
+    the spread over runs (``diff_std``) is the honest summary.
     """
-    cols = ["dataset", "protocol", "variant", "model", "label", "reference",
-            "reference_variant", "runs", "mean", "reference_mean", "diff", "diff_std", "wins",
+    cols = ["dataset", "protocol", "configuration", "model", "label", "reference",
+            "reference_configuration", "runs", "mean", "reference_mean", "diff", "diff_std", "wins",
             "losses", "p_value"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     key = ["dataset", "protocol", "fold", "seed"]
-    df = _with_variant(df)
+    df = _with_configuration(df)
     if "n_test" not in df.columns:
         df = df.assign(n_test=np.nan)
-    ref = df[df["model"] == reference][key + ["variant", "accuracy", "n_test"]]
+    ref = df[df["model"] == reference][key + ["configuration", "accuracy", "n_test"]]
     rows = []
     for model in models:
         if model == reference:
             continue
-        mine = df[df["model"] == model][key + ["variant", "accuracy", "n_test"]]
-        if reference_variant is None:
-            both = mine.merge(ref, on=key + ["variant"], suffixes=("", "_ref"))
-            both["variant_ref"] = both["variant"]
+        mine = df[df["model"] == model][key + ["configuration", "accuracy", "n_test"]]
+        if reference_configuration is None:
+            both = mine.merge(ref, on=key + ["configuration"], suffixes=("", "_ref"))
+            both["configuration_ref"] = both["configuration"]
         else:
-            both = mine.merge(ref[ref["variant"] == reference_variant], on=key,
+            both = mine.merge(ref[ref["configuration"] == reference_configuration], on=key,
                               suffixes=("", "_ref"))
-        for (dataset, protocol, variant), g in both.groupby(["dataset", "protocol", "variant"],
-                                                            sort=False):
+        by = ["dataset", "protocol", "configuration"]
+        for (dataset, protocol, configuration), g in both.groupby(by, sort=False):
             diff = 100.0 * (g["accuracy"].astype(float) - g["accuracy_ref"].astype(float))
             wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
             single = (_one_sequence_each(g["n_test"], g["seed"])
                       and _one_sequence_each(g["n_test_ref"], g["seed"]))
             rows.append({
-                "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
+                "dataset": dataset, "protocol": protocol, "configuration": configuration,
+                "model": model,
                 "label": MODEL_LABELS.get(model, model), "reference": reference,
-                "reference_variant": g["variant_ref"].iloc[0],
+                "reference_configuration": g["configuration_ref"].iloc[0],
                 "runs": int(len(g)), "mean": float(100.0 * g["accuracy"].astype(float).mean()),
                 "reference_mean": float(100.0 * g["accuracy_ref"].astype(float).mean()),
                 "diff": float(diff.mean()),
@@ -333,24 +337,24 @@ def paired(df: pd.DataFrame, models: Iterable[str], reference: str = "sta-lstm",
 
 
 def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
-    """Test accuracy per class (percent) of each (dataset, protocol, variant, model), over the
+    """Test accuracy per class (percent) of each (dataset, protocol, configuration, model), over the
     runs whose row keeps ``test_correct``: each run's right/wrong sequences are matched to their
-    classes with ``labels``, ``{"classes": [name, ...], "protocols": {protocol: {fold: [label
-    of each test sequence, in test order]}}}`` (:func:`stalib.report.grid.test_labels`).
+    classes with ``labels``, ``{"classes": [name, ...], "protocols": {protocol: {fold: [label of
+    each test sequence, in test order]}}}`` (:func:`stalib.report.grid.test_labels`).
 
-    Columns: ``dataset, protocol, variant, model, label, runs``, then one per class (the
-    classes of ``labels``, in their order). A row whose ``test_correct`` has another length
-    than its fold's test labels is an error (the labels belong to other splits).
+    Columns: ``dataset, protocol, configuration, model, label, runs``, then one per class (the
+    classes of ``labels``, in their order). A row whose ``test_correct`` has another length than its
+    fold's test labels is an error (the labels belong to other splits).
     """
     classes = list(labels["classes"]) if labels else []
-    cols = ["dataset", "protocol", "variant", "model", "label", "runs", *classes]
+    cols = ["dataset", "protocol", "configuration", "model", "label", "runs", *classes]
     if df is None or df.empty or not labels or "test_correct" not in df.columns:
         return pd.DataFrame(columns=cols)
-    df = _with_variant(df)
+    df = _with_configuration(df)
     kept = df["test_correct"].map(decode_correct).notna()
     rows = []
-    for (dataset, protocol, variant, model), g in df[kept].groupby(
-            ["dataset", "protocol", "variant", "model"], sort=False):
+    for (dataset, protocol, configuration, model), g in df[kept].groupby(
+            ["dataset", "protocol", "configuration", "model"], sort=False):
         folds = labels["protocols"].get(str(protocol))
         if folds is None:
             continue
@@ -361,14 +365,14 @@ def per_class(df: pd.DataFrame | None, labels: Mapping | None) -> pd.DataFrame:
             if len(y) != len(hit):
                 where = (str(g["source_file"].iloc[0]) if "source_file" in g.columns
                          else dataset)
-                raise FormatError(where, f"{model} {variant} {protocol} fold {fold}: "
+                raise FormatError(where, f"{model} {configuration} {protocol} fold {fold}: "
                                   f"test_correct has {len(hit)} sequences, the fold's test "
                                   f"labels {len(y)}")
             right += np.bincount(y[hit], minlength=len(classes))
             total += np.bincount(y, minlength=len(classes))
         with np.errstate(invalid="ignore", divide="ignore"):
             acc = 100.0 * right / total
-        rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+        rows.append({"dataset": dataset, "protocol": protocol, "configuration": configuration,
                      "model": model, "label": MODEL_LABELS.get(model, model), "runs": len(g),
                      **dict(zip(classes, acc, strict=True))})
     return _in_report_order(pd.DataFrame(rows, columns=cols))
@@ -400,20 +404,21 @@ def literature_rows(literature: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def performance(df: pd.DataFrame) -> pd.DataFrame:
     """Wall time per run and per iteration, by dataset, protocol, model and device."""
-    cols = ["dataset", "protocol", "variant", "model", "device", "runs", "iterations",
+    cols = ["dataset", "protocol", "configuration", "model", "device", "runs", "iterations",
             "wall_time_s_median", "ms_per_iteration"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    df = _with_variant(df)
-    for (dataset, protocol, variant, model, device), g in df.groupby(
-        ["dataset", "protocol", "variant", "model", "device"], sort=False
+    df = _with_configuration(df)
+    for (dataset, protocol, configuration, model, device), g in df.groupby(
+        ["dataset", "protocol", "configuration", "model", "device"], sort=False
     ):
         wall = g["wall_time_s"].astype(float)
         iters = g["iterations"].astype(float)
         per_iter = (wall / iters.where(iters > 0)).median()
         rows.append({
-            "dataset": dataset, "protocol": protocol, "variant": variant, "model": model,
+            "dataset": dataset, "protocol": protocol, "configuration": configuration,
+            "model": model,
             "device": device, "runs": int(len(g)), "iterations": int(iters.median()),
             "wall_time_s_median": float(wall.median()),
             "ms_per_iteration": float(1000.0 * per_iter),
@@ -425,14 +430,14 @@ def performance(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) -> pd.DataFrame:
-    """Each rerun beside the recorded row of the same run (dataset, protocol, variant, model,
+    """Each rerun beside the recorded row of the same run (dataset, protocol, configuration, model,
     fold, seed, and mode: ``recorded`` holds every mode, :func:`load_cv`'s ``every_mode``), per
-    (protocol, variant, model): how many runs, how many predicted every test sequence as the
-    recorded one did (``test_correct`` equal), how many are identical (that, and the same
-    accuracy and training accuracy), the mean accuracy (percent) of the recorded rows and of the
-    reruns, and the largest difference of one run. A rerun with no recorded row is a
-    FormatError: it checks nothing."""
-    cols = ["protocol", "variant", "model", "runs", "same predictions", "identical",
+    (protocol, configuration, model): how many runs, how many predicted every test sequence as the
+    recorded one did (``test_correct`` equal), how many are identical (that, and the same accuracy
+    and training accuracy), the mean accuracy (percent) of the recorded rows and of the reruns, and
+    the largest difference of one run. A rerun with no recorded row is a FormatError: it checks
+    nothing."""
+    cols = ["protocol", "configuration", "model", "runs", "same predictions", "identical",
             "recorded (%)", "rerun (%)", "largest difference (pp)", "recorded commits",
             "rerun commits"]
     if reruns is None or reruns.empty or recorded is None:
@@ -451,7 +456,7 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
                           "has no recorded row to compare with")
     both["protocol"] = both["protocol"].astype(str).str.split(":").str[0]  # val folds together
     rows = []
-    for (protocol, variant, model), g in both.groupby(["protocol", "variant", "model"],
+    for (protocol, configuration, model), g in both.groupby(["protocol", "configuration", "model"],
                                                       sort=False):
         recorded_bits = [decode_correct(x) for x in g["test_correct"]]
         same = pd.Series([a is not None and a == decode_correct(b) for a, b in zip(
@@ -461,7 +466,7 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
             identical &= (g["train_accuracy"].astype(float)
                           == g["train_accuracy_rerun"].astype(float))
         rows.append({
-            "protocol": protocol, "variant": variant, "model": model, "runs": len(g),
+            "protocol": protocol, "configuration": configuration, "model": model, "runs": len(g),
             "same predictions": int(same.sum()), "identical": int(identical.sum()),
             "recorded (%)": round(100 * g["accuracy"].mean(), 2),
             "rerun (%)": round(100 * g["accuracy_rerun"].mean(), 2),
@@ -476,19 +481,19 @@ def rerun_agreement(recorded: pd.DataFrame | None, reruns: pd.DataFrame | None) 
 
 
 def epoch_pick_table(doc: dict, recorded: pd.DataFrame | None) -> pd.DataFrame:
-    """Per fold of an epoch-pick file (:mod:`stalib.tools.epoch_pick`): test sequences, the
-    final model's accuracy (percent, what our rows report), the best over epochs on the test
-    fold (what a figure that picked epochs there reports), its epoch, the gain, and whether the
-    final model is the recorded row of the same run, bit for bit (``recorded``: rows in every
-    mode, :func:`stalib.report.results_files.load_cv` with ``every_mode``; "no row" when the
-    run has none in the file's mode). Last, the mean over folds."""
+    """Per fold of an epoch-pick file (:mod:`stalib.tools.epoch_pick`): test sequences, the final
+    model's accuracy (percent, what our rows report), the best over epochs on the test fold (what a
+    figure that picked epochs there reports), its epoch, the gain, and whether the final model is
+    the recorded row of the same run, bit for bit (``recorded``: rows in every mode,
+    :func:`stalib.report.results_files.load_cv` with ``every_mode``; "no row" when the run has none
+    in the file's mode). Last, the mean over folds."""
     rows = []
     for f in doc["folds"]:
         same = "no row"
         if recorded is not None:
             mine = recorded[(recorded["dataset"] == doc["dataset"])
                             & (recorded["protocol"].astype(str) == str(doc["protocol"]))
-                            & (recorded["variant"] == doc["variant"])
+                            & (recorded["configuration"] == doc["configuration"])
                             & (recorded["model"] == doc["model"])
                             & (recorded["fold"].astype(int) == int(f["fold"]))
                             & (recorded["seed"].astype(int) == int(doc["seed"]))
@@ -528,17 +533,18 @@ def provenance(df: pd.DataFrame) -> dict:
     }
 
 
-#: Frames apart within which "Δβ peaks when the foot is highest" (the paper's reading of
-#: Fig. 5) counts as holding.
+#: Frames apart within which "Δβ peaks when the foot is highest" (the paper's reading of Fig. 5)
+#: counts as holding.
 ATTENTION_TOLERANCE = 2
 
 
 def attention_reading(records: Iterable[Mapping], speaks: str | None = None) -> str:
     """Whether the paper's reading of Fig. 5 holds in our attention records (the
-    ``results/attention/*.json`` of the attention jobs): the frame where Δβ peaks against the
-    frame where the kicking foot is highest, at the configuration ``speaks`` first, then over all
-    variants drawn. It holds where the two are at most :data:`ATTENTION_TOLERANCE` frames apart."""
-    records = sorted(records, key=lambda r: (r["variant"] != speaks, r["variant"]))
+    ``results/attention/*.json`` of the attention jobs): the frame where Δβ peaks against the frame
+    where the kicking foot is highest, at the configuration ``speaks`` first, then over all
+    configurations drawn. It holds where the two are at most :data:`ATTENTION_TOLERANCE` frames
+    apart."""
+    records = sorted(records, key=lambda r: (r["configuration"] != speaks, r["configuration"]))
     if not records:
         return ""
 
@@ -547,10 +553,11 @@ def attention_reading(records: Iterable[Mapping], speaks: str | None = None) -> 
 
     first = records[0]
     holds = [r for r in records if gap(r) <= ATTENTION_TOLERANCE]
-    head = (f"At the configuration the verdict speaks from (`{first['variant']}`), Δβ peaks at "
-            f"frame {first['delta_beta_peak_frame']} of {first['frames']} while the kicking foot "
-            f"is highest at frame {first['foot_highest_frame']}: the paper's reading of Fig. 5 "
-            + ("holds" if gap(first) <= ATTENTION_TOLERANCE else "does not hold") + " there.")
+    head = (f"At the configuration the verdict speaks from (`{first['configuration']}`), Δβ peaks "
+            f"at frame {first['delta_beta_peak_frame']} of {first['frames']} while the kicking "
+            f"foot is highest at frame {first['foot_highest_frame']}: the paper's reading of "
+            "Fig. 5 " + ("holds" if gap(first) <= ATTENTION_TOLERANCE else "does not hold")
+            + " there.")
     peaks = sorted(int(r["delta_beta_peak_frame"]) for r in records)
     feet = sorted(int(r["foot_highest_frame"]) for r in records)
     return (f"**{head}** Over the {len(records)} models drawn, it holds in {len(holds)}: Δβ "

@@ -7,8 +7,8 @@ Report layer: reads the committed results (``results/<dataset>/cv.csv`` for the 
 recorded configuration (``recorded`` in the catalogue, :mod:`stalib.catalogue`: the two-dataset
 rule's choice on the validation folds of SBU and UTKinect, which a test recomputes from the
 committed validation rows). A claim speaks once the test grid of each of its models at that
-configuration is whole (every fold, the same seeds); until then it is not testable, and says
-how many of the grid's runs are in. The test-fold runs then give the measurement:
+configuration is whole (every fold, the same seeds); until then it is not testable, and says how
+many of the grid's runs are in. The test-fold runs then give the measurement:
 
 * a **comparison** ("A beats B by up to G points") is paired run by run (same fold and seed,
   :func:`stalib.report.paired`): the mean paired difference, the 95 % interval of the mean of
@@ -20,12 +20,12 @@ how many of the grid's runs are in. The test-fold runs then give the measurement
 * a **target** ("91.51 % on SBU") gives our mean over folds and seeds with the 95 % interval of
   the mean of the per-fold accuracies.
 
-The word, one of the four labels of :data:`LABELS`: **reproduced** when
-the measurement goes the claimed way and clears the claimed bar at the 5 % level (a comparison:
-the interval of the difference lies above 0; a target: the interval reaches the paper's value);
-**contradicted** when the interval excludes what the paper claims (a comparison: it lies below
-0, the reference leads; a target: it ends below the paper's value); **inconclusive** when it does
-neither; **not testable here** when the data (full NTU RGB+D) or the runs are missing.
+The word, one of the four labels of :data:`LABELS`: **reproduced** when the measurement goes the
+claimed way and clears the claimed bar at the 5 % level (a comparison: the interval of the
+difference lies above 0; a target: the interval reaches the paper's value); **contradicted** when
+the interval excludes what the paper claims (a comparison: it lies below 0, the reference leads; a
+target: it ends below the paper's value); **inconclusive** when it does neither; **not testable
+here** when the data (full NTU RGB+D) or the runs are missing.
 """
 
 from __future__ import annotations
@@ -83,33 +83,33 @@ def _rows(df: pd.DataFrame | None, dataset: str, models: list[str] | None, proto
 
 
 def _speaking_rows(test: pd.DataFrame | None, dataset: str, protocol: str,
-                   variants: dict[str, str]) -> tuple[pd.DataFrame, str]:
-    """The test rows of each model of ``variants`` at its variant, and ``""`` when each grid is
-    whole (every fold of the protocol, the same seeds for every model and fold), else what is
-    missing: "the test grid at V is not whole yet: model n of m runs"."""
-    every = _rows(test, dataset, list(variants), protocol)
+                   configurations: dict[str, str]) -> tuple[pd.DataFrame, str]:
+    """The test rows of each model of ``configurations`` at its configuration, and ``""`` when each
+    grid is whole (every fold of the protocol, the same seeds for every model and fold), else what
+    is missing: "the test grid at V is not whole yet: model n of m runs"."""
+    every = _rows(test, dataset, list(configurations), protocol)
     if every.empty:
-        return every, f"no test runs at {' and '.join(dict.fromkeys(variants.values()))} yet"
+        return every, f"no test runs at {' and '.join(dict.fromkeys(configurations.values()))} yet"
     folds = set(_rows(test, dataset, None, protocol)["fold"])  # every model's: the protocol's
-    t = pd.concat([every[(every["model"] == m) & (every["variant"] == v)]
-                   for m, v in variants.items()])
+    t = pd.concat([every[(every["model"] == m) & (every["configuration"] == v)]
+                   for m, v in configurations.items()])
     seeds = set(t["seed"])
     needed = len(folds) * max(len(seeds), 1)
     short = []
-    for m in variants:
+    for m in configurations:
         mine = t[t["model"] == m]
         have = len(set(zip(mine["fold"], mine["seed"], strict=True)))
         if have < needed:
             short.append(f"{m} {have} of {needed} runs")
     if not short:
         return t, ""
-    grid = " and ".join(dict.fromkeys(variants.values()))
+    grid = " and ".join(dict.fromkeys(configurations.values()))
     return t, f"the test grid at {grid} is not whole yet: {', '.join(short)}"
 
 
 def _mcnemar_per_seed(a: pd.DataFrame, b: pd.DataFrame) -> list[float]:
-    """McNemar's exact p per seed over every test sequence, where both models' rows of that
-    seed keep ``test_correct`` for the same folds."""
+    """McNemar's exact p per seed over every test sequence, where both models' rows of that seed
+    keep ``test_correct`` for the same folds."""
     out = []
     for seed in sorted(set(a["seed"]) & set(b["seed"])):
         x, y = a[a["seed"] == seed].set_index("fold"), b[b["seed"] == seed].set_index("fold")
@@ -131,22 +131,22 @@ def assess(claim: Claim, test: pd.DataFrame | None,
     choices = choices or recorded_choices()
     protocol = _protocol(claim)
     models = [claim.model] + ([claim.reference] if claim.reference else [])
-    variants = {m: choices[catalogue.family_of(m)] for m in models}
+    configurations = {m: choices[catalogue.family_of(m)] for m in models}
     row = {"claim": claim.title, "source": claim.source, "kind": claim.kind,
            "dataset": claim.dataset,
-           "protocol": protocol, "variant": None, "runs": 0, "ours": float("nan"),
+           "protocol": protocol, "configuration": None, "runs": 0, "ours": float("nan"),
            "reference": float("nan"), "diff": float("nan"), "ci_low": float("nan"),
            "ci_high": float("nan"), "p_folds": float("nan"), "p_mcnemar": "",
            "verdict": NOT_TESTABLE, "why": "", "modes": ""}
-    t, missing = _speaking_rows(test, claim.dataset, protocol, variants)
+    t, missing = _speaking_rows(test, claim.dataset, protocol, configurations)
     if missing:
         row["why"] = ("full NTU RGB+D is not available here (five sample files only)"
                       if claim.dataset.startswith("ntu") else missing)
         return row
     # the modes its speaking rows were recorded in (stalib.determinism): "portable", ...
     row["modes"] = ", ".join(sorted({word(d) for d in t.get("determinism", [None] * len(t))}))
-    row["variant"] = (variants[claim.model] if len(set(variants.values())) == 1 else
-                      " vs. ".join(variants[m] for m in models))
+    row["configuration"] = (configurations[claim.model] if len(set(configurations.values())) == 1
+                            else " vs. ".join(configurations[m] for m in models))
     if claim.kind == "target":
         acc = 100.0 * t["accuracy"].astype(float)
         per_fold = acc.groupby(t["fold"]).mean().to_numpy()
@@ -157,13 +157,13 @@ def assess(claim: Claim, test: pd.DataFrame | None,
         row["verdict"] = (REPRODUCED if hit else CONTRADICTED if not math.isnan(high)
                           else INCONCLUSIVE)
         return row
-    return _compare(claim, t, variants, row)
+    return _compare(claim, t, configurations, row)
 
 
-def _compare(claim: Claim, t: pd.DataFrame, variants: dict[str, str], row: dict) -> dict:
+def _compare(claim: Claim, t: pd.DataFrame, configurations: dict[str, str], row: dict) -> dict:
     """A comparison claim's paired measurement and word, from its speaking rows ``t``."""
     pair = report.paired(t, [claim.model], reference=claim.reference,
-                         reference_variant=variants[claim.reference])
+                         reference_configuration=configurations[claim.reference])
     if pair.empty:
         row["why"] = f"no common runs of {claim.model} and {claim.reference}"
         return row
@@ -198,8 +198,8 @@ def verdict(root=None, choices: dict[str, str] | None = None) -> pd.DataFrame:
 
 def verdict_of(test: pd.DataFrame | None, choices: dict[str, str] | None = None
                ) -> pd.DataFrame:
-    """:func:`assess` of every claim of :data:`CLAIMS` on the test rows ``test``, with each
-    claim's baseline check (:func:`baseline_check`) in ``baseline``."""
+    """:func:`assess` of every claim of :data:`CLAIMS` on the test rows ``test``, with each claim's
+    baseline check (:func:`baseline_check`) in ``baseline``."""
     table = pd.DataFrame([assess(c, test, choices) for c in CLAIMS])
     table["baseline"] = [baseline_check(c, r, test, choices) for c, (_, r) in
                          zip(CLAIMS, table.iterrows(), strict=True)]
@@ -210,18 +210,17 @@ def model_mean(test: pd.DataFrame | None, dataset: str, protocol: str, model: st
                choices: dict[str, str] | None = None) -> float | None:
     """``model``'s mean test accuracy (percent) on ``dataset``/``protocol`` at its family's
     configuration (``choices``, None: the recorded ones); None unless its grid is whole."""
-    variant = (choices or recorded_choices())[catalogue.family_of(model)]
-    t, missing = _speaking_rows(test, dataset, protocol, {model: variant})
+    configuration = (choices or recorded_choices())[catalogue.family_of(model)]
+    t, missing = _speaking_rows(test, dataset, protocol, {model: configuration})
     return None if missing else float(100.0 * t["accuracy"].astype(float).mean())
 
 
 def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
                    choices: dict[str, str] | None = None) -> str:
-    """Whether the claim's baseline stood where it should: the model a comparison is made
-    against (a target: the model itself) beside the linear floor of the same data, and beside
-    its published value where the literature file has one (HCN on SBU). "" when the claim has
-    no measurement."""
-    if not isinstance(row["variant"], str):
+    """Whether the claim's baseline stood where it should: the model a comparison is made against (a
+    target: the model itself) beside the linear floor of the same data, and beside its published
+    value where the literature file has one (HCN on SBU). "" when the claim has no measurement."""
+    if not isinstance(row["configuration"], str):
         return ""
     model = claim.reference or claim.model
     label = report.MODEL_LABELS.get(model, model)
@@ -241,21 +240,21 @@ def baseline_check(claim: Claim, row: pd.Series, test: pd.DataFrame | None,
     return "; ".join(notes)
 
 
-def _label(variant: str) -> str:
-    """``variant`` (or "a vs. b") by the names a reader meets (:func:`catalogue.label`)."""
-    return " vs. ".join(catalogue.label(v) for v in variant.split(" vs. "))
+def _label(configuration: str) -> str:
+    """``configuration`` (or "a vs. b") by the names a reader meets (:func:`catalogue.label`)."""
+    return " vs. ".join(catalogue.label(v) for v in configuration.split(" vs. "))
 
 
 def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`verdict` as a display table of six columns (it reads at a page's width): the
-    claim with its source, the word, the runs, our number against the other, the difference
-    with its 95 % interval, and the p-values."""
+    """:func:`verdict` as a display table of six columns (it reads at a page's width): the claim
+    with its source, the word, the runs, our number against the other, the difference with its 95 %
+    interval, and the p-values."""
     def f(x, spec=".2f"):
         return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
     rows = []
     for _, r in table.iterrows():
-        has_runs = isinstance(r["variant"], str)
+        has_runs = isinstance(r["configuration"], str)
         interval = ("" if math.isnan(r["ci_low"]) else
                     f" [{f(r['ci_low'])}, {f(r['ci_high'])}]")
         target = r["kind"] == "target"
@@ -269,7 +268,7 @@ def format_verdict(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "Claim (source)": f"{r['claim']} ({r['source']})",
             "Verdict": r["verdict"] + (f": {r['why']}" if r["why"] else ""),
-            "Data, runs (configuration)": f"{data}, {r['runs']} ({_label(r['variant'])})"
+            "Data, runs (configuration)": f"{data}, {r['runs']} ({_label(r['configuration'])})"
             if has_runs else data,
             "Ours [95 %] vs. (%)": ours if has_runs else "—",
             "Difference (pp) [95 %]": (
@@ -294,8 +293,8 @@ def _evidence(claim: Claim) -> str:
 
 def largest_gain(claim: Claim, ci_high: float) -> str:
     """The largest gain of ``claim.model`` over its reference that the data cannot exclude (the
-    upper end of the paired 95 % interval, ``ci_high``): "at most +X pp"; when even that is
-    below zero, the reference leads beyond the interval: "<reference> ahead by at least X pp"."""
+    upper end of the paired 95 % interval, ``ci_high``): "at most +X pp"; when even that is below
+    zero, the reference leads beyond the interval: "<reference> ahead by at least X pp"."""
     if ci_high >= 0:
         return f"at most {ci_high:+.2f} pp"
     return (f"{report.MODEL_LABELS.get(claim.reference, claim.reference)} ahead by at least "
@@ -306,8 +305,8 @@ def claims_table(table: pd.DataFrame, kinds: tuple[str, ...] = ("comparison", "t
                  ) -> str:
     """:func:`verdict` as the report's first table, in Markdown (its links work): per claim the
     paper's value, ours with its 95 % interval, the word and the page of the evidence. For a
-    comparison that is not reproduced, the largest gain the data cannot exclude (the upper end
-    of the paired interval): "at most +X pp here"."""
+    comparison that is not reproduced, the largest gain the data cannot exclude (the upper end of
+    the paired interval): "at most +X pp here"."""
     def num(x, spec):
         return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
@@ -322,7 +321,7 @@ def claims_table(table: pd.DataFrame, kinds: tuple[str, ...] = ("comparison", "t
         claimed = re.search(r"by up to ([0-9.]+) points", claim.title)
         paper = (f"{claim.value:.2f} %" if claim.kind == "target" else
                  f"up to +{claimed.group(1)} pp" if claimed else "a gain")
-        if not isinstance(r["variant"], str):
+        if not isinstance(r["configuration"], str):
             ours, word = "—", r["verdict"]
         elif claim.kind == "target":
             ours, word = f"{num(r['ours'], '.2f')} %{interval}", r["verdict"]
@@ -338,28 +337,28 @@ def claims_table(table: pd.DataFrame, kinds: tuple[str, ...] = ("comparison", "t
     return "\n".join(lines)
 
 
-def speaking_variants(table: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """``{(dataset, protocol): variant}``: the variant at which the Fig. 7 claim "STA-LSTM beats
-    the LSTM" speaks on each dataset and protocol (:func:`verdict`'s rows), the one the Fig. 7
-    page draws beside the paper's settings."""
+def speaking_configurations(table: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """``{(dataset, protocol): configuration}``: the configuration at which the Fig. 7 claim
+    "STA-LSTM beats the LSTM" speaks on each dataset and protocol (:func:`verdict`'s rows), the one
+    the Fig. 7 page draws beside the paper's settings."""
     out = {}
     for claim, (_, r) in zip(CLAIMS, table.iterrows(), strict=True):
         if (claim.model, claim.reference) == ("sta-lstm", "lstm") and isinstance(
-                r["variant"], str):
-            out[(r["dataset"], r["protocol"])] = r["variant"]
+                r["configuration"], str):
+            out[(r["dataset"], r["protocol"])] = r["configuration"]
     return out
 
 
 def modes_sentence(table: pd.DataFrame) -> str:
-    """How many of the measured claims speak from rows recorded in the portable deterministic
-    mode only (:mod:`stalib.determinism`), then a Markdown list of those that do not, with
-    their data, variant and modes."""
+    """How many of the measured claims speak from rows recorded in the portable deterministic mode
+    only (:mod:`stalib.determinism`), then a Markdown list of those that do not, with their data,
+    configuration and modes."""
     measured = [(c, r) for c, (_, r) in zip(CLAIMS, table.iterrows(), strict=True)
                 if r["modes"]]
     if not measured:
         return ""
     other = [f"- {c.title} ({report.DATASET_SHORT.get(r['dataset'], r['dataset'])} "
-             f"{r['protocol']}, {r['variant']}): "
+             f"{r['protocol']}, {r['configuration']}): "
              f"{', '.join(SAID.get(m, m) for m in r['modes'].split(', '))}"
              for c, r in measured if r["modes"] != PORTABLE]
     count = (f"All {len(measured)}" if not other
@@ -374,36 +373,36 @@ def modes_sentence(table: pd.DataFrame) -> str:
 
 def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None,
           choices: dict[str, str] | None = None) -> pd.DataFrame:
-    """Everything tried for the model of a target ``claim`` on its data: one row per variant,
+    """Everything tried for the model of a target ``claim`` on its data: one row per configuration,
     with its validation accuracy (mean over the inner-validation runs, and their seeds), its
-    test-fold accuracy (mean over folds and seeds; runs) and how well it fitted (mean and
-    lowest final training accuracy over the test-fold runs: an underfit recipe shows there),
-    best validation first. The verdict page shows it under every target it misses.
+    test-fold accuracy (mean over folds and seeds; runs) and how well it fitted (mean and lowest
+    final training accuracy over the test-fold runs: an underfit configuration shows there), best
+    validation first. The verdict page shows it under every target it misses.
 
-    Columns: ``variant, val_mean, val_runs, val_seeds, test_mean, test_runs, train_mean,
-    train_min, chosen`` (``chosen``: the variant that speaks for the claim)."""
-    cols = ["variant", "val_mean", "val_runs", "val_seeds", "test_mean", "test_runs",
+    Columns: ``configuration, val_mean, val_runs, val_seeds, test_mean, test_runs, train_mean,
+    train_min, chosen`` (``chosen``: the configuration that speaks for the claim)."""
+    cols = ["configuration", "val_mean", "val_runs", "val_seeds", "test_mean", "test_runs",
             "train_mean", "train_min", "chosen"]
     protocol = _protocol(claim)
     t = _rows(test, claim.dataset, [claim.model], protocol)
     v = _rows(val, claim.dataset, [claim.model], protocol)
     if t.empty and v.empty:
         return pd.DataFrame(columns=cols)
-    speaks = assess(claim, test, choices)["variant"]
+    speaks = assess(claim, test, choices)["configuration"]
     rows = []
-    for variant in sorted(set(t.get("variant", [])) | set(v.get("variant", []))):
-        tv = t[t["variant"] == variant] if not t.empty else t
-        vv = v[v["variant"] == variant] if not v.empty else v
+    for configuration in sorted(set(t.get("configuration", [])) | set(v.get("configuration", []))):
+        tv = t[t["configuration"] == configuration] if not t.empty else t
+        vv = v[v["configuration"] == configuration] if not v.empty else v
         train = tv["train_accuracy"].astype(float) if not tv.empty else pd.Series(dtype=float)
         rows.append({
-            "variant": variant,
+            "configuration": configuration,
             "val_mean": 100.0 * vv["accuracy"].astype(float).mean() if len(vv) else np.nan,
             "val_runs": len(vv), "val_seeds": vv["seed"].nunique() if len(vv) else 0,
             "test_mean": 100.0 * tv["accuracy"].astype(float).mean() if len(tv) else np.nan,
             "test_runs": len(tv),
             "train_mean": 100.0 * train.mean() if len(train) else np.nan,
             "train_min": 100.0 * train.min() if len(train) else np.nan,
-            "chosen": variant == speaks})
+            "chosen": configuration == speaks})
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["val_mean", "test_mean"], ascending=False,
                            na_position="last").reset_index(drop=True)
@@ -411,14 +410,14 @@ def tried(claim: Claim, test: pd.DataFrame | None, val: pd.DataFrame | None,
 
 def level_rows(test: pd.DataFrame | None, choices: dict[str, str] | None = None
                ) -> pd.DataFrame:
-    """Each level of the catalogue (:data:`stalib.catalogue.LEVELS`) against the test-fold runs:
-    per model (or the best of them), its mean at its family's configuration, the level it must
-    reach (a percentage, or the linear floor's mean there), and by how much it misses or clears
-    it. Columns: ``target, dataset, protocol, model, variant, ours, level, gap, met, why``
-    (``gap`` = ours - level); a level without its runs has ``ours`` NaN."""
+    """Each level of the catalogue (:data:`stalib.catalogue.LEVELS`) against the test-fold runs: per
+    model (or the best of them), its mean at its family's configuration, the level it must reach (a
+    percentage, or the linear floor's mean there), and by how much it misses or clears it. Columns:
+    ``target, dataset, protocol, model, configuration, ours, level, gap, met, why`` (``gap`` = ours
+    - level); a level without its runs has ``ours`` NaN."""
     choices = choices or recorded_choices()
-    cols = ["target", "dataset", "protocol", "model", "variant", "ours", "level", "gap", "met",
-            "why"]
+    cols = ["target", "dataset", "protocol", "model", "configuration", "ours", "level", "gap",
+            "met", "why"]
     rows = []
     for level in catalogue.LEVELS:
         bar = level.level if level.level is not None else model_mean(
@@ -428,7 +427,7 @@ def level_rows(test: pd.DataFrame | None, choices: dict[str, str] | None = None
             ours = model_mean(test, level.dataset, level.protocol, model, choices)
             found.append({"target": level.text, "dataset": level.dataset,
                           "protocol": level.protocol, "model": model,
-                          "variant": choices[catalogue.family_of(model)],
+                          "configuration": choices[catalogue.family_of(model)],
                           "ours": np.nan if ours is None else ours,
                           "level": np.nan if bar is None else bar, "why": level.why})
         if level.best:

@@ -12,9 +12,9 @@ one repeat lasts about ``min_repeat_s``); the reported time is the median over t
 mean step time, and ``seq/s = batch / step time``. On CUDA the device is synchronised before each
 clock reading.
 
-Shapes: SBU (batch 8, 46 frames, 30 joints = 2 persons x 15, 8 classes) and NTU (batch 256,
-300 frames, 50 joints = 2 x 25, 60 classes), the batch sizes of section 5.1. ``--quick`` replaces
-NTU by a smaller variant (batch 32, 100 frames), labelled as such, and repeats less.
+Shapes: SBU (batch 8, 46 frames, 30 joints = 2 persons x 15, 8 classes) and NTU (batch 256, 300
+frames, 50 joints = 2 x 25, 60 classes), the batch sizes of section 5.1. ``--quick`` replaces NTU by
+a smaller configuration (batch 32, 100 frames), labelled as such, and repeats less.
 
 **Data path** (:func:`run_data_bench`): the vectorised NTU parser against the line-by-line
 reference on the same files (the real samples of the data root when there is one, and files
@@ -89,7 +89,8 @@ class Shape:
 SHAPES: dict[str, Shape] = {
     "sbu": Shape("sbu", "SBU", 8, 46, 30, 2, 8, "sbu"),
     "ntu": Shape("ntu", "NTU", 256, 300, 50, 2, 60, "ntu60"),
-    "ntu-quick": Shape("ntu-quick", "NTU quick variant (batch 32, 100 frames)", 32, 100, 50, 2,
+    "ntu-quick": Shape("ntu-quick", "NTU quick configuration (batch 32, 100 frames)", 32, 100, 50,
+                       2,
                        60, "ntu60"),
 }
 
@@ -486,8 +487,8 @@ def synthetic_set(n: int, shape: Shape, seed: int = 0):
         persons=shape.persons, joints_per_person=shape.joints // shape.persons, name="synthetic")
 
 
-#: The augmentations timed by :func:`augment_cost`, each alone and all together at the settings
-#: of the SBU recipes (``--augment-rotation 30 --augment-scale 0.1``, ``--augment-crop 0.2``,
+#: The augmentations timed by :func:`augment_cost`, each alone and all together at the settings of
+#: the SBU configurations (``--augment-rotation 30 --augment-scale 0.1``, ``--augment-crop 0.2``,
 #: ``--augment-swap``); ``"all"`` is also what :func:`batching_share` streams with ``augment``.
 AUGMENTS: dict[str, dict] = {
     "rotation + scale": {"rotation": 30.0, "scale": 0.1},
@@ -538,7 +539,7 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     Uses the trainer's own :class:`stalib.data.stream.BatchStream` and
     :class:`stalib.data.stream.Loader` on a synthetic set of ``2 x batch`` sequences (lengths
     uniform in [T/3, T]); ``augment``: the stream applies ``AUGMENTS["all"]``, as a run of an
-    augmented recipe does.
+    augmented configuration does.
     """
     from stalib.config import TrainConfig
     from stalib.data.augment import Augment
@@ -709,7 +710,7 @@ def run_sweep(quick: bool = False, device: str = "all", models: Sequence[str] = 
 
 
 # ----------------------------------------------------------------------------- the SBU grid
-#: The six models of Fig. 7: the STA-LSTM variants of the model library, in its order.
+#: The six models of Fig. 7: the STA-LSTM configurations of the model library, in its order.
 FIG7_MODELS = catalogue.FIG7_MODELS
 
 
@@ -926,20 +927,21 @@ def plot_sweep(doc: dict):
 
 
 def grid_wall_time(df):
-    """Wall time of the Fig. 7 grid per (dataset, protocol, variant, seed) from a results
+    """Wall time of the Fig. 7 grid per (dataset, protocol, configuration, seed) from a results
     table: the sum of the runs' own wall times."""
     import pandas as pd
 
-    cols = ["dataset", "protocol", "variant", "seed", "runs", "models", "folds", "wall_time_h"]
+    cols = ["dataset", "protocol", "configuration", "seed", "runs", "models", "folds",
+            "wall_time_h"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)
     sub = df[df["model"].isin(FIG7_MODELS)]
-    if "variant" not in sub.columns:
-        sub = sub.assign(variant="paper")
+    if "configuration" not in sub.columns:
+        sub = sub.assign(configuration="paper")
     rows = []
-    for (dataset, protocol, variant, seed), g in sub.groupby(
-            ["dataset", "protocol", "variant", "seed"]):
-        rows.append({"dataset": dataset, "protocol": protocol, "variant": variant,
+    for (dataset, protocol, configuration, seed), g in sub.groupby(
+            ["dataset", "protocol", "configuration", "seed"]):
+        rows.append({"dataset": dataset, "protocol": protocol, "configuration": configuration,
                      "seed": int(seed),
                      "runs": int(len(g)), "models": int(g["model"].nunique()),
                      "folds": int(g["fold"].nunique()),

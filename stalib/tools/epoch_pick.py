@@ -43,7 +43,7 @@ def fold_curve(cfg: TrainConfig, data) -> dict:
     from stalib.train import train_run
 
     if cfg.epochs is None:
-        raise ConfigError(f"--recipe {cfg.variant}: trains by iterations, not epochs; "
+        raise ConfigError(f"--config {cfg.configuration}: trains by iterations, not epochs; "
                           "epoch-pick needs a configuration with epochs")
     train_idx, test_idx = fold_indices(cfg, data)
     per_epoch = math.ceil(len(train_idx) / cfg.effective_batch_size)
@@ -68,7 +68,8 @@ def epoch_pick(cfg: TrainConfig, folds: list[int] | None, data_root: str | None)
     folds = checked_folds(cfg, data, folds)  # every fold checked before the first trains
     out = [fold_curve(dataclasses.replace(cfg, fold=k), data) for k in folds]
     return {"kind": KIND, "dataset": cfg.dataset, "protocol": protocol_of(cfg),
-            "model": cfg.model, "variant": cfg.variant, "seed": cfg.seed, "determinism": mode,
+            "model": cfg.model, "configuration": cfg.configuration, "seed": cfg.seed,
+            "determinism": mode,
             "git_commit": code_commit(), "timestamp": utc_now(), "folds": out}
 
 

@@ -14,9 +14,9 @@ samples are. So the path of Table 2 is rehearsed on a synthetic tree built from 
 3. The Fig. 7 notebook, the job that makes Table 2's rows (``fig7-ntu``), is executed by
    papermill on the tree (by the report pipeline's runner, which the command passes): one
    epoch of each model at the named configuration, both protocols, evaluation included, into
-   ``<folder>/results`` (never the project's ``results/``). Its rows carry the variant
+   ``<folder>/results`` (never the project's ``results/``). Its rows carry the configuration
    ``rehearsal-<configuration>``: a rehearsal, never a result (no committed results file holds
-   such a variant, ``tests/test_results_integrity.py``).
+   such a configuration, ``tests/test_results_integrity.py``).
 4. Sequences per second per model and device from the rows' own wall times, and everything
    extrapolated to the full dataset (56,880 files; 40,320 training sequences of cross-subject).
 
@@ -44,7 +44,7 @@ FULL_XSUB_TRAIN = 40_320
 GRID = (17, 3, 40, 2, 60)
 #: Mutual actions (two persons): A050-A060.
 FIRST_MUTUAL = 50
-#: The prefix of a rehearsal row's variant.
+#: The prefix of a rehearsal row's configuration.
 PREFIX = "rehearsal-"
 SAMPLES = "NTU-samples"
 #: The models a rehearsal can train (those of the Fig. 7 notebook), and those it trains unless
@@ -140,13 +140,14 @@ def sample_files(data_root: str | Path) -> list[Path]:
                       "perturbs)")
 
 
-def notebook_parameters(folder: Path, models: list[str], recipe: str, device: str,
+def notebook_parameters(folder: Path, models: list[str], configuration: str, device: str,
                         epochs: int = 1, threads: int | None = 1) -> dict:
-    """The Fig. 7 notebook's parameters (Table 2's rows) on the rehearsal tree: ``epochs`` of
-    each model at ``recipe``, both protocols, seed 0, into ``folder/results``."""
-    from stalib.config import RECIPES
+    """The Fig. 7 notebook's parameters (Table 2's rows) on the rehearsal tree: ``epochs`` of each
+    model at ``configuration``, both protocols, seed 0, into ``folder/results``."""
+    from stalib.config import CONFIGURATIONS
 
-    options = {**RECIPES[recipe], "variant": PREFIX + recipe, "epochs": epochs,
+    options = {**CONFIGURATIONS[configuration], "configuration": PREFIX + configuration,
+               "epochs": epochs,
                "device": device}
     return {"dataset": "ntu60", "models": models, "protocols": ["xsub", "xview"],
             "seeds": [0], "folds": "all", "options": options,
@@ -173,7 +174,7 @@ def throughput(rows: list[dict]) -> list[dict]:
     return out
 
 
-def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], recipe: str,
+def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], configuration: str,
         execute: Callable[[dict, Path], Path], device: str = "cpu", epochs: int = 1,
         seed: int = 0, log: Callable[[str], None] = print) -> dict:
     """The whole rehearsal (see the module) in ``folder``; returns its JSON document.
@@ -202,9 +203,9 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], re
     log("rehearsal: building the cache in a fresh process")
     cache = cache_build_memory(tree, folder / "cache")
     cache["files_per_s"] = round(n / cache["build_s"], 1) if cache["build_s"] else None
-    log(f"rehearsal: one epoch of {', '.join(models)} at {recipe} on {device}")
+    log(f"rehearsal: one epoch of {', '.join(models)} at {configuration} on {device}")
     t0 = time.perf_counter()
-    executed = execute(notebook_parameters(folder, models, recipe, device, epochs),
+    executed = execute(notebook_parameters(folder, models, configuration, device, epochs),
                        folder / "fig7-ntu-rehearsal.ipynb")
     notebook_s = time.perf_counter() - t0
     rows = read_records(folder / "results" / "ntu60" / "cv.csv")
@@ -214,8 +215,8 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], re
         "kind": KIND, "version": 1, "quick": False, "timestamp": utc_now(),
         "git_commit": git_commit(), "machine": machine_info(),
         "load_average_start": load_start, "load_average_end": load_average(), "files": n,
-        "seed": seed, "recipe": recipe,
-        "variant": PREFIX + recipe, "device": device, "epochs": epochs,
+        "seed": seed, "from": configuration, "configuration": PREFIX + configuration,
+        "device": device, "epochs": epochs,
         "samples": [p.name for p in samples], "write_s": round(write_s, 2),
         "bytes": size, "cache": cache,
         "notebook": executed.name, "notebook_s": round(notebook_s, 1),
@@ -230,7 +231,7 @@ def format_summary(doc: dict) -> str:
     c, full = doc["cache"], doc["full"]
     lines = [
         f"NTU rehearsal on {doc['files']} generated files ({doc['bytes'] / 1e6:.0f} MB, written "
-        f"in {doc['write_s']:.1f} s), configuration {doc['recipe']}, {doc['epochs']} epoch(s) "
+        f"in {doc['write_s']:.1f} s), configuration {doc['from']}, {doc['epochs']} epoch(s) "
         f"on {doc['device']}",
         f"cache: built in {c['build_s']:.1f} s ({c['files_per_s']} files/s), peak RSS "
         f"{c['peak_rss_mb']} MB; the full {full['files']} files: about "
@@ -241,6 +242,6 @@ def format_summary(doc: dict) -> str:
                      f"sequences, {r['seq_per_s']} sequences/s (evaluation included); an epoch "
                      f"of the full cross-subject training set: about {r['full_epoch_s'] / 60:.1f}"
                      " min")
-    lines.append(f"the Fig. 7 notebook ran in {doc['notebook_s']:.0f} s; its rows are variant "
-                 f"{doc['variant']}: a rehearsal, never a result")
+    lines.append(f"the Fig. 7 notebook ran in {doc['notebook_s']:.0f} s; its rows are "
+                 f"configuration {doc['configuration']}: a rehearsal, never a result")
     return "\n".join(lines)

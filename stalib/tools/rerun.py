@@ -37,27 +37,27 @@ class Drawn:
 
     rows: list[dict]
     not_portable: int  # rows outside the portable mode, left aside (no all_modes)
-    filtered: int  # rows of other models or variants (the filters)
+    filtered: int  # rows of other models or configurations (the filters)
 
 
-def draw(path: Path, *, models: Sequence[str] = (), variants: Sequence[str] = (),
+def draw(path: Path, *, models: Sequence[str] = (), configurations: Sequence[str] = (),
          sample: int | None = None, seed: int = 0, all_modes: bool = False) -> Drawn:
-    """The rows of the results file ``path`` to rerun: those of ``models`` and ``variants``
-    (every one when empty), of the portable mode unless ``all_modes``, and of those ``sample``
-    drawn at random with ``seed`` (every one when None), in the file's order."""
+    """The rows of the results file ``path`` to rerun: those of ``models`` and ``configurations``
+    (every one when empty), of the portable mode unless ``all_modes``, and of those ``sample`` drawn
+    at random with ``seed`` (every one when None), in the file's order."""
     path = Path(path)
     if not path.is_file():
         raise StalibError(f"{path}: no such results file (expected <results>/<dataset>/cv.csv "
                           "or validation.csv)")
     rows = read_records(path)
     for flag, wanted, column in (("--models", models, "model"),
-                                 ("--variants", variants, "variant")):
+                                 ("--configs", configurations, "configuration")):
         unknown = sorted(set(wanted) - {r[column] for r in rows})
         if unknown:
             raise ConfigError(f"{flag}: {', '.join(unknown)} not in {path} (it holds "
                               f"{', '.join(sorted({r[column] for r in rows}))})")
     chosen = [r for r in rows if (not models or r["model"] in models)
-              and (not variants or r["variant"] in variants)]
+              and (not configurations or r["configuration"] in configurations)]
     portable = [r for r in chosen if all_modes or word(r["determinism"]) == PORTABLE]
     left_aside = len(chosen) - len(portable)
     if sample is not None:
@@ -130,7 +130,7 @@ def compare(recorded: dict, rerun: dict) -> list[str]:
 
 
 def label(row: dict) -> str:
-    return (f"{row['dataset']} {row['protocol']} {row['variant']} {row['model']} fold "
+    return (f"{row['dataset']} {row['protocol']} {row['configuration']} {row['model']} fold "
             f"{row['fold']} seed {row['seed']}")
 
 
@@ -157,7 +157,7 @@ def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Pat
                 done[i] = kept[0]
                 continue
             out = (root / "runs" / r["dataset"] / r["protocol"].replace(":", "-")
-                   / f"{r['model']}@{r['variant']}" / f"fold{r['fold']}-seed{r['seed']}")
+                   / f"{r['model']}@{r['configuration']}" / f"fold{r['fold']}-seed{r['seed']}")
             planned.append((i, PlannedRun(cfg, out)))
         pairs: list[tuple[dict, dict] | None] = [None] * len(rows)
         for i, new in done.items():

@@ -1,5 +1,6 @@
-"""Training recipes beside Algorithm 1: joint schedule, epochs, learning-rate schedules, weight
-decay, the L1 reading, new augmentations, and that resuming a recipe run changes nothing."""
+"""Training configurations beside Algorithm 1: joint schedule, epochs, learning-rate schedules,
+weight decay, the L1 reading, new augmentations, and that resuming a configuration run changes
+nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from stalib.cli import build_parser, flags_of
 from stalib.config import TrainConfig
-from stalib.errors import ConfigError
+from stalib.errors import ConfigError, in_flags
 from stalib.experiment import make_loss
 from stalib.models import build_model
 from stalib.schedule import (
@@ -25,7 +27,7 @@ from stalib.train import train_run
 from tests.test_train import small_cfg, stopped_then_resumed, toy_set
 
 
-def test_paper_defaults_are_no_recipe():
+def test_paper_defaults_are_no_configuration():
     cfg = TrainConfig()
     assert (cfg.schedule, cfg.epochs, cfg.lr_schedule, cfg.warmup, cfg.weight_decay,
             cfg.l1_reading, cfg.augment_crop, cfg.augment_swap) == (
@@ -34,13 +36,13 @@ def test_paper_defaults_are_no_recipe():
     assert schedule_of(cfg) == ALGORITHM_1
 
 
-def test_recipe_settings_are_deviations_and_need_a_variant():
+def test_configuration_settings_are_deviations_and_need_a_configuration():
     cfg = TrainConfig(schedule="joint", epochs=3, lr_schedule="cosine", weight_decay=1e-4)
     assert cfg.deviations() == {"schedule": "joint", "epochs": 3, "lr_schedule": "cosine",
                                 "weight_decay": 1e-4}
-    assert cfg.variant_name == "custom"
-    with pytest.raises(ConfigError, match="--variant paper"):
-        TrainConfig(schedule="joint", variant="paper")
+    assert cfg.configuration_name == "custom"
+    with pytest.raises(ConfigError, match="`configuration` paper"):
+        TrainConfig(schedule="joint", configuration="paper")
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -49,9 +51,12 @@ def test_recipe_settings_are_deviations_and_need_a_variant():
     ("warmup", 1.0, "--warmup"), ("weight_decay", -1.0, "--weight-decay"),
     ("augment_crop", 1.0, "--augment-crop"), ("weight_decay_mode", "l1", "--weight-decay-mode"),
 ])
-def test_bad_recipe_settings_are_refused_naming_the_flag(field, value, message):
-    with pytest.raises(ConfigError, match=message):
+def test_bad_settings_are_refused_naming_the_argument_and_the_cli_its_flag(field, value, message):
+    """The library names the argument as Python does; the CLI says the same with its flag."""
+    with pytest.raises(ConfigError, match=f"^`{field}` must") as err:
         TrainConfig(**{field: value})
+    parser = build_parser()
+    assert in_flags(str(err.value), flags_of(parser, "train")).startswith(f"{message} must")
 
 
 def test_joint_schedule_trains_every_built_subnetwork_in_one_stage():
@@ -68,7 +73,7 @@ def test_epochs_count_passes_over_the_training_set_and_need_one_stage():
     cfg = TrainConfig(model="sta-lstm", schedule="joint", epochs=5, batch_size=32)
     (stage,) = schedule_of(cfg)
     assert stage_iterations(stage, cfg, 226) == 5 * 8  # ceil(226 / 32) = 8 batches an epoch
-    with pytest.raises(ConfigError, match="--schedule joint"):
+    with pytest.raises(ConfigError, match="`schedule` joint"):
         schedule_of(TrainConfig(model="sta-lstm", epochs=5))
     assert len(schedule_of(TrainConfig(model="hcn", epochs=5))) == 1  # CNNs: one stage already
 
@@ -114,7 +119,7 @@ def test_weight_decay_modes_decoupled_or_l2_on_the_gradient():
     assert moved["l2"] == pytest.approx(1e-3, rel=1e-2)
     assert TrainConfig(weight_decay=1e-4, weight_decay_mode="l2").deviations() == {
         "weight_decay": 1e-4, "weight_decay_mode": "l2"}
-    with pytest.raises(ConfigError, match="--weight-decay-mode l2 needs --weight-decay > 0"):
+    with pytest.raises(ConfigError, match="`weight_decay_mode` l2 needs `weight_decay` > 0"):
         TrainConfig(weight_decay_mode="l2")
 
 
