@@ -93,7 +93,7 @@ def init(device: str = "auto") -> DistInfo:
     cuda = wants_cuda(device)
     if cuda:
         if not torch.cuda.is_available():
-            raise StalibError(f"--device {device}: CUDA is not available on this machine")
+            raise StalibError(f"`device` {device}: CUDA is not available on this machine")
         if info.local_rank >= torch.cuda.device_count():
             raise StalibError(f"LOCAL_RANK {info.local_rank}: only {torch.cuda.device_count()} "
                               "GPU(s) here; use --nproc_per_node <= the number of GPUs")

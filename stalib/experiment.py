@@ -118,7 +118,7 @@ def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) 
                 f"{cfg.dataset[4:]}: its content (sha256 {mine[:12]}) is not that of {other} "
                 f"(sha256 {theirs['data_sha256'][:12]}), whose runs {results_csv} holds (line "
                 f"{i}) under the same name npz-{Path(cfg.dataset[4:]).stem}; the file changed "
-                "since, or two files share a name: rename one, or use another --results folder")
+                "since, or two files share a name: rename one, or use another `results` folder")
 
 
 def loss_config(cfg: TrainConfig) -> LossConfig:
@@ -194,7 +194,7 @@ def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.nd
     splits = get_splits(cfg.dataset, data, protocol_of(cfg))
     if not 1 <= cfg.fold <= len(splits):
         raise ConfigError(
-            f"--fold {cfg.fold} is out of range: {cfg.dataset} {protocol_of(cfg)} has "
+            f"`fold` {cfg.fold} is out of range: {cfg.dataset} {protocol_of(cfg)} has "
             f"{len(splits)} fold(s), numbered 1..{len(splits)}"
         )
     split = splits[cfg.fold - 1]
@@ -205,18 +205,18 @@ def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.nd
     if len(splits) == 1:  # one fixed split (cross-subject): its training groups in turn
         groups = inner_groups(data, split)
         if not 1 <= cfg.val_fold <= len(groups):
-            raise ConfigError(f"--val-fold {cfg.val_fold} is out of range 1..{len(groups)} for "
+            raise ConfigError(f"`val_fold` {cfg.val_fold} is out of range 1..{len(groups)} for "
                               f"{cfg.dataset} {protocol_of(cfg)} (one per training group: "
                               f"{', '.join(groups)})")
         train = np.asarray(split.train)
         held = np.asarray(data.groups)[train] == groups[cfg.val_fold - 1]
         return train[~held], train[held]
     if not 1 <= cfg.val_fold <= len(splits):
-        raise ConfigError(f"--val-fold {cfg.val_fold} is out of range 1..{len(splits)} for "
+        raise ConfigError(f"`val_fold` {cfg.val_fold} is out of range 1..{len(splits)} for "
                           f"{cfg.dataset} {protocol_of(cfg)}")
     val = np.asarray(splits[cfg.val_fold - 1].test)
     if np.isin(val, split.test).any():
-        raise ConfigError(f"--val-fold {cfg.val_fold} overlaps the test part of --fold "
+        raise ConfigError(f"`val_fold` {cfg.val_fold} overlaps the test part of `fold` "
                           f"{cfg.fold}: choose a validation fold other than the test fold")
     return np.setdiff1d(np.asarray(split.train), val), val
 
@@ -252,7 +252,7 @@ def checked_folds(cfg: TrainConfig, data: SkeletonSet, folds: list[int] | None) 
     n = num_folds(cfg, data)
     for f in folds or []:
         if not 1 <= f <= n:
-            raise ConfigError(f"--folds: fold {f} out of range 1..{n} for {cfg.dataset} "
+            raise ConfigError(f"`folds`: fold {f} out of range 1..{n} for {cfg.dataset} "
                               f"{protocol_of(cfg)}")
     return list(folds) if folds else list(range(1, n + 1))
 
@@ -310,7 +310,7 @@ def run_experiment(
         key = record_key(cfg)
         if has_record(results_csv, key, determinism.word(mode)) and not force:
             raise StalibError(f"{results_csv}: a result for {key} exists already "
-                              f"({determinism.word(mode)} mode); use --force to replace it")
+                              f"({determinism.word(mode)} mode); use `force` to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:
         raise StalibError(f"{checkpoint} exists: pass --resume to continue it or --force to "

@@ -88,7 +88,7 @@ def check_run_folder(out: str | Path, resume: bool, force: bool) -> str | None:
     finished = [name for name in FINISHED_RUN_FILES if (out / name).exists()]
     if finished and not force:
         raise StalibError(f"{out} holds a finished run ({', '.join(finished)}); choose another "
-                          "--out, or pass --force to replace it")
+                          "`out`, or pass `force` to replace it")
     return _no_checkpoint(out) if resume else None
 
 

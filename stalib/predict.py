@@ -186,11 +186,11 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     from stalib.outputs import check_file, check_model_file, plot_suffixes
 
     if top < 1:
-        raise ConfigError(f"--top must be >= 1, got {top}")
+        raise ConfigError(f"`top` must be >= 1, got {top}")
     if window is not None and window < 2:
-        raise ConfigError(f"--window must be >= 2 frames, got {window}")
+        raise ConfigError(f"`window` must be >= 2 frames, got {window}")
     if stride is not None and (window is None or stride < 1):
-        raise ConfigError("--stride needs --window, and must be >= 1")
+        raise ConfigError("`stride` needs `window`, and must be >= 1")
     if plot:  # before any work: a bad --plot fails now, not after the prediction is printed
         check_file(plot, "--plot", plot_suffixes())
     check_model_file(checkpoint)
@@ -201,7 +201,7 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     settings = preprocess_settings(meta["dataset"], meta.get("train_config", {}).get("preprocess"))
     recordings = read_raw(file, meta["dataset"])
     if not 0 <= index < len(recordings):
-        raise ConfigError(f"--index {index}: {file} holds {len(recordings)} sequence(s), "
+        raise ConfigError(f"`index` {index}: {file} holds {len(recordings)} sequence(s), "
                           f"numbered 0..{len(recordings) - 1}")
     names = meta["class_names"]
     truth = (npz_labels(file, names) if str(file).endswith(".npz") else None)
@@ -282,7 +282,7 @@ def _plot(out: str, seq, alpha, beta, meta: dict, name: str, predicted: str,
 
     layout = None if meta["dataset"].startswith("npz:") else meta["dataset"]
     if alpha is None and beta is None:
-        raise ConfigError(f"--plot: model {meta['model']} has no attention to draw")
+        raise ConfigError(f"`plot`: model {meta['model']} has no attention to draw")
     title = f"{name}: predicted {predicted}" + (f" (true: {true})" if true is not None else "")
     fig = plots.plot_attention_summary(seq, alpha, beta, layout, title=title)
     fig.savefig(out, dpi=120)

@@ -371,7 +371,7 @@ def append_record(path: Path, record: RunRecord, replace: bool = False) -> None:
         if same and not replace:
             raise StalibError(
                 f"{path}: a result for {dict(zip(KEY, key[:-1], strict=True))} exists already "
-                f"({key[-1]} mode); rerun with --force to replace it"
+                f"({key[-1]} mode); rerun with `force` to replace it"
             )
         rows = [r for r in rows if stored_key(r) != key]
         _check_settings(path, rows, asdict(record))

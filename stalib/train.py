@@ -64,7 +64,7 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         why = (f"this torch ({torch.__version__}) is built without CUDA"
                if torch.version.cuda is None else "no CUDA device is visible on this machine")
-        raise StalibError(f"--device {name}: {why}; use --device cpu (or auto)")
+        raise StalibError(f"`device` {name}: {why}; use `device` cpu (or auto)")
     return torch.device(name)
 
 
@@ -155,7 +155,7 @@ class Trainer:
                                   person_swap(cfg, data, train_idx) if augment.swap else None,
                                   device=device)
         if info.enabled and cfg.effective_batch_size < info.world:
-            raise StalibError(f"--batch-size {cfg.effective_batch_size} is smaller than the "
+            raise StalibError(f"`batch_size` {cfg.effective_batch_size} is smaller than the "
                               f"{info.world} processes: each needs at least one sequence")
         model.to(device)
         # where the run stands: next stage and iteration in it, steps done, time, logged losses
@@ -179,7 +179,7 @@ class Trainer:
                 ckpt["config"], ckpt["stage"], ckpt["iteration"]  # noqa: B018 (must be present)
             except Exception as err:
                 raise StalibError(f"{self.checkpoint}: not a readable checkpoint "
-                                  f"({err.__class__.__name__}); remove it or use --force to "
+                                  f"({err.__class__.__name__}); remove it or use `force` to "
                                   "start again") from None
         if self.info.enabled:
             ckpt = broadcast(ckpt)
@@ -187,7 +187,7 @@ class Trainer:
             return
         if not self.cfg.same_run(ckpt["config"]):
             raise StalibError(f"{self.checkpoint}: checkpoint was made with another "
-                              "configuration; use a new --out folder or drop --resume")
+                              "configuration; use a new `out` folder or drop `resume`")
         self.stage_i, self.iteration = ckpt["stage"], ckpt["iteration"]
         self.done_iters, self.elapsed = ckpt["done_iters"], ckpt["elapsed"]
         self.history = ckpt["history"]

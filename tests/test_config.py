@@ -57,10 +57,10 @@ def test_preprocessing_is_a_setting_with_one_spelling():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"smoth": None}, r"--preprocess smoth: not a preprocessing setting of sbu \(valid: .*smooth"),
-    ({"smooth_window": 4}, r"--preprocess .*window must be an odd number"),
-    ({"smooth": "median"}, r"--preprocess .*median"),
-    ({"mirror": False}, r"--preprocess mirror: not a preprocessing setting of sbu"),
+    ({"smoth": None}, r"`preprocess` smoth: not a preprocessing setting of sbu \(valid: .*smooth"),
+    ({"smooth_window": 4}, r"`preprocess` .*window must be an odd number"),
+    ({"smooth": "median"}, r"`preprocess` .*median"),
+    ({"mirror": False}, r"`preprocess` mirror: not a preprocessing setting of sbu"),
 ])
 def test_bad_preprocessing_is_refused_with_its_field(changes, message):
     with pytest.raises(ConfigError, match=message):

@@ -101,6 +101,6 @@ def test_every_fold_is_checked_before_the_first_trains(data_root, monkeypatch):
     trained = []
     monkeypatch.setattr(epoch_pick, "fold_curve", lambda cfg, data: trained.append(cfg.fold))
     cfg = TrainConfig(dataset="sbu", model="hcn", schedule="joint", epochs=1, device="cpu")
-    with pytest.raises(ConfigError, match=r"^--folds: fold 9 out of range 1\.\.5 for sbu 5fold$"):
+    with pytest.raises(ConfigError, match=r"^`folds`: fold 9 out of range 1\.\.5 for sbu 5fold$"):
         epoch_pick.epoch_pick(cfg, [1, 9], str(data_root))
     assert trained == []

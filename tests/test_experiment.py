@@ -89,7 +89,7 @@ def test_trained_model_loads_a_finished_run_instead_of_training(tmp_path, npz_pa
 
 
 def test_fold_out_of_range_names_the_range(tmp_path, npz_path):
-    with pytest.raises(StalibError, match=r"--fold 9 .*1\.\.5"):
+    with pytest.raises(StalibError, match=r"`fold` 9 .*1\.\.5"):
         run_experiment(tiny(npz_path, fold=9), tmp_path / "run", progress=False)
 
 
@@ -266,7 +266,7 @@ def test_inner_validation_of_one_fixed_split_holds_out_each_training_subject(utk
         assert not (set(train) | set(val)) & set(test)  # never a test subject
         held_out += list(groups[val])
     assert sorted(set(held_out)) == ["s01", "s03", "s05", "s07", "s09"]
-    with pytest.raises(ConfigError, match=r"--val-fold 6 is out of range 1\.\.5 .*s01, s03"):
+    with pytest.raises(ConfigError, match=r"`val_fold` 6 is out of range 1\.\.5 .*s01, s03"):
         fold_indices(TrainConfig(dataset="utkinect", model="lstm", protocol="xsub",
                                  val_fold=6), utkinect_data)
 
@@ -275,7 +275,7 @@ def test_a_validation_fold_that_is_the_test_fold_is_refused(sbu_data):
     from stalib.experiment import fold_indices, validation_folds
 
     cfg = TrainConfig(dataset="sbu", model="lstm", fold=2, val_fold=2)
-    with pytest.raises(ConfigError, match="overlaps the test part of --fold 2"):
+    with pytest.raises(ConfigError, match="overlaps the test part of `fold` 2"):
         fold_indices(cfg, sbu_data)
     assert validation_folds(TrainConfig(dataset="sbu", model="lstm"), sbu_data) == [
         (1, 2), (2, 3), (3, 4), (4, 5), (5, 1)]

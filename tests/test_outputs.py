@@ -59,7 +59,7 @@ def test_a_finished_run_is_never_replaced_without_force(tmp_path):
     run.mkdir()
     (run / "model.pt").write_bytes(b"m")
     (run / "metrics.json").write_text("{}")
-    with pytest.raises(StalibError, match="holds a finished run .*--force to replace it"):
+    with pytest.raises(StalibError, match="holds a finished run .*`force` to replace it"):
         check_run_folder(run, resume=False, force=False)
     with pytest.raises(StalibError, match="finished run"):
         check_run_folder(run, resume=True, force=False)

@@ -179,7 +179,7 @@ def test_jobs_side_by_side_keep_each_chain_in_order(tmp_path, monkeypatch):
     assert native[0].status == "ran", native[0].message
     assert (tmp_path / "native" / "tables" / "a1.txt").read_text() == str(
         max(1, os.cpu_count() // 2))
-    with pytest.raises(ConfigError, match="--jobs must be >= 1"):
+    with pytest.raises(ConfigError, match="`jobs` must be >= 1"):
         rp.run_jobs(jobs, results, root=root, workers=0, log=lambda s: None)
 
 

@@ -154,7 +154,7 @@ def test_a_duplicate_key_is_refused_unless_replacing(tmp_path):
     append_record(path, record(0, accuracy=0.5))
     append_record(path, record(1, accuracy=0.6))
     before = path.read_bytes()
-    with pytest.raises(StalibError, match="exists already .*; rerun with --force"):
+    with pytest.raises(StalibError, match="exists already .*; rerun with `force`"):
         append_record(path, record(0, accuracy=0.9))
     assert path.read_bytes() == before  # nothing changed
     append_record(path, record(0, accuracy=0.9, fold=2))  # another key: added

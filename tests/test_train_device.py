@@ -62,8 +62,8 @@ def test_loader_state_is_the_position_after_the_batches_taken():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_requested_without_cuda_is_a_clear_error():
-    with pytest.raises(StalibError, match=r"--device cuda: (this torch .* is built without CUDA|"
-                                          r"no CUDA device is visible); use --device cpu"):
+    with pytest.raises(StalibError, match=r"`device` cuda: (this torch .* is built without CUDA|"
+                                          r"no CUDA device is visible); use `device` cpu"):
         resolve_device("cuda")
 
 

@@ -110,12 +110,12 @@ def preprocess_settings(name: str, changes: Mapping[str, Any] | None = None) -> 
     valid = [f.name for f in dataclasses.fields(default)]
     unknown = sorted(set(changes) - set(valid))
     if unknown:
-        raise ConfigError(f"--preprocess {', '.join(unknown)}: not a preprocessing setting of "
+        raise ConfigError(f"`preprocess` {', '.join(unknown)}: not a preprocessing setting of "
                           f"{name} (valid: {', '.join(valid)})")
     try:
         return dataclasses.replace(default, **changes)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"--preprocess {changes}: {err}") from None
+        raise ConfigError(f"`preprocess` {changes}: {err}") from None
 
 
 def preprocess_changes(name: str, changes: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
         data_root = os.environ.get(ENV_VAR)
         if not data_root:
             raise DataRootError(
-                f"no data root: pass --data-root DIR or set {ENV_VAR} to a folder holding "
+                f"no data root: pass `data_root` DIR or set {ENV_VAR} to a folder holding "
                 "dataset folders such as SBU/ or NW-UCLA/ (see README, 'Data')"
             )
     root = Path(data_root).expanduser()
@@ -38,5 +38,5 @@ def dataset_dir(root: Path, folder: str) -> Path:
     if not path.is_dir():
         raise DataRootError(f"dataset folder {path} not found under the data root {root}; put "
                             f"the dataset in {folder}/ there (README, 'Data', says where to "
-                            "download it) or pass another --data-root")
+                            "download it) or pass another `data_root`")
     return path

@@ -40,7 +40,7 @@ def person_swap(cfg: TrainConfig, data: SkeletonSet, indices: np.ndarray,
         if not np.allclose(swap.reframe(seq), seq, atol=1e-4):
             raise ConfigError(
                 f"`augment_swap`: sequence {data.names[int(i)]} of {data.name} is not in the "
-                f"frame its preprocessing ({cfg.dataset}, --preprocess {cfg.preprocess or {}}) "
+                f"frame its preprocessing ({cfg.dataset}, `preprocess` {cfg.preprocess or {}}) "
                 "gives; load the data with the run's preprocessing settings")
         seen += 1
         if seen == checked:

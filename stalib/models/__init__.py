@@ -29,7 +29,7 @@ __all__ = ["MODEL_NAMES", "ModelOutput", "build_model", "check_model_name"]
 
 def check_model_name(name: str) -> str:
     if name not in MODEL_NAMES:
-        raise ConfigError(f"--model {name!r} is not a model; choose one of "
+        raise ConfigError(f"`model` {name!r} is not a model; choose one of "
                           f"{', '.join(MODEL_NAMES)}")
     return name
 

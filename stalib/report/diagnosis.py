@@ -76,7 +76,7 @@ def collect(run_dirs: list[str | Path], out: str | Path,
             labels: list[str] | None = None) -> dict:
     """:func:`read_run` of each folder, written to ``out`` as JSON; returns the content."""
     if labels is not None and len(labels) != len(run_dirs):
-        raise StalibError(f"--label: {len(labels)} label(s) for {len(run_dirs)} run folder(s)")
+        raise StalibError(f"`label`: {len(labels)} label(s) for {len(run_dirs)} run folder(s)")
     runs = [read_run(d, labels[i] if labels else None) for i, d in enumerate(run_dirs)]
     doc = {"format": "stalib-diagnosis-1", "runs": runs}
     out = Path(out)

@@ -390,7 +390,7 @@ def select(jobs: Sequence[Job], only: Iterable[str] | None) -> list[Job]:
             or j.name.startswith(pattern + "-")]
         if not hits:
             names = ", ".join(j.name for j in jobs)
-            raise ConfigError(f"--only {pattern!r} matches no job; jobs are: {names}")
+            raise ConfigError(f"`only` {pattern!r} matches no job; jobs are: {names}")
         chosen += [j for j in hits if j not in chosen]
     return [j for j in jobs if j in chosen]
 
@@ -645,7 +645,7 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     chain was still adding rows to, and be out of date at once).
     """
     if workers < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {workers}")
+        raise ConfigError(f"`jobs` must be >= 1, got {workers}")
     only = list(only or [])
     chosen = select(jobs, only)
     root = Path(root or project_root()).absolute()

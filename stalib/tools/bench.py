@@ -166,9 +166,9 @@ def devices_to_run(which: str) -> list[torch.device]:
         return [torch.device("cpu")]
     if which == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: CUDA is not available on this machine")
+            raise ConfigError("`device` cuda: CUDA is not available on this machine")
         return [torch.device("cuda")]
-    raise ConfigError(f"--device {which!r}: expected cpu, cuda or all")
+    raise ConfigError(f"`device` {which!r}: expected cpu, cuda or all")
 
 
 # ----------------------------------------------------------------------------- one step

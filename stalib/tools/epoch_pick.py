@@ -43,7 +43,7 @@ def fold_curve(cfg: TrainConfig, data) -> dict:
     from stalib.train import train_run
 
     if cfg.epochs is None:
-        raise ConfigError(f"--config {cfg.configuration}: trains by iterations, not epochs; "
+        raise ConfigError(f"`configuration` {cfg.configuration}: trains by iterations, not epochs; "
                           "epoch-pick needs a configuration with epochs")
     train_idx, test_idx = fold_indices(cfg, data)
     per_epoch = math.ceil(len(train_idx) / cfg.effective_batch_size)

@@ -62,7 +62,7 @@ def draw(path: Path, *, models: Sequence[str] = (), configurations: Sequence[str
     left_aside = len(chosen) - len(portable)
     if sample is not None:
         if sample < 1:
-            raise ConfigError(f"--sample must be >= 1, got {sample}")
+            raise ConfigError(f"`sample` must be >= 1, got {sample}")
         if sample < len(portable):
             picked = set(random.Random(seed).sample(range(len(portable)), sample))
             portable = [r for i, r in enumerate(portable) if i in picked]
@@ -142,7 +142,7 @@ def rerun_rows(rows: list[dict], path: Path, *, data_root: str | None, keep: Pat
     ``keep`` (kept: a later call resumes there) or to a temporary folder; ``report`` is called
     with each pair as it comes."""
     if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+        raise ConfigError(f"`jobs` must be >= 1, got {jobs}")
     with tempfile.TemporaryDirectory(prefix="stalib-rerun-") as tmp:
         root = Path(keep) if keep is not None else Path(tmp)
         planned, done = [], {}
