@@ -195,7 +195,7 @@ def row_mode(device: str, native: bool) -> str:
     raise StalibError(
         "the portable deterministic mode is not in effect (" + "; ".join(mode.problems) + "): a "
         "row must be recorded in it; run through the stalib command, or call "
-        "stalib.determinism.enable() before importing torch, or pass --native (native=True) to "
+        "stalib.determinism.enable() before importing torch, or pass `native` to "
         "record the machine's own arithmetic, labelled so")
 
 

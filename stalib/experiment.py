@@ -313,7 +313,7 @@ def run_experiment(
                               f"({determinism.word(mode)} mode); use `force` to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:
-        raise StalibError(f"{checkpoint} exists: pass --resume to continue it or --force to "
+        raise StalibError(f"{checkpoint} exists: pass `resume` to continue it or `force` to "
                           "start again")
     if force and not resume and checkpoint.exists():
         checkpoint.unlink()

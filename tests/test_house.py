@@ -44,3 +44,27 @@ def test_no_configuration_family_or_model_list_is_written_outside_the_catalogue(
         text = (PACKAGE / "report" / name).read_text()
         assert not quoted.findall(text), (name, quoted.findall(text))
         assert not fig7.search(text), name
+
+
+#: Flags of other tools that a library error may name (torchrun's, pip's).
+OTHER_TOOLS_FLAGS = ("--nproc_per_node", "--sys-prefix")
+
+
+def test_library_errors_name_arguments_not_flags():
+    """The library's errors name an argument as Python does (`` `lr` ``); only the CLI
+    (``stalib/cli.py``, ``stalib/commands/``) writes flags, translating them
+    (:func:`stalib.errors.in_flags`)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "commands" in path.parts or path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                for s in ast.walk(node.exc):
+                    if isinstance(s, ast.Constant) and isinstance(s.value, str):
+                        flags = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", s.value))
+                        flags -= set(OTHER_TOOLS_FLAGS)
+                        if flags and "stalib " not in s.value:
+                            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} "
+                                         f"{sorted(flags)}")
+    assert not found, found

@@ -344,7 +344,7 @@ def select_bodies(
     if not raw.body_ids:
         raise FormatError(
             path, f"no body tracked in any of the {raw.num_frames} frames (a sample with missing "
-                  "skeletons; skip it with strict=False / --skip-bad)"
+                  "skeletons; skip it with strict=False / `skip_bad`)"
         )
     first_seen: dict[str, int] = {}
     for occ, body in enumerate(raw.body_ids):
@@ -619,10 +619,10 @@ def _build_cache(
         key_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DataRootError(f"cannot create the NTU cache folder {key_dir}: {err} (choose "
-                            f"another with cache_dir / --cache-dir or ${CACHE_ENV_VAR})") from None
+                            f"another with `cache_dir` or ${CACHE_ENV_VAR})") from None
     if not os.access(key_dir, os.W_OK):
         raise DataRootError(f"the NTU cache folder {key_dir} is not writable (choose another "
-                            f"with cache_dir / --cache-dir or ${CACHE_ENV_VAR})")
+                            f"with `cache_dir` or ${CACHE_ENV_VAR})")
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     frames_name = f"frames-{listing[:16]}.f32"

@@ -26,7 +26,7 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
             )
     root = Path(data_root).expanduser()
     if not root.is_dir():
-        raise DataRootError(f"data root {root} is not a folder (from --data-root or {ENV_VAR}); "
+        raise DataRootError(f"data root {root} is not a folder (from `data_root` or {ENV_VAR}); "
                             "it should hold dataset folders such as SBU/ or NW-UCLA/ (see README, "
                             "'Data')")
     return root

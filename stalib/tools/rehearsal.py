@@ -193,7 +193,7 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], co
     tree = folder / "data" / "NTU"
     if tree.exists() and any(tree.iterdir()):
         raise ConfigError(f"{tree}: not empty; a rehearsal writes a new tree (give another "
-                          "--rehearsal-dir)")
+                          "`rehearsal_dir`)")
     samples = sample_files(data_root)
     load_start = load_average()
     log(f"rehearsal: writing {n} generated .skeleton files from {len(samples)} real samples")
