@@ -15,6 +15,7 @@ import pkgutil
 import sys
 import warnings
 
+import stalib.commands as commands
 from stalib import __version__
 from stalib.errors import StalibError, in_flags
 
@@ -34,7 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stalib {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    import stalib.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"stalib.commands.{info.name}")

@@ -26,10 +26,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stalib import determinism
 from stalib.checkpoint import atomic_torch_save, write_json_atomic
 from stalib.config import TrainConfig, fit_to_data
 from stalib.data.core import SkeletonSet
-from stalib.data.registry import preprocess_changes, preprocess_settings
+from stalib.data.npz import content_sha256
+from stalib.data.registry import (
+    get_splits,
+    load_dataset,
+    preprocess_changes,
+    preprocess_settings,
+    standard_protocol,
+)
 from stalib.errors import ConfigError, StalibError
 from stalib.loss import LossConfig, sta_loss
 from stalib.models import build_model, check_model_name
@@ -42,6 +50,7 @@ from stalib.results import (
     has_record,
     package_versions,
     params_json,
+    read_records,
     run_commit,
     utc_now,
 )
@@ -56,8 +65,6 @@ def dataset_key(name: str) -> str:
 def protocol_of(cfg: TrainConfig) -> str:
     """The run's protocol: its own, or the dataset's standard one (for an npz: from its arrays,
     :func:`stalib.data.registry.default_protocol`)."""
-    from stalib.data.registry import standard_protocol
-
     # data the registry does not know (a SkeletonSet given to train_run): 5-fold by group
     return cfg.protocol or standard_protocol(cfg.dataset) or "5fold"
 
@@ -89,7 +96,6 @@ def dataset_identity(cfg: TrainConfig) -> dict:
     settings of the run, recorded as such), ``{"data_sha256": ...}``; else nothing."""
     if not cfg.dataset.startswith("npz:"):
         return {}
-    from stalib.data.npz import content_sha256
 
     path = Path(cfg.dataset[4:]).expanduser()
     if not path.is_file():  # data handed over in memory (run_experiment(data=...)): no file
@@ -105,7 +111,6 @@ def check_dataset_identity(results_csv: Path, cfg: TrainConfig, identity: dict) 
     mine = identity.get("data_sha256")
     if mine is None:
         return
-    from stalib.results import read_records
 
     for i, row in enumerate(read_records(results_csv), 2):
         try:
@@ -165,8 +170,6 @@ def make_loss(cfg: TrainConfig):
 
 @lru_cache(maxsize=4)
 def _load(name: str, data_root: str | None, preprocess: str, strict: bool) -> SkeletonSet:
-    from stalib.data.registry import load_dataset
-
     return load_dataset(name, data_root, strict=strict,
                         preprocess=preprocess_settings(name, json.loads(preprocess)))
 
@@ -189,8 +192,6 @@ def load_data_for(cfg: TrainConfig, data_root: str | Path | None) -> SkeletonSet
 
 
 def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.ndarray]:
-    from stalib.data.registry import get_splits
-
     splits = get_splits(cfg.dataset, data, protocol_of(cfg))
     if not 1 <= cfg.fold <= len(splits):
         raise ConfigError(
@@ -232,8 +233,6 @@ def validation_folds(cfg: TrainConfig, data: SkeletonSet) -> list[tuple[int, int
     """The (test fold, validation fold) pairs of ``stalib cv --validation`` for ``cfg``'s
     protocol: each fold k with fold k+1 (1 after the last) on a k-fold protocol; on a one-split
     protocol, its one fold with each training group in turn (:func:`inner_groups`)."""
-    from stalib.data.registry import get_splits
-
     splits = get_splits(cfg.dataset, data, protocol_of(cfg))
     if len(splits) == 1:
         return [(1, j) for j in range(1, len(inner_groups(data, splits[0])) + 1)]
@@ -241,8 +240,6 @@ def validation_folds(cfg: TrainConfig, data: SkeletonSet) -> list[tuple[int, int
 
 
 def num_folds(cfg: TrainConfig, data: SkeletonSet) -> int:
-    from stalib.data.registry import get_splits
-
     return len(get_splits(cfg.dataset, data, protocol_of(cfg)))
 
 
@@ -289,8 +286,6 @@ def run_experiment(
     (:mod:`stalib.determinism`), checked before it trains: outside it the run is refused, unless
     ``native`` (the machine's own kernels and threads, which the row says; None: as the process
     was started, :func:`stalib.determinism.native_requested`)."""
-    from stalib import determinism
-
     if native is None:
         native = determinism.native_requested()
     out = Path(out)
@@ -391,10 +386,8 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, 
         if meta.get("main_layers") is not None:
             model.set_main_layers(meta["main_layers"])
         if hasattr(type(model), "spatial_enabled"):
-            from stalib.models.sta_lstm import PARTS as V
-
-            model.spatial_enabled = V[meta["model"]].spatial
-            model.temporal_enabled = V[meta["model"]].temporal
+            model.spatial_enabled = PARTS[meta["model"]].spatial
+            model.temporal_enabled = PARTS[meta["model"]].temporal
         model.load_state_dict(meta["state_dict"])
     except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as err:
         raise StalibError(f"{path}: a damaged stalib model file ({err.__class__.__name__}: "

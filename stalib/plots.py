@@ -14,6 +14,7 @@ persons is read off the number of joints ``K``.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -130,7 +131,6 @@ def plot_skeleton_grid(frames: Sequence, titles: Sequence[str], layout: Layout |
     side = COLUMN_WIDTH_IN / max(ncols, 3)  # as wide as the text column (or narrower)
     fig = new_figure((side * ncols, (side + 0.2) * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    import textwrap
 
     for ax, frame, name in zip(axes, frames, titles, strict=False):
         plot_skeleton(frame, layout, ax=ax)

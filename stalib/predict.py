@@ -32,8 +32,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from stalib import plots
+from stalib.data.npz import load_npz
+from stalib.data.ntu import load_skeleton
+from stalib.data.nwucla import read_nwucla_file
 from stalib.data.registry import dataset_kind, preprocess_settings
+from stalib.data.sbu import read_sbu_first_frame
+from stalib.data.utdmhad import read_utdmhad_file
+from stalib.data.utkinect import DEFAULT_LABEL_FILE, parse_label_file, read_joints_file
 from stalib.errors import ConfigError, FormatError, StalibError
+from stalib.experiment import load_model
+from stalib.outputs import check_file, check_model_file, plot_suffixes
+from stalib.train import resolve_device
 
 
 @dataclass
@@ -61,28 +71,17 @@ def read_raw(path: str | Path, dataset: str) -> list[Recording]:
         raise StalibError(f"{path}: {what}")
     kind = dataset_kind(dataset)
     if kind == "sbu":
-        from stalib.data.sbu import read_sbu_first_frame
-
         first, raw = read_sbu_first_frame(path)
         return [Recording(path.name, raw, first + np.arange(len(raw)), True)]
     if kind == "utkinect":
-        from stalib.data.utkinect import read_joints_file
-
         numbers, joints = read_joints_file(path)
         return [Recording(path.name, joints, numbers, True)]
     if kind == "nwucla":
-        from stalib.data.nwucla import read_nwucla_file
-
         return [_rows(path.name, read_nwucla_file(path)[1])]
     if kind == "utdmhad":
-        from stalib.data.utdmhad import read_utdmhad_file
-
         return [_rows(path.name, read_utdmhad_file(path))]
     if kind == "ntu60":
-        from stalib.data.ntu import load_skeleton
-
         return [_rows(path.name, load_skeleton(path)[0])]
-    from stalib.data.npz import load_npz
 
     data = load_npz(path)
     return [_rows(str(data.names[i]), np.array(data[i])) for i in range(len(data))]
@@ -108,7 +107,6 @@ def window_truth(path: str | Path, dataset: str, recording: Recording, index: in
         return [npz_truth[index]] * len(spans)
     if dataset_kind(dataset) != "utkinect":
         return None
-    from stalib.data.utkinect import DEFAULT_LABEL_FILE, parse_label_file
 
     label_path = Path(path).parent / DEFAULT_LABEL_FILE
     match = re.fullmatch(r"joints_(s\d\d_e\d\d)\.txt", Path(path).name)
@@ -128,8 +126,6 @@ def window_truth(path: str | Path, dataset: str, recording: Recording, index: in
 def npz_labels(path: str | Path, class_names: list[str]) -> list[int] | None:
     """The labels of an ``.npz`` file when its classes are the model's (same names, or labels
     within the model's classes when the file names none), else None."""
-    from stalib.data.npz import load_npz
-
     data = load_npz(path)
     if list(data.class_names) == list(class_names) or (
             data.class_names == [str(c) for c in range(len(data.class_names))]
@@ -182,9 +178,6 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     """Print the ``top`` classes of every sequence in ``file`` (window by window with
     ``window``); on an npz with the model's classes its accuracy and commonest confusions;
     optionally draw the attention of sequence ``index``."""
-    from stalib.experiment import load_model
-    from stalib.outputs import check_file, check_model_file, plot_suffixes
-
     if top < 1:
         raise ConfigError(f"`top` must be >= 1, got {top}")
     if window is not None and window < 2:
@@ -194,7 +187,6 @@ def predict_file(checkpoint: str | Path, file: str | Path, top: int = 5, plot: s
     if plot:  # before any work: a bad --plot fails now, not after the prediction is printed
         check_file(plot, "--plot", plot_suffixes())
     check_model_file(checkpoint)
-    from stalib.train import resolve_device
 
     device = str(resolve_device(device))  # a missing CUDA is said so, not blamed on the model
     model, meta = load_model(checkpoint, device=device)
@@ -278,7 +270,6 @@ def _plot(out: str, seq, alpha, beta, meta: dict, name: str, predicted: str,
     import matplotlib
 
     matplotlib.use("Agg")
-    from stalib import plots
 
     layout = None if meta["dataset"].startswith("npz:") else meta["dataset"]
     if alpha is None and beta is None:

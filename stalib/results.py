@@ -38,6 +38,10 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy
+import torch
+
+import stalib
 from stalib.config import (
     CUSTOM_CONFIGURATION,
     PAPER_CONFIGURATION,
@@ -203,8 +207,6 @@ def cpu_description() -> str:
     (``/proc/cpuinfo``: a virtual machine may show a bare vendor name) and the vector
     instructions torch's kernels use (``torch.backends.cpu.get_cpu_capability``). The same
     run can round differently on another CPU and train to other weights."""
-    import torch
-
     numbers = {}
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -219,11 +221,6 @@ def cpu_description() -> str:
 def package_versions() -> dict:
     """Python, torch, numpy and stalib versions, and the CPU (:func:`cpu_description`) and
     GPU that ran the code: what a row's numbers depend on besides its settings and commit."""
-    import numpy
-    import torch
-
-    import stalib
-
     out = {
         "python": platform.python_version(), "torch": torch.__version__,
         "numpy": numpy.__version__, "stalib": stalib.__version__, "cpu": cpu_description(),

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
 
 from stalib.checkpoint import atomic_torch_save, rng_states, seed_everything, set_rng_states
 from stalib.config import TrainConfig
@@ -256,7 +258,6 @@ class Trainer:
             opt.load_state_dict(state["optimizer"])
             if sched is not None and state["scheduler"] is not None:
                 sched.load_state_dict(state["scheduler"])
-        from tqdm.auto import tqdm
 
         # a bar on a terminal only; redirected to a file (a log) a line per stage instead, not
         # the bar's frames joined by carriage returns
@@ -413,7 +414,6 @@ def _wrap(model: torch.nn.Module, device: torch.device, info: DistInfo) -> torch
     """
     if not info.enabled:
         return model
-    from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)

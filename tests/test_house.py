@@ -68,3 +68,41 @@ def test_library_errors_name_arguments_not_flags():
                             found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} "
                                          f"{sorted(flags)}")
     assert not found, found
+
+
+#: The imports that may sit inside a function, each with its measured reason (seconds on this
+#: 2-core machine, after the modules every ``stalib`` command loads to build its parser).
+LAZY_IMPORTS = {
+    "matplotlib": "0.35 s: only the commands and pages that draw pay for it",
+    "papermill": "1.25 s: only `stalib reproduce` and the rehearsal run notebooks",
+    "statsmodels": "0.15 s at every command (the report's statistics are loaded to build "
+                   "the parser)",
+    "stalib.predict": "0.35 s at every command: it draws with matplotlib",
+    "stalib.report.diagnosis": "0.35 s at every command: its figures use matplotlib",
+    "torch": "stalib.determinism and stalib.workers: the deterministic mode must be set "
+             "before torch is first imported",
+    "numpy": "stalib.determinism reads numpy's CPU features only when asked",
+    "stalib.determinism": "the CLI re-executes itself in the portable mode before loading "
+                          "anything else",
+}
+
+
+def test_imports_sit_at_the_top_unless_measured():
+    """An import inside a function is one of :data:`LAZY_IMPORTS`, each with its reason."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        inner = {node for fn in ast.walk(tree)
+                 if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 for node in ast.walk(fn)}
+        for node in inner:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if isinstance(node, ast.ImportFrom) and node.module == "stalib" and [
+                        a.name for a in node.names] == ["determinism"]:
+                    continue
+                names = ([node.module] if isinstance(node, ast.ImportFrom)
+                         else [a.name for a in node.names])
+                if not all(n.split(".")[0] in LAZY_IMPORTS or n in LAZY_IMPORTS
+                           for n in names if n):
+                    found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {names}")
+    assert not found, found

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 
+import torch
+
+from stalib.config import CONFIGURATIONS
+from stalib.data.root import resolve_data_root
 from stalib.errors import ConfigError
+from stalib.outputs import check_file
+from stalib.report import selection
+from stalib.report.reproduce import execute_notebook, project_root
+from stalib.tools import bench, rehearsal
 
 
 def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
@@ -19,9 +28,6 @@ def _names(text: str | None, known, what: str) -> tuple[str, ...] | None:
 
 
 def cmd_bench(args) -> int:
-    from stalib.outputs import check_file
-    from stalib.tools import bench
-
     if args.json:  # before the timings (minutes to hours), not after them
         check_file(args.json, "--json")
     if args.threads < 0:
@@ -73,16 +79,6 @@ def cmd_bench(args) -> int:
 
 def _rehearse(args) -> dict:
     """``--ntu-rehearsal N``: the NTU path on N generated files (:mod:`stalib.tools.rehearsal`)."""
-    import tempfile
-
-    import torch
-
-    from stalib.config import CONFIGURATIONS
-    from stalib.data.root import resolve_data_root
-    from stalib.report import selection
-    from stalib.report.reproduce import execute_notebook, project_root
-    from stalib.tools import rehearsal
-
     if args.ntu_rehearsal < 1:
         raise ConfigError(f"--ntu-rehearsal must be >= 1 (files to generate), got "
                           f"{args.ntu_rehearsal}")

@@ -7,11 +7,19 @@ import sys
 import warnings
 
 from stalib.commands.train import protocols_help
+from stalib.data.registry import (
+    DATA_ROOT_HELP,
+    DATASETS_SAID,
+    SkippedInputWarning,
+    default_protocol,
+    get_splits,
+    load_dataset,
+)
+from stalib.data.summary import format_summary
+from stalib.data.utkinect import LABEL_FILE_CHOICES
 
 
 def register(subparsers) -> None:
-    from stalib.data.registry import DATA_ROOT_HELP, DATASETS_SAID
-
     data = subparsers.add_parser("data", help="inspect datasets (stalib data summary sbu)")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     sub.required = True
@@ -30,7 +38,6 @@ def register(subparsers) -> None:
                    help=f"also print the train/test sizes of this protocol's splits "
                         f"({protocols_help()}); 'default' for the dataset's standard one")
     p.add_argument("--per-class", action="store_true", help="also print sequences per class")
-    from stalib.data.utkinect import LABEL_FILE_CHOICES
 
     p.add_argument("--label-file", default=None, help=f"UTKinect: {LABEL_FILE_CHOICES}")
     p.add_argument("--cache-dir", default=None,
@@ -42,9 +49,6 @@ def register(subparsers) -> None:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    from stalib.data.registry import SkippedInputWarning, get_splits, load_dataset
-    from stalib.data.summary import format_summary
-
     protocol = None if args.protocol in (None, "default") else args.protocol
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedInputWarning)  # printed below, one line each
@@ -57,8 +61,6 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.protocol is not None:
         splits = get_splits(args.dataset, data, protocol)
         if protocol is None:
-            from stalib.data.registry import default_protocol
-
             protocol = default_protocol(args.dataset, data)
     print(format_summary(data, per_class=args.per_class, splits=splits, protocol=protocol))
     if data.skipped:

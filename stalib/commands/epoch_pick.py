@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stalib.checkpoint import write_json_atomic
+from stalib.commands.train import _int_list
+from stalib.config import TrainConfig
+from stalib.tools.epoch_pick import epoch_pick
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -29,11 +34,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from stalib.checkpoint import write_json_atomic
-    from stalib.commands.train import _int_list
-    from stalib.config import TrainConfig
-    from stalib.tools.epoch_pick import epoch_pick
-
     cfg = TrainConfig.named(args.config, dataset=args.dataset, model=args.model,
                                   seed=args.seed, protocol=args.protocol)
     folds = None if args.folds == "all" else _int_list(args.folds, "--folds")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stalib.results import merge_results
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,8 +25,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from stalib.results import merge_results
-
     verb = "would add" if args.dry_run else "added"
     for src, path, added, same in merge_results(args.sources, Path(args.results), args.dry_run):
         print(f"{path}: {verb} {added} row(s), {same} already there ({src})")

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
+from stalib.data.registry import DATA_ROOT_HELP
 from stalib.errors import ConfigError
+from stalib.report import grid
+from stalib.report import reproduce as rp
 from stalib.workers import add_jobs_option, resolve_jobs
 
 QUICK_RESULTS = Path("runs") / "quick" / "results"
 
 
 def register(subparsers) -> None:
-    from stalib.data.registry import DATA_ROOT_HELP
-
     p = subparsers.add_parser(
         "reproduce",
         help="run the experiment notebooks with papermill (skips what is up to date)",
@@ -57,8 +59,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stalib.report import reproduce as rp
-
     root = rp.project_root()
     real_results = (root / "results").resolve()
     if args.results is not None:
@@ -103,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
 def _state(job, root: Path, results: Path, quick: bool) -> str:
     """``notebook missing``, ``up to date`` (its stamp matches) or ``to run: <why>``
     (:func:`stalib.report.reproduce.why_to_run`)."""
-    from stalib.report import reproduce as rp
-
     notebook = root / job.notebook
     if not notebook.is_file():
         return "notebook missing"
@@ -120,10 +118,6 @@ def list_table(jobs, root: Path, results: Path, data_root: Path | None, quick: b
     """``stalib reproduce --list``: a header, then per job its name, state (with why it would
     run), runs recorded and the time the missing ones take, and, indented below, its notebook,
     the data it needs and what it does; every line within :data:`LIST_WIDTH` columns."""
-    import textwrap
-
-    from stalib.report import grid
-
     loaded: dict = {}
     rows = []
     for job in jobs:
@@ -150,8 +144,6 @@ def _long_jobs(jobs, results: Path, data_root: Path | None, root: Path, force: b
                ) -> list[tuple[str, str]]:
     """``(name, progress)`` of the jobs a plain ``stalib reproduce`` would run whose missing
     runs take more than :data:`LONG_S` at the recorded pace (:func:`grid_progress`)."""
-    from stalib.report import grid
-
     out, loaded = [], {}
     for job in jobs:
         state = _state(job, root, results, quick=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stalib.tools.rerun import compare, draw, label, missing_settings, rerun_rows
 from stalib.workers import add_jobs_option, resolve_jobs
 
 
@@ -43,8 +44,6 @@ def _names(text: str) -> list[str]:
 
 
 def run(args) -> int:
-    from stalib.tools.rerun import compare, draw, label, missing_settings, rerun_rows
-
     path = Path(args.file)
     drawn = draw(path, models=_names(args.models), configurations=_names(args.configs),
                  sample=args.sample, seed=args.seed, all_modes=args.all_modes)

@@ -6,8 +6,13 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from stalib import distributed
 from stalib.config import (
     CONFIGURATIONS,
     PAPER_N1,
@@ -17,30 +22,45 @@ from stalib.config import (
     check_configuration,
     settings_for,
 )
+from stalib.data.registry import _PREPROCESS, DATA_ROOT_HELP, DATASETS_SAID, FOLDERS, PROTOCOLS
+from stalib.determinism import NATIVE, PORTABLE
 from stalib.errors import ConfigError, StalibError
+from stalib.experiment import (
+    check_dataset_identity,
+    checked_folds,
+    dataset_identity,
+    dataset_key,
+    load_data_for,
+    num_folds,
+    protocol_of,
+    record_key,
+    results_file,
+    run_experiment,
+    validation_folds,
+)
+from stalib.grid import Execution, PlannedRun, execute, model_folder
+from stalib.models import MODEL_NAMES, check_model_name
+from stalib.outputs import check_dir, check_run_folder
+from stalib.results import has_record, read_records
+from stalib.schedule import SCHEDULES
+from stalib.train import resolve_device
 from stalib.workers import add_jobs_option, resolve_jobs
 
 
 def protocols_help() -> str:
     """``sbu 5fold; utkinect xsub|loso; ...; npz provided|folds|5fold|loso``, from the registry
     (so that the help names every protocol there is)."""
-    from stalib.data.registry import PROTOCOLS
-
     return "; ".join(f"{kind} {'|'.join(names)}" for kind, names in PROTOCOLS.items())
 
 
 def preprocess_help() -> str:
     """The preprocessing dataclasses, one per dataset kind, from the registry."""
-    from stalib.data.registry import _PREPROCESS
-
     return " / ".join(cls.__name__ for cls in _PREPROCESS.values())
 
 
 def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
     """``(iterations, formula)`` of ``model``'s training schedule
     (:data:`stalib.schedule.SCHEDULES`): STA-LSTM (Algorithm 1) is ``5 x N1 + 3 x N2``."""
-    from stalib.schedule import SCHEDULES
-
     stages = [s.iterations for s in SCHEDULES[model]]
     a = stages.count("N1") + stages.count("N")
     b = stages.count("N2") + stages.count("N")
@@ -93,9 +113,6 @@ def _add_configuration_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from stalib.data.registry import DATA_ROOT_HELP, DATASETS_SAID
-    from stalib.models import MODEL_NAMES
-
     p.add_argument("--dataset", required=True,
                    help=f"{DATASETS_SAID} (your own skeletons, see README)")
     p.add_argument("--model", default="sta-lstm", metavar="MODEL",
@@ -176,11 +193,7 @@ def _overrides(pairs: list[str], flag: str = "--set", example: str = "dropout=0.
 
 
 def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainConfig:
-    from stalib.models import check_model_name
-
     check_model_name(args.model)
-    from stalib.data.registry import DATASETS_SAID, FOLDERS
-    from stalib.train import resolve_device
 
     if args.dataset not in FOLDERS and not args.dataset.startswith("npz:"):
         raise ConfigError(f"--dataset {args.dataset!r}: expected {DATASETS_SAID}")
@@ -226,8 +239,6 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
 
 def _threads(args) -> None:
     if args.threads is not None:
-        import torch
-
         _check_threads(args)
         torch.set_num_threads(args.threads)
 
@@ -246,9 +257,6 @@ def _check_threads(args) -> None:
 
 def _check_outputs(args, cfg: TrainConfig) -> None:
     """Every output location of ``stalib train`` is usable, before any work (stalib.outputs)."""
-    from stalib.experiment import results_file
-    from stalib.outputs import check_dir, check_run_folder
-
     check_dir(args.out, "--out")
     if args.results:
         check_dir(results_file(args.results, cfg).parent, "--results")
@@ -264,9 +272,6 @@ def cmd_train(args) -> int:
     experiment into a temporary folder that is removed at the end (their checkpoint writes are
     skipped by the trainer, and on --resume they get rank 0's checkpoint from rank 0).
     """
-    from stalib import distributed
-    from stalib.experiment import run_experiment
-
     _threads(args)
     cfg = _config(args, args.fold, args.seed)
     if int(os.environ.get("RANK", "0") or 0) == 0:  # the process that writes
@@ -277,8 +282,6 @@ def cmd_train(args) -> int:
     info = distributed.init(cfg.device)
     try:
         if not info.is_main:
-            import tempfile
-
             with tempfile.TemporaryDirectory(prefix=f"stalib-rank{info.rank}-") as tmp:
                 run_experiment(cfg, Path(tmp) / "run", args.data_root, None, resume=args.resume,
                                force=True, progress=False)
@@ -327,24 +330,7 @@ def _check_cv_process(args) -> None:
 
 
 def cmd_cv(args) -> int:
-    from stalib.determinism import NATIVE, PORTABLE
-    from stalib.experiment import (
-        check_dataset_identity,
-        checked_folds,
-        dataset_identity,
-        dataset_key,
-        load_data_for,
-        num_folds,
-        protocol_of,
-        record_key,
-        results_file,
-        validation_folds,
-    )
-    from stalib.grid import Execution, PlannedRun, execute, model_folder
-    from stalib.results import has_record
-
     _check_cv_process(args)
-    from stalib.outputs import check_dir, check_run_folder
 
     seeds = _int_list(args.seeds, "--seeds")
     base = _config(args, 1, seeds[0])
@@ -410,8 +396,6 @@ def cmd_cv(args) -> int:
 
 def _print_summary(csv_path: Path, model: str, protocol: str, configuration: str,
                    validation: bool = False) -> None:
-    from stalib.results import read_records
-
     acc = [float(r["accuracy"]) for r in read_records(csv_path)
            if r["model"] == model and r["configuration"] == configuration and (
                r["protocol"].startswith(protocol + ":val") if validation
@@ -419,8 +403,6 @@ def _print_summary(csv_path: Path, model: str, protocol: str, configuration: str
     if validation:
         protocol += " validation"
     if acc:
-        import numpy as np
-
         print(f"{model} ({configuration}) {protocol}: {100 * np.mean(acc):.2f} +- "
               f"{100 * np.std(acc):.2f}% "
               f"over {len(acc)} run(s) in {csv_path}")
@@ -447,6 +429,7 @@ def _int_list(text: str, what: str) -> list[int]:
 
 
 def cmd_predict(args) -> int:
+    # here, not at the top: predict draws with matplotlib (about 0.35 s at every command)
     from stalib.predict import predict_file
 
     return predict_file(args.checkpoint, args.file, top=args.top, plot=args.plot,

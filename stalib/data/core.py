@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stalib.errors import FormatError
+from stalib.errors import DataRootError, FormatError
 
 
 @dataclass
@@ -246,8 +246,6 @@ def first_non_float32(values: np.ndarray) -> tuple[tuple[int, ...], str] | None:
 def none_usable(dataset: str, folder, skipped: list[str]):
     """The error of a reader that found no usable sequence under ``folder``: a
     :class:`stalib.errors.DataRootError` naming it and the first skipped input, if any."""
-    from stalib.errors import DataRootError
-
     return DataRootError(f"no usable {dataset} sequence under {folder}"
                          + (f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""))
 

@@ -44,6 +44,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
 from stalib.data.core import FLOAT32_MAX, SkeletonSet, first_non_float32
 from stalib.errors import DataRootError, FormatError
@@ -98,8 +99,6 @@ def _check_member_size(path: Path, archive, key: str) -> None:
     numpy allocates the declared shape before reading the data, so a damaged header such as
     ``'shape': (10**13, 30, 3)`` would end in a ``MemoryError`` instead of a FormatError.
     """
-    from numpy.lib import format as npy
-
     name = f"{key}.npy"
     try:
         info = archive.zip.getinfo(name)

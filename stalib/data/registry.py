@@ -37,7 +37,7 @@ import numpy as np
 from stalib import catalogue
 from stalib.data import splits as sp
 from stalib.data.core import SkeletonSet, apply_transform
-from stalib.data.npz import load_npz
+from stalib.data.npz import array_names, load_npz
 from stalib.data.ntu import load_ntu
 from stalib.data.nwucla import read_nwucla
 from stalib.data.root import dataset_dir, resolve_data_root
@@ -141,8 +141,6 @@ def default_protocol(name: str, data: SkeletonSet | None = None) -> str:
     if data is not None:
         arrays = set(data.attrs)
     else:
-        from stalib.data.npz import array_names
-
         arrays = array_names(name[4:])
     if "split" in arrays:
         return "provided"

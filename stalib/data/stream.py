@@ -4,6 +4,7 @@ optionally one batch ahead in a background thread (:class:`Loader`)."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import time
 from typing import TYPE_CHECKING
 
@@ -140,8 +141,6 @@ class Loader:
             _, batch, weight = self._fetch()
         else:
             if self._pool is None:
-                import concurrent.futures as cf
-
                 self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="stalib-batches")
                 self._pending = self._pool.submit(self._fetch)
             _, batch, weight = self._pending.result()

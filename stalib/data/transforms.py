@@ -36,6 +36,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from stalib.data.core import apply_transform
 from stalib.errors import ConfigError
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -462,8 +463,6 @@ class _Settings:
         two steps to every sequence (the readers apply :meth:`build`, then the set is resampled),
         and ``stalib predict`` does this to a file and to each window of a recording, so a
         window is prepared as a training sequence is."""
-        from stalib.data.core import apply_transform
-
         out = apply_transform(self.build(), seq, path)
         resample = self.resampler()
         return out if resample is None else resample(out)

@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from stalib.config import DEFAULT_CONFIGURATIONS
+from stalib.config import DEFAULT_CONFIGURATIONS, TrainConfig
+from stalib.loss import LossConfig
+from stalib.report import DATASETS, MODEL_ORDER
 
 #: dotted keys of ``params`` that vary within one configuration's grid, or repeat a column
 NOT_SETTINGS = frozenset({"train.fold", "train.seed", "train.configuration"})
@@ -60,9 +62,6 @@ def _numbers(values) -> str:
 def recorded_defaults() -> dict[str, str]:
     """The default of every setting of :class:`~stalib.config.TrainConfig` (``train.*``) and
     :class:`~stalib.loss.LossConfig` (``loss.*``), flattened as :func:`flatten` writes them."""
-    from stalib.config import TrainConfig
-    from stalib.loss import LossConfig
-
     return {**flatten({"train": dataclasses.asdict(TrainConfig())}),
             **flatten({"loss": dataclasses.asdict(LossConfig())})}
 
@@ -79,8 +78,6 @@ def _difference(settings: Mapping[str, str], reference: Mapping[str, str]) -> st
 def _in_order(df: pd.DataFrame) -> pd.DataFrame:
     """The report's order: datasets as in the report, models as in Fig. 7 then CSTA, the default
     configuration (``paper``, or ``sbu-settings`` on data the paper lacks) first."""
-    from stalib.report import DATASETS, MODEL_ORDER
-
     def rank(values, order):
         return [order.index(v) if v in order else len(order) for v in values]
 

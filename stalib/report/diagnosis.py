@@ -16,9 +16,12 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from stalib.config import TrainConfig
 from stalib.errors import StalibError
 from stalib.plots import COLUMN_WIDTH_IN, new_figure
+from stalib.schedule import GROUPS, schedule_of
 
 #: The panels of :func:`plot_curves`: (title, history keys, log scale).
 PANELS = (
@@ -44,8 +47,6 @@ def read_run(run_dir: str | Path, label: str | None = None) -> dict:
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise StalibError(f"{path}: not a stalib metrics file ({err.__class__.__name__})"
                           ) from None
-    from stalib.config import TrainConfig
-    from stalib.schedule import GROUPS, schedule_of
 
     cfg = TrainConfig.from_dict(train)
     stages = schedule_of(cfg)
@@ -137,8 +138,6 @@ def plot_run(run: dict):
 def stage_table(run: dict):
     """One row per stage of ``run``: the last logged values of the diagnosis keys (a
     ``pandas.DataFrame``; NaN where a key was not logged in that stage)."""
-    import pandas as pd
-
     keys = ["ce", "train_batch_acc", "grad_main", "grad_spatial", "grad_temporal",
             "alpha_entropy", "beta_min", "beta_mean", "beta_max"]
     rows = []

@@ -5,12 +5,14 @@ formatting only: it takes the DataFrames of :mod:`stalib.report.summaries`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from IPython.display import HTML, Image, Markdown
 
 from stalib.config import PAPER_CONFIGURATION
 from stalib.report.reproduce import get_job
@@ -156,15 +158,11 @@ def jobs_note(what: str, jobs: Sequence[str]) -> str:
 
 
 def show_markdown(text: str):
-    from IPython.display import Markdown
-
     return Markdown(text)
 
 
 def show_table(df: pd.DataFrame, kind: str = "ours", caption: str | None = None):
     """An HTML table; ``kind`` is ``ours`` (measured here) or ``literature`` (quoted)."""
-    from IPython.display import HTML
-
     html = df.to_html(index=False, border=0, escape=True, na_rep="—", justify="left",
                       classes=["stalib-table", f"stalib-{kind}"])
     if caption:
@@ -175,10 +173,6 @@ def show_table(df: pd.DataFrame, kind: str = "ours", caption: str | None = None)
 
 def show_plot(fig, dpi: int = 200):
     """A matplotlib figure as an embedded PNG (works without pyplot or an inline backend)."""
-    import io
-
-    from IPython.display import Image
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return Image(data=buf.getvalue(), format="png")
@@ -186,8 +180,6 @@ def show_plot(fig, dpi: int = 200):
 
 def show_figure(rel: str, job: str, root: str | os.PathLike | None = None):
     """The PNG ``<results>/rel`` if it exists, else the note naming the job that makes it."""
-    from IPython.display import Image
-
     path = results_root(root) / rel
     if path.is_file():
         return Image(filename=str(path))

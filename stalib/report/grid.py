@@ -11,12 +11,15 @@ far a job's grid is (``stalib reproduce --list``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import torch
+from IPython.display import Image
 
 from stalib.attention import (
     SequenceAttention,
@@ -26,7 +29,9 @@ from stalib.attention import (
     top_joints,
 )
 from stalib.config import TrainConfig
+from stalib.data.registry import get_splits
 from stalib.errors import ConfigError
+from stalib.experiment import dataset_key, load_data
 from stalib.grid import (
     RUN_FOLDER,
     PlannedRun,
@@ -40,6 +45,9 @@ from stalib.grid import (
     run_folder,
     run_grid,
 )
+from stalib.report.tables import load_cv, project_root, results_root
+from stalib.results import KEY
+from stalib.schedule import schedule_of, stage_iterations
 
 #: The library's grid runner and attention are named here for the notebooks (``grid.plan_grid``,
 #: ``grid.attention_of``...), beside this module's own.
@@ -59,10 +67,6 @@ def setup_notebook(threads: int | None, results_dir: str | Path | None = None,
     torch's default), silences tqdm's warning that ipywidgets is missing, and returns its
     ``results_dir``, ``results_root`` and ``runs_root`` as paths. A folder left None is this
     checkout's, wherever the notebook runs from (:func:`default_folders`)."""
-    import warnings
-
-    import torch
-
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
     if threads:
         torch.set_num_threads(int(threads))
@@ -77,8 +81,6 @@ def default_folders() -> tuple[Path, Path]:
     checkout's ``results/``, and the checkout's ``runs/``. The checkout is the one above the working
     directory (JupyterLab, ``jupyter execute``), else the one of the imported stalib (papermill from
     another folder), so a notebook never writes into the caller's folder."""
-    from stalib.report.tables import project_root, results_root
-
     project = project_root()
     if project is None:
         raise ConfigError("this notebook finds no stalib checkout (pyproject.toml beside "
@@ -101,7 +103,6 @@ def figure_path(figure: str | None, notebook: str, dataset: str, options: dict |
     with other parameters never overwrites a figure of the report."""
     if figure is not None:
         return Path(results_dir) / figure
-    from stalib.experiment import dataset_key
 
     configuration = (options or {}).get("configuration")
     name = (f"{notebook}-{dataset_key(dataset)}" + (f"-{configuration}" if configuration else "")
@@ -112,8 +113,6 @@ def figure_path(figure: str | None, notebook: str, dataset: str, options: dict |
 def save_figure(fig, path: str | Path):
     """Write ``fig`` to ``path`` (PNG, 120 dpi, tight; folders made as needed) and return it as an
     IPython image, for the notebook to display."""
-    from IPython.display import Image
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
@@ -123,10 +122,6 @@ def save_figure(fig, path: str | Path):
 def recorded_rows(dataset: str, *results: str | Path) -> pd.DataFrame | None:
     """The rows of ``dataset`` in the results folders ``results`` (a run recorded in several counts
     once: the first folder's row wins). None when none has a results file."""
-    from stalib.experiment import dataset_key
-    from stalib.report.tables import load_cv
-    from stalib.results import KEY
-
     frames = [df for r in results if (df := load_cv(dataset_key(dataset), r)) is not None]
     if not frames:
         return None
@@ -138,8 +133,6 @@ def test_labels(dataset: str, data, protocols: Iterable[str]) -> dict:
     """The class of every test sequence of every fold of ``protocols``, in the fold's test order
     (the order of a row's ``test_correct``): ``{"classes": [...], "protocols": {protocol: {fold:
     labels}}}``, folds 1-based (:func:`stalib.report.tables.per_class` reads it)."""
-    from stalib.data.registry import get_splits
-
     return {"classes": list(data.class_names), "protocols": {
         protocol: {i: np.asarray(data.labels)[np.asarray(split.test, dtype=int)]
                    for i, split in enumerate(get_splits(dataset, data, protocol), start=1)}
@@ -148,8 +141,6 @@ def test_labels(dataset: str, data, protocols: Iterable[str]) -> dict:
 
 def recorded(runs: Sequence[PlannedRun], *results: str | Path) -> pd.DataFrame:
     """The recorded rows of exactly the runs ``runs`` (see :func:`recorded_rows`)."""
-    from stalib.results import KEY
-
     frames = []
     for dataset in dict.fromkeys(r.cfg.dataset for r in runs):
         df = recorded_rows(dataset, *results)
@@ -196,8 +187,6 @@ PACE_BY: tuple[tuple[str, ...], ...] = (("dataset", "protocol", "configuration",
 def planned_iterations(cfg: TrainConfig, n_train: int) -> int:
     """The iterations run ``cfg`` trains on ``n_train`` sequences: every stage of its schedule
     (:func:`stalib.schedule.stage_iterations`)."""
-    from stalib.schedule import schedule_of, stage_iterations
-
     return sum(stage_iterations(stage, cfg, n_train) for stage in schedule_of(cfg))
 
 
@@ -218,7 +207,6 @@ def remaining_seconds(missing: Sequence[PlannedRun], rows: pd.DataFrame | None,
         for cols in PACE_BY:
             groups = times.groupby([rows[c].astype(str) for c in cols]).median()
             pace.append({tuple(k): float(v) for k, v in groups.dropna().items()})
-    from stalib.results import KEY
 
     seconds, untimed = 0.0, 0
     for i, run in enumerate(missing):
@@ -240,13 +228,10 @@ def grid_progress(job, results: Path, data_root: Path | None, quick: bool = Fals
     estimate of the time the others take (:func:`remaining_seconds`); None for a job that trains
     nothing or whose data is not under ``data_root``. ``cache`` keeps each dataset's load between
     jobs."""
-    from stalib.results import KEY
-
     params = job.effective_parameters(quick)
     if "models" not in params or data_root is None or any(
             not (Path(data_root) / f).is_dir() for f in job.requires):
         return None
-    from stalib.experiment import load_data
 
     cache = {} if cache is None else cache
     ds = params["dataset"]
@@ -259,7 +244,6 @@ def grid_progress(job, results: Path, data_root: Path | None, quick: bool = Fals
     keys = (set() if rows is None else
             {tuple(map(str, k)) for k in rows[list(KEY)].itertuples(index=False)})
     missing = [r for r in runs if tuple(map(str, r.key)) not in keys]
-    from stalib.data.registry import get_splits
 
     where = [dict(zip(KEY, r.key, strict=True)) for r in missing]  # protocol, 1-based fold
     splits = {p: get_splits(ds, cache[ds], p) for p in {w["protocol"] for w in where}}

@@ -31,7 +31,8 @@ from stalib.plots import (
     plot_skeleton_grid,
     shown_frame,
 )
-from stalib.report.tables import DATASETS, MODEL_LABELS, compare, protocol_label
+from stalib.report.pooled import POOLED_ON
+from stalib.report.tables import DATASET_SHORT, DATASETS, MODEL_LABELS, compare, protocol_label
 from stalib.stats import wilson_interval
 
 __all__ = ["COLUMN_WIDTH_IN", "plot_ablation", "plot_alpha_heatmap", "plot_attention_summary",
@@ -193,9 +194,6 @@ def plot_pooled(results: Sequence[dict]) -> Figure:
     dataset's paired difference (its marker, hollow) and the pooled estimate (a dot) with its 95 %
     interval, coloured by the claim's label. ``results``:
     :func:`stalib.report.pooled.pooled_verdict`."""
-    from stalib.report.pooled import POOLED_ON
-    from stalib.report.tables import DATASET_SHORT
-
     rows = [r for r in results if r["pooled"] is not None]
     if not rows:
         raise ValueError("plot_pooled needs at least one claim with a pooled estimate")
@@ -235,8 +233,6 @@ def plot_pooled(results: Sequence[dict]) -> Figure:
 def _short_claim(claim) -> str:
     """A claim's label for :func:`plot_claims`: its text without the parenthesis, and its data where
     the text does not name it."""
-    from stalib.report.tables import DATASET_SHORT
-
     text = claim.text.split(" (")[0].replace(" on UTKinect leave-one-sequence-out",
                                              " on UTKinect LOSO")
     where = DATASET_SHORT.get(claim.dataset, claim.dataset)

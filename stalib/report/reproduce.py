@@ -41,10 +41,12 @@ Executed with the Jupyter kernel ``python3`` (the environment's own, installed b
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
 import fnmatch
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import shutil
 import time
@@ -57,6 +59,8 @@ from stalib import catalogue
 from stalib.config import PAPER_N1, PAPER_N2, settings_for
 from stalib.determinism import native_requested
 from stalib.errors import ConfigError
+from stalib.heartbeat import Heartbeat, elapsed_text, notebook_progress
+from stalib.results import KEY, locked, read_records, write_rows
 
 KERNEL_NAME = "python3"
 STAMPS = ".stamps"
@@ -496,8 +500,6 @@ def merge_results(staged: Path, dest: Path) -> None:
     ``staged``, plus every row of ``dest`` whose key (:data:`stalib.results.KEY`) ``staged`` lacks,
     sorted as ``append_record`` sorts them; written through a temporary file and a rename.
     """
-    from stalib.results import KEY, locked, read_records, write_rows
-
     with locked(dest):
         rows = read_records(staged)
         have = {tuple(str(r[k]) for k in KEY) for r in rows}
@@ -591,7 +593,6 @@ def run_job(job: Job, results: Path, *, root: Path, data_root: Path | None, quic
     })
     if threads is not None and parameters.get("threads") is None:
         parameters["threads"] = threads
-    from stalib.heartbeat import Heartbeat, elapsed_text, notebook_progress
 
     log(f"[{job.name}] running {job.notebook}" + (" (quick)" if quick else ""))
     start = time.monotonic()
@@ -663,9 +664,6 @@ def run_jobs(jobs: Sequence[Job], results: Path, *, root: Path | None = None,
     if workers == 1 or len(chains) <= 1:
         outcomes = _run_chain([job for job in chosen if job not in summaries], settings, log)
     else:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
         with cf.ProcessPoolExecutor(min(workers, len(chains)),
                                     mp_context=mp.get_context("spawn")) as pool:
             done = [pool.submit(_run_chain, chain, settings) for chain in chains.values()]

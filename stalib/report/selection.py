@@ -28,6 +28,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stalib.catalogue import RULE_DATASETS, RULE_MARGIN, RULE_SEEDS, RULED, Family
+from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
 
 #: The families the rule chooses for.
 FAMILIES = RULED
@@ -92,8 +93,6 @@ def format_scores(val: pd.DataFrame | None) -> pd.DataFrame:
     accuracy in the family's order (or its runs recorded of those needed), then the score and the
     rule's choice. ``val``: every dataset's validation rows
     (:func:`stalib.report.results_files.load_all_validation`)."""
-    from stalib.report.tables import DATASET_SHORT, MODEL_LABELS
-
     rows = by_dataset(val)
     out = []
     for name, family in FAMILIES.items():

@@ -21,7 +21,7 @@ from stalib.determinism import UNRECORDED
 from stalib.errors import FormatError
 from stalib.report.reproduce import CSTA_MODELS, FIG7_MODELS
 from stalib.report.results_files import DATASETS, RERUNS
-from stalib.results import KEY, decode_correct
+from stalib.results import KEY, decode_correct, settings_of_params
 from stalib.stats import mcnemar_exact, wilson_interval
 
 DATASET_SHORT: dict[str, str] = catalogue.shorts()
@@ -204,8 +204,6 @@ def configuration_settings(df: pd.DataFrame | None) -> pd.DataFrame:
     such as ``lambda3=0.0``; ``the paper's`` for none, ``the paper's SBU settings`` on a dataset the
     paper gives no settings for), so a reader never has to guess what a configuration name means.
     """
-    from stalib.results import settings_of_params
-
     cols = ["dataset", "configuration", "model", "settings"]
     if df is None or df.empty:
         return pd.DataFrame(columns=cols)

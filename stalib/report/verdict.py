@@ -38,6 +38,7 @@ import pandas as pd
 
 from stalib import catalogue
 from stalib.catalogue import Claim, Level
+from stalib.data.registry import default_protocol
 from stalib.determinism import PORTABLE, word
 from stalib.report import tables as report
 from stalib.report.modes import SAID
@@ -65,8 +66,6 @@ def recorded_choices() -> dict[str, str]:
 
 
 def _protocol(claim: Claim | Level) -> str:
-    from stalib.data.registry import default_protocol
-
     return claim.protocol or default_protocol(claim.dataset)
 
 

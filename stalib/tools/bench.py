@@ -54,11 +54,28 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from stalib import catalogue
+from stalib.checkpoint import write_json_atomic
+from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
+from stalib.data.augment import Augment, PersonSwap
+from stalib.data.batching import Batch, pad_batch
+from stalib.data.core import SkeletonSet
+from stalib.data.ntu import NTU_JOINTS, format_skeleton, parse_skeleton, parse_skeleton_reference
+from stalib.data.registry import preprocess_settings
+from stalib.data.root import resolve_data_root
+from stalib.data.stream import BatchStream, Loader
 from stalib.determinism import current as determinism_mode
+from stalib.errors import ConfigError, DataRootError, FormatError
+from stalib.experiment import load_data, make_loss, num_folds
+from stalib.grid import Execution, PlannedRun, execute
+from stalib.models import build_model
+from stalib.models.reference import reference_forward
 from stalib.results import cpu_description, cpu_name
+from stalib.results import git_commit as commit
+from stalib.results import utc_now as now
 
 KIND = "stalib-bench"
 SWEEP_KIND = "stalib-sweep"
@@ -104,8 +121,6 @@ MODELS: dict[str, str] = {
 
 # ----------------------------------------------------------------------------- machine
 def git_commit() -> str:
-    from stalib.results import git_commit as commit
-
     return commit()
 
 
@@ -138,8 +153,6 @@ def machine_info() -> dict:
 
 
 def utc_now() -> str:
-    from stalib.results import utc_now as now
-
     return now()
 
 
@@ -157,8 +170,6 @@ def _sync(device: torch.device) -> None:
 
 def devices_to_run(which: str) -> list[torch.device]:
     """``cpu``, ``cuda`` or ``all`` (CPU, and CUDA when there is one)."""
-    from stalib.errors import ConfigError
-
     if which == "all":
         return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available()
                                         else [])
@@ -175,11 +186,6 @@ def devices_to_run(which: str) -> list[torch.device]:
 def make_step(model_name: str, shape: Shape, device: torch.device, bf16: bool = False,
               frames: int | None = None, batch: int | None = None) -> Callable[[], None]:
     """A function doing one training step of ``model_name`` on a fixed random batch."""
-    from stalib.config import TrainConfig
-    from stalib.data.batching import Batch
-    from stalib.experiment import make_loss
-    from stalib.models import build_model
-
     if model_name not in MODELS:
         raise ValueError(f"unknown bench model {model_name!r}; expected one of {list(MODELS)}")
     B = batch or shape.batch
@@ -196,8 +202,6 @@ def make_step(model_name: str, shape: Shape, device: torch.device, bf16: bool = 
     lengths = torch.full((B,), T, dtype=torch.int64, device=device)
     batch_ = Batch(x, mask, lengths, labels, torch.arange(B, device=device))
     if reference:
-        from stalib.models.reference import reference_forward
-
         def forward(x, mask):
             return reference_forward(model, x, mask)
     else:
@@ -393,8 +397,6 @@ def ntu_file_name(i: int) -> str:
 def write_ntu_files(folder: Path, n: int, frames: int = 60, bodies: int = 1, templates: int = 8,
                     seed: int = 0) -> list[Path]:
     """``n`` generated ``.skeleton`` files (``templates`` distinct contents, distinct names)."""
-    from stalib.data.ntu import NTU_JOINTS, format_skeleton
-
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     texts = []
@@ -413,8 +415,6 @@ def write_ntu_files(folder: Path, n: int, frames: int = 60, bodies: int = 1, tem
 
 def parser_speed(files: Sequence[Path], repeats: int) -> dict:
     """Files per second of the vectorised and the line-by-line parser on the same files."""
-    from stalib.data.ntu import parse_skeleton, parse_skeleton_reference
-
     for f in files:  # same results, and a warm file cache for both
         if not parse_skeleton(f).same_as(parse_skeleton_reference(f)):
             raise AssertionError(f"{f}: the parsers disagree")
@@ -474,8 +474,6 @@ def cache_build_memory(folder: Path, cache_dir: Path, workers: int = 1) -> dict:
 
 def synthetic_set(n: int, shape: Shape, seed: int = 0):
     """``n`` sequences of ``shape.joints`` joints, lengths uniform in [T/3, T]."""
-    from stalib.data.core import SkeletonSet
-
     rng = np.random.default_rng(seed)
     lengths = rng.integers(max(1, shape.frames // 3), shape.frames + 1, n)
     lengths[0] = shape.frames
@@ -500,9 +498,6 @@ AUGMENTS: dict[str, dict] = {
 
 def person_swap_of(shape: Shape, data):
     """The :class:`~stalib.data.augment.PersonSwap` of ``shape``'s dataset preprocessing."""
-    from stalib.data.augment import PersonSwap
-    from stalib.data.registry import preprocess_settings
-
     return PersonSwap(preprocess_settings(shape.dataset).build(), data.joints_per_person)
 
 
@@ -512,9 +507,6 @@ def augment_cost(shape: Shape, repeats: int = 3) -> list[dict]:
     trainer applies it. The synthetic sequences have both persons tracked in every frame: the
     worst case of the swap, which reframes every sequence it flips (a sequence with one person
     is left as it is)."""
-    from stalib.data.augment import Augment
-    from stalib.data.batching import pad_batch
-
     data = synthetic_set(shape.batch, shape)
     batch = pad_batch(data, np.arange(shape.batch))
     reframe, mine = person_swap_of(shape, data), np.arange(shape.batch)
@@ -541,13 +533,6 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
     uniform in [T/3, T]); ``augment``: the stream applies ``AUGMENTS["all"]``, as a run of an
     augmented configuration does.
     """
-    from stalib.config import TrainConfig
-    from stalib.data.augment import Augment
-    from stalib.data.batching import pad_batch
-    from stalib.data.stream import BatchStream, Loader
-    from stalib.experiment import make_loss
-    from stalib.models import build_model
-
     data = synthetic_set(2 * shape.batch, shape)
     torch.manual_seed(0)
     net = build_model(model, shape.joints, shape.classes, shape.persons).to(device).train()
@@ -593,9 +578,6 @@ def batching_share(shape: Shape, device: torch.device, iterations: int, model: s
 def ntu_sample_files(data_root: str | None) -> list[Path]:
     """Real ``.skeleton`` files: the first 50 of ``<data root>/NTU/``, the folder ``stalib data``
     and ``stalib train`` read, else those of ``<data root>/NTU-samples/`` (a few samples)."""
-    from stalib.data.root import resolve_data_root
-    from stalib.errors import DataRootError
-
     try:
         root = resolve_data_root(data_root)
     except DataRootError:
@@ -727,10 +709,6 @@ def run_grid_timing(dataset: str = "sbu", data_root: str | None = None, seed: in
     for several). ``total_wall_s`` is the wall time of the whole grid; each run's own wall time
     is in ``runs``.
     """
-    from stalib.config import PAPER_N1, PAPER_N2, TrainConfig
-    from stalib.experiment import load_data, num_folds
-    from stalib.grid import Execution, PlannedRun, execute
-
     set_threads(threads)
     data = load_data(dataset, data_root)
     base = TrainConfig(dataset=dataset, model=models[0], device=device)
@@ -838,8 +816,6 @@ def format_targets(doc: dict) -> str:
 
 
 def write_json(doc: dict, path: str | Path) -> Path:
-    from stalib.checkpoint import write_json_atomic
-
     path = Path(path)
     write_json_atomic(doc, path)
     return path
@@ -848,8 +824,6 @@ def write_json(doc: dict, path: str | Path) -> Path:
 # ----------------------------------------------------------------------------- the book
 def read_json(path: str | Path, kind: str) -> dict | None:
     """A bench / sweep / grid JSON file of ``kind``, or None when it does not exist."""
-    from stalib.errors import FormatError
-
     path = Path(path)
     if not path.is_file():
         return None
@@ -866,8 +840,6 @@ def read_json(path: str | Path, kind: str) -> dict | None:
 def bench_frame(doc: dict):
     """The step table of a bench file as a DataFrame with ``x_lstm`` (wall time) and
     ``x_lstm_cpu`` (process CPU time, CPU rows only) ratios (for the book)."""
-    import pandas as pd
-
     df = pd.DataFrame(doc["rows"])
     if "cpu_ms" not in df:
         df["cpu_ms"] = float("nan")
@@ -883,8 +855,6 @@ def bench_frame(doc: dict):
 def mode_cost(portable: dict, native: dict):
     """The portable deterministic mode's cost: per (shape, model) of two bench files, one run
     in the mode and one ``--native``, both step times and their ratio (for the book)."""
-    import pandas as pd
-
     cols = ["shape_label", "model_label", "portable_ms", "native_ms", "ratio"]
     a, b = bench_frame(portable), bench_frame(native)
     key = ["device", "precision", "shape", "model"]
@@ -929,8 +899,6 @@ def plot_sweep(doc: dict):
 def grid_wall_time(df):
     """Wall time of the Fig. 7 grid per (dataset, protocol, configuration, seed) from a results
     table: the sum of the runs' own wall times."""
-    import pandas as pd
-
     cols = ["dataset", "protocol", "configuration", "seed", "runs", "models", "folds",
             "wall_time_h"]
     if df is None or df.empty:

@@ -28,8 +28,19 @@ from pathlib import Path
 
 import numpy as np
 
+from stalib import determinism
 from stalib.config import TrainConfig
 from stalib.errors import ConfigError, FormatError
+from stalib.experiment import (
+    checked_folds,
+    fold_indices,
+    load_data_for,
+    make_loss,
+    new_model,
+    protocol_of,
+)
+from stalib.results import code_commit, encode_correct, utc_now
+from stalib.train import train_run
 
 KIND = "stalib-epoch-pick"
 
@@ -38,10 +49,6 @@ def fold_curve(cfg: TrainConfig, data) -> dict:
     """Train ``cfg`` on its fold of ``data`` with its test fold evaluated after every epoch:
     ``{"fold", "n_test", "final", "test_correct", "best", "best_epoch", "curve"}`` (accuracies
     as fractions; ``curve[e]`` after epoch ``e + 1``)."""
-    from stalib.experiment import fold_indices, make_loss, new_model
-    from stalib.results import encode_correct
-    from stalib.train import train_run
-
     if cfg.epochs is None:
         raise ConfigError(f"`configuration` {cfg.configuration}: trains by iterations, not epochs; "
                           "epoch-pick needs a configuration with epochs")
@@ -59,10 +66,6 @@ def fold_curve(cfg: TrainConfig, data) -> dict:
 def epoch_pick(cfg: TrainConfig, folds: list[int] | None, data_root: str | None) -> dict:
     """:func:`fold_curve` of ``cfg`` on each of ``folds`` (None: every fold of its protocol),
     with the provenance of the file."""
-    from stalib import determinism
-    from stalib.experiment import checked_folds, load_data_for, protocol_of
-    from stalib.results import code_commit, utc_now
-
     mode = determinism.row_mode(cfg.device, native=False)  # refused outside the portable mode
     data = load_data_for(cfg, data_root)
     folds = checked_folds(cfg, data, folds)  # every fold checked before the first trains

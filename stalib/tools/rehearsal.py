@@ -33,8 +33,25 @@ from pathlib import Path
 
 import numpy as np
 
+from stalib.config import CONFIGURATIONS
+from stalib.data.ntu import (
+    NTU_JOINTS,
+    NTU_PERSONS,
+    format_skeleton,
+    parse_ntu_name,
+    parse_skeleton,
+    select_bodies,
+)
 from stalib.errors import ConfigError
 from stalib.models.sta_lstm import PARTS
+from stalib.results import read_records
+from stalib.tools.bench import (
+    cache_build_memory,
+    git_commit,
+    load_average,
+    machine_info,
+    utc_now,
+)
 
 KIND = "stalib-ntu-rehearsal"
 #: The real NTU RGB+D 60: files, and training sequences of the cross-subject protocol.
@@ -74,8 +91,6 @@ def names(n: int, seed: int = 0) -> list[str]:
 def _bodies(path: Path) -> np.ndarray:
     """The joints of a real sample, ``(frames, persons 1-2, 25, 3)``: the bodies the reader
     keeps (:func:`stalib.data.ntu.select_bodies`), in the frames where each is tracked."""
-    from stalib.data.ntu import NTU_JOINTS, NTU_PERSONS, parse_skeleton, select_bodies
-
     seq, info = select_bodies(parse_skeleton(path), path)
     persons = min(info["bodies"], NTU_PERSONS)
     x = seq.reshape(len(seq), NTU_PERSONS, NTU_JOINTS, 3)[:, :persons].astype(np.float64)
@@ -110,8 +125,6 @@ def perturb(joints: np.ndarray, persons: int, rng: np.random.Generator) -> np.nd
 
 def write_tree(folder: Path, samples: list[Path], n: int, seed: int = 0) -> list[Path]:
     """``n`` generated ``.skeleton`` files under ``folder`` (see the module)."""
-    from stalib.data.ntu import format_skeleton, parse_ntu_name
-
     if not samples:
         raise ValueError("the rehearsal needs at least one real NTU .skeleton sample")
     templates = [_bodies(p) for p in samples]
@@ -144,8 +157,6 @@ def notebook_parameters(folder: Path, models: list[str], configuration: str, dev
                         epochs: int = 1, threads: int | None = 1) -> dict:
     """The Fig. 7 notebook's parameters (Table 2's rows) on the rehearsal tree: ``epochs`` of each
     model at ``configuration``, both protocols, seed 0, into ``folder/results``."""
-    from stalib.config import CONFIGURATIONS
-
     options = {**CONFIGURATIONS[configuration], "configuration": PREFIX + configuration,
                "epochs": epochs,
                "device": device}
@@ -180,15 +191,6 @@ def run(folder: str | Path, n: int, data_root: str | Path, models: list[str], co
     """The whole rehearsal (see the module) in ``folder``; returns its JSON document.
     ``execute(parameters, executed)`` runs the Fig. 7 notebook with papermill
     (:func:`stalib.report.reproduce.execute_notebook`, which the command passes)."""
-    from stalib.results import read_records
-    from stalib.tools.bench import (
-        cache_build_memory,
-        git_commit,
-        load_average,
-        machine_info,
-        utc_now,
-    )
-
     folder = Path(folder)
     tree = folder / "data" / "NTU"
     if tree.exists() and any(tree.iterdir()):

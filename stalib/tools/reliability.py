@@ -52,9 +52,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import hypothesis
 import numpy as np
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as fixed_seed
+from hypothesis import strategies as st
+from numpy.lib import format as npy
 
+from stalib.checkpoint import atomic_torch_save
+from stalib.data.core import SkeletonSet
+from stalib.data.npz import save_npz
+from stalib.data.registry import load_dataset
+from stalib.data.sbu import read_sbu_file
+from stalib.data.utkinect import read_joints_file
 from stalib.errors import FormatError, StalibError
+from stalib.results import git_commit, package_versions, utc_now
 
 #: Examples per target: the tests and ``python -m stalib.tools.reliability fuzz`` run these counts.
 DEFAULT_EXAMPLES = {
@@ -263,8 +276,6 @@ def apply_text_mutations(data: bytes, mutations: list[tuple]) -> bytes:
 
 
 def _strategies():
-    from hypothesis import strategies as st
-
     return st
 
 
@@ -525,8 +536,6 @@ def _fake_shape(arr: np.ndarray, kind: str) -> tuple:
 
 def write_npz_case(case: NpzCase, path: Path) -> None:
     """Write ``case`` as an ``.npz`` archive (with fake headers and file mutations, if any)."""
-    from numpy.lib import format as npy
-
     buf = io.BytesIO()
     mode = zipfile.ZIP_DEFLATED if case.compress else zipfile.ZIP_STORED
     with zipfile.ZipFile(buf, "w", compression=mode) as zf:
@@ -575,8 +584,6 @@ def time_limit(seconds: float):
 
 def check_set(data, joints: int | None) -> None:
     """Assert that ``data`` is a valid loaded set (see the module docstring)."""
-    from stalib.data.core import SkeletonSet
-
     assert isinstance(data, SkeletonSet), f"loaded a {type(data).__name__}, not a SkeletonSet"
     frames = np.asarray(data.frames)
     assert len(data) >= 1, "loaded an empty set"
@@ -635,8 +642,6 @@ def _ops(case) -> list[str]:
 
 
 def _sbu(data_root: Path, work: Path) -> Fixture:
-    from stalib.data.registry import load_dataset
-
     files = sorted((data_root / "SBU").glob("*/*/*/skeleton_pos.txt"))
     if not files:
         raise StalibError(f"no SBU files under {data_root / 'SBU'}")
@@ -671,8 +676,6 @@ def _label_blocks(text: str, recordings) -> str:
 
 
 def _utkinect(data_root: Path, work: Path, mutate: str) -> Fixture:
-    from stalib.data.registry import load_dataset
-
     src = data_root / "UTKinect"
     label_files = ("actionLabel.txt", "actionLabel_modified.txt")
     root = work / "root"
@@ -713,8 +716,6 @@ def _utkinect(data_root: Path, work: Path, mutate: str) -> Fixture:
 
 
 def _ntu(data_root: Path, work: Path) -> Fixture:
-    from stalib.data.registry import load_dataset
-
     files = sorted((data_root / "NTU-samples").glob("*.skeleton"))
     if not files:
         raise StalibError(f"no NTU sample under {data_root / 'NTU-samples'}")
@@ -743,12 +744,6 @@ def _ntu(data_root: Path, work: Path) -> Fixture:
 
 def _npz(data_root: Path, work: Path) -> Fixture:
     """Bases: real SBU and UTKinect sequences written by :func:`stalib.data.npz.save_npz`."""
-    from stalib.data.core import SkeletonSet
-    from stalib.data.npz import save_npz
-    from stalib.data.registry import load_dataset
-    from stalib.data.sbu import read_sbu_file
-    from stalib.data.utkinect import read_joints_file
-
     sbu_files = sorted((data_root / "SBU").glob("*/*/*/skeleton_pos.txt"))[::40][:6]
     sbu = SkeletonSet.from_sequences(
         [read_sbu_file(p) for p in sbu_files], [int(p.parts[-3]) - 1 for p in sbu_files],
@@ -819,10 +814,6 @@ def fuzz_target(name: str, data_root: str | Path, workdir: str | Path,
     Raises ``AssertionError`` (via hypothesis, with the shrunk falsifying case) when the
     contract breaks. ``workdir`` is a scratch folder; the real files are only read.
     """
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import seed as fixed_seed
-    from hypothesis import strategies as st
-
     fx = make_fixture(name, data_root, Path(workdir) / name)
     n = DEFAULT_EXAMPLES[name] if max_examples is None else int(max_examples)
     what = TARGETS[name][0]
@@ -862,10 +853,6 @@ def fuzz_target(name: str, data_root: str | Path, workdir: str | Path,
 def run_fuzz(data_root: str | Path, out: str | Path | None = None, *,
              targets: list[str] | None = None, scale: float = 1.0, seed: int = 0) -> dict:
     """Fuzz every target (or ``targets``) and write the report JSON to ``out`` (if given)."""
-    import hypothesis
-
-    from stalib.results import git_commit, package_versions, utc_now
-
     report = {"created": utc_now(), "git_commit": git_commit(),
               "versions": {**package_versions(), "hypothesis": hypothesis.__version__},
               "contract": "each case loads to a valid set (float32, finite, the dataset's K "
@@ -903,8 +890,6 @@ def _env() -> dict:
 
 def read_checkpoint_position(path: Path) -> tuple[int, int] | None:
     """``(stage index, iteration)`` of a checkpoint, or None while there is none."""
-    import torch
-
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except (FileNotFoundError, EOFError, RuntimeError):
@@ -922,10 +907,6 @@ def mark_checkpoint(path: Path) -> None:
     The history travels with the checkpoint into ``metrics.json``, so a resumed run that shows
     the marker continued from this very file (a run started afresh would not).
     """
-    import torch
-
-    from stalib.checkpoint import atomic_torch_save
-
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     ckpt["history"] = [*ckpt["history"], {"marker": MARKER}]
     atomic_torch_save(ckpt, path)
@@ -941,8 +922,6 @@ def kill_and_resume(data_root: str | Path, workdir: str | Path, *, kill_stage: i
     positions, the accuracies, whether the resumed run continued from the checkpoint and whether
     every weight is equal (``torch.equal``).
     """
-    import torch
-
     work = Path(workdir)
     common = [*args, "--data-root", str(data_root)]
     ref, killed = work / "uninterrupted", work / "killed"
@@ -1010,8 +989,6 @@ def kill_and_resume(data_root: str | Path, workdir: str | Path, *, kill_stage: i
 
 # ---------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    from stalib.results import git_commit, package_versions, utc_now
-
     parser = argparse.ArgumentParser(prog="python -m stalib.tools.reliability",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)

@@ -14,6 +14,7 @@ before the mode is recorded again (``--keep DIR``, then ``stalib merge DIR``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import tempfile
@@ -21,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stalib.config import TrainConfig
 from stalib.determinism import PORTABLE, word
 from stalib.errors import ConfigError, StalibError
-from stalib.experiment import results_file
+from stalib.experiment import dataset_identity, results_file
 from stalib.grid import Execution, PlannedRun, execute
 from stalib.results import decode_correct, read_records, stored_key
 
@@ -71,8 +73,6 @@ def draw(path: Path, *, models: Sequence[str] = (), configurations: Sequence[str
 
 def config_of(row: dict, where: str):
     """The :class:`TrainConfig` a row was trained with (``params.train``)."""
-    from stalib.config import TrainConfig
-
     try:
         return TrainConfig.from_dict(json.loads(row["params"])["train"])
     except (json.JSONDecodeError, KeyError, TypeError) as err:
@@ -83,10 +83,6 @@ def missing_settings(row: dict) -> list[str]:
     """The settings a row's ``params`` do not record, because it was written before they
     existed (``train.<field>`` of :class:`TrainConfig`, and ``preprocessing``): a rerun trains
     with today's defaults for them."""
-    import dataclasses
-
-    from stalib.config import TrainConfig
-
     params = json.loads(row["params"])
     train = params.get("train") or {}
     missing = [f"train.{f.name}" for f in dataclasses.fields(TrainConfig) if f.name not in train]
@@ -97,8 +93,6 @@ def check_same_data(row: dict, cfg, where: str) -> None:
     """Refuse to rerun ``row`` when its data is not the data it was recorded on: an npz file
     whose content (:func:`stalib.experiment.dataset_identity`) differs from the sha256 the row
     recorded. The rerun would measure other data, not the determinism of the arithmetic."""
-    from stalib.experiment import dataset_identity
-
     try:
         recorded = json.loads(row.get("params") or "{}").get("data_sha256")
     except json.JSONDecodeError:
