@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from stalib.checkpoint import atomic_torch_save, rng_states, seed_everything, set_rng_states
 from stalib.config import TrainConfig
@@ -263,6 +262,10 @@ class Trainer:
         # the bar's frames joined by carriage returns
         desc = f"step {stage.step}: {stage.name}" if stage.step else stage.name
         on_terminal = sys.stderr.isatty()
+        # here, not at the top: in a Jupyter kernel without ipywidgets tqdm.auto warns when it
+        # is imported, and every page of the book that imports the library would show it
+        from tqdm.auto import tqdm
+
         bar = tqdm(total=n_iter, initial=self.iteration, leave=False, desc=desc,
                    disable=not (self.progress and on_terminal))
         entry = None

@@ -82,6 +82,8 @@ LAZY_IMPORTS = {
     "torch": "stalib.determinism and stalib.workers: the deterministic mode must be set "
              "before torch is first imported",
     "numpy": "stalib.determinism reads numpy's CPU features only when asked",
+    "tqdm": "tqdm.auto warns, when imported in a Jupyter kernel without ipywidgets, on every "
+            "book page that imports the library: imported when a bar is drawn",
     "stalib.determinism": "the CLI re-executes itself in the portable mode before loading "
                           "anything else",
 }
