@@ -69,17 +69,17 @@ def protocol_of(cfg: TrainConfig) -> str:
     return cfg.protocol or standard_protocol(cfg.dataset) or "5fold"
 
 
-def record_protocol(cfg: TrainConfig) -> str:
+def record_protocol(cfg: TrainConfig, protocol: str | None = None) -> str:
     """The protocol a results row names: ``5fold``, or ``5fold:val2`` for an inner-validation
-    run (``--val-fold 2``)."""
-    return protocol_of(cfg) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}")
+    run (``--val-fold 2``); ``protocol``: the run's, when already resolved (:class:`Run`)."""
+    return (protocol or protocol_of(cfg)) + ("" if cfg.val_fold is None else f":val{cfg.val_fold}")
 
 
-def record_key(cfg: TrainConfig) -> tuple:
+def record_key(cfg: TrainConfig, protocol: str | None = None) -> tuple:
     """The key of ``cfg``'s results row, :data:`stalib.results.KEY`: ``(dataset, protocol,
     configuration, model, fold, seed)``."""
-    return (dataset_key(cfg.dataset), record_protocol(cfg), cfg.configuration_name, cfg.model,
-            cfg.fold, cfg.seed)
+    return (dataset_key(cfg.dataset), record_protocol(cfg, protocol), cfg.configuration_name,
+            cfg.model, cfg.fold, cfg.seed)
 
 
 def results_file(results_dir: str | Path, cfg: TrainConfig) -> Path:
@@ -191,11 +191,15 @@ def load_data_for(cfg: TrainConfig, data_root: str | Path | None) -> SkeletonSet
     return load_data(cfg.dataset, data_root, cfg.preprocess, cfg.skip_bad)
 
 
-def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.ndarray]:
-    splits = get_splits(cfg.dataset, data, protocol_of(cfg))
+def fold_indices(cfg: TrainConfig, data: SkeletonSet, protocol: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The training and test (or inner-validation) indices of ``cfg``'s fold of ``data``;
+    ``protocol``: the run's, when already resolved."""
+    protocol = protocol or protocol_of(cfg)
+    splits = get_splits(cfg.dataset, data, protocol)
     if not 1 <= cfg.fold <= len(splits):
         raise ConfigError(
-            f"`fold` {cfg.fold} is out of range: {cfg.dataset} {protocol_of(cfg)} has "
+            f"`fold` {cfg.fold} is out of range: {cfg.dataset} {protocol} has "
             f"{len(splits)} fold(s), numbered 1..{len(splits)}"
         )
     split = splits[cfg.fold - 1]
@@ -207,14 +211,14 @@ def fold_indices(cfg: TrainConfig, data: SkeletonSet) -> tuple[np.ndarray, np.nd
         groups = inner_groups(data, split)
         if not 1 <= cfg.val_fold <= len(groups):
             raise ConfigError(f"`val_fold` {cfg.val_fold} is out of range 1..{len(groups)} for "
-                              f"{cfg.dataset} {protocol_of(cfg)} (one per training group: "
+                              f"{cfg.dataset} {protocol} (one per training group: "
                               f"{', '.join(groups)})")
         train = np.asarray(split.train)
         held = np.asarray(data.groups)[train] == groups[cfg.val_fold - 1]
         return train[~held], train[held]
     if not 1 <= cfg.val_fold <= len(splits):
         raise ConfigError(f"`val_fold` {cfg.val_fold} is out of range 1..{len(splits)} for "
-                          f"{cfg.dataset} {protocol_of(cfg)}")
+                          f"{cfg.dataset} {protocol}")
     val = np.asarray(splits[cfg.val_fold - 1].test)
     if np.isin(val, split.test).any():
         raise ConfigError(f"`val_fold` {cfg.val_fold} overlaps the test part of `fold` "
@@ -261,6 +265,50 @@ def new_model(cfg: TrainConfig, data: SkeletonSet) -> torch.nn.Module:
                        **cfg.model_overrides)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run resolved once, at its start, from its settings and its data: what the model,
+    the trainer and the results row read, so that none of them goes back to the registry.
+    :func:`resolve` makes it; :func:`run_experiment` trains it."""
+
+    cfg: TrainConfig  # the settings, fitted to the data (:func:`stalib.config.fit_to_data`)
+    data: SkeletonSet
+    protocol: str  # the protocol's name (:func:`protocol_of`)
+    train_idx: np.ndarray  # the fold's training sequences (:func:`fold_indices`)
+    test_idx: np.ndarray  # its test (or inner-validation) sequences
+    preprocessing: str  # what was applied to the data, in words
+    identity: dict  # the content hash of an npz file (:func:`dataset_identity`), else {}
+
+    @property
+    def key(self) -> tuple:
+        """The key of the run's results row (:func:`record_key`)."""
+        return record_key(self.cfg, self.protocol)
+
+    def settings(self, model: torch.nn.Module) -> dict:
+        """The ``params`` of the run's results row: the settings and what they resolved to."""
+        cfg = self.cfg
+        return {"train": cfg.to_dict(), "protocol": self.protocol,
+                "dataset_name": self.data.name, **self.identity,
+                **({"skipped": list(self.data.skipped)} if cfg.skip_bad else {}),
+                "preprocessing": self.preprocessing,
+                "loss": asdict(loss_config(cfg))
+                if cfg.model in PARTS else "cross-entropy (+ model attention regularizer)",
+                "model_config": model_config(model)}
+
+
+def resolve(cfg: TrainConfig, data_root: str | Path | None = None,
+            data: SkeletonSet | None = None) -> Run:
+    """``cfg`` resolved against its data (loaded from ``data_root`` unless given): the fold's
+    indices, the protocol, the preprocessing and the data's identity, each worked out once."""
+    data = data if data is not None else load_data_for(cfg, data_root)
+    cfg = fit_to_data(cfg, data.persons)  # a configuration's person swap on one-person data
+    protocol = protocol_of(cfg)
+    train_idx, test_idx = fold_indices(cfg, data, protocol)
+    return Run(cfg, data, protocol, train_idx, test_idx,
+               preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
+               dataset_identity(cfg))
+
+
 @dataclass
 class Experiment:
     record: RunRecord
@@ -289,22 +337,18 @@ def run_experiment(
     if native is None:
         native = determinism.native_requested()
     out = Path(out)
-    data = data if data is not None else load_data_for(cfg, data_root)
-    # a configuration's person swap on one-person data: dropped
-    cfg = fit_to_data(cfg, data.persons)
-    train_idx, test_idx = fold_indices(cfg, data)
+    run = resolve(cfg, data_root, data)
+    cfg, data = run.cfg, run.data
     model = new_model(cfg, data)
     results_csv = None
-    identity = dataset_identity(cfg)  # a hash of an npz file's content: cached per file
     if results_dir is None:
         mode = determinism.current(cfg.device).text()
     else:
         mode = determinism.row_mode(cfg.device, native)
         results_csv = results_file(results_dir, cfg)
-        check_dataset_identity(results_csv, cfg, identity)
-        key = record_key(cfg)
-        if has_record(results_csv, key, determinism.word(mode)) and not force:
-            raise StalibError(f"{results_csv}: a result for {key} exists already "
+        check_dataset_identity(results_csv, cfg, run.identity)
+        if has_record(results_csv, run.key, determinism.word(mode)) and not force:
+            raise StalibError(f"{results_csv}: a result for {run.key} exists already "
                               f"({determinism.word(mode)} mode); use `force` to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:
@@ -312,20 +356,15 @@ def run_experiment(
                           "start again")
     if force and not resume and checkpoint.exists():
         checkpoint.unlink()
-    res = train_run(cfg, model, make_loss(cfg), data, train_idx, test_idx, checkpoint=checkpoint,
-                    resume=resume, progress=progress, stop_after=stop_after)
-    settings = {"train": cfg.to_dict(), "protocol": protocol_of(cfg),
-                "dataset_name": data.name, **identity,
-                **({"skipped": list(data.skipped)} if cfg.skip_bad else {}),
-                "preprocessing": preprocess_settings(cfg.dataset, cfg.preprocess).describe(),
-                "loss": asdict(loss_config(cfg))
-                if cfg.model in PARTS else "cross-entropy (+ model attention regularizer)",
-                "model_config": model_config(model)}
+    res = train_run(cfg, model, make_loss(cfg), data, run.train_idx, run.test_idx,
+                    checkpoint=checkpoint, resume=resume, progress=progress, stop_after=stop_after)
+    settings = run.settings(model)
+    dataset, protocol, configuration, _, fold, seed = run.key
     record = RunRecord(
-        dataset=dataset_key(cfg.dataset), model=cfg.model, fold=cfg.fold,
-        protocol=record_protocol(cfg), configuration=cfg.configuration_name,
-        seed=cfg.seed, accuracy=round(res.accuracy, 6),
-        train_accuracy=round(res.train_accuracy, 6), n_test=len(test_idx), n_train=len(train_idx),
+        dataset=dataset, model=cfg.model, fold=fold, protocol=protocol,
+        configuration=configuration, seed=seed, accuracy=round(res.accuracy, 6),
+        train_accuracy=round(res.train_accuracy, 6), n_test=len(run.test_idx),
+        n_train=len(run.train_idx),
         iterations=res.iterations, wall_time_s=round(res.wall_time_s, 2), device=res.device,
         git_commit=run_commit(res.trained_by), timestamp=utc_now(),
         params=params_json(settings),

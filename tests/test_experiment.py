@@ -357,3 +357,35 @@ def _toy():
     seqs = [rng.normal(0, 0.05, (8, 4, 3)).astype(np.float32) for _ in range(30)]
     return (seqs, [i % 3 for i in range(30)], [f"g{i % 5}" for i in range(30)],
             [f"s{i}" for i in range(30)], ["up", "left", "right"])
+
+
+def test_a_run_is_resolved_once_and_its_row_reads_the_resolution(tmp_path, npz_path,
+                                                                 monkeypatch):
+    """The registry is asked once per run for the protocol, the splits and the preprocessing
+    (:func:`stalib.experiment.resolve`); the model, the trainer and the row read the result."""
+    import stalib.experiment as ex
+
+    calls = {"standard_protocol": 0, "get_splits": 0, "preprocess_settings": 0}
+    for name in calls:
+        real = getattr(ex, name)
+
+        def counted(*a, _real=real, _name=name, **k):
+            calls[_name] += 1
+            return _real(*a, **k)
+
+        monkeypatch.setattr(ex, name, counted)
+    cfg = tiny(npz_path, model="lstm", fold=2, val_fold=3)
+    data = ex.load_data_for(cfg, None)
+    calls.update(dict.fromkeys(calls, 0))
+    run = ex.resolve(cfg, data=data)
+    assert calls == {"standard_protocol": 1, "get_splits": 1, "preprocess_settings": 1}
+    assert run.protocol == "5fold" and run.key == ("npz-toy", "5fold:val3", "custom", "lstm", 2, 0)
+    assert set(run.train_idx).isdisjoint(run.test_idx) and len(run.test_idx) == 6
+    calls.update(dict.fromkeys(calls, 0))
+    exp = ex.run_experiment(cfg, tmp_path / "run", results_dir=tmp_path / "results",
+                            progress=False, data=data)
+    assert calls == {"standard_protocol": 1, "get_splits": 1, "preprocess_settings": 1}
+    row = read_records(tmp_path / "results" / "npz-toy" / "validation.csv")[0]
+    assert (row["protocol"], row["n_test"]) == ("5fold:val3", str(len(run.test_idx)))
+    assert json.loads(row["params"])["preprocessing"] == run.preprocessing
+    assert exp.record.n_train == len(run.train_idx)

@@ -33,11 +33,11 @@ from stalib.config import TrainConfig
 from stalib.errors import ConfigError, FormatError
 from stalib.experiment import (
     checked_folds,
-    fold_indices,
     load_data_for,
     make_loss,
     new_model,
     protocol_of,
+    resolve,
 )
 from stalib.results import code_commit, encode_correct, utc_now
 from stalib.train import train_run
@@ -52,7 +52,8 @@ def fold_curve(cfg: TrainConfig, data) -> dict:
     if cfg.epochs is None:
         raise ConfigError(f"`configuration` {cfg.configuration}: trains by iterations, not epochs; "
                           "epoch-pick needs a configuration with epochs")
-    train_idx, test_idx = fold_indices(cfg, data)
+    run = resolve(cfg, data=data)
+    cfg, train_idx, test_idx = run.cfg, run.train_idx, run.test_idx
     per_epoch = math.ceil(len(train_idx) / cfg.effective_batch_size)
     res = train_run(cfg, new_model(cfg, data), make_loss(cfg), data, train_idx, test_idx,
                     progress=False, log_every=per_epoch, watch=test_idx)
