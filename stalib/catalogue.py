@@ -152,8 +152,8 @@ DATASETS: tuple[Dataset, ...] = tuple(
     Dataset(**{**d, "protocols": tuple(d.get("protocols", ())),
                "seeds": tuple(d["seeds"]) if "seeds" in d else None})
     for d in _DATA["datasets"])
-CONFIGURATIONS: dict[str, Configuration] = {name: Configuration(name=name, **r) for name,
-                                            r in _DATA["configurations"].items()}
+CONFIGURATIONS: dict[str, Configuration] = {
+    name: Configuration(name=name, **r) for name, r in _DATA["configurations"].items()}
 FAMILIES: dict[str, Family] = {
     name: Family(name=name, title=f["title"], models=tuple(f["models"]),
                  probes=tuple(f["probes"]), candidates=tuple(f["candidates"]),

@@ -3,9 +3,9 @@
 ``TrainConfig`` holds everything that decides a run's numbers; it is recorded (as JSON) beside
 every result, so a row of ``results/*/cv.csv`` says exactly how it was made.
 
-**Configurations.** A results row is filed under a *configuration*, the name of the configuration
-that made it, so that runs with other settings (chosen on inner validation folds, say) sit beside
-the paper's without mixing with them. A run with the paper's settings is configuration ``paper``;
+**Configurations.** A results row is filed under a *configuration*, the name of the settings that
+made it, so that runs with other settings (chosen on inner validation folds, say) sit beside the
+paper's without mixing with them. A run with the paper's settings is configuration ``paper``;
 any other is ``custom`` unless named with ``configuration=`` (``--config NAME``). The paper gives
 settings for SBU and NTU only: a run of other data (UTKinect, ``npz:``) with the defaults takes the
 paper's SBU settings and is filed as ``sbu-settings``, never as ``paper``. ``paper`` cannot name a
@@ -78,7 +78,7 @@ def default_configuration(dataset: str) -> str:
     return PAPER_CONFIGURATION if dataset in PAPER_DATASETS else SBU_SETTINGS_CONFIGURATION
 
 
-#: Named configurations (configurations): the :class:`TrainConfig` fields each sets beside the
+#: Named configurations: the :class:`TrainConfig` fields each sets beside the
 #: paper's settings, resolved through their parents, as the catalogue (``stalib/catalogue.toml``)
 #: writes them once. ``stalib train/cv --config NAME`` applies one and files the runs under NAME,
 #: ``stalib configs`` lists them, :meth:`TrainConfig.named` builds one in Python. The committed rows
@@ -115,9 +115,9 @@ def fit_to_data(cfg: TrainConfig, persons: int) -> TrainConfig:
     """``cfg`` for data of ``persons`` persons per sequence. A named configuration's person swap is
     nothing to one-person data, so there it is dropped, as :func:`settings_for` drops it on the
     datasets known to be one-person (:data:`ONE_PERSON`); that is how a configuration chosen on SBU
-    and UTKinect runs on your one-person ``npz:`` data. A swap asked for by a flag (another
-    configuration than the configuration's) stays, and the augmentation refuses it with a one-line
-    error."""
+    and UTKinect runs on your one-person ``npz:`` data. A swap asked for by a flag (filed under
+    another name than the named configuration's) stays, and the augmentation refuses it with a
+    one-line error."""
     named = CONFIGURATIONS.get(cfg.configuration, {})
     if persons == 1 and cfg.augment_swap and named.get("augment_swap"):
         return dataclasses.replace(cfg, augment_swap=False)
@@ -125,9 +125,9 @@ def fit_to_data(cfg: TrainConfig, persons: int) -> TrainConfig:
 
 
 def check_configuration(name: str, cfg: TrainConfig) -> None:
-    """``cfg`` made with configuration ``name`` is that configuration, or the user named its
-    configuration: a flag that changes a configuration's setting must not file its runs under the
-    configuration's name. On npz data a view configuration needs ``--preprocess view_axes=...``."""
+    """``cfg``, started from the named configuration ``name``, is that configuration, or is filed
+    under a name of its own: a setting that differs from ``name``'s must not file its runs under
+    ``name``. On npz data a view configuration needs ``preprocess`` ``view_axes=[...]``."""
     wants_view = CONFIGURATIONS[name].get("preprocess", {}).get("view_normalize")
     if wants_view and cfg.dataset.startswith("npz:") and not cfg.preprocess.get("view_axes"):
         raise ConfigError(f"`configuration` {name} normalises the view: on npz data name the "
