@@ -124,10 +124,12 @@ def fit_to_data(cfg: TrainConfig, persons: int) -> TrainConfig:
     return cfg
 
 
-def check_configuration(name: str, cfg: TrainConfig) -> None:
+def check_configuration(name: str, cfg: TrainConfig,
+                        hint: str = "file it under a `configuration` name of its own") -> None:
     """``cfg``, started from the named configuration ``name``, is that configuration, or is filed
     under a name of its own: a setting that differs from ``name``'s must not file its runs under
-    ``name``. On npz data a view configuration needs ``preprocess`` ``view_axes=[...]``."""
+    ``name`` (``hint``: what the error tells the user to do). On npz data a view configuration
+    needs ``preprocess`` ``view_axes=[...]``."""
     wants_view = CONFIGURATIONS[name].get("preprocess", {}).get("view_normalize")
     if wants_view and cfg.dataset.startswith("npz:") and not cfg.preprocess.get("view_axes"):
         raise ConfigError(f"`configuration` {name} normalises the view: on npz data name the "
@@ -141,7 +143,7 @@ def check_configuration(name: str, cfg: TrainConfig) -> None:
         diff = ", ".join(f"{k}={mine.get(k)!r}" for k in sorted(set(mine) | set(theirs))
                          if mine.get(k) != theirs.get(k))
         raise ConfigError(f"`configuration` {name}: this run changes its settings ({diff}); "
-                          "file it under a `configuration` name of its own")
+                          + hint)
 
 
 #: Fields that stalib 0.1.0 named otherwise, old -> new: a run's results label was its ``variant``.

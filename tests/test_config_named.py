@@ -44,8 +44,11 @@ def test_no_configuration_keeps_the_paper_settings():
 
 def test_a_flag_that_changes_a_configuration_needs_a_configuration_name():
     with pytest.raises(ConfigError, match=r"`configuration` r1-view: this run changes its settings "
-                                          r"\(lr=0\.01\); file it under"):
+                                          r"\(lr=0\.01\); start from it with --from r1-view "
+                                          r"and file it under a --config NAME"):
         _cfg("--config", "r1-view", "--lr", "0.01")
+    with pytest.raises(ConfigError, match=r"\(lr=0\.01\); file it under a --config NAME"):
+        _cfg("--from", "r1-view", "--lr", "0.01")  # started from it already: only a name lacks
     cfg = _cfg("--from", "r1-view", "--lr", "0.01", "--config", "r1-view-lr1e-2")
     assert cfg.lr == 0.01 and cfg.epochs == 150 and cfg.configuration_name == "r1-view-lr1e-2"
     # a flag that repeats the configuration's value changes nothing

@@ -229,7 +229,8 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
         skip_bad=args.skip_bad,
     )
     if base:
-        check_configuration(base, cfg)
+        start = "" if getattr(args, "base", None) else f"start from it with --from {base} and "
+        check_configuration(base, cfg, hint=f"{start}file it under a --config NAME of its own")
     elif name is not None and not cfg.deviations():  # a typo of a named one, most likely
         raise ConfigError(f"`configuration` {name!r}: not a named configuration (expected one of "
                           f"{', '.join(CONFIGURATIONS)}), and a new name needs a setting that "
