@@ -83,8 +83,8 @@ def default_configuration(dataset: str) -> str:
 #: writes them once. ``stalib train/cv --config NAME`` applies one and files the runs under NAME,
 #: ``stalib configs`` lists them, :meth:`TrainConfig.named` builds one in Python. The committed rows
 #: of each are these settings (``tests/test_results_integrity.py``).
-CONFIGURATIONS: dict[str,
-                     dict] = {name: catalogue.settings(name) for name in catalogue.CONFIGURATIONS}
+CONFIGURATIONS: dict[str, dict] = {
+    name: catalogue.settings(name) for name in catalogue.CONFIGURATIONS}
 #: Per configuration: what it is, and where it was chosen (inner-validation folds only).
 CONFIGURATION_NOTES: dict[str, tuple[str, str]] = {
     name: (r.what, r.chosen) for name, r in catalogue.CONFIGURATIONS.items()}

@@ -159,8 +159,8 @@ def test_no_text_of_a_figure_is_under_9_pt():
         "skeleton attention": lib.plot_skeleton_attention(frame, alpha[0], SBU),
         "alpha heatmap": lib.plot_alpha_heatmap(alpha, SBU),
         "beta": lib.plot_beta(beta), "beta diff": lib.plot_beta_diff(beta),
-        "class counts": lib.plot_class_counts(RNG.integers(0, 27, 200), [str(c) for c in
-                                                                         range(27)]),
+        "class counts": lib.plot_class_counts(RNG.integers(0, 27, 200),
+                                              [str(c) for c in range(27)]),
         "lengths": lib.plot_length_hist(RNG.integers(10, 90, 200)),
         "coupled": lib.plot_coupled_map(alpha, alpha, SBU),
         "summary": lib.plot_attention_summary(RNG.normal(size=(12, 30, 3)), alpha, beta, SBU),

@@ -70,43 +70,43 @@ def schedule_size(model: str, n1: int, n2: int) -> tuple[int, str]:
 def _add_configuration_options(p: argparse.ArgumentParser) -> None:
     """The "training configuration" group of :func:`_add_run_options`: ``--config`` and the settings
     beyond Algorithm 1 (each default None: the configuration's value, else the paper's)."""
-    configuration = p.add_argument_group(
+    config = p.add_argument_group(
         "training configuration", "beyond Algorithm 1 (every default is the paper's: none of it)")
-    configuration.add_argument(
+    config.add_argument(
         "--from", dest="base", default=None, choices=tuple(CONFIGURATIONS), metavar="NAME",
         help="start from a named configuration's settings (`stalib configs` lists them): "
         + ", ".join(CONFIGURATIONS) + ". A flag beside it wins; the runs are then filed under "
         "the --config you name")
-    configuration.add_argument("--schedule", default=None, choices=("staged", "joint"),
+    config.add_argument("--schedule", default=None, choices=("staged", "joint"),
                         help="staged: the model's schedule (Algorithm 1 for the Fig. 7 models, "
                         "one stage for the CNNs); joint: one stage training every subnetwork "
                         "together for N1+N2 iterations or --epochs")
-    configuration.add_argument("--epochs", type=int, default=None,
+    config.add_argument("--epochs", type=int, default=None,
                         help="length of a one-stage schedule in passes over the training set "
                         "(instead of N1+N2 iterations)")
-    configuration.add_argument("--lr-schedule", default=None,
+    config.add_argument("--lr-schedule", default=None,
                         choices=("constant", "cosine", "step"),
                         help="learning rate within each stage: constant (paper), cosine decay, "
                         "or step (x0.1 at 1/2 and 3/4)")
-    configuration.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
+    config.add_argument("--warmup", type=float, default=0.0, metavar="SHARE",
                         help="linear warm-up over this share of each stage's iterations")
-    configuration.add_argument("--weight-decay", type=float, default=None,
+    config.add_argument("--weight-decay", type=float, default=None,
                         help="weight decay (default 0); decoupled (AdamW) unless "
                         "--weight-decay-mode l2")
-    configuration.add_argument("--weight-decay-mode", default=None, choices=WEIGHT_DECAY_MODES,
+    config.add_argument("--weight-decay-mode", default=None, choices=WEIGHT_DECAY_MODES,
                         help="decoupled: AdamW shrinks the weights by lr x W each step; l2: "
                         "Adam with W x w added to the gradient (torch.optim.Adam's "
                         "weight_decay), a far stronger pull at the same W (default decoupled)")
-    configuration.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
+    config.add_argument("--l1-reading", default=None, choices=("sum", "mean"),
                         help="eq. (7)'s L1 term as lambda3 times the sum (paper) or the mean of "
                         "|w| over the weight matrices")
-    configuration.add_argument("--augment-crop", type=float, default=None, metavar="C",
+    config.add_argument("--augment-crop", type=float, default=None, metavar="C",
                         help="crop each training sequence in time to a random window of a share "
                         "in [1-C, 1] of its frames (default 0: off)")
-    configuration.add_argument("--augment-crop-resize", action="store_true", default=None,
+    config.add_argument("--augment-crop-resize", action="store_true", default=None,
                         help="with --augment-crop: resample the cropped window back to the "
                         "sequence's length (crop-resize in time) instead of shortening it")
-    configuration.add_argument("--augment-swap", action="store_true", default=None,
+    config.add_argument("--augment-swap", action="store_true", default=None,
                         help="two-person data: swap the persons of a training sequence with "
                         "probability 1/2, then put it in the frame of the new person 1 (as "
                         "the preprocessing would have)")
