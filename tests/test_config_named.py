@@ -56,6 +56,8 @@ def test_a_flag_that_changes_a_configuration_needs_a_configuration_name():
     with pytest.raises(ConfigError, match="'r2': not a named configuration"):  # a typo
         _cfg("--config", "r2")
     assert _cfg("--config", "r2", "--lr", "0.01").configuration_name == "r2"  # a new one
+    # the default configurations name the defaults, as TrainConfig checks (no typo to catch)
+    assert _cfg("--config", "paper").configuration_name == "paper"
 
 
 def test_a_view_configuration_on_npz_data_needs_its_axes(tmp_path):

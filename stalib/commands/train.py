@@ -15,6 +15,7 @@ import torch
 from stalib import distributed
 from stalib.config import (
     CONFIGURATIONS,
+    DEFAULT_CONFIGURATIONS,
     PAPER_N1,
     PAPER_N2,
     WEIGHT_DECAY_MODES,
@@ -231,7 +232,7 @@ def _config(args, fold: int, seed: int, val_fold: int | None = None) -> TrainCon
     if base:
         start = "" if getattr(args, "base", None) else f"start from it with --from {base} and "
         check_configuration(base, cfg, hint=f"{start}file it under a --config NAME of its own")
-    elif name is not None and not cfg.deviations():  # a typo of a named one, most likely
+    elif name not in (None, *DEFAULT_CONFIGURATIONS) and not cfg.deviations():  # a typo, likely
         raise ConfigError(f"`configuration` {name!r}: not a named configuration (expected one of "
                           f"{', '.join(CONFIGURATIONS)}), and a new name needs a setting that "
                           "differs from the paper's")
