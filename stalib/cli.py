@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     """The command ``stalib ARGS`` (``argv`` None: ``sys.argv``): first started again in the
     portable deterministic mode (:func:`stalib.determinism.reexec`) unless ``--native`` is
     given. Called with ``argv`` (tests, other Python code) it runs in this process as it is."""
+    renamed = _renamed(sys.argv[1:] if argv is None else argv)
+    if renamed:  # before the re-execution below: a one-line error needs no second process
+        print(f"stalib: error: {renamed}", file=sys.stderr)
+        return 2
     if argv is None:
         from stalib import determinism
 
@@ -96,10 +100,6 @@ def main(argv: list[str] | None = None) -> int:
             os.environ[determinism.MARK] = determinism.NATIVE
         else:
             determinism.reexec(sys.argv[1:])
-    renamed = _renamed(sys.argv[1:] if argv is None else argv)
-    if renamed:
-        print(f"stalib: error: {renamed}", file=sys.stderr)
-        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _one_line_warning

@@ -338,7 +338,7 @@ def run_experiment(
         native = determinism.native_requested()
     out = Path(out)
     run = resolve(cfg, data_root, data)
-    cfg, data = run.cfg, run.data
+    cfg, data, key = run.cfg, run.data, run.key
     model = new_model(cfg, data)
     results_csv = None
     if results_dir is None:
@@ -347,8 +347,8 @@ def run_experiment(
         mode = determinism.row_mode(cfg.device, native)
         results_csv = results_file(results_dir, cfg)
         check_dataset_identity(results_csv, cfg, run.identity)
-        if has_record(results_csv, run.key, determinism.word(mode)) and not force:
-            raise StalibError(f"{results_csv}: a result for {run.key} exists already "
+        if has_record(results_csv, key, determinism.word(mode)) and not force:
+            raise StalibError(f"{results_csv}: a result for {key} exists already "
                               f"({determinism.word(mode)} mode); use `force` to replace it")
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists() and not resume and not force:
@@ -359,7 +359,7 @@ def run_experiment(
     res = train_run(cfg, model, make_loss(cfg), data, run.train_idx, run.test_idx,
                     checkpoint=checkpoint, resume=resume, progress=progress, stop_after=stop_after)
     settings = run.settings(model)
-    dataset, protocol, configuration, _, fold, seed = run.key
+    dataset, protocol, configuration, _, fold, seed = key
     record = RunRecord(
         dataset=dataset, model=cfg.model, fold=fold, protocol=protocol,
         configuration=configuration, seed=seed, accuracy=round(res.accuracy, 6),
